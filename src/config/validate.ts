@@ -1,0 +1,176 @@
+/**
+ * Turns untrusted input (a scenario file merged with CLI flags) into a
+ * RunConfig, or lists every problem at once (k6's Validate() style). Pure.
+ */
+import { parseDurationMs } from './duration.js';
+import { TUTORIAL_WORKLOAD, type InsertMode, type RunConfig, type StatementForm } from './types.js';
+
+/** Keys a scenario file (or the merged CLI flags) may carry. */
+export const CONFIG_KEYS = [
+  'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
+  'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
+  'resultsDir', 'progress',
+] as const;
+
+export const MODES: readonly InsertMode[] = ['single', 'multi', 'copy'];
+export const STATEMENTS: readonly StatementForm[] = ['tutorial-sql', 'params'];
+
+/** The largest multi-row INSERT: PostgreSQL allows 65535 bind parameters, 6 per row. */
+export const MAX_MULTI_BATCH = Math.floor(65535 / 6);
+
+export type RawConfig = Readonly<Record<string, unknown>>;
+
+export interface ValidationResult {
+  readonly config?: RunConfig;
+  readonly problems: readonly string[];
+}
+
+/**
+ * Validate raw input. `source` prefixes each problem ("scenario quick.json", "--rate").
+ * Returns every problem found, never just the first.
+ */
+export function validateConfig(raw: RawConfig, defaults: { seed: number; resultsDir: string }): ValidationResult {
+  const problems: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key) && raw[key] !== undefined) problems.push(`${key}: unknown setting`);
+  }
+
+  const positiveInt = (key: string, fallback: number, max = 1_000_000): number => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) {
+      problems.push(`${key}: must be a whole number from 1 to ${max}, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return n;
+  };
+  const duration = (key: string, fallbackMs: number, allowZero: boolean): number => {
+    const v = raw[key];
+    if (v === undefined) return fallbackMs;
+    const ms = parseDurationMs(v);
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
+      problems.push(`${key}: must be a ${allowZero ? 'non-negative' : 'positive'} duration such as 30, 90s or 5m, got ${JSON.stringify(v)}`);
+      return fallbackMs;
+    }
+    return ms;
+  };
+  const choice = <T extends string>(key: string, choices: readonly T[], fallback: T): T => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+      problems.push(`${key}: must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v as T;
+  };
+  const bool = (key: string): boolean => {
+    const v = raw[key];
+    if (v === undefined) return false;
+    if (typeof v !== 'boolean') {
+      problems.push(`${key}: must be true or false, got ${JSON.stringify(v)}`);
+      return false;
+    }
+    return v;
+  };
+  const text = (key: string, fallback: string | undefined): string | undefined => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || v.trim() === '') {
+      problems.push(`${key}: must be a non-empty string`);
+      return fallback;
+    }
+    return v;
+  };
+
+  const name = text('name', 'adhoc') as string;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) problems.push(`name: use letters, digits, '.', '_' or '-' (at most 64), got ${JSON.stringify(name)}`);
+  text('description', undefined);
+  const url = text('url', undefined);
+  const workers = positiveInt('workers', 2, 256);
+  const connections = positiveInt('connections', 4, 1000);
+
+  let rateHz: number | 'max' = 'max';
+  const rawRate = raw['rate'];
+  if (rawRate !== undefined) {
+    const n = typeof rawRate === 'string' && rawRate.trim() !== '' && rawRate !== 'max' ? Number(rawRate) : rawRate;
+    if (n === 'max') rateHz = 'max';
+    else if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 100_000_000) {
+      problems.push(`rate: must be a positive number of rows/s or "max", got ${JSON.stringify(rawRate)}`);
+    } else rateHz = n;
+  }
+
+  const warmupMs = duration('warmup', 5_000, true);
+  const durationMs = duration('duration', 60_000, false);
+  const mode = choice('mode', MODES, 'single');
+  const statement = choice('statement', STATEMENTS, 'params');
+  let batch = positiveInt('batch', mode === 'single' ? 1 : 100, 1_000_000);
+  if (mode === 'single' && raw['batch'] !== undefined && batch !== 1) {
+    problems.push(`batch: only applies to --mode multi or copy (single mode sends one row per statement), got ${batch}`);
+    batch = 1;
+  }
+  if (mode === 'multi' && batch > MAX_MULTI_BATCH) {
+    problems.push(`batch: a multi-row INSERT holds at most ${MAX_MULTI_BATCH} rows (65535 bind parameters), got ${batch}`);
+  }
+  if (mode === 'copy' && statement === 'tutorial-sql' && raw['statement'] !== undefined) {
+    problems.push('statement: tutorial-sql computes rows on the server and cannot be sent with --mode copy; use --statement params');
+  }
+  if (typeof rateHz === 'number' && typeof batch === 'number' && rateHz / batch > 10_000_000) {
+    problems.push('rate: more than 10 million operations/s is not a rate this harness can schedule');
+  }
+  if (typeof rateHz === 'number' && rateHz < workers) {
+    problems.push(`rate: ${rateHz} rows/s is below one row/s per worker (${workers} workers); lower --workers`);
+  }
+
+  let seed = defaults.seed;
+  if (raw['seed'] !== undefined) {
+    const s = typeof raw['seed'] === 'string' && raw['seed'].trim() !== '' ? Number(raw['seed']) : raw['seed'];
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > 0xffffffff) {
+      problems.push(`seed: must be a whole number from 0 to 4294967295, got ${JSON.stringify(raw['seed'])}`);
+    } else seed = s;
+  }
+
+  const sites = positiveInt('sites', TUTORIAL_WORKLOAD.sites, 1_000_000_000);
+  let countries = TUTORIAL_WORKLOAD.countries;
+  if (raw['countries'] !== undefined) {
+    const c = raw['countries'];
+    if (!Array.isArray(c) || c.length === 0 || !c.every((x) => typeof x === 'string' && x.length > 0 && !/[\t\n\r\\]/.test(x))) {
+      problems.push('countries: must be a non-empty list of country names (no tabs, newlines or backslashes)');
+    } else countries = c as string[];
+  }
+  let statusCodes = TUTORIAL_WORKLOAD.statusCodes;
+  if (raw['statusCodes'] !== undefined) {
+    const c = raw['statusCodes'];
+    if (!Array.isArray(c) || c.length === 0 || !c.every((x) => Number.isInteger(x) && x >= 100 && x <= 599)) {
+      problems.push('statusCodes: must be a non-empty list of HTTP status codes (100..599)');
+    } else statusCodes = c as number[];
+  }
+
+  let lateThresholdMs = 1;
+  if (raw['lateThresholdMs'] !== undefined) {
+    const v = raw['lateThresholdMs'];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) problems.push(`lateThresholdMs: must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+    else lateThresholdMs = v;
+  }
+
+  let progressS = 1;
+  if (raw['progress'] !== undefined) {
+    const v = typeof raw['progress'] === 'string' ? Number(raw['progress']) : raw['progress'];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 3600) problems.push(`progress: must be whole seconds from 0 (off) to 3600, got ${JSON.stringify(raw['progress'])}`);
+    else progressS = v;
+  }
+
+  const resultsDir = text('resultsDir', defaults.resultsDir) as string;
+  const reset = bool('reset');
+  const keep = bool('keep');
+
+  if (problems.length > 0) return { problems };
+  return {
+    problems,
+    config: {
+      name, url, workers, connections, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
+      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS,
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * One insert operation per statement form and mode, sent on a pg client with a
+ * callback (no promise per operation: this is the hot path).
+ */
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { WorkerInit } from './messages.js';
+import { RowGenerator, rowToCopyLine } from '../workload/rows.js';
+import { COPY_SQL, paramsInsert, tutorialInsert } from '../workload/statements.js';
+
+export type Done = (err: Error | null) => void;
+
+/** Sends one operation of `rows` rows on a client and calls back once. */
+export type Operation = (client: pg.Client, done: Done) => void;
+
+export function makeOperation(init: WorkerInit): Operation {
+  const gen = new RowGenerator(init.workload, init.seed, init.stream, init.sites);
+  const batch = init.batch;
+
+  if (init.mode === 'copy') {
+    return (client, done) => {
+      let text = '';
+      for (let r = 0; r < batch; r++) text += rowToCopyLine(gen.next());
+      let called = false;
+      const finish = (err: Error | null): void => {
+        if (!called) {
+          called = true;
+          done(err);
+        }
+      };
+      const stream = client.query(copyFrom(COPY_SQL));
+      stream.on('error', finish);
+      stream.on('finish', () => finish(null));
+      stream.end(text);
+    };
+  }
+
+  if (init.statement === 'tutorial-sql') {
+    const query = { name: `rtbench_tutorial_${batch}`, text: tutorialInsert(init.tutorialTemplate, init.workload, batch) };
+    return (client, done) => {
+      client.query(query, (err: Error | null) => done(err));
+    };
+  }
+
+  const name = `rtbench_params_${batch}`;
+  const text = paramsInsert(batch);
+  return (client, done) => {
+    const values: unknown[] = new Array(batch * 6);
+    for (let r = 0, k = 0; r < batch; r++) {
+      const row = gen.next();
+      for (let c = 0; c < 6; c++) values[k++] = row[c];
+    }
+    client.query({ name, text, values }, (err: Error | null) => done(err));
+  };
+}

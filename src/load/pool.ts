@@ -1,0 +1,135 @@
+/**
+ * Main-thread side of the load: starts the workers, gives them a common start
+ * instant, feeds their interval snapshots to the Aggregator, and reports
+ * completed intervals through a callback. Never prints.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RunConfig } from '../config/types.js';
+import { Aggregator, type IntervalRow } from '../metrics/aggregate.js';
+import type { MainToWorker, WorkerInit, WorkerToMain } from './messages.js';
+
+export interface LoadResult {
+  readonly aggregator: Aggregator;
+  /** Operations still in flight when workers gave up waiting for them. */
+  readonly unfinished: number;
+  /** Wall-clock start of the schedule (ms since epoch), for the interval log. */
+  readonly startEpochMs: number;
+  /** Worker failures (a worker that died); empty when all finished. */
+  readonly workerFailures: string[];
+}
+
+export interface LoadOptions {
+  readonly config: RunConfig;
+  readonly url: string;
+  readonly tutorialTemplate: string;
+  readonly intervalMs?: number;
+  /** Called for every completed interval, in order. */
+  readonly onInterval?: (row: IntervalRow) => void;
+  /** Sites slice and stream base for several load-generator instances. */
+  readonly streamBase?: number;
+}
+
+/** A failure to start: workers could not connect (bad password, unreachable host…). */
+export class LoadStartError extends Error {
+  constructor(message: string, readonly sqlstate?: string) {
+    super(message);
+  }
+}
+
+export class LoadPool {
+  private readonly workers: Worker[] = [];
+  private stopped = false;
+
+  constructor(private readonly opts: LoadOptions) {}
+
+  /** Ask workers to stop early (Ctrl-C); they finish in-flight operations and report. */
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.workers) w.postMessage({ type: 'stop' } satisfies MainToWorker);
+  }
+
+  /** Run the whole load (warm-up + measure) and resolve with the aggregated result. */
+  async run(): Promise<LoadResult> {
+    const { config, url } = this.opts;
+    const intervalMs = this.opts.intervalMs ?? 1000;
+    const opsTotal = config.rateHz === 'max' ? null : config.rateHz / config.batch;
+    const opsPerWorker = opsTotal === null ? null : opsTotal / config.workers;
+    const targetRowsHz = config.rateHz === 'max' ? null : config.rateHz;
+    const aggregator = new Aggregator(config.workers, config.warmupMs, targetRowsHz);
+    const warmupNs = config.warmupMs * 1e6;
+
+    const readies: Promise<void>[] = [];
+    const dones: Promise<number>[] = [];
+    const failures: string[] = [];
+    for (let w = 0; w < config.workers; w++) {
+      const init: WorkerInit = {
+        workerIndex: w,
+        url,
+        connections: config.connections,
+        opsPerSecond: opsPerWorker,
+        // Interleave workers: worker w starts w/W of an interval later, so arrivals stay evenly spaced.
+        scheduleOffsetNs: opsPerWorker === null ? 0 : (w / config.workers) * (1e9 / opsPerWorker),
+        mode: config.mode,
+        batch: config.batch,
+        statement: config.statement,
+        seed: config.seed,
+        stream: (this.opts.streamBase ?? 0) + w,
+        workload: config.workload,
+        lateThresholdNs: config.lateThresholdMs * 1e6,
+        warmupNs,
+        endNs: warmupNs + config.durationMs * 1e6,
+        intervalMs,
+        tutorialTemplate: this.opts.tutorialTemplate,
+        applicationName: `rtbench-w${w}`,
+      };
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      this.workers.push(worker);
+      let readyResolve!: () => void;
+      let readyReject!: (e: Error) => void;
+      readies.push(new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; }));
+      dones.push(new Promise<number>((resolve) => {
+        let finished = false;
+        worker.on('message', (m: WorkerToMain) => {
+          switch (m.type) {
+            case 'ready': readyResolve(); break;
+            case 'interval':
+              for (const row of aggregator.add(m)) this.opts.onInterval?.(row);
+              break;
+            case 'done': finished = true; resolve(m.unfinished); break;
+            case 'fatal':
+              readyReject(new LoadStartError(m.message, m.sqlstate));
+              failures.push(`worker ${w}: ${m.message}`);
+              finished = true;
+              resolve(0);
+              break;
+          }
+        });
+        worker.on('error', (err) => {
+          failures.push(`worker ${w} crashed: ${err.message}`);
+          readyReject(err);
+          resolve(0);
+        });
+        worker.on('exit', () => {
+          if (!finished) readyReject(new Error(`worker ${w} exited before it was ready`));
+          resolve(0);
+        });
+      }));
+    }
+
+    try {
+      await Promise.all(readies);
+    } catch (err) {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      throw err;
+    }
+    // A common origin 50 ms ahead, so every worker has received it before it begins.
+    const startNs = process.hrtime.bigint() + 50_000_000n;
+    const startEpochMs = Date.now() + 50;
+    for (const w of this.workers) w.postMessage({ type: 'start', startNs: startNs.toString() } satisfies MainToWorker);
+    if (this.stopped) this.stop();
+    const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
+    for (const row of aggregator.flush()) this.opts.onInterval?.(row);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    return { aggregator, unfinished, startEpochMs, workerFailures: failures };
+  }
+}

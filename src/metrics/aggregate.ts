@@ -1,0 +1,187 @@
+/**
+ * The main thread's stats processor: it alone merges the workers' interval
+ * histograms (with add(), never averaging percentiles), keeps per-phase totals,
+ * and turns each completed interval into one time-series row. Pure.
+ */
+import type { IntervalSnapshot, PhaseCounters } from '../load/messages.js';
+import { decodeHistogram, newHistogram, summarize, type Histogram } from './histogram.js';
+
+export const KINDS = ['response', 'service', 'lag'] as const;
+export type Kind = (typeof KINDS)[number];
+
+export interface PhaseTotals {
+  readonly histograms: Record<Kind, Histogram>;
+  readonly counters: PhaseCounters;
+}
+
+/** One row of timeseries.csv: all workers, both phases, one interval. */
+export interface IntervalRow {
+  readonly index: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly phase: 'warmup' | 'measure';
+  readonly targetRowsHz: number | null;
+  readonly rows: number;
+  readonly achievedRowsHz: number;
+  readonly ops: number;
+  readonly responseP50Us: number;
+  readonly responseP99Us: number;
+  readonly serviceP99Us: number;
+  readonly lagP99Us: number;
+  readonly errors: number;
+  readonly late: number;
+  readonly dropped: number;
+  readonly connectionsUp: number;
+  readonly reconnects: number;
+  readonly maxWorkerElu: number;
+  readonly maxLoopDelayP99Us: number;
+  /** Client process CPU over the interval, in cores (filled in by the caller). */
+  cpuCores: number;
+  /** The interval's merged histograms, for the interval log. */
+  readonly histograms: Record<Kind, Histogram>;
+}
+
+function emptyCounters(): PhaseCounters {
+  return { ops: 0, rows: 0, late: 0, dropped: 0, errors: {} };
+}
+
+export function addCounters(into: PhaseCounters, from: PhaseCounters): void {
+  into.ops += from.ops;
+  into.rows += from.rows;
+  into.late += from.late;
+  into.dropped += from.dropped;
+  for (const [k, v] of Object.entries(from.errors)) into.errors[k] = (into.errors[k] ?? 0) + v;
+}
+
+function emptyTotals(): PhaseTotals {
+  return { histograms: { response: newHistogram(), service: newHistogram(), lag: newHistogram() }, counters: emptyCounters() };
+}
+
+export function errorCount(c: PhaseCounters): number {
+  let n = 0;
+  for (const v of Object.values(c.errors)) n += v;
+  return n;
+}
+
+/** A worker's interval with its histograms decoded once. */
+interface Decoded {
+  readonly snap: IntervalSnapshot;
+  readonly phases: Array<{ readonly histograms: Record<Kind, Histogram>; readonly counters: PhaseCounters }>;
+}
+
+interface Pending {
+  snaps: Decoded[];
+}
+
+export class Aggregator {
+  readonly warmup: PhaseTotals = emptyTotals();
+  readonly measure: PhaseTotals = emptyTotals();
+  private readonly pending = new Map<number, Pending>();
+  private nextIndex = 1;
+  /** Worker ELU samples of the measure phase, for the self-check. */
+  readonly measureElu: number[][] = [];
+  readonly measureLoopDelayP99Us: number[] = [];
+
+  /**
+   * @param workers how many workers report each interval
+   * @param warmupMs end of warm-up, for tagging rows
+   * @param targetRowsHz total target rate (null: closed loop)
+   */
+  constructor(private readonly workers: number, private readonly warmupMs: number, private readonly targetRowsHz: number | null) {
+    for (let w = 0; w < workers; w++) this.measureElu.push([]);
+  }
+
+  /** Add one worker's interval; returns the rows of intervals every worker has now reported, in order. */
+  add(snap: IntervalSnapshot): IntervalRow[] {
+    const decoded: Decoded = { snap, phases: [] };
+    for (const phase of ['warmup', 'measure'] as const) {
+      const p = snap[phase];
+      if (!p) continue;
+      const histograms = { response: decodeHistogram(p.response), service: decodeHistogram(p.service), lag: decodeHistogram(p.lag) };
+      for (const k of KINDS) this[phase].histograms[k].add(histograms[k]);
+      addCounters(this[phase].counters, p);
+      decoded.phases.push({ histograms, counters: p });
+    }
+    let pend = this.pending.get(snap.index);
+    if (!pend) {
+      pend = { snaps: [] };
+      this.pending.set(snap.index, pend);
+    }
+    pend.snaps.push(decoded);
+    const out: IntervalRow[] = [];
+    for (;;) {
+      const ready = this.pending.get(this.nextIndex);
+      if (!ready || ready.snaps.length < this.workers) break;
+      this.pending.delete(this.nextIndex);
+      out.push(this.row(ready.snaps));
+      this.nextIndex++;
+    }
+    return out;
+  }
+
+  /** Rows of intervals not every worker reported (a worker died or ended early). */
+  flush(): IntervalRow[] {
+    const out: IntervalRow[] = [];
+    for (const idx of [...this.pending.keys()].sort((a, b) => a - b)) {
+      out.push(this.row(this.pending.get(idx)!.snaps));
+      this.pending.delete(idx);
+    }
+    return out;
+  }
+
+  private row(decoded: Decoded[]): IntervalRow {
+    const snaps = decoded.map((d) => d.snap);
+    const hs = { response: newHistogram(), service: newHistogram(), lag: newHistogram() };
+    const c = emptyCounters();
+    let startMs = Infinity;
+    let endMs = 0;
+    let up = 0;
+    let reconnects = 0;
+    let maxElu = 0;
+    let maxDelay = 0;
+    for (const s of snaps) {
+      startMs = Math.min(startMs, s.startMs);
+      endMs = Math.max(endMs, s.endMs);
+      up += s.connectionsUp;
+      reconnects += s.reconnects;
+      maxElu = Math.max(maxElu, s.elu);
+      maxDelay = Math.max(maxDelay, s.loopDelayP99Us);
+    }
+    for (const d of decoded) {
+      for (const p of d.phases) {
+        for (const k of KINDS) hs[k].add(p.histograms[k]);
+        addCounters(c, p.counters);
+      }
+    }
+    const phase = startMs >= this.warmupMs ? 'measure' : 'warmup';
+    if (phase === 'measure') {
+      for (const s of snaps) this.measureElu[s.workerIndex]?.push(s.elu);
+      this.measureLoopDelayP99Us.push(maxDelay);
+    }
+    const seconds = Math.max(1e-3, (endMs - startMs) / 1000);
+    const r = summarize(hs.response);
+    return {
+      index: snaps[0]?.index ?? 0,
+      startMs,
+      endMs,
+      phase,
+      targetRowsHz: this.targetRowsHz,
+      rows: c.rows,
+      achievedRowsHz: c.rows / seconds,
+      ops: c.ops,
+      responseP50Us: r.p50Us,
+      responseP99Us: r.p99Us,
+      serviceP99Us: summarize(hs.service).p99Us,
+      lagP99Us: summarize(hs.lag).p99Us,
+      errors: errorCount(c),
+      late: c.late,
+      dropped: c.dropped,
+      connectionsUp: up,
+      reconnects,
+      maxWorkerElu: maxElu,
+      maxLoopDelayP99Us: maxDelay,
+      cpuCores: 0,
+      histograms: hs,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Connection strings: parsing, validation and masking. Every place that shows
+ * a URL to a person goes through {@link maskUrl}, so a password never reaches
+ * the terminal, a log or results/.
+ */
+import { parse } from 'pg-connection-string';
+import { UsageError } from '../errors.js';
+
+/** Replace the password of a postgres URL (and any `password=` parameter) with `***`. */
+export function maskUrl(url: string): string {
+  let out = url.replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*:)([^@/?#]*)@/i, (_m, head: string) => `${head}***@`);
+  out = out.replace(/([?&]password=)[^&#]*/gi, '$1***');
+  return out;
+}
+
+/** Mask every postgres URL and `password=...` pair inside free text (error messages). */
+export function maskSecrets(text: string): string {
+  return text
+    .replace(/postgres(?:ql)?:\/\/[^\s'"]+/gi, (m) => maskUrl(m))
+    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
+}
+
+/**
+ * Check that a user-given URL is a postgres URL we can use; throw a UsageError naming
+ * the problem (with the password masked) otherwise.
+ */
+export function validateUrl(url: string): void {
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    throw new UsageError(`--url ${maskUrl(url)}: not a PostgreSQL URL (expected postgresql://user@host:port/db)`);
+  }
+  let parsed;
+  try {
+    parsed = parse(url);
+    // pg-connection-string is lenient; WHATWG URL catches malformed ports and hosts.
+    if (!/[?&]host=/.test(url)) new URL(url.replace(/^postgres(ql)?:/i, 'http:'));
+  } catch {
+    throw new UsageError(`--url ${maskUrl(url)}: malformed URL`);
+  }
+  if (parsed.port !== undefined && parsed.port !== null && parsed.port !== '') {
+    const port = Number(parsed.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new UsageError(`--url ${maskUrl(url)}: port must be 1..65535`);
+    }
+  }
+}
