@@ -149,8 +149,9 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
 
   let lateThresholdMs = 1;
   if (raw['lateThresholdMs'] !== undefined) {
-    const v = raw['lateThresholdMs'];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) problems.push(`lateThresholdMs: must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+    const r = raw['lateThresholdMs'];
+    const v = typeof r === 'string' && r.trim() !== '' ? Number(r) : r;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) problems.push(`lateThresholdMs: must be a positive number of milliseconds, got ${JSON.stringify(r)}`);
     else lateThresholdMs = v;
   }
 

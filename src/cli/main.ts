@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * rtbench's command line: declares commands, lazily imports their modules,
+ * and owns the one top-level catch that maps errors to exit codes. The only
+ * place that calls process.exit.
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
+import { maskSecrets } from '../targets/url.js';
+import { MODES, STATEMENTS } from '../config/validate.js';
+
+function runOptions(y: Argv): Argv {
+  return y
+    .option('scenario', { type: 'string', describe: 'scenario JSON file (flags override its settings)' })
+    .option('url', { type: 'string', describe: 'target PostgreSQL URL; default: PG* variables, else a throwaway local cluster' })
+    .option('workers', { type: 'string', describe: 'load threads (worker_threads) [default: 2]' })
+    .option('connections', { type: 'string', describe: 'pg connections per worker [default: 4]' })
+    .option('rate', { type: 'string', describe: 'total target rows/s, or "max" for a closed loop [default: max]' })
+    .option('duration', { type: 'string', describe: 'measure phase: seconds or 90s, 5m [default: 60s]' })
+    .option('warmup', { type: 'string', describe: 'warm-up, recorded apart [default: 5s]' })
+    .option('mode', { type: 'string', describe: `insert mode: ${MODES.join(' | ')} [default: single]` })
+    .option('batch', { type: 'string', describe: 'rows per statement in multi / copy mode [default: 100]' })
+    .option('statement', { type: 'string', describe: `${STATEMENTS.join(' | ')} [default: params]` })
+    .option('seed', { type: 'string', describe: 'PRNG seed; the same seed gives the same rows [default: random, recorded]' })
+    .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
+    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late [default: 1]' })
+    .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
+    .option('name', { type: 'string', describe: 'run name, part of the run id' })
+    .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
+    .option('reset', { type: 'boolean', describe: 'drop and recreate the tutorial tables (deletes their rows)' })
+    .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  await yargs(argv)
+    .scriptName('rtbench')
+    .usage('$0 <command> [options]')
+    .command('run', 'run the ingest benchmark', runOptions, async (args) => {
+      const { runCommand } = await import('./commands/run.js');
+      exitCode = await runCommand(args as Record<string, unknown>);
+    })
+    .command(
+      'db <action>',
+      'manage a long-lived local PostgreSQL (start prints its URL on stdout)',
+      (y) => y.positional('action', { choices: ['start', 'stop', 'status'] as const, demandOption: true }),
+      async (args) => {
+        const { dbCommand } = await import('./commands/db.js');
+        exitCode = await dbCommand(String(args.action));
+      },
+    )
+    .demandCommand(1, 'name a command: run or db')
+    .strict()
+    .help()
+    .version(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    })
+    .parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      for (const p of err.problems) process.stderr.write(`rtbench: ${maskSecrets(p)}\n`);
+      process.exit(ExitCode.usage);
+    }
+    if (err instanceof EnvironmentError) {
+      process.stderr.write(`rtbench: ${maskSecrets(err.message)}\n`);
+      process.exit(ExitCode.usage);
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`rtbench: internal error: ${maskSecrets(msg)}\n`);
+    if (process.env['RTBENCH_DEBUG'] && err instanceof Error && err.stack) process.stderr.write(maskSecrets(err.stack) + '\n');
+    process.exit(ExitCode.runErrors);
+  },
+);

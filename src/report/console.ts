@@ -1,0 +1,117 @@
+/**
+ * The end-of-run summary as a terminal table. Pure: returns a string, the CLI
+ * decides where it goes.
+ */
+import Table from 'cli-table3';
+import type { LatencySummary } from '../metrics/histogram.js';
+import type { Summary } from '../results/run-record.js';
+
+/** Trim a fixed-point string's trailing zeros: "1.20" -> "1.2", "2.00" -> "2". */
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** Three significant digits, but never exponent notation. */
+function sig3(x: number): string {
+  return x >= 100 ? String(Math.round(x)) : trimZeros(x.toPrecision(3));
+}
+
+/**
+ * A duration in microseconds, human-readable with about three significant
+ * digits: `850µs`, `1.23ms`, `12.3ms`, `2.1s`.
+ */
+export function formatUs(us: number): string {
+  if (!Number.isFinite(us)) return 'n/a';
+  if (us < 0) return `-${formatUs(-us)}`;
+  if (us < 999.5) return `${Math.round(us)}µs`;
+  if (us < 999_500) return `${sig3(us / 1000)}ms`;
+  return `${sig3(us / 1_000_000)}s`;
+}
+
+function formatInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function formatRate(hz: number): string {
+  return `${hz.toLocaleString('en-US', { maximumFractionDigits: 1 })} rows/s`;
+}
+
+function formatMb(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1);
+}
+
+const ANSI = { red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', reset: '\x1b[0m' } as const;
+
+export interface SummaryTableOptions {
+  /** ANSI colours for the header and the verdicts; off by default. */
+  readonly color?: boolean;
+}
+
+/**
+ * The run summary as a cli-table3 table: validity, rates, correctness counts,
+ * errors, a latency block (p50 / p90 / p99 / p99.9 / max / count for response,
+ * service and lag) and the client's self-check.
+ */
+export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): string {
+  const color = opts.color ?? false;
+  const paint = (code: string, s: string): string => (color ? `${code}${s}${ANSI.reset}` : s);
+  const ing = summary.ingest;
+  const cli = summary.client;
+  const span = 6;
+  const table = new Table({
+    style: color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] },
+  });
+  const row = (label: string, value: string): void => {
+    table.push([label, { content: value, colSpan: span }]);
+  };
+
+  row('run', summary.runId);
+  row(
+    'validity',
+    summary.valid
+      ? paint(ANSI.green, 'VALID')
+      : [paint(ANSI.red, 'INVALID'), ...summary.invalidReasons.map((r) => `- ${r}`)].join('\n'),
+  );
+  const target = ing.targetRateHz === null ? 'closed loop' : `target ${formatRate(ing.targetRateHz)}`;
+  row('rate', `${target}, achieved ${formatRate(ing.achievedRateHz)}`);
+
+  let ackedText = `${formatInt(ing.acked)} / `;
+  if (ing.rowsInTable === null) {
+    ackedText += 'not counted';
+  } else {
+    ackedText += formatInt(ing.rowsInTable);
+    if (ing.rowsInTable !== ing.acked) {
+      const diff = ing.rowsInTable - ing.acked;
+      ackedText += ` ${paint(ANSI.red, 'MISMATCH')} (${diff > 0 ? '+' : ''}${formatInt(diff)})`;
+    }
+  }
+  row('rows acked / in table', ackedText);
+  row('rows acked (measure)', formatInt(ing.ackedMeasure));
+  row('operations', formatInt(ing.operations));
+  row('late', formatInt(ing.late));
+  row('dropped', ing.dropped > 0 ? paint(ANSI.yellow, formatInt(ing.dropped)) : '0');
+  if (ing.unfinished > 0) row('unfinished', formatInt(ing.unfinished));
+  const errs = Object.entries(ing.errorsBySqlstate).sort(([a], [b]) => a.localeCompare(b));
+  row(
+    'errors',
+    errs.length === 0 && ing.errors === 0
+      ? '0'
+      : paint(ANSI.red, `${formatInt(ing.errors)}`) + (errs.length > 0 ? ` (${errs.map(([code, n]) => `${code}: ${formatInt(n)}`).join(', ')})` : ''),
+  );
+  row('reconnects', formatInt(ing.reconnects));
+
+  table.push(['latency', 'p50', 'p90', 'p99', 'p99.9', 'max', 'count']);
+  const latency = (label: string, l: LatencySummary): void => {
+    table.push([label, formatUs(l.p50Us), formatUs(l.p90Us), formatUs(l.p99Us), formatUs(l.p999Us), formatUs(l.maxUs), formatInt(l.count)]);
+  };
+  latency('response', ing.response);
+  latency('service', ing.service);
+  latency('lag', ing.lag);
+
+  row('client CPU', `${cli.cpuUsPerRow === null ? 'n/a' : `${cli.cpuUsPerRow.toFixed(2)} µs/row`}, ${cli.cpuCoresMean.toFixed(2)} cores`);
+  row('worker ELU (busiest, mean)', cli.maxWorkerEluMean.toFixed(3));
+  row('worker loop delay p99 (max)', formatUs(cli.loopDelayP99MaxUs));
+  row('RSS', `${formatMb(cli.rssStartBytes)} → ${formatMb(cli.rssEndBytes)} MB`);
+  if (summary.notes.length > 0) row('notes', summary.notes.map((n) => `- ${n}`).join('\n'));
+  return table.toString();
+}

@@ -1,0 +1,193 @@
+/**
+ * Writes and reads results/<run-id>/. A run directory appears complete or not
+ * at all: everything is written into a hidden temp directory next to it, each
+ * file fsynced, then the directory is renamed into place.
+ */
+import { lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HistogramLogWriter } from 'hdr-histogram-js';
+import { stringify } from 'csv-stringify/sync';
+import { UsageError } from '../errors.js';
+import { toHgrm } from '../metrics/histogram.js';
+import type { IntervalRow } from '../metrics/aggregate.js';
+import { maskSecrets } from '../targets/url.js';
+import { fsyncDir, randomSuffix, writeFileSynced } from './atomic.js';
+import { RESULT_FORMAT_VERSION, type RunInfo, type RunRecord, type Summary } from './run-record.js';
+
+/** Names usable as one path component: no separators, not hidden, not `.`/`..`. */
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** Pretty JSON with a trailing newline; every string passes through maskSecrets (defence in depth). */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? maskSecrets(v) : v), 2) + '\n';
+}
+
+/**
+ * The HdrHistogram interval log: one line per interval and kind, tagged with the
+ * kind, timestamps in seconds relative to the schedule start. Values are µs.
+ */
+export function toIntervalLog(record: RunRecord): string {
+  const chunks: string[] = [];
+  const writer = new HistogramLogWriter((s) => {
+    chunks.push(s);
+  });
+  writer.outputLogFormatVersion();
+  writer.outputStartTime(record.startEpochMs);
+  writer.outputComment(`rtbench run ${record.run.runId}`);
+  writer.outputComment('values are microseconds; Interval_Max is in milliseconds; Tag is the kind (response, service, lag)');
+  const firstMeasure = record.intervals.find((r) => r.phase === 'measure');
+  if (firstMeasure) writer.outputComment(`measure phase from ${(firstMeasure.startMs / 1000).toFixed(3)} s; earlier intervals are warm-up`);
+  writer.outputLegend();
+  for (const row of record.intervals) {
+    for (const kind of record.kinds) {
+      const h = row.histograms[kind];
+      const previousTag = h.tag;
+      h.tag = kind;
+      try {
+        writer.outputIntervalHistogram(h, row.startMs / 1000, row.endMs / 1000, 1000);
+      } finally {
+        h.tag = previousTag;
+      }
+    }
+  }
+  return chunks.join('');
+}
+
+export const TIMESERIES_COLUMNS = [
+  'index',
+  'phase',
+  'start_s',
+  'end_s',
+  'target_rows_per_s',
+  'achieved_rows_per_s',
+  'rows',
+  'ops',
+  'response_p50_us',
+  'response_p99_us',
+  'service_p99_us',
+  'lag_p99_us',
+  'errors',
+  'late',
+  'dropped',
+  'connections_up',
+  'reconnects',
+  'max_worker_elu',
+  'loop_delay_p99_us',
+  'cpu_cores',
+] as const;
+
+/** timeseries.csv: a header and one line per interval row. */
+export function toTimeseriesCsv(rows: readonly IntervalRow[]): string {
+  const records: Array<Array<string | number>> = [[...TIMESERIES_COLUMNS]];
+  for (const r of rows) {
+    records.push([
+      r.index,
+      r.phase,
+      (r.startMs / 1000).toFixed(3),
+      (r.endMs / 1000).toFixed(3),
+      r.targetRowsHz === null ? '' : r.targetRowsHz,
+      r.achievedRowsHz.toFixed(2),
+      r.rows,
+      r.ops,
+      r.responseP50Us,
+      r.responseP99Us,
+      r.serviceP99Us,
+      r.lagP99Us,
+      r.errors,
+      r.late,
+      r.dropped,
+      r.connectionsUp,
+      r.reconnects,
+      r.maxWorkerElu.toFixed(3),
+      r.maxLoopDelayP99Us,
+      r.cpuCores.toFixed(3),
+    ]);
+  }
+  return stringify(records);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Write a complete run directory `<resultsDir>/<runId>` atomically and return its
+ * path. Files: run.json, summary.json, one `<name>.hgrm` per histogram (ms),
+ * intervals.hlog (µs), timeseries.csv. Fails with a UsageError if the run
+ * directory already exists; on any failure nothing is left behind.
+ */
+export async function writeRunDir(resultsDir: string, record: RunRecord): Promise<string> {
+  const runId = record.run.runId;
+  if (!SAFE_NAME.test(runId)) throw new UsageError(`run id ${JSON.stringify(runId)}: must be one path component of letters, digits, '.', '_' or '-'`);
+  for (const name of Object.keys(record.histograms)) {
+    if (!SAFE_NAME.test(name)) throw new Error(`histogram name ${JSON.stringify(name)} is not a safe file name`);
+  }
+  const finalDir = join(resultsDir, runId);
+  await mkdir(resultsDir, { recursive: true });
+  if (await exists(finalDir)) throw new UsageError(`results dir ${resultsDir}: run ${runId} already exists`);
+
+  const tmpDir = join(resultsDir, `.tmp-${runId}-${randomSuffix()}`);
+  await mkdir(tmpDir);
+  try {
+    await writeFileSynced(join(tmpDir, 'run.json'), toJson(record.run));
+    await writeFileSynced(join(tmpDir, 'summary.json'), toJson(record.summary));
+    for (const [name, h] of Object.entries(record.histograms)) {
+      await writeFileSynced(join(tmpDir, `${name}.hgrm`), toHgrm(h));
+    }
+    await writeFileSynced(join(tmpDir, 'intervals.hlog'), toIntervalLog(record));
+    await writeFileSynced(join(tmpDir, 'timeseries.csv'), toTimeseriesCsv(record.intervals));
+    await fsyncDir(tmpDir);
+    // rename() would silently replace an empty directory created meanwhile; check again.
+    if (await exists(finalDir)) throw new UsageError(`results dir ${resultsDir}: run ${runId} already exists`);
+    await rename(tmpDir, finalDir);
+  } catch (err) {
+    await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(resultsDir);
+  return finalDir;
+}
+
+async function readJsonObject(dir: string, file: string): Promise<Record<string, unknown>> {
+  const path = join(dir, file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : 'unreadable';
+    throw new UsageError(`${dir}: not an rtbench run directory (${file}: ${code})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${path}: invalid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`${path}: not a JSON object`);
+  const obj = parsed as Record<string, unknown>;
+  if (typeof obj['formatVersion'] !== 'number' || typeof obj['runId'] !== 'string') {
+    throw new UsageError(`${path}: missing formatVersion or runId`);
+  }
+  if (obj['formatVersion'] > RESULT_FORMAT_VERSION) {
+    throw new UsageError(`${path}: format version ${obj['formatVersion']} is newer than this rtbench understands (${RESULT_FORMAT_VERSION})`);
+  }
+  return obj;
+}
+
+/** Read run.json and summary.json of a run directory; UsageError if missing or invalid. */
+export async function readRunDir(dir: string): Promise<{ run: RunInfo; summary: Summary }> {
+  const run = await readJsonObject(dir, 'run.json');
+  const summary = await readJsonObject(dir, 'summary.json');
+  if (typeof summary['valid'] !== 'boolean' || summary['ingest'] === null || typeof summary['ingest'] !== 'object') {
+    throw new UsageError(`${join(dir, 'summary.json')}: missing valid or ingest`);
+  }
+  if (run['runId'] !== summary['runId']) {
+    throw new UsageError(`${dir}: run.json and summary.json name different runs (${String(run['runId'])} vs ${String(summary['runId'])})`);
+  }
+  return { run: run as unknown as RunInfo, summary: summary as unknown as Summary };
+}

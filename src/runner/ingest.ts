@@ -1,0 +1,225 @@
+/**
+ * The ingest run: setup → warm-up → measure → count → summary. Emits events
+ * and returns a RunRecord; never prints and never writes files.
+ */
+import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { RunConfig } from '../config/types.js';
+import { LoadPool } from '../load/pool.js';
+import { KINDS, errorCount, type IntervalRow } from '../metrics/aggregate.js';
+import { summarize } from '../metrics/histogram.js';
+import { selfCheck } from '../metrics/self-check.js';
+import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
+import { RESULT_FORMAT_VERSION, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
+import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
+import { maskUrl } from '../targets/url.js';
+
+export interface IngestEvents {
+  /** A completed interval (progress line material). */
+  onInterval?(row: IntervalRow): void;
+  /** Something the user should read (schema created, outage noticed…). */
+  onNotice?(line: string): void;
+}
+
+export interface IngestOptions {
+  readonly config: RunConfig;
+  /** URL to connect with (may hold a password: never put it in the record unmasked). */
+  readonly url: string;
+  readonly targetKind: 'embedded' | 'url';
+  readonly runId: string;
+  readonly events?: IngestEvents;
+  /** Aborting stops the load early; the run still completes and is marked interrupted. */
+  readonly signal?: AbortSignal;
+}
+
+const require = createRequire(import.meta.url);
+const versionOf = (pkg: string): string => {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+};
+
+function gitRevision(): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
+      resolve(err ? null : out.trim() || null);
+    });
+  });
+}
+
+export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
+  const { config, url } = opts;
+  const notice = (l: string): void => opts.events?.onNotice?.(l);
+  const startedAt = new Date().toISOString();
+
+  const admin = await connect(url, 'rtbench-setup');
+  let server: ServerInfo;
+  let rowsBefore: number;
+  try {
+    server = await describeServer(admin);
+    const action = await ensureSchema(admin, config.reset);
+    if (action === 'created') notice('schema: created the tutorial tables');
+    else if (action === 'reset') notice('schema: --reset dropped and recreated the tutorial tables');
+    rowsBefore = await countRows(admin);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+
+  const tutorialTemplate = await readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
+  const intervals: IntervalRow[] = [];
+  let cpuPrev = process.cpuUsage();
+  let cpuPrevAt = process.hrtime.bigint();
+  let measureCpuUs = 0;
+  let rssStartBytes = 0;
+  let sawOutage = false;
+  const pool = new LoadPool({
+    config,
+    url,
+    tutorialTemplate,
+    onInterval: (row) => {
+      const now = process.hrtime.bigint();
+      const cpu = process.cpuUsage(cpuPrev);
+      const cpuUs = cpu.user + cpu.system;
+      row.cpuCores = cpuUs / Math.max(1, Number(now - cpuPrevAt) / 1000);
+      cpuPrev = process.cpuUsage();
+      cpuPrevAt = now;
+      if (row.phase === 'measure') {
+        measureCpuUs += cpuUs;
+        if (rssStartBytes === 0) rssStartBytes = process.memoryUsage().rss;
+      }
+      if (row.errors > 0 && !sawOutage && row.connectionsUp < config.workers * config.connections) {
+        sawOutage = true;
+        notice(`database errors at ${(row.endMs / 1000).toFixed(0)} s: connections are being re-established, the run goes on`);
+      }
+      intervals.push(row);
+      opts.events?.onInterval?.(row);
+    },
+  });
+  const onAbort = (): void => pool.stop();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let load;
+  try {
+    load = await pool.run();
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  const rssEndBytes = process.memoryUsage().rss;
+  const interrupted = opts.signal?.aborted ?? false;
+
+  const rowsAfter = await countRowsWithRetry(url, 30_000);
+  const rowsInTable = rowsAfter === null ? null : rowsAfter - rowsBefore;
+
+  const agg = load.aggregator;
+  const m = agg.measure.counters;
+  const w = agg.warmup.counters;
+  const measureRows = intervals.filter((r) => r.phase === 'measure');
+  const measureMs = measureRows.reduce((a, r) => a + (r.endMs - r.startMs), 0);
+  // The achieved rate is over the scheduled measure window (ops finishing just after the end still count).
+  const windowS = interrupted && measureMs > 0 ? measureMs / 1000 : config.durationMs / 1000;
+  const achievedRateHz = m.rows / windowS;
+  const targetRateHz = config.rateHz === 'max' ? null : config.rateHz;
+  const cpuCoresMean = measureMs > 0 ? measureCpuUs / (measureMs * 1000) : 0;
+  const eluMeans = agg.measureElu.map((s) => (s.length ? s.reduce((a, b) => a + b, 0) / s.length : 0));
+
+  const invalidReasons = selfCheck({
+    targetRowsHz: targetRateHz,
+    achievedRowsHz: achievedRateHz,
+    workerElu: agg.measureElu,
+    loopDelayP99Us: agg.measureLoopDelayP99Us,
+    cpuCoresMean,
+    cores: os.cpus().length,
+    interrupted,
+  });
+  for (const f of load.workerFailures) invalidReasons.push(f);
+
+  const errorsBySqlstate: Record<string, number> = { ...w.errors };
+  for (const [k, v] of Object.entries(m.errors)) errorsBySqlstate[k] = (errorsBySqlstate[k] ?? 0) + v;
+  const errors = errorCount(m) + errorCount(w);
+  const reconnects = intervals.reduce((a, r) => a + r.reconnects, 0);
+  const acked = m.rows + w.rows;
+  const notes: string[] = [];
+  if (errors > 0) notes.push(`${errors} operations failed (by SQLSTATE: ${Object.entries(errorsBySqlstate).map(([k, v]) => `${k}=${v}`).join(', ')}); ${reconnects} reconnects`);
+  if (rowsInTable === null) notes.push('rows in table could not be counted: the server did not come back within 30 s');
+  else if (rowsInTable !== acked) {
+    notes.push(
+      rowsInTable > acked
+        ? `${rowsInTable - acked} rows are in the table but were never acknowledged (committed before a connection was lost, or another writer)`
+        : `${acked - rowsInTable} acknowledged rows are missing from the table`,
+    );
+  }
+  if (interrupted) notes.push('interrupted: the measure phase was cut short');
+
+  const summary: Summary = {
+    formatVersion: RESULT_FORMAT_VERSION,
+    runId: opts.runId,
+    valid: invalidReasons.length === 0,
+    invalidReasons,
+    notes,
+    durationMs: config.durationMs,
+    ingest: {
+      targetRateHz,
+      achievedRateHz,
+      acked,
+      ackedMeasure: m.rows,
+      rowsInTable,
+      operations: m.ops,
+      late: m.late,
+      dropped: m.dropped,
+      unfinished: load.unfinished,
+      errorsBySqlstate,
+      errors,
+      reconnects,
+      response: summarize(agg.measure.histograms.response),
+      service: summarize(agg.measure.histograms.service),
+      lag: summarize(agg.measure.histograms.lag),
+      warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
+    },
+    client: {
+      cpuUsPerRow: m.rows > 0 ? measureCpuUs / m.rows : null,
+      cpuCoresMean,
+      maxWorkerEluMean: Math.max(0, ...eluMeans),
+      loopDelayP99MaxUs: Math.max(0, ...agg.measureLoopDelayP99Us),
+      rssStartBytes,
+      rssEndBytes,
+    },
+  };
+
+  const cpus = os.cpus();
+  return {
+    run: {
+      formatVersion: RESULT_FORMAT_VERSION,
+      runId: opts.runId,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      config: { ...config, url: config.url === undefined ? undefined : maskUrl(config.url) },
+      seed: config.seed,
+      target: { kind: opts.targetKind, url: maskUrl(url) },
+      gitRevision: await gitRevision(),
+      versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: versionOf('pg'), hdrHistogramJs: versionOf('hdr-histogram-js') },
+      server,
+      machine: {
+        hostname: os.hostname(),
+        platform: os.platform(),
+        release: os.release(),
+        arch: os.arch(),
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model ?? 'unknown',
+        memoryBytes: os.totalmem(),
+      },
+    },
+    summary,
+    histograms: {
+      'ingest-response': agg.measure.histograms.response,
+      'ingest-service': agg.measure.histograms.service,
+      'ingest-lag': agg.measure.histograms.lag,
+      'warmup-response': agg.warmup.histograms.response,
+    },
+    intervals,
+    startEpochMs: load.startEpochMs,
+    kinds: KINDS,
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The PostgreSQL target: connecting (with user-facing errors for bad URLs,
+ * wrong passwords and unreachable hosts), describing the server, installing
+ * and checking the tutorial schema, and counting rows after a run.
+ */
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { UsageError } from '../errors.js';
+import { sqlPath } from '../paths.js';
+import type { ServerInfo } from '../results/run-record.js';
+import { maskSecrets, maskUrl } from './url.js';
+
+/** The tutorial's tables, in creation order. */
+export const TUTORIAL_TABLES = ['http_request', 'http_request_1min', 'latest_rollup'] as const;
+
+/** Connect, turning the failures a user can fix into one-line UsageErrors. */
+export async function connect(url: string, applicationName = 'rtbench'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // reported by the failing query instead
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw connectError(url, err);
+  }
+}
+
+/** A user-facing error for a failed connection attempt. */
+export function connectError(url: string, err: unknown): Error {
+  const e = err as { code?: string; message?: string };
+  const where = maskUrl(url);
+  const msg = maskSecrets(e.message ?? String(err));
+  switch (e.code) {
+    case '28P01':
+    case '28000':
+      return new UsageError(`${where}: authentication failed (${msg})`);
+    case '3D000':
+      return new UsageError(`${where}: ${msg}`);
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ETIMEDOUT':
+    case 'EAI_AGAIN':
+    case 'ENOENT':
+      return new UsageError(`${where}: server unreachable (${e.code})`);
+    default:
+      if (/timeout/i.test(msg)) return new UsageError(`${where}: server unreachable (connection timeout)`);
+      if (/password|SASL|SCRAM/i.test(msg)) return new UsageError(`${where}: authentication failed (${msg})`);
+      return new UsageError(`${where}: cannot connect (${msg})`);
+  }
+}
+
+/** Versions, extensions and non-default settings, for run.json. */
+export async function describeServer(client: pg.Client): Promise<ServerInfo> {
+  const v = await client.query<{ version: string; num: string }>(`SELECT version() AS version, current_setting('server_version_num') AS num`);
+  const ext = await client.query<{ extname: string; extversion: string }>('SELECT extname, extversion FROM pg_extension ORDER BY extname');
+  const avail = await client.query<{ name: string }>(`SELECT name FROM pg_available_extensions WHERE name IN ('hll', 'pg_cron', 'citus')`);
+  const settings = await client.query<{ name: string; setting: string; unit: string | null }>(
+    `SELECT name, setting, unit FROM pg_settings WHERE source NOT IN ('default', 'override', 'client', 'session') ORDER BY name`,
+  );
+  const available: Record<string, boolean> = { hll: false, pg_cron: false, citus: false };
+  for (const r of avail.rows) available[r.name] = true;
+  return {
+    version: v.rows[0]?.version ?? 'unknown',
+    versionNum: Number(v.rows[0]?.num ?? 0),
+    extensions: Object.fromEntries(ext.rows.map((r) => [r.extname, r.extversion])),
+    available,
+    nonDefaultSettings: Object.fromEntries(
+      settings.rows.map((r) => [r.name, maskSecrets(r.unit ? `${r.setting} ${r.unit}` : r.setting)]),
+    ),
+  };
+}
+
+interface ColumnRow {
+  table_name: string;
+  column_name: string;
+  data_type: string;
+}
+
+async function columnsOf(client: pg.Client, schema: string): Promise<string[]> {
+  const r = await client.query<ColumnRow>(
+    `SELECT table_name, column_name, data_type FROM information_schema.columns
+      WHERE table_schema = $1 AND table_name = ANY($2) ORDER BY table_name, ordinal_position`,
+    [schema, TUTORIAL_TABLES],
+  );
+  return r.rows.map((c) => `${c.table_name}.${c.column_name} ${c.data_type}`);
+}
+
+export type SchemaAction = 'created' | 'reused' | 'reset';
+
+/**
+ * Make sure the tutorial tables exist with the tutorial's shape, in the first
+ * schema of the search_path. Tables of another shape are a UsageError unless
+ * `reset` is set; with `reset` the tables are dropped and recreated. Never
+ * drops anything otherwise.
+ */
+export async function ensureSchema(client: pg.Client, reset: boolean): Promise<SchemaAction> {
+  const ddl = await readFile(sqlPath('schema.sql'), 'utf8');
+  const schemaName = (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s;
+  if (!schemaName) throw new UsageError('no schema to create the tables in: the search_path is empty');
+  const existing = await columnsOf(client, schemaName);
+  const present = new Set(existing.map((c) => c.split('.')[0]));
+
+  if (reset) {
+    await client.query('BEGIN');
+    try {
+      for (const t of [...TUTORIAL_TABLES].reverse()) await client.query(`DROP TABLE IF EXISTS ${quoteIdent(t)} CASCADE`);
+      await client.query(ddl);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    return 'reset';
+  }
+  if (present.size === 0) {
+    await client.query('BEGIN');
+    try {
+      await client.query(ddl);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    return 'created';
+  }
+
+  // Compare against the shape the DDL produces, built in a scratch schema that is rolled back.
+  const scratch = `rtbench_shape_${process.pid}_${Date.now()}`;
+  let expected: string[];
+  await client.query('BEGIN');
+  try {
+    await client.query(`CREATE SCHEMA ${quoteIdent(scratch)}`);
+    await client.query(`SET LOCAL search_path = ${quoteIdent(scratch)}`);
+    await client.query(ddl);
+    expected = (await columnsOf(client, scratch));
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+  }
+  const missing = expected.filter((c) => !existing.includes(c));
+  const extra = existing.filter((c) => !expected.includes(c));
+  if (missing.length > 0 || extra.length > 0) {
+    const detail = [...missing.slice(0, 3).map((c) => `missing ${c}`), ...extra.slice(0, 3).map((c) => `unexpected ${c}`)].join(', ');
+    throw new UsageError(
+      `tables ${TUTORIAL_TABLES.join(', ')} in schema ${schemaName} exist with another shape (${detail}); ` +
+        'rerun with --reset to drop and recreate them (their rows are deleted), or use another database',
+    );
+  }
+  return 'reused';
+}
+
+/** Quote an identifier. */
+export function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** count(*) of http_request. */
+export async function countRows(client: pg.Client): Promise<number> {
+  const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM http_request');
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/**
+ * Count rows after a run, retrying while the server restarts (a run may have
+ * survived an outage). Returns null when the server stays away for `waitMs`.
+ */
+export async function countRowsWithRetry(url: string, waitMs: number): Promise<number | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const c = await connect(url, 'rtbench-audit');
+      try {
+        return await countRows(c);
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    } catch {
+      if (Date.now() >= deadline) return null;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
