@@ -6,16 +6,18 @@
  * never stored; the URL we hand out uses the Unix socket, which lives in a 0700 directory, so
  * only its owner (or root) can connect. Commands run without a shell, as `postgres` when we are root.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { EnvironmentError, UsageError } from '../errors.js';
+import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
 import { maskSecrets } from './url.js';
+
+// Re-exported: callers (db-state, tests) import them from here.
+export { findPgBinDir, isClusterRunning, serverCanReach } from './pg-process.js';
 
 /** Options of {@link startLocalCluster}. */
 export interface LocalClusterOptions {
@@ -49,132 +51,21 @@ export interface LocalCluster {
   readonly preloaded: readonly string[];
   /** Stop the server (fast mode) and, unless keep, remove rootDir. Idempotent. */
   stop(opts?: { keep?: boolean }): Promise<void>;
+  /**
+   * Start the server again on the same data dir and port, after it died (even by SIGKILL) or
+   * was stopped with `keep`. A no-op while it runs; rejects once `stop()` removed the data dir.
+   */
+  start(): Promise<void>;
 }
 
-const INSTALL_HINT = 'install them with `apt-get install -y postgresql-15 postgresql-15-hll postgresql-15-cron`';
-const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
 const MAX_START_ATTEMPTS = 5;
+/** After a crash, backends may hold the old shared memory for a moment; restarts retry this long. */
+const RESTART_RETRY_MS = 30_000;
 /** sun_path is 108 bytes on Linux (104 on macOS); postgres refuses longer socket paths. */
 const MAX_SOCKET_PATH = 103;
 
 /** Settings that the URL we hand out depends on. */
 const RESERVED_SETTINGS = new Set(['port', 'listen_addresses', 'unix_socket_directories']);
-
-type Ids = { uid: number; gid: number };
-type RunResult = { code: number; stdout: string; stderr: string };
-
-/**
- * Run a program directly (no shell), as `ids` when given. Resolves with the exit code;
- * rejects only when the program could not be started at all.
- */
-function run(file: string, args: readonly string[], ids?: Ids): Promise<RunResult> {
-  // A user's PGDATA/PGPORT/PGOPTIONS must not redirect or reconfigure our own cluster.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG')));
-  // cwd '/' because, as postgres, our own cwd (often under /root) may be unreadable.
-  const options = { env, cwd: '/', maxBuffer: 16 << 20, ...(ids ?? {}) };
-  return new Promise((resolve, reject) => {
-    execFile(file, [...args], options, (err, stdout, stderr) => {
-      const code: unknown = err ? (err as { code?: unknown }).code : 0;
-      if (typeof code === 'string') reject(err ?? new Error(code)); // ENOENT, EACCES: never started
-      else resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
-
-const isExecutable = (file: string): boolean => {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/**
- * Directory holding initdb and pg_ctl: `RTBENCH_PG_BIN` if set, else the newest
- * /usr/lib/postgresql/N/bin (N >= 14), else the directory of `initdb` on PATH.
- * @throws EnvironmentError saying what to install.
- */
-export function findPgBinDir(): string {
-  const hasTools = (dir: string): boolean => ['initdb', 'pg_ctl'].every((f) => isExecutable(path.join(dir, f)));
-  const fromEnv = process.env.RTBENCH_PG_BIN;
-  if (fromEnv) {
-    if (hasTools(fromEnv)) return path.resolve(fromEnv);
-    throw new EnvironmentError(`RTBENCH_PG_BIN=${fromEnv} holds no initdb and pg_ctl: point it at a PostgreSQL bin directory or unset it`);
-  }
-  let versions: number[] = [];
-  try {
-    versions = readdirSync(DEBIAN_PG_ROOT).filter((n) => /^\d+$/.test(n)).map(Number).filter((n) => n >= 14);
-  } catch {
-    // Not a Debian layout; PATH below.
-  }
-  for (const v of versions.sort((a, b) => b - a)) {
-    const dir = path.join(DEBIAN_PG_ROOT, String(v), 'bin');
-    if (hasTools(dir)) return dir;
-  }
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const initdb = path.join(dir || '.', 'initdb');
-    if (!dir || !isExecutable(initdb)) continue;
-    // Follow symlinks (/usr/local/bin/initdb -> .../15/bin/initdb) so pg_config and postgres sit beside it.
-    const real = path.dirname(realpathSync(initdb));
-    if (hasTools(real)) return real;
-  }
-  throw new EnvironmentError(`PostgreSQL server binaries not found (looked in ${DEBIAN_PG_ROOT}/*/bin and PATH): ${INSTALL_HINT}`);
-}
-
-let postgresIdsCache: Promise<Ids | undefined> | undefined;
-
-/** The ids to run postgres as: `postgres` when we are root (postgres refuses root), else ourselves. */
-function runAsIds(): Promise<Ids | undefined> {
-  postgresIdsCache ??= (async () => {
-    if (process.getuid?.() !== 0) return undefined;
-    const hint = 'running as root needs a `postgres` OS user to run the server: create a non-root user (`useradd -r postgres`) or run rtbench as one';
-    try {
-      const [u, g] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
-      const uid = Number(u.stdout.trim());
-      const gid = Number(g.stdout.trim());
-      if (u.code === 0 && g.code === 0 && Number.isInteger(uid) && Number.isInteger(gid) && uid !== 0) return { uid, gid };
-    } catch {
-      // `id` missing: same remedy.
-    }
-    throw new EnvironmentError(hint);
-  })();
-  return postgresIdsCache;
-}
-
-/**
- * Whether the user the server runs as can traverse every component of `dir` (always true when
- * not root). Root-owned homes are 0700, so a data dir under /root is unreachable for `postgres`.
- */
-export async function serverCanReach(dir: string): Promise<boolean> {
-  const ids = await runAsIds();
-  if (!ids) return true;
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    const st = await fs.stat(d);
-    const bit = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
-    if ((st.mode & bit) === 0) return false;
-    if (d === path.dirname(d)) return true;
-  }
-}
-
-/** Whether a server runs on `dataDir` (`pg_ctl status` exit 0). */
-export async function isClusterRunning(dataDir: string, pgBinDir: string = findPgBinDir()): Promise<boolean> {
-  if (!existsSync(dataDir)) return false;
-  const r = await run(path.join(pgBinDir, 'pg_ctl'), ['-D', dataDir, 'status'], await runAsIds());
-  return r.code === 0;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
 
 /** One `key = 'value'` line; postgresql.conf strings double `'` and treat `\` as an escape. */
 function confLine(key: string, value: string): string {
@@ -204,25 +95,6 @@ export function quoteIdent(name: string): string {
 /** Socket URL in a form both node-postgres and libpq (psql, pgbench) accept. */
 function socketUrl(user: string, port: number, database: string, socketDir: string): string {
   return `postgresql://${encodeURIComponent(user)}@localhost:${port}/${encodeURIComponent(database)}?host=${encodeURIComponent(socketDir)}`;
-}
-
-async function pkgLibDir(pgBinDir: string): Promise<string> {
-  try {
-    const r = await run(path.join(pgBinDir, 'pg_config'), ['--pkglibdir']);
-    if (r.code === 0 && r.stdout.trim() !== '') return r.stdout.trim();
-  } catch {
-    // No pg_config (e.g. -dev package absent elsewhere): Debian layout below.
-  }
-  return path.resolve(pgBinDir, '..', 'lib');
-}
-
-/** What the server logged since byte `fromByte` (this start attempt only). */
-async function logSince(logFile: string, fromByte: number): Promise<string> {
-  try {
-    return (await fs.readFile(logFile)).subarray(fromByte).toString('utf8').trimEnd();
-  } catch {
-    return '(no server log)';
-  }
 }
 
 async function stopAndRemove(pgBinDir: string, dataDir: string, rootDir: string, keep: boolean): Promise<void> {
@@ -278,18 +150,42 @@ async function startServer(pgBinDir: string, dataDir: string, logFile: string, i
     const port = await freePort();
     // The last `port` line wins, so each attempt just appends one.
     await fs.appendFile(path.join(dataDir, 'postgresql.conf'), `port = ${port}\n`);
-    const logStart = existsSync(logFile) ? (await fs.stat(logFile)).size : 0;
     log(`starting PostgreSQL on 127.0.0.1:${port}`);
-    const r = await run(path.join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], ids);
-    if (r.code === 0) return port;
-    const logged = await logSince(logFile, logStart);
-    if (attempt < MAX_START_ATTEMPTS && /could not bind|address already in use/i.test(logged)) {
+    const failure = await pgCtlStart(pgBinDir, dataDir, logFile, ids);
+    if (failure === undefined) return port;
+    if (attempt < MAX_START_ATTEMPTS && /could not bind|address already in use/i.test(failure.logged)) {
       log(`port ${port} was taken meanwhile; retrying with another`);
       continue;
     }
-    const tail = logged.split('\n').slice(-5).join('\n');
-    throw new Error(maskSecrets(`pg_ctl start failed (exit ${r.code}): ${r.stderr.trim()}\nlast lines of ${logFile}:\n${tail}`));
+    throw failure.error;
   }
+}
+
+/**
+ * Start a server that ran before, on its configured port. After a SIGKILL of the postmaster,
+ * orphaned backends keep the shared memory (and the port) until they notice, so retry briefly.
+ */
+async function restartServer(pgBinDir: string, dataDir: string, logFile: string, ids: Ids | undefined, log: (line: string) => void): Promise<void> {
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) throw new Error(`${dataDir} holds no cluster to start (removed by stop()?)`);
+  const deadline = Date.now() + RESTART_RETRY_MS;
+  for (;;) {
+    if (await isClusterRunning(dataDir, pgBinDir)) return;
+    log(`starting PostgreSQL again in ${dataDir}`);
+    const failure = await pgCtlStart(pgBinDir, dataDir, logFile, ids);
+    if (failure === undefined) return;
+    if (Date.now() > deadline || !/still in use|could not bind|address already in use|lock file .* already exists/i.test(failure.logged)) throw failure.error;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** One `pg_ctl start -w`; undefined on success, else the error and what the server logged meanwhile. */
+async function pgCtlStart(pgBinDir: string, dataDir: string, logFile: string, ids: Ids | undefined): Promise<{ error: Error; logged: string } | undefined> {
+  const logStart = existsSync(logFile) ? (await fs.stat(logFile)).size : 0;
+  const r = await run(path.join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], ids);
+  if (r.code === 0) return undefined;
+  const logged = await logSince(logFile, logStart);
+  const tail = logged.split('\n').slice(-5).join('\n');
+  return { logged, error: new Error(maskSecrets(`pg_ctl start failed (exit ${r.code}): ${r.stderr.trim()}\nlast lines of ${logFile}:\n${tail}`)) };
 }
 
 /**
@@ -339,12 +235,17 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const url = socketUrl(superuser, port, database, rootDir);
     await createDatabase(socketUrl(superuser, port, 'postgres', rootDir), database);
     log(`database ${database} ready`);
+    // stop() and start() run one at a time, in call order.
     let chain = Promise.resolve();
     const stop = (o?: { keep?: boolean }): Promise<void> => {
       chain = chain.catch(() => undefined).then(() => stopAndRemove(pgBinDir, dataDir, rootDir, o?.keep ?? false));
       return chain;
     };
-    return { url, port, dataDir, rootDir, pgBinDir, preloaded, stop };
+    const start = (): Promise<void> => {
+      chain = chain.catch(() => undefined).then(() => restartServer(pgBinDir, dataDir, logFile, ids, log));
+      return chain;
+    };
+    return { url, port, dataDir, rootDir, pgBinDir, preloaded, stop, start };
   } catch (err) {
     await stopAndRemove(pgBinDir, dataDir, rootDir, reuse).catch(() => undefined);
     if (err instanceof Error && !(err instanceof EnvironmentError) && !(err instanceof UsageError)) err.message = maskSecrets(err.message);

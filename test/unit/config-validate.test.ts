@@ -1,0 +1,243 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatDurationMs, parseDurationMs } from '../../src/config/duration.js';
+import { MAX_MULTI_BATCH, validateConfig, type RawConfig } from '../../src/config/validate.js';
+import { TUTORIAL_WORKLOAD, type RunConfig } from '../../src/config/types.js';
+
+const DEFAULTS = { seed: 42, resultsDir: 'results' };
+
+function problemsOf(raw: RawConfig): readonly string[] {
+  return validateConfig(raw, DEFAULTS).problems;
+}
+
+function configOf(raw: RawConfig): RunConfig {
+  const r = validateConfig(raw, DEFAULTS);
+  assert.deepEqual(r.problems, []);
+  assert.ok(r.config, 'a config when there are no problems');
+  return r.config;
+}
+
+/** Exactly one problem, about `key`. */
+function oneProblemAbout(raw: RawConfig, key: string): string {
+  const r = validateConfig(raw, DEFAULTS);
+  assert.equal(r.config, undefined, 'no config when there are problems');
+  assert.equal(r.problems.length, 1, `one problem expected, got ${JSON.stringify(r.problems)}`);
+  const p = r.problems[0]!;
+  assert.ok(p.startsWith(`${key}:`), `problem names ${key}: ${p}`);
+  return p;
+}
+
+describe('parseDurationMs', () => {
+  test('units and sequences', () => {
+    assert.equal(parseDurationMs('90s'), 90_000);
+    assert.equal(parseDurationMs('5m'), 300_000);
+    assert.equal(parseDurationMs('1h30m'), 5_400_000);
+    assert.equal(parseDurationMs('500ms'), 500);
+    assert.equal(parseDurationMs('1d'), 86_400_000);
+    assert.equal(parseDurationMs('1.5s'), 1500);
+    assert.equal(parseDurationMs(' 2M '), 120_000);
+  });
+
+  test('a bare number means seconds', () => {
+    assert.equal(parseDurationMs(30), 30_000);
+    assert.equal(parseDurationMs('30'), 30_000);
+    assert.equal(parseDurationMs(0), 0);
+    assert.equal(parseDurationMs('2.5'), 2500);
+  });
+
+  test('malformed text is undefined', () => {
+    for (const bad of ['abc', '5x', '', '   ', 's', '5 m', '.5s', '1e3']) {
+      assert.equal(parseDurationMs(bad), undefined, JSON.stringify(bad));
+    }
+    assert.equal(parseDurationMs(Number.NaN), undefined);
+    assert.equal(parseDurationMs(Number.POSITIVE_INFINITY), undefined);
+    assert.equal(parseDurationMs(true), undefined);
+    assert.equal(parseDurationMs(null), undefined);
+  });
+
+  test('formatDurationMs writes back what parseDurationMs reads', () => {
+    assert.equal(formatDurationMs(1500), '1.5s');
+    assert.equal(formatDurationMs(90_000), '90s');
+    assert.equal(formatDurationMs(3_600_000), '1h');
+    assert.equal(formatDurationMs(600_000), '10m');
+    assert.equal(formatDurationMs(500), '500ms');
+    for (const ms of [0, 1, 500, 1500, 90_000, 300_000, 600_000, 5_400_000, 7_200_000]) {
+      assert.equal(parseDurationMs(formatDurationMs(ms)), ms, String(ms));
+    }
+  });
+});
+
+describe('validateConfig', () => {
+  test('defaults', () => {
+    const c = configOf({});
+    assert.deepEqual(c, {
+      name: 'adhoc',
+      url: undefined,
+      workers: 2,
+      connections: 4,
+      rateHz: 'max',
+      warmupMs: 5000,
+      durationMs: 60_000,
+      mode: 'single',
+      batch: 1,
+      statement: 'params',
+      seed: 42,
+      workload: TUTORIAL_WORKLOAD,
+      lateThresholdMs: 1,
+      reset: false,
+      keep: false,
+      resultsDir: 'results',
+      progressS: 1,
+    });
+  });
+
+  test('undefined values count as absent', () => {
+    assert.deepEqual(problemsOf({ rate: undefined, bogus: undefined }), []);
+  });
+
+  test('durations as users write them', () => {
+    assert.equal(configOf({ duration: '90s' }).durationMs, 90_000);
+    assert.equal(configOf({ duration: '5m' }).durationMs, 300_000);
+    assert.equal(configOf({ duration: '1h30m' }).durationMs, 5_400_000);
+    assert.equal(configOf({ duration: '500ms' }).durationMs, 500);
+    assert.equal(configOf({ duration: 30 }).durationMs, 30_000);
+    assert.equal(configOf({ duration: '30' }).durationMs, 30_000);
+    assert.equal(configOf({ warmup: '10s' }).warmupMs, 10_000);
+  });
+
+  test('bad durations are reported', () => {
+    for (const bad of ['-5', -5, '0', 0, 'abc', '5x', '']) {
+      const p = oneProblemAbout({ duration: bad }, 'duration');
+      assert.match(p, /positive duration/);
+      assert.ok(p.includes(JSON.stringify(bad)), `problem quotes the value: ${p}`);
+    }
+  });
+
+  test('zero warm-up is allowed, negative or malformed is not', () => {
+    assert.equal(configOf({ warmup: 0 }).warmupMs, 0);
+    assert.equal(configOf({ warmup: '0' }).warmupMs, 0);
+    assert.equal(configOf({ warmup: '0s' }).warmupMs, 0);
+    for (const bad of ['-5', -1, 'abc', '5x', '']) {
+      assert.match(oneProblemAbout({ warmup: bad }, 'warmup'), /non-negative duration/);
+    }
+  });
+
+  test('rate: max, numbers and numeric strings', () => {
+    assert.equal(configOf({ rate: 'max' }).rateHz, 'max');
+    assert.equal(configOf({ rate: 1000 }).rateHz, 1000);
+    assert.equal(configOf({ rate: '2500' }).rateHz, 2500);
+    assert.equal(configOf({ rate: '12.5', workers: 1 }).rateHz, 12.5);
+  });
+
+  test('rate: negative, zero, NaN and text are rejected', () => {
+    for (const bad of [-1, '-100', 0, '0', Number.NaN, 'NaN', 'abc', '', Number.POSITIVE_INFINITY, 'MAX', true]) {
+      assert.match(oneProblemAbout({ rate: bad }, 'rate'), /positive number of rows\/s or "max"/, String(bad));
+    }
+  });
+
+  test('rate below one row/s per worker is rejected', () => {
+    assert.match(oneProblemAbout({ rate: 3, workers: 4 }, 'rate'), /below one row\/s per worker/);
+    assert.equal(configOf({ rate: 4, workers: 4 }).rateHz, 4);
+  });
+
+  test('unknown key is reported by name', () => {
+    assert.equal(oneProblemAbout({ duraton: '5m' }, 'duraton'), 'duraton: unknown setting');
+  });
+
+  test('several problems are reported at once', () => {
+    const r = validateConfig({ rate: -5, mode: 'bulk', colour: 'blue' }, DEFAULTS);
+    assert.equal(r.config, undefined);
+    assert.equal(r.problems.length, 3, JSON.stringify(r.problems));
+    assert.ok(r.problems.some((p) => p.startsWith('rate:')));
+    assert.ok(r.problems.some((p) => p.startsWith('mode:') && p.includes('single, multi, copy')));
+    assert.ok(r.problems.some((p) => p === 'colour: unknown setting'));
+  });
+
+  test('batch defaults per mode', () => {
+    assert.equal(configOf({ mode: 'multi' }).batch, 100);
+    assert.equal(configOf({ mode: 'copy' }).batch, 100);
+    assert.equal(configOf({ mode: 'multi', batch: '50' }).batch, 50);
+    assert.equal(configOf({ mode: 'single', batch: 1 }).batch, 1);
+  });
+
+  test('batch with single mode is rejected', () => {
+    assert.match(oneProblemAbout({ batch: 10 }, 'batch'), /only applies to --mode multi or copy/);
+    assert.match(oneProblemAbout({ mode: 'single', batch: 10 }, 'batch'), /got 10/);
+  });
+
+  test('multi batch is capped by the bind-parameter limit', () => {
+    assert.equal(MAX_MULTI_BATCH, 10922);
+    assert.equal(configOf({ mode: 'multi', batch: 10922 }).batch, 10922);
+    assert.match(oneProblemAbout({ mode: 'multi', batch: 10923 }, 'batch'), /at most 10922 rows/);
+    // COPY has no bind parameters.
+    assert.equal(configOf({ mode: 'copy', batch: 50_000 }).batch, 50_000);
+  });
+
+  test('batch must be a positive whole number', () => {
+    for (const bad of [0, -1, 1.5, 'ten']) oneProblemAbout({ mode: 'multi', batch: bad }, 'batch');
+  });
+
+  test('copy with tutorial-sql is rejected', () => {
+    assert.match(oneProblemAbout({ mode: 'copy', statement: 'tutorial-sql' }, 'statement'), /cannot be sent with --mode copy/);
+    assert.equal(configOf({ mode: 'copy', statement: 'params' }).statement, 'params');
+    assert.equal(configOf({ mode: 'multi', statement: 'tutorial-sql' }).statement, 'tutorial-sql');
+  });
+
+  test('seed range', () => {
+    assert.equal(configOf({ seed: 0 }).seed, 0);
+    assert.equal(configOf({ seed: 4294967295 }).seed, 4294967295);
+    assert.equal(configOf({ seed: '7' }).seed, 7);
+    for (const bad of [-1, 4294967296, 1.5, 'x', '']) {
+      assert.match(oneProblemAbout({ seed: bad }, 'seed'), /0 to 4294967295/, String(bad));
+    }
+  });
+
+  test('countries', () => {
+    assert.deepEqual(configOf({ countries: ['France', "Côte d'Ivoire"] }).workload.countries, ['France', "Côte d'Ivoire"]);
+    for (const bad of [[], 'France', ['France', ''], ['a\tb'], ['a\nb'], ['a\\b'], ['France', 3]]) {
+      assert.match(oneProblemAbout({ countries: bad }, 'countries'), /non-empty list/, JSON.stringify(bad));
+    }
+  });
+
+  test('statusCodes', () => {
+    assert.deepEqual(configOf({ statusCodes: [100, 200, 599] }).workload.statusCodes, [100, 200, 599]);
+    for (const bad of [[], 200, [99], [600], [200.5], ['200']]) {
+      assert.match(oneProblemAbout({ statusCodes: bad }, 'statusCodes'), /100\.\.599/, JSON.stringify(bad));
+    }
+  });
+
+  test('sites', () => {
+    assert.equal(configOf({ sites: 100 }).workload.sites, 100);
+    oneProblemAbout({ sites: 0 }, 'sites');
+  });
+
+  test('name pattern', () => {
+    assert.equal(configOf({ name: 'quick' }).name, 'quick');
+    assert.equal(configOf({ name: 'Run_1.v2-b' }).name, 'Run_1.v2-b');
+    assert.equal(configOf({ name: 'a'.repeat(64) }).name, 'a'.repeat(64));
+    for (const bad of ['-lead', '.hidden', 'has space', 'a/b', 'a'.repeat(65), 'é']) {
+      assert.match(oneProblemAbout({ name: bad }, 'name'), /letters, digits/, bad);
+    }
+    assert.match(oneProblemAbout({ name: '' }, 'name'), /non-empty string/);
+    assert.match(oneProblemAbout({ name: 5 }, 'name'), /non-empty string/);
+  });
+
+  test('workers, connections, booleans, lateThresholdMs, progress', () => {
+    const c = configOf({ workers: '8', connections: 16, reset: true, keep: true, lateThresholdMs: '2.5', progress: 0 });
+    assert.equal(c.workers, 8);
+    assert.equal(c.connections, 16);
+    assert.equal(c.reset, true);
+    assert.equal(c.keep, true);
+    assert.equal(c.lateThresholdMs, 2.5);
+    assert.equal(c.progressS, 0);
+    oneProblemAbout({ workers: 257 }, 'workers');
+    oneProblemAbout({ connections: 0 }, 'connections');
+    oneProblemAbout({ reset: 'yes' }, 'reset');
+    oneProblemAbout({ lateThresholdMs: 0 }, 'lateThresholdMs');
+    oneProblemAbout({ progress: 3601 }, 'progress');
+  });
+
+  test('an empty progress string is rejected like other empty numbers', { todo: "bug: validate.ts:214 Number('') is 0, so progress: '' silently turns progress off" }, () => {
+    oneProblemAbout({ progress: '' }, 'progress');
+  });
+});
