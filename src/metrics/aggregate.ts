@@ -37,6 +37,8 @@ export interface IntervalRow {
   readonly maxLoopDelayP99Us: number;
   /** Client process CPU over the interval, in cores (filled in by the caller). */
   cpuCores: number;
+  /** Client process resident set size at the end of the interval (filled in by the caller). */
+  rssBytes: number;
   /** The interval's merged histograms, for the interval log. */
   readonly histograms: Record<Kind, Histogram>;
 }
@@ -181,6 +183,7 @@ export class Aggregator {
       maxWorkerElu: maxElu,
       maxLoopDelayP99Us: maxDelay,
       cpuCores: 0,
+      rssBytes: 0,
       histograms: hs,
     };
   }

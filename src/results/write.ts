@@ -74,6 +74,7 @@ export const TIMESERIES_COLUMNS = [
   'max_worker_elu',
   'loop_delay_p99_us',
   'cpu_cores',
+  'rss_mb',
 ] as const;
 
 /** timeseries.csv: a header and one line per interval row. */
@@ -101,6 +102,7 @@ export function toTimeseriesCsv(rows: readonly IntervalRow[]): string {
       r.maxWorkerElu.toFixed(3),
       r.maxLoopDelayP99Us,
       r.cpuCores.toFixed(3),
+      (r.rssBytes / 1048576).toFixed(1),
     ]);
   }
   return stringify(records);

@@ -87,6 +87,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       row.cpuCores = cpuUs / Math.max(1, Number(now - cpuPrevAt) / 1000);
       cpuPrev = process.cpuUsage();
       cpuPrevAt = now;
+      row.rssBytes = process.memoryUsage().rss;
       if (row.phase === 'measure') {
         measureCpuUs += cpuUs;
         if (rssStartBytes === 0) rssStartBytes = process.memoryUsage().rss;

@@ -120,6 +120,7 @@ function intervalRow(over: Partial<IntervalRow> = {}): IntervalRow {
     maxWorkerElu: 0.2,
     maxLoopDelayP99Us: 500,
     cpuCores: 0.3,
+    rssBytes: 90 * 1048576,
     histograms: { response: newHistogram(), service: newHistogram(), lag: newHistogram() },
     ...over,
   };

@@ -44,6 +44,7 @@ function row(index: number, phase: 'warmup' | 'measure', counts: Record<Kind, nu
     maxWorkerElu: 0.12345,
     maxLoopDelayP99Us: 1500,
     cpuCores: 0.5,
+    rssBytes: 64 * 1048576,
     histograms,
   };
 }
@@ -192,9 +193,9 @@ test('timeseries.csv has a header and one line per interval', () =>
     assert.equal(lines.length, 4);
     assert.equal(
       lines[0],
-      'index,phase,start_s,end_s,target_rows_per_s,achieved_rows_per_s,rows,ops,response_p50_us,response_p99_us,service_p99_us,lag_p99_us,errors,late,dropped,connections_up,reconnects,max_worker_elu,loop_delay_p99_us,cpu_cores',
+      'index,phase,start_s,end_s,target_rows_per_s,achieved_rows_per_s,rows,ops,response_p50_us,response_p99_us,service_p99_us,lag_p99_us,errors,late,dropped,connections_up,reconnects,max_worker_elu,loop_delay_p99_us,cpu_cores,rss_mb',
     );
-    assert.equal(lines[2], '2,measure,1.000,2.000,2000,1999.99,2000,200,500,990,400,80,0,1,0,4,0,0.123,1500,0.500');
+    assert.equal(lines[2], '2,measure,1.000,2.000,2000,1999.99,2000,200,500,990,400,80,0,1,0,4,0,0.123,1500,0.500,64.0');
     assert.equal(lines[3]?.split(',')[4], '', 'closed loop: empty target');
   }));
 
