@@ -19,12 +19,13 @@ export function resolveTarget(url: string | undefined, env: NodeJS.ProcessEnv): 
   const pass = env['PGPASSWORD'] ? `:${enc(env['PGPASSWORD'])}` : '';
   const host = env['PGHOST'] ?? env['PGHOSTADDR'] ?? 'localhost';
   const socket = host.startsWith('/');
+  const hostPart = socket ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const port = env['PGPORT'] ? `:${env['PGPORT']}` : '';
   const db = enc(env['PGDATABASE'] ?? env['PGUSER'] ?? '');
   const params = new URLSearchParams();
   if (socket) params.set('host', host);
   if (env['PGSSLMODE']) params.set('sslmode', env['PGSSLMODE']);
   const q = params.toString();
-  const u = `postgresql://${user}${pass}${user || pass ? '@' : ''}${socket ? 'localhost' : host}${port}/${db}${q ? `?${q}` : ''}`;
+  const u = `postgresql://${user}${pass}${user || pass ? '@' : ''}${hostPart}${port}/${db}${q ? `?${q}` : ''}`;
   return { kind: 'url', url: u, description: `${maskUrl(u)} (from PG* variables)` };
 }

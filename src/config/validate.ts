@@ -157,7 +157,8 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
 
   let progressS = 1;
   if (raw['progress'] !== undefined) {
-    const v = typeof raw['progress'] === 'string' ? Number(raw['progress']) : raw['progress'];
+    const r = raw['progress'];
+    const v = typeof r === 'string' && r.trim() !== '' ? Number(r) : r;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 3600) problems.push(`progress: must be whole seconds from 0 (off) to 3600, got ${JSON.stringify(raw['progress'])}`);
     else progressS = v;
   }

@@ -46,7 +46,8 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
   if (input.interrupted) reasons.push('the run was interrupted before the end of the measure phase');
   if (input.targetRowsHz !== null) {
     const ratio = input.achievedRowsHz / input.targetRowsHz;
-    if (Math.abs(ratio - 1) > limits.rateTolerance) {
+    // A tiny epsilon so that exactly 1% off (0.010000000000000009 in floating point) is within tolerance.
+    if (Math.abs(ratio - 1) > limits.rateTolerance + 1e-9) {
       reasons.push(
         `achieved ${input.achievedRowsHz.toFixed(1)} rows/s is ${((ratio - 1) * 100).toFixed(2)}% off the target ${input.targetRowsHz} rows/s (tolerance ±${limits.rateTolerance * 100}%)`,
       );

@@ -8,7 +8,8 @@ import { UsageError } from '../errors.js';
 
 /** Replace the password of a postgres URL (and any `password=` parameter) with `***`. */
 export function maskUrl(url: string): string {
-  let out = url.replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*:)([^@/?#]*)@/i, (_m, head: string) => `${head}***@`);
+  // user:password@ — the password may itself hold '@' (pg-connection-string splits at the last one).
+  let out = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)([^/?#]*)@/i, (_m, head: string) => `${head}***@`);
   out = out.replace(/([?&]password=)[^&#]*/gi, '$1***');
   return out;
 }
@@ -16,7 +17,7 @@ export function maskUrl(url: string): string {
 /** Mask every postgres URL and `password=...` pair inside free text (error messages). */
 export function maskSecrets(text: string): string {
   return text
-    .replace(/postgres(?:ql)?:\/\/[^\s'"]+/gi, (m) => maskUrl(m))
+    .replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, (m) => maskUrl(m))
     .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
 }
 

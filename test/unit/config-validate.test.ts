@@ -237,7 +237,7 @@ describe('validateConfig', () => {
     oneProblemAbout({ progress: 3601 }, 'progress');
   });
 
-  test('an empty progress string is rejected like other empty numbers', { todo: "bug: validate.ts:214 Number('') is 0, so progress: '' silently turns progress off" }, () => {
+  test('an empty progress string is rejected like other empty numbers', () => {
     oneProblemAbout({ progress: '' }, 'progress');
   });
 });

@@ -1,0 +1,88 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_LIMITS, selfCheck, type SelfCheckInput } from '../../src/metrics/self-check.js';
+
+function input(over: Partial<SelfCheckInput> = {}): SelfCheckInput {
+  return {
+    targetRowsHz: 1000,
+    achievedRowsHz: 1000,
+    workerElu: [[0.4, 0.5], [0.3, 0.6]],
+    loopDelayP99Us: [1000, 2000, 1500],
+    cpuCoresMean: 1.5,
+    cores: 4,
+    interrupted: false,
+    ...over,
+  };
+}
+
+describe('selfCheck', () => {
+  test('a healthy run is valid', () => {
+    assert.deepEqual(selfCheck(input()), []);
+    assert.deepEqual(selfCheck(input({ workerElu: [], loopDelayP99Us: [] })), [], 'no samples is not a failure');
+  });
+
+  test('defaults', () => {
+    assert.deepEqual(DEFAULT_LIMITS, { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 20_000, maxCpuShare: 0.9 });
+  });
+
+  test('a rate 2% off the target is invalid, naming the target', () => {
+    for (const achieved of [980, 1020]) {
+      const reasons = selfCheck(input({ achievedRowsHz: achieved }));
+      assert.equal(reasons.length, 1, JSON.stringify(reasons));
+      assert.match(reasons[0]!, /target 1000 rows\/s/);
+      assert.match(reasons[0]!, new RegExp(`achieved ${achieved}\\.0 rows/s`));
+      assert.match(reasons[0]!, /[-]?2\.00% off/);
+    }
+  });
+
+  test('a rate within 1% is valid', () => {
+    assert.deepEqual(selfCheck(input({ achievedRowsHz: 995 })), []);
+    assert.deepEqual(selfCheck(input({ achievedRowsHz: 1009.9 })), []);
+  });
+
+  test('a rate exactly 1% off is still within the tolerance', () => {
+    assert.deepEqual(selfCheck(input({ achievedRowsHz: 990 })), []);
+    assert.deepEqual(selfCheck(input({ achievedRowsHz: 1010 })), []);
+  });
+
+  test('a closed loop (no target) never fails on rate', () => {
+    assert.deepEqual(selfCheck(input({ targetRowsHz: null, achievedRowsHz: 1 })), []);
+    assert.deepEqual(selfCheck(input({ targetRowsHz: null, achievedRowsHz: 0 })), []);
+  });
+
+  test('a busy worker event loop makes the run client-limited, naming the worker', () => {
+    const reasons = selfCheck(input({ workerElu: [[0.5, 0.5], [0.9, 1.0]] }));
+    assert.equal(reasons.length, 1, JSON.stringify(reasons));
+    assert.match(reasons[0]!, /^client-limited: worker 1 event loop busy 95%/);
+    assert.deepEqual(selfCheck(input({ workerElu: [[0.9, 0.9]] })), [], 'exactly at the limit is fine');
+  });
+
+  test('the median of loop-delay p99s over the limit is client-limited', () => {
+    const reasons = selfCheck(input({ loopDelayP99Us: [30_000, 1000, 25_000] }));
+    assert.equal(reasons.length, 1, JSON.stringify(reasons));
+    assert.match(reasons[0]!, /^client-limited: worker event-loop delay p99 25\.0 ms \(limit 20 ms\)/);
+    assert.deepEqual(selfCheck(input({ loopDelayP99Us: [90_000, 1000, 2000] })), [], 'one bad interval is not the median');
+  });
+
+  test('client CPU over 90% of the cores is client-limited', () => {
+    const reasons = selfCheck(input({ cpuCoresMean: 3.7, cores: 4 }));
+    assert.equal(reasons.length, 1, JSON.stringify(reasons));
+    assert.match(reasons[0]!, /client used 3\.70 of 4 cores \(limit 90%\)/);
+    assert.deepEqual(selfCheck(input({ cpuCoresMean: 3.5, cores: 4 })), []);
+  });
+
+  test('an interrupted run is invalid', () => {
+    assert.deepEqual(selfCheck(input({ interrupted: true })), ['the run was interrupted before the end of the measure phase']);
+  });
+
+  test('every reason is listed', () => {
+    const reasons = selfCheck(input({ interrupted: true, achievedRowsHz: 500, workerElu: [[1], [1]], loopDelayP99Us: [50_000], cpuCoresMean: 4 }));
+    assert.equal(reasons.length, 6, JSON.stringify(reasons));
+  });
+
+  test('custom limits', () => {
+    const limits = { ...DEFAULT_LIMITS, rateTolerance: 0.05 };
+    assert.deepEqual(selfCheck(input({ achievedRowsHz: 960 }), limits), []);
+    assert.equal(selfCheck(input({ achievedRowsHz: 940 }), limits).length, 1);
+  });
+});
