@@ -4,7 +4,6 @@
  * the run goes on.
  */
 import pg from 'pg';
-import { CoalescingSocket } from './coalescing-socket.js';
 
 export interface Slot {
   readonly id: number;
@@ -21,6 +20,8 @@ export class Slots {
   private waiters: Array<(s: Slot) => void> = [];
   private upWaiters: Array<() => void> = [];
   private closed = false;
+  /** Called when a slot becomes free and nobody waits for it (the closed loop sends on it again). */
+  onFree: ((slot: Slot) => void) | null = null;
   /** Connections re-established since the last call to takeReconnects(). */
   private reconnects = 0;
 
@@ -37,7 +38,7 @@ export class Slots {
   }
 
   private async open(slot: Slot): Promise<pg.Client> {
-    const client = new pg.Client({ ...this.config, stream: () => new CoalescingSocket() });
+    const client = new pg.Client(this.config);
     // An 'error' event without a listener would kill the worker; the failing query reports it.
     client.on('error', () => {
       if (slot.client === client) this.markDown(slot);
@@ -75,7 +76,10 @@ export class Slots {
     if (w) {
       slot.busy = true;
       w(slot);
-    } else this.free.push(slot);
+    } else {
+      this.free.push(slot);
+      this.onFree?.(slot);
+    }
   }
 
   get upCount(): number {

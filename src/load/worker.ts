@@ -133,47 +133,26 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
   for (let k = i; k < last; k++) drop(schedule.dueNs(k), 1);
 }
 
-/** Closed loop: every connection sends back-to-back; due time = send time. */
+/**
+ * Closed loop: every connection sends back-to-back; due time = send time.
+ * Callback-driven (no promise per operation): a slot that becomes free,
+ * including one whose connection was just re-established, sends again at once.
+ */
 async function runClosedLoop(): Promise<void> {
-  const loops = Array.from({ length: init.connections }, async () => {
-    for (;;) {
-      const slot = await slots.acquire((endNs - clock.nowNs()) / 1e6);
-      const now = clock.nowNs();
-      if (!slot) {
-        if (now >= endNs || stopping) return;
-        continue;
-      }
-      if (now >= endNs || stopping) {
-        slots.release(slot);
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        const client = slot.client as pg.Client;
-        slot.busy = true;
-        inFlight++;
-        operation(client, (err) => {
-          const endAt = clock.nowNs();
-          const rec = recorderFor(now);
-          rec.touched = true;
-          if (err) {
-            const code = sqlstateOf(err);
-            rec.c.errors[code] = (rec.c.errors[code] ?? 0) + 1;
-            if (isConnectionLost(code) && slot.client === client) slots.markDown(slot);
-          } else {
-            recordNs(rec.response, endAt - now);
-            recordNs(rec.service, endAt - now);
-            recordNs(rec.lag, 0);
-            rec.c.ops++;
-            rec.c.rows += init.batch;
-          }
-          slots.release(slot);
-          inFlight--;
-          resolve();
-        });
-      });
-    }
-  });
-  await Promise.all(loops);
+  const next = (): void => {
+    const now = clock.nowNs();
+    if (now >= endNs || stopping) return;
+    const slot = slots.tryAcquire();
+    if (slot) send(slot, now, now);
+  };
+  slots.onFree = next;
+  for (let c = 0; c < init.connections; c++) next();
+  while (!stopping) {
+    const left = endNs - clock.nowNs();
+    if (left <= 0) break;
+    await sleep(Math.min(left / 1e6, 100));
+  }
+  slots.onFree = null;
 }
 
 let tick = 0;
