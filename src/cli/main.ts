@@ -24,7 +24,7 @@ function runOptions(y: Argv): Argv {
     .option('statement', { type: 'string', describe: `${STATEMENTS.join(' | ')} [default: params]` })
     .option('seed', { type: 'string', describe: 'PRNG seed; the same seed gives the same rows [default: random, recorded]' })
     .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
-    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late [default: 1]' })
+    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late [default: 5]' })
     .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
     .option('name', { type: 'string', describe: 'run name, part of the run id' })
     .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })

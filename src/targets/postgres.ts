@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { sqlPath } from '../paths.js';
 import type { ServerInfo } from '../results/run-record.js';
 import { maskSecrets, maskUrl } from './url.js';
+import { quoteIdent } from '../sql-quote.js';
 
 /** The tutorial's tables, in creation order. */
 export const TUTORIAL_TABLES = ['http_request', 'http_request_1min', 'latest_rollup'] as const;
@@ -150,10 +151,6 @@ export async function ensureSchema(client: pg.Client, reset: boolean): Promise<S
   return 'reused';
 }
 
-/** Quote an identifier. */
-export function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
 
 /** count(*) of http_request. */
 export async function countRows(client: pg.Client): Promise<number> {

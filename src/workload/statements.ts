@@ -5,16 +5,8 @@
  */
 import type { WorkloadShape } from '../config/types.js';
 import { ROW_COLUMNS } from './rows.js';
+import { quoteLiteral } from '../sql-quote.js';
 
-/** Quote a string as a SQL literal. */
-export function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** Quote an identifier. */
-export function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
 
 /** An element of a PostgreSQL array literal: double-quoted with \ and " escaped. */
 function arrayElement(s: string): string {

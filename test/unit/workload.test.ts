@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Prng } from '../../src/workload/prng.js';
 import { ROW_COLUMNS, RowGenerator, rowToCopyLine, type Row } from '../../src/workload/rows.js';
-import { COPY_SQL, paramsInsert, quoteLiteral, tutorialInsert, tutorialValuesTuple } from '../../src/workload/statements.js';
+import { COPY_SQL, paramsInsert, tutorialInsert, tutorialValuesTuple } from '../../src/workload/statements.js';
+import { quoteLiteral } from '../../src/sql-quote.js';
 import { TUTORIAL_WORKLOAD, type WorkloadShape } from '../../src/config/types.js';
 
 // Compiled to dist/test/unit/, so the repo root is three levels up.
