@@ -83,7 +83,7 @@ describe('validateConfig', () => {
       statement: 'params',
       seed: 42,
       workload: TUTORIAL_WORKLOAD,
-      lateThresholdMs: 1,
+      lateThresholdMs: 5,
       reset: false,
       keep: false,
       resultsDir: 'results',
