@@ -137,6 +137,22 @@ async function main(): Promise<void> {
     const growth = rssAt(FIXED_SECONDS) - rssAt(10);
     console.log(`RSS at 10 s ${fmt(rssAt(10))} MB, at ${FIXED_SECONDS} s ${fmt(rssAt(FIXED_SECONDS))} MB: growth ${fmt(growth)} MB (target ≤ 20 MB: ${verdict(growth <= 20)})`);
     console.log(`run valid: ${r.summary.valid}${r.summary.valid ? '' : ` (${r.summary.invalidReasons.join('; ')})`}`);
+
+    // Context: pgbench's own schedule lag at the same rate on the same server (-R, per-transaction log).
+    const logDir = path.join(work, 'pgbench-log');
+    await import('node:fs/promises').then((fs) => fs.mkdir(logDir));
+    const pl = await runSampled('pgbench', ['-n', '-M', 'prepared', '-c', String(CONNECTIONS), '-j', '1', '-T', String(FIXED_SECONDS), '-R', String(target), '-l', '--log-prefix', path.join(logDir, 'pgbench'), '-f', script, cluster.url], process.env);
+    const lags: number[] = [];
+    for (const f of await readdir(logDir)) {
+      for (const line of (await readFile(path.join(logDir, f), 'utf8')).split('\n')) {
+        const cols = line.trim().split(/\s+/);
+        if (cols.length >= 7) lags.push(Number(cols[6]));
+      }
+    }
+    lags.sort((a, b) => a - b);
+    const pgTps = /tps = ([\d.]+)/.exec(pl.stdout)?.[1];
+    const p99 = lags.length ? lags[Math.min(lags.length - 1, Math.floor(lags.length * 0.99))]! : NaN;
+    console.log(`pgbench -R ${target} for ${FIXED_SECONDS} s on the same server: ${pgTps ?? '?'} tps, schedule lag p99 ${fmt(p99 / 1000, 2)} ms (${lags.length} transactions)`);
   } finally {
     await cluster.stop();
     await rm(work, { recursive: true, force: true });
