@@ -17,7 +17,15 @@ export async function readScenario(file: string): Promise<Record<string, unknown
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`scenario ${file}: not valid JSON (${(err as Error).message})`);
+    // Node's message quotes the file's text (newlines included): keep only where it broke.
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    let where = '';
+    if (pos !== undefined) {
+      const before = text.slice(0, Number(pos));
+      const line = before.split('\n').length;
+      where = ` at line ${line}, column ${Number(pos) - before.lastIndexOf('\n')}`;
+    }
+    throw new UsageError(`scenario ${file}: not valid JSON${where}`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UsageError(`scenario ${file}: must be a JSON object of settings`);

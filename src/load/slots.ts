@@ -4,6 +4,7 @@
  * the run goes on.
  */
 import pg from 'pg';
+import { sqlstateOf } from './sqlstate.js';
 
 export interface Slot {
   readonly id: number;
@@ -25,7 +26,16 @@ export class Slots {
   /** Connections re-established since the last call to takeReconnects(). */
   private reconnects = 0;
 
-  constructor(private readonly config: pg.ClientConfig, count: number) {
+  /**
+   * @param onConnectionError called with the SQLSTATE of every connection loss not
+   *   seen by an operation (an idle connection dropped) and of every failed reconnect,
+   *   so an outage is always counted, not only when a statement was in flight.
+   */
+  constructor(
+    private readonly config: pg.ClientConfig,
+    count: number,
+    private readonly onConnectionError: (sqlstate: string) => void = () => undefined,
+  ) {
     this.slots = Array.from({ length: count }, (_, id) => ({ id, client: null, busy: false }));
   }
 
@@ -40,8 +50,11 @@ export class Slots {
   private async open(slot: Slot): Promise<pg.Client> {
     const client = new pg.Client(this.config);
     // An 'error' event without a listener would kill the worker; the failing query reports it.
-    client.on('error', () => {
-      if (slot.client === client) this.markDown(slot);
+    client.on('error', (err) => {
+      if (slot.client !== client) return;
+      // A busy slot's operation fails too and is counted there.
+      if (!slot.busy) this.onConnectionError(sqlstateOf(err));
+      this.markDown(slot);
     });
     await client.connect();
     return client;
@@ -141,7 +154,8 @@ export class Slots {
         for (const u of ups) u();
         if (!slot.busy) this.release(slot);
         return;
-      } catch {
+      } catch (err) {
+        if (!this.closed) this.onConnectionError(sqlstateOf(err));
         delay = Math.min(BACKOFF_MAX_MS, delay * 2);
       }
     }

@@ -48,9 +48,15 @@ const warmup = new PhaseRecorder();
 const measure = new PhaseRecorder();
 const recorderFor = (dueNs: number): PhaseRecorder => (dueNs < init.warmupNs ? warmup : measure);
 
+function countError(rec: PhaseRecorder, sqlstate: string): void {
+  rec.touched = true;
+  rec.c.errors[sqlstate] = (rec.c.errors[sqlstate] ?? 0) + 1;
+}
+
 const slots = new Slots(
   { connectionString: init.url, application_name: init.applicationName },
   init.connections,
+  (sqlstate) => countError(clock ? recorderFor(clock.nowNs()) : warmup, sqlstate),
 );
 const operation = makeOperation(init);
 let clock: Clock;
@@ -69,7 +75,7 @@ function send(slot: Slot, dueNs: number, sentNs: number): void {
     rec.touched = true;
     if (err) {
       const code = sqlstateOf(err);
-      rec.c.errors[code] = (rec.c.errors[code] ?? 0) + 1;
+      countError(rec, code);
       if (isConnectionLost(code) && slot.client === client) slots.markDown(slot);
     } else {
       recordNs(rec.response, endAt - dueNs);

@@ -21,6 +21,8 @@ export interface IngestEvents {
   onInterval?(row: IntervalRow): void;
   /** Something the user should read (schema created, outage noticed…). */
   onNotice?(line: string): void;
+  /** Connected and the schema is in place: the load is about to start. */
+  onReady?(server: ServerInfo): void;
 }
 
 export interface IngestOptions {
@@ -68,6 +70,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   } finally {
     await admin.end().catch(() => undefined);
   }
+  opts.events?.onReady?.(server);
 
   const tutorialTemplate = await readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
   const intervals: IntervalRow[] = [];

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
+import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, postmasterIsZombie, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
 import { maskSecrets } from './url.js';
 
 // Re-exported: callers (db-state, tests) import them from here.
@@ -162,15 +162,16 @@ async function startServer(pgBinDir: string, dataDir: string, logFile: string, i
 }
 
 /**
- * Start a server that ran before, on its configured port. After a SIGKILL of the postmaster,
- * orphaned backends keep the shared memory (and the port) until they notice, so retry briefly.
+ * Start a server that ran before, on its configured port. After a SIGKILL of the postmaster, its
+ * pid may linger as a zombie and orphaned backends keep the shared memory until they notice;
+ * the server refuses to start meanwhile, so retry briefly.
  */
 async function restartServer(pgBinDir: string, dataDir: string, logFile: string, ids: Ids | undefined, log: (line: string) => void): Promise<void> {
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) throw new Error(`${dataDir} holds no cluster to start (removed by stop()?)`);
   const deadline = Date.now() + RESTART_RETRY_MS;
-  for (;;) {
-    if (await isClusterRunning(dataDir, pgBinDir)) return;
-    log(`starting PostgreSQL again in ${dataDir}`);
+  for (let attempt = 1; ; attempt++) {
+    if ((await isClusterRunning(dataDir, pgBinDir)) && !(await postmasterIsZombie(dataDir))) return;
+    if (attempt === 1) log(`starting PostgreSQL again in ${dataDir}`);
     const failure = await pgCtlStart(pgBinDir, dataDir, logFile, ids);
     if (failure === undefined) return;
     if (Date.now() > deadline || !/still in use|could not bind|address already in use|lock file .* already exists/i.test(failure.logged)) throw failure.error;

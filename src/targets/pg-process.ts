@@ -151,3 +151,20 @@ export async function logSince(logFile: string, fromByte: number): Promise<strin
     return '(no server log)';
   }
 }
+
+/**
+ * Whether the postmaster named in `<dataDir>/postmaster.pid` is dead but not yet reaped. `pg_ctl
+ * status` (kill(pid, 0)) calls a zombie running; after a SIGKILL, a slow init leaves one for a while.
+ * False when that cannot be told (no pid file, no /proc).
+ */
+export async function postmasterIsZombie(dataDir: string): Promise<boolean> {
+  try {
+    const pid = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -29,18 +29,32 @@ export function validateUrl(url: string): void {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw new UsageError(`--url ${maskUrl(url)}: not a PostgreSQL URL (expected postgresql://user@host:port/db)`);
   }
-  let parsed;
+  // The port first: both parsers below reject an out-of-range port as just "invalid URL".
+  const portText = portOf(url);
+  if (portText !== '') {
+    const port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+      throw new UsageError(`--url ${maskUrl(url)}: port must be 1..65535`);
+    }
+  }
   try {
-    parsed = parse(url);
-    // pg-connection-string is lenient; WHATWG URL catches malformed ports and hosts.
+    parse(url);
+  } catch {
+    throw new UsageError(`--url ${maskUrl(url)}: malformed URL`);
+  }
+  try {
+    // pg-connection-string is lenient; WHATWG URL catches malformed hosts.
     if (!/[?&]host=/.test(url)) new URL(url.replace(/^postgres(ql)?:/i, 'http:'));
   } catch {
     throw new UsageError(`--url ${maskUrl(url)}: malformed URL`);
   }
-  if (parsed.port !== undefined && parsed.port !== null && parsed.port !== '') {
-    const port = Number(parsed.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new UsageError(`--url ${maskUrl(url)}: port must be 1..65535`);
-    }
-  }
+}
+
+/** The port text of a URL's authority ('' when none): after the last '@', after an IPv6 ']', after the last ':'. */
+function portOf(url: string): string {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const afterHost = hostPort.startsWith('[') ? hostPort.slice(hostPort.indexOf(']') + 1) : hostPort;
+  const colon = afterHost.lastIndexOf(':');
+  return colon < 0 ? '' : afterHost.slice(colon + 1);
 }

@@ -78,13 +78,10 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
       if (abort.signal.aborted) return ExitCode.interrupted;
     } else {
       url = target.url;
-      log(`rtbench: target ${target.description}`);
     }
 
     const runId = newRunId(config.name);
     const rateText = config.rateHz === 'max' ? 'closed loop' : `${config.rateHz} rows/s`;
-    log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections, ${rateText}, ` +
-      `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`);
     let lastProgress = 0;
     const record = await runIngest({
       config,
@@ -94,6 +91,12 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
       signal: abort.signal,
       events: {
         onNotice: (l) => log(`rtbench: ${l}`),
+        // Printed once connected, so a connection failure stays a single line.
+        onReady: (server) => {
+          if (target.kind !== 'embedded') log(`rtbench: target ${target.description}: ${server.version.split(' on ')[0] ?? server.version}`);
+          log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections, ${rateText}, ` +
+            `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`);
+        },
         onInterval: (row) => {
           if (config.progressS > 0 && row.endMs - lastProgress >= config.progressS * 1000 - 1) {
             lastProgress = row.endMs;
