@@ -15,6 +15,7 @@ import pg from 'pg';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, postmasterIsZombie, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
 import { maskSecrets } from './url.js';
+import { quoteIdent } from '../sql-quote.js';
 
 // Re-exported: callers (db-state, tests) import them from here.
 export { findPgBinDir, isClusterRunning, serverCanReach } from './pg-process.js';
@@ -85,11 +86,6 @@ function confBlock(rootDir: string, database: string, preloaded: readonly string
     lines.push(confLine(key, value));
   }
   return lines;
-}
-
-/** Quote an SQL identifier (`"` doubled). */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** Socket URL in a form both node-postgres and libpq (psql, pgbench) accept. */
