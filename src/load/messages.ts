@@ -70,7 +70,7 @@ export interface IntervalSnapshot {
 export type WorkerToMain =
   | { readonly type: 'ready' }
   | IntervalSnapshot
-  | { readonly type: 'done'; readonly unfinished: number }
+  | { readonly type: 'done'; readonly unfinished: number; readonly measureLoopDelayP99Us: number }
   | { readonly type: 'fatal'; readonly message: string; readonly sqlstate?: string };
 
 export type MainToWorker =

@@ -16,6 +16,8 @@ export interface LoadResult {
   readonly startEpochMs: number;
   /** Worker failures (a worker that died); empty when all finished. */
   readonly workerFailures: string[];
+  /** Per worker: p99 event-loop delay over the measure phase, µs. */
+  readonly measureLoopDelayP99Us: number[];
 }
 
 export interface LoadOptions {
@@ -61,6 +63,7 @@ export class LoadPool {
     const readies: Promise<void>[] = [];
     const dones: Promise<number>[] = [];
     const failures: string[] = [];
+    const loopDelays: number[] = new Array<number>(config.workers).fill(0);
     for (let w = 0; w < config.workers; w++) {
       const init: WorkerInit = {
         workerIndex: w,
@@ -95,7 +98,11 @@ export class LoadPool {
             case 'interval':
               for (const row of aggregator.add(m)) this.opts.onInterval?.(row);
               break;
-            case 'done': finished = true; resolve(m.unfinished); break;
+            case 'done':
+              finished = true;
+              loopDelays[w] = m.measureLoopDelayP99Us;
+              resolve(m.unfinished);
+              break;
             case 'fatal':
               readyReject(new LoadStartError(m.message, m.sqlstate));
               failures.push(`worker ${w}: ${m.message}`);
@@ -130,6 +137,6 @@ export class LoadPool {
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, workerFailures: failures };
+    return { aggregator, unfinished, startEpochMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
   }
 }

@@ -102,7 +102,7 @@ describe('rtbench run on the embedded cluster', { skip }, () => {
       );
       const kept = (await clusterDirs()).filter((n) => !before.has(n));
       if (kept.length === 1) rootDir = path.join(tmpDir, kept[0]!); // fallback for cleanup
-      assert.equal(r.code, 0, out(r));
+      assert.ok(r.code === 0 || r.code === 3, `finished (valid or not: this test is about --keep)\n${out(r)}`);
       const url = /postgresql:\/\/\S+/.exec(r.stdout)?.[0];
       assert.ok(url, `URL on stdout\n${out(r)}`);
       assert.ok(!/:[^/@]*@/.test(url.replace(/^postgresql:\/\//, '')), `no password in ${url}`);
