@@ -1,0 +1,98 @@
+/**
+ * Idle baseline: every probe × window timed with no load running, one
+ * tinybench task each, sequentially on one connection. Its p50 is the
+ * denominator of the under-load / idle ratio.
+ */
+import { Bench } from 'tinybench';
+import { connect } from '../targets/postgres.js';
+import { renderProbe, runOrder, type ProbeDef } from './definition.js';
+import { selectRunnable } from './requirements.js';
+import { DEFAULT_WINDOWS, rollupTableFor, type Granularity, type ProbeWindow } from './windows.js';
+
+/** Options of {@link idleBaseline}. */
+export interface IdleBaselineOptions {
+  /** Rollup granularity (default '1m'); names the rollup table unless `rollupTable` is given. */
+  readonly granularity?: Granularity;
+  readonly rollupTable?: string;
+  /** tinybench time budget per task, ms (default 300). A task runs until this and `iterations` are both reached. */
+  readonly timeMs?: number;
+  /** Minimum measured executions per task (default 5). */
+  readonly iterations?: number;
+  /** Unmeasured executions per task first (default 1: warms caches and plans). */
+  readonly warmupIterations?: number;
+}
+
+/** One probe × window of the idle baseline. */
+export interface IdleTaskResult {
+  readonly probe: string;
+  readonly window: string;
+  /** Median latency, µs; null when the task failed. */
+  readonly p50Us: number | null;
+  readonly samples: number;
+  /** The failure, when the task errored. */
+  readonly error?: string;
+}
+
+export interface IdleBaseline {
+  readonly tasks: readonly IdleTaskResult[];
+  readonly skipped: readonly string[];
+}
+
+/** tinybench task name of a probe × window. */
+function taskName(probe: string, window: string): string {
+  return `${probe} @ ${window}`;
+}
+
+/**
+ * Time each runnable probe × window with tinybench on one connection, with
+ * nothing else running. Probes the database cannot run are skipped (listed).
+ * @throws UsageError when the database cannot be reached.
+ */
+export async function idleBaseline(
+  url: string,
+  probes: readonly ProbeDef[],
+  windows: readonly ProbeWindow[] = DEFAULT_WINDOWS,
+  opts: IdleBaselineOptions = {},
+): Promise<IdleBaseline> {
+  const rollupTable = opts.rollupTable ?? rollupTableFor(opts.granularity ?? '1m');
+  const client = await connect(url, 'rtbench-probe-idle');
+  try {
+    const { runnable, skipped } = await selectRunnable(client, probes, rollupTable);
+    const bench = new Bench({
+      name: 'rtbench idle probe baseline',
+      time: opts.timeMs ?? 300,
+      iterations: opts.iterations ?? 5,
+      warmup: (opts.warmupIterations ?? 1) > 0,
+      warmupTime: 0,
+      warmupIterations: opts.warmupIterations ?? 1,
+      timestampProvider: 'hrtimeNow',
+      throws: false,
+    });
+    const keys: { probe: string; window: string; name: string }[] = [];
+    for (const window of windows) {
+      for (const probe of runOrder(runnable)) {
+        const sql = renderProbe(probe, rollupTable);
+        const name = taskName(probe.name, window.label);
+        keys.push({ probe: probe.name, window: window.label, name });
+        bench.add(
+          name,
+          async () => {
+            await client.query(sql, [window.interval]);
+          },
+          { async: true },
+        );
+      }
+    }
+    await bench.run();
+    const tasks = keys.map(({ probe, window, name }): IdleTaskResult => {
+      const r = bench.getTask(name)?.result;
+      if (r && (r.state === 'completed' || r.state === 'aborted-with-statistics')) {
+        return { probe, window, p50Us: Math.round(r.latency.p50 * 1000), samples: r.latency.samplesCount };
+      }
+      return { probe, window, p50Us: null, samples: 0, error: r?.state === 'errored' ? r.error.message : (r?.state ?? 'not run') };
+    });
+    return { tasks, skipped };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * Probes against a real PostgreSQL 15 with hll: a day of tutorial rows, a
+ * 1-minute rollup filled from them, the probe runner under its cadence, the
+ * idle baseline, the HLL accuracy check, and the figures. Then a database
+ * without hll, where distinct-hll is skipped and the rest runs, and where a
+ * killed probe connection is counted and reopened.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { measureHllError } from '../../src/probe/accuracy.js';
+import { probeFigures, type ProbeFigures } from '../../src/probe/figures.js';
+import { idleBaseline, type IdleBaseline } from '../../src/probe/idle.js';
+import { loadProbes } from '../../src/probe/loader.js';
+import { ProbeRunner, type ProbeResults } from '../../src/probe/runner.js';
+import { tableSizes } from '../../src/probe/sizes.js';
+import { DEFAULT_WINDOWS } from '../../src/probe/windows.js';
+import { parseProbeFile, type ProbeDef } from '../../src/probe/definition.js';
+import type { LocalCluster } from '../../src/targets/local-cluster.js';
+import { ensureSchema } from '../../src/targets/postgres.js';
+import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+
+const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed (apt-get install -y postgresql-15 postgresql-15-hll)';
+const RAW_ROWS = 200_000;
+/** 3σ of HLL's relative error at log2m=11 (1.04/√2048 ≈ 2.3%). */
+const HLL_3_SIGMA = 0.069;
+
+/** Tutorial rows spread uniformly over the last day (the tutorial's distributions; IPs nearly all distinct). */
+function insertRawSql(rows: number): string {
+  return `INSERT INTO http_request (site_id, ingest_time, url, request_country, ip_address, status_code, response_time_msec)
+    SELECT trunc(random() * 32), now() - random() * interval '1 day',
+           concat('http://example.com/', md5(random()::text)),
+           ('{China,India,USA,Indonesia}'::text[])[ceil(random() * 4)],
+           concat(trunc(random() * 250 + 2), '.', trunc(random() * 250 + 2), '.', trunc(random() * 250 + 2), '.', trunc(random() * 250 + 2)),
+           ('{200,404}'::int[])[ceil(random() * 2)],
+           5 + trunc(random() * 150)
+      FROM generate_series(1, ${rows})`;
+}
+
+/** Roll up every closed minute into http_request_1min (with or without the HLL column). */
+function fillRollupSql(withHll: boolean): string {
+  return `INSERT INTO http_request_1min (site_id, ingest_time, request_count, success_count, error_count,
+                                  average_response_time_msec, country_counters${withHll ? ', distinct_ip_addresses' : ''})
+    SELECT site_id, minute, sum(n), sum(ok), sum(n) - sum(ok), sum(response_sum) / sum(n),
+           jsonb_object_agg(request_country, n)${withHll ? ', hll_union_agg(ips)' : ''}
+      FROM (SELECT site_id, date_trunc('minute', ingest_time) AS minute, request_country,
+                   count(*) AS n, count(*) FILTER (WHERE status_code BETWEEN 200 AND 299) AS ok,
+                   sum(response_time_msec) AS response_sum
+                   ${withHll ? ', hll_add_agg(hll_hash_text(ip_address)) AS ips' : ''}
+              FROM http_request
+             WHERE ingest_time < date_trunc('minute', now())
+             GROUP BY 1, 2, 3) per_country
+     GROUP BY site_id, minute`;
+}
+
+/** Schema, the tutorial's ALTERs for the rollup's HLL and JSONB columns, rows, rollup, ANALYZE. */
+async function prepareDatabase(url: string, opts: { hll: boolean; rows: number }): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    if (opts.hll) await c.query('CREATE EXTENSION IF NOT EXISTS hll');
+    await ensureSchema(c, false);
+    await c.query(`ALTER TABLE http_request_1min ${opts.hll ? 'ADD COLUMN distinct_ip_addresses hll, ' : ''}ADD COLUMN country_counters jsonb`);
+    await c.query(insertRawSql(opts.rows));
+    await c.query(fillRollupSql(opts.hll));
+    await c.query('ANALYZE http_request; ANALYZE http_request_1min');
+  } finally {
+    await c.end();
+  }
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '—' : x.toFixed(3);
+}
+
+describe('probes on PostgreSQL', { skip }, () => {
+  let cluster: LocalCluster;
+  let probes: ProbeDef[];
+  let idle: IdleBaseline | undefined;
+  let results: ProbeResults | undefined;
+
+  before(async () => {
+    cluster = await startTestCluster();
+    probes = await loadProbes();
+    await prepareDatabase(cluster.url, { hll: true, rows: RAW_ROWS });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  test('idle baseline: a p50 for every probe × window', async () => {
+    idle = await idleBaseline(cluster.url, probes, DEFAULT_WINDOWS, { timeMs: 100, iterations: 3 });
+    assert.deepEqual(idle.skipped, []);
+    assert.equal(idle.tasks.length, probes.length * DEFAULT_WINDOWS.length);
+    for (const t of idle.tasks) {
+      assert.equal(t.error, undefined, `${t.probe} ${t.window}: ${t.error ?? ''}`);
+      assert.ok(t.p50Us !== null && t.p50Us > 0, `${t.probe} ${t.window} has a p50`);
+      assert.ok(t.samples >= 3);
+    }
+  });
+
+  test('probe runner: every probe × window measured, no errors', async () => {
+    const runner = new ProbeRunner({ url: cluster.url, probes, cadenceMs: 50 });
+    await runner.start();
+    await sleep(5_000);
+    results = await runner.stop();
+    assert.deepEqual(results.skipped, []);
+    assert.equal(results.tasks.length, probes.length * DEFAULT_WINDOWS.length);
+    for (const t of results.tasks) {
+      assert.ok(t.summary.count > 0, `${t.probe} ${t.window} ran`);
+      assert.equal(t.summary.errors, 0, `${t.probe} ${t.window}: ${JSON.stringify(t.summary.errorsBySqlstate)}`);
+      assert.equal(t.histogram.totalCount, t.summary.count);
+      assert.ok((t.summary.lastRowCount ?? 0) > 0, `${t.probe} ${t.window} read a non-empty window`);
+    }
+    assert.deepEqual(results.connectionErrorsBySqlstate, {});
+    assert.equal(results.reconnects, 0);
+  });
+
+  test('figures: the rollup beats raw over a day; HLL within 3σ of exact', async (t) => {
+    assert.ok(results, 'needs the probe run');
+    const { hllError, sizes } = await withClient(cluster.url, async (c) => ({
+      hllError: await measureHllError(c, 'http_request_1min', DEFAULT_WINDOWS),
+      sizes: await tableSizes(c, 'http_request_1min'),
+    }));
+    const f: ProbeFigures = probeFigures({ results, idle, hllError, sizes, probes });
+
+    for (const m of hllError) t.diagnostic(`hll ${m.window}: exact ${m.exact}, hll ${Math.round(m.hll)}, error ${fmt(m.relativeError ?? undefined)} over [${m.lower}, ${m.upper})`);
+    for (const w of f.windows) {
+      t.diagnostic(`${w}: rollupSpeedup ${fmt(f.rollupSpeedup?.[w])} countrySpeedup ${fmt(f.countrySpeedup?.[w])} hllSpeedup ${fmt(f.hllSpeedup?.[w])}`);
+      for (const [name, byWindow] of Object.entries(f.byProbe)) {
+        const x = byWindow[w];
+        if (x) t.diagnostic(`  ${name} ${w}: p50 ${x.p50Us} µs p99 ${x.p99Us} µs n ${x.count} idle p50 ${x.idleP50Us ?? '—'} µs load/idle ${fmt(x.loadOverIdle)}`);
+      }
+    }
+    t.diagnostic(`sizes: ${JSON.stringify(f.sizes)}`);
+
+    assert.equal(hllError.length, DEFAULT_WINDOWS.length);
+    const day = hllError.find((m) => m.window === '1d');
+    assert.ok(day && day.exact > 100_000, `a day holds most of the ${RAW_ROWS} distinct IPs (${day?.exact})`);
+    assert.ok(f.hllRelativeError?.['1d'] !== undefined);
+    assert.ok(Math.abs(f.hllRelativeError['1d']) <= HLL_3_SIGMA, `HLL relative error ${f.hllRelativeError['1d']} within ±${HLL_3_SIGMA}`);
+
+    assert.ok(f.rollupSpeedup?.['1d'] !== undefined, 'rollupSpeedup for 1d');
+    assert.ok(f.rollupSpeedup['1d'] > 1, `the rollup must beat raw over a day: raw/rollup p50 = ${f.rollupSpeedup['1d']}`);
+    for (const w of f.windows) {
+      for (const name of Object.keys(f.byProbe)) assert.ok(f.byProbe[name]?.[w]?.idleP50Us !== undefined, `${name} ${w} has an idle p50`);
+    }
+    assert.ok(f.sizes && f.sizes.rawTableBytes > 0 && (f.sizes.rollupTableBytes ?? 0) > 0 && (f.sizes.hllColumnBytes ?? 0) > 0);
+    assert.deepEqual(f.skipped, []);
+  });
+
+  test('stop() cancels a long-running probe query after the grace period; that is no probe error', async () => {
+    const parsed = parseProbeFile('sleepy.sql', '-- probe: sleepy\n-- reads: raw\n-- result: scalar\nSELECT pg_sleep(30), $1::interval;\n');
+    assert.equal(parsed.status, 'ok');
+    if (parsed.status !== 'ok') return;
+    const runner = new ProbeRunner({ url: cluster.url, probes: [parsed.probe], windows: DEFAULT_WINDOWS.slice(0, 1), stopGraceMs: 100, applicationName: 'rtbench-probe-sleepy' });
+    await runner.start();
+    await sleep(300);
+    const t0 = Date.now();
+    const r = await runner.stop();
+    assert.ok(Date.now() - t0 < 10_000, 'stop did not wait for the 30 s query');
+    assert.deepEqual(r.tasks.map((t) => [t.probe, t.summary.count, t.summary.errors]), [['sleepy', 0, 0]]);
+    assert.deepEqual(r.connectionErrorsBySqlstate, {});
+    const left = await withClient(cluster.url, async (c) => (await c.query(`SELECT state FROM pg_stat_activity WHERE application_name = 'rtbench-probe-sleepy' AND state = 'active'`)).rows);
+    assert.deepEqual(left, [], 'the server is not still running it');
+  });
+
+  test('an unreachable server: start() does not throw, failures are counted, stop() returns', async () => {
+    const runner = new ProbeRunner({ url: 'postgresql://nobody@127.0.0.1:1/rtbench', probes, cadenceMs: 10 });
+    await runner.start();
+    await sleep(300);
+    const r = await runner.stop();
+    assert.deepEqual(r.tasks, []);
+    assert.ok((r.connectionErrorsBySqlstate['08001'] ?? 0) >= 2, JSON.stringify(r.connectionErrorsBySqlstate));
+  });
+
+  describe('a database without hll', () => {
+    let url: string;
+    before(async () => {
+      await withClient(cluster.url, (c) => c.query('CREATE DATABASE rtbench_nohll'));
+      const u = new URL(cluster.url);
+      u.pathname = '/rtbench_nohll';
+      url = u.toString();
+      await prepareDatabase(url, { hll: false, rows: 20_000 });
+    });
+
+    test('distinct-hll is skipped with its message; the others run; a killed connection is counted and reopened', async () => {
+      const runner = new ProbeRunner({ url, probes, cadenceMs: 20, applicationName: 'rtbench-probe-nohll' });
+      await runner.start();
+      assert.deepEqual(runner.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)']);
+      await sleep(1_000);
+      const killed = await withClient(url, async (c) =>
+        (await c.query<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'rtbench-probe-nohll'`)).rows,
+      );
+      assert.equal(killed.length, 1, 'one probe connection');
+      await sleep(1_500);
+      const r = await runner.stop();
+
+      assert.deepEqual(r.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)']);
+      assert.equal(r.tasks.length, (probes.length - 1) * DEFAULT_WINDOWS.length);
+      assert.ok(!r.tasks.some((t) => t.probe === 'distinct-hll'));
+      for (const t of r.tasks) assert.ok(t.summary.count > 0, `${t.probe} ${t.window} ran`);
+      const taskErrors = r.tasks.reduce((n, t) => n + t.summary.errors, 0);
+      const connErrors = Object.values(r.connectionErrorsBySqlstate).reduce((n, x) => n + x, 0);
+      assert.equal(taskErrors + connErrors, 1, `the kill is counted once: ${JSON.stringify(r.tasks.map((t) => t.summary.errorsBySqlstate))} ${JSON.stringify(r.connectionErrorsBySqlstate)}`);
+      assert.equal(r.reconnects, 1);
+
+      const idleNoHll = await idleBaseline(url, probes, DEFAULT_WINDOWS.slice(0, 1), { timeMs: 0, iterations: 1 });
+      assert.deepEqual(idleNoHll.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)']);
+      assert.ok(idleNoHll.tasks.every((t) => t.p50Us !== null));
+      const sizes = await withClient(url, (c) => tableSizes(c, 'http_request_1min'));
+      assert.equal(sizes.hllColumnBytes, null);
+    });
+  });
+});
