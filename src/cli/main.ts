@@ -8,7 +8,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { maskSecrets } from '../targets/url.js';
-import { MODES, STATEMENTS } from '../config/validate.js';
+import { MODES, ROLLUPS, STATEMENTS } from '../config/validate.js';
 
 function runOptions(y: Argv): Argv {
   return y
@@ -29,7 +29,18 @@ function runOptions(y: Argv): Argv {
     .option('name', { type: 'string', describe: 'run name, part of the run id' })
     .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
     .option('reset', { type: 'boolean', describe: 'drop and recreate the tutorial tables (deletes their rows)' })
-    .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' });
+    .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' })
+    .option('rollup', { type: 'string', describe: `rollup strategy: ${ROLLUPS.join(' | ')} [default: none]` })
+    .option('granularity', { type: 'string', describe: 'rollup period: 1m | 5m | 15m | 60m [default: 1m]' })
+    .option('rollup-interval', { type: 'string', describe: 'time between rollup runs, e.g. 5s [default: 60s]' })
+    .option('rollup-scheduler', { type: 'string', describe: 'cron (pg_cron) | harness (own timer) | auto [default: auto]' })
+    .option('grace', { type: 'string', describe: 'closed-minute: wait this long for late commits [default: 10s]' })
+    .option('preload-rows', { type: 'string', describe: 'backfill this many rows of history before the load, then roll them up [default: 0]' })
+    .option('preload-span', { type: 'string', describe: 'time span the preloaded history covers [default: 1d]' })
+    .option('probes', { type: 'boolean', describe: 'run the dashboard probes during the measure phase [default: on with a rollup]' })
+    .option('probe-cadence', { type: 'string', describe: 'pause between probe queries [default: 1s]' })
+    .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
+    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -16,7 +16,36 @@ export interface WorkloadShape {
   readonly statusCodes: readonly number[];
 }
 
+export type RollupChoice = 'none' | 'tutorial' | 'closed-minute' | 'incremental';
+export type RollupSchedulerChoice = 'auto' | 'cron' | 'harness';
+
+/** Rollups, probes and the audit (the dashboard side of a run). */
+export interface DashboardConfig {
+  /** Rollup strategy; 'none' runs ingest only. */
+  readonly rollup: RollupChoice;
+  /** Rollup period in minutes. */
+  readonly granularityMin: 1 | 5 | 15 | 60;
+  readonly rollupIntervalMs: number;
+  /** 'auto': pg_cron when installed, else the harness's own timer. */
+  readonly rollupScheduler: RollupSchedulerChoice;
+  /** Seconds a closed period waits for late commits (closed-minute). */
+  readonly graceS: number;
+  /** History to backfill before the load (0: none) and the span it covers. */
+  readonly preloadRows: number;
+  readonly preloadSpanMs: number;
+  /** Run the dashboard probes during the measure phase (default: when a rollup runs). */
+  readonly probes: boolean;
+  /** Pause between probe queries. */
+  readonly probeCadenceMs: number;
+  /** Time each probe with no load first (tinybench), for the under-load / idle ratio. */
+  readonly idleBaseline: boolean;
+  /** Run the tutorial's DELETE-based expiry after the audit. */
+  readonly expire: boolean;
+}
+
 export interface RunConfig {
+  /** Rollups, probes, audit. */
+  readonly dashboard: DashboardConfig;
   /** Scenario name (from the file, or "adhoc"). */
   readonly name: string;
   /** Target URL; undefined means the embedded throwaway cluster. */

@@ -3,14 +3,19 @@
  * RunConfig, or lists every problem at once (k6's Validate() style). Pure.
  */
 import { parseDurationMs } from './duration.js';
-import { TUTORIAL_WORKLOAD, type InsertMode, type RunConfig, type StatementForm } from './types.js';
+import { TUTORIAL_WORKLOAD, type InsertMode, type RollupChoice, type RollupSchedulerChoice, type RunConfig, type StatementForm } from './types.js';
 
 /** Keys a scenario file (or the merged CLI flags) may carry. */
 export const CONFIG_KEYS = [
   'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
-  'resultsDir', 'progress',
+  'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
+  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire',
 ] as const;
+
+export const ROLLUPS: readonly RollupChoice[] = ['none', 'tutorial', 'closed-minute', 'incremental'];
+export const SCHEDULERS: readonly RollupSchedulerChoice[] = ['auto', 'cron', 'harness'];
+const GRANULARITY_TEXT: Record<string, 1 | 5 | 15 | 60> = { '1m': 1, '5m': 5, '15m': 15, '60m': 60, '1h': 60 };
 
 export const MODES: readonly InsertMode[] = ['single', 'multi', 'copy'];
 export const STATEMENTS: readonly StatementForm[] = ['tutorial-sql', 'params'];
@@ -65,9 +70,9 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
     }
     return v as T;
   };
-  const bool = (key: string): boolean => {
+  const bool = (key: string, fallback = false): boolean => {
     const v = raw[key];
-    if (v === undefined) return false;
+    if (v === undefined) return fallback;
     if (typeof v !== 'boolean') {
       problems.push(`${key}: must be true or false, got ${JSON.stringify(v)}`);
       return false;
@@ -168,12 +173,45 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   const reset = bool('reset');
   const keep = bool('keep');
 
+  const rollup = choice('rollup', ROLLUPS, 'none');
+  let granularityMin: 1 | 5 | 15 | 60 = 1;
+  if (raw['granularity'] !== undefined) {
+    const g = GRANULARITY_TEXT[String(raw['granularity'])];
+    if (g === undefined) problems.push(`granularity: must be one of 1m, 5m, 15m, 60m, got ${JSON.stringify(raw['granularity'])}`);
+    else granularityMin = g;
+  }
+  const rollupIntervalMs = duration('rollupInterval', 60_000, false);
+  if (rollupIntervalMs < 1000 && raw['rollupInterval'] !== undefined && problems.every((p) => !p.startsWith('rollupInterval'))) {
+    problems.push('rollupInterval: must be at least 1s');
+  }
+  const rollupScheduler = choice('rollupScheduler', SCHEDULERS, 'auto');
+  const graceMs = duration('grace', 10_000, true);
+  const preloadRows = raw['preloadRows'] === undefined || raw['preloadRows'] === 0 || raw['preloadRows'] === '0' ? 0 : positiveInt('preloadRows', 0, 1_000_000_000);
+  const preloadSpanMs = duration('preloadSpan', 86_400_000, false);
+  if (preloadSpanMs < 5 * 60_000 && raw['preloadSpan'] !== undefined && problems.every((p) => !p.startsWith('preloadSpan'))) {
+    problems.push('preloadSpan: must be at least 5m (history ends two minutes before now)');
+  }
+  const probes = bool('probes', rollup !== 'none');
+  const probeCadenceMs = duration('probeCadence', 1000, true);
+  const idleBaseline = bool('idleBaseline', probes);
+  const expire = bool('expire');
+  if (probes && rollup === 'none' && raw['probes'] !== undefined) {
+    problems.push('probes: the dashboard probes read a rollup table; choose --rollup tutorial, closed-minute or incremental');
+  }
+  if (raw['preloadRows'] !== undefined && preloadRows > 0 && rollup === 'none') {
+    problems.push('preloadRows: preloaded history is rolled up; choose a --rollup strategy');
+  }
+
   if (problems.length > 0) return { problems };
   return {
     problems,
     config: {
       name, url, workers, connections, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
       workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS,
+      dashboard: {
+        rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
+        probes, probeCadenceMs, idleBaseline, expire,
+      },
     },
   };
 }

@@ -88,7 +88,26 @@ describe('validateConfig', () => {
       keep: false,
       resultsDir: 'results',
       progressS: 1,
+      dashboard: {
+        rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
+        preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, probeCadenceMs: 1000, idleBaseline: false, expire: false,
+      },
     });
+  });
+
+  test('dashboard settings: a rollup turns probes and the idle baseline on; bad values are all listed', () => {
+    const c = configOf({ rollup: 'incremental', granularity: '15m', rollupInterval: '5s', preloadRows: 1000, preloadSpan: '2h' });
+    assert.equal(c.dashboard.rollup, 'incremental');
+    assert.equal(c.dashboard.granularityMin, 15);
+    assert.equal(c.dashboard.rollupIntervalMs, 5000);
+    assert.equal(c.dashboard.probes, true);
+    assert.equal(c.dashboard.idleBaseline, true);
+    assert.equal(c.dashboard.preloadRows, 1000);
+    assert.equal(configOf({ rollup: 'tutorial', probes: false }).dashboard.idleBaseline, false);
+    const problems = problemsOf({ rollup: 'fast', granularity: '7m', rollupInterval: '500ms', rollupScheduler: 'x', preloadSpan: '1m' });
+    assert.equal(problems.length, 5, JSON.stringify(problems));
+    assert.equal(problemsOf({ probes: true }).length, 1, 'probes need a rollup');
+    assert.equal(problemsOf({ preloadRows: 10 }).length, 1, 'preload needs a rollup');
   });
 
   test('undefined values count as absent', () => {
