@@ -4,6 +4,7 @@
  */
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
+import type { DashboardSummary } from '../runner/dashboard.js';
 
 export const RESULT_FORMAT_VERSION = 1;
 
@@ -67,7 +68,9 @@ export interface ClientSummary {
 }
 
 /** summary.json */
-export interface Summary {
+export interface Summary extends Partial<Omit<DashboardSummary, 'audit'>> {
+  /** Rollup audit (closed periods), plus acknowledged inserts vs rows present. */
+  readonly audit?: DashboardSummary['audit'] & { readonly acked: number; readonly rowsInTable: number | null };
   readonly formatVersion: number;
   readonly runId: string;
   readonly valid: boolean;

@@ -14,6 +14,7 @@ import { selfCheck } from '../metrics/self-check.js';
 import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
 import { RESULT_FORMAT_VERSION, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
+import { DashboardSession, MARKER_SITE_ID } from './dashboard.js';
 import { maskUrl } from '../targets/url.js';
 
 export interface IngestEvents {
@@ -61,12 +62,15 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   const admin = await connect(url, 'rtbench-setup');
   let server: ServerInfo;
   let rowsBefore: number;
+  let dashboard: DashboardSession | null = null;
+  const excludeSite = config.dashboard.rollup === 'none' ? undefined : MARKER_SITE_ID;
   try {
     server = await describeServer(admin);
     const action = await ensureSchema(admin, config.reset);
     if (action === 'created') notice('schema: created the tutorial tables');
     else if (action === 'reset') notice('schema: --reset dropped and recreated the tutorial tables');
-    rowsBefore = await countRows(admin);
+    if (config.dashboard.rollup !== 'none') dashboard = await DashboardSession.setup(url, config, notice);
+    rowsBefore = await countRows(admin, excludeSite);
   } finally {
     await admin.end().catch(() => undefined);
   }
@@ -92,6 +96,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       cpuPrevAt = now;
       row.rssBytes = process.memoryUsage().rss;
       if (row.phase === 'measure') {
+        dashboard?.startProbes();
         measureCpuUs += cpuUs;
         if (rssStartBytes === 0) rssStartBytes = process.memoryUsage().rss;
       }
@@ -107,14 +112,16 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let load;
   try {
+    await dashboard?.startLoadPhase();
     load = await pool.run();
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
+  const dash = dashboard ? await dashboard.finish() : null;
   const rssEndBytes = process.memoryUsage().rss;
   const interrupted = opts.signal?.aborted ?? false;
 
-  const rowsAfter = await countRowsWithRetry(url, 30_000);
+  const rowsAfter = await countRowsWithRetry(url, 30_000, excludeSite);
   const rowsInTable = rowsAfter === null ? null : rowsAfter - rowsBefore;
 
   const agg = load.aggregator;
@@ -156,6 +163,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     );
   }
   if (interrupted) notes.push('interrupted: the measure phase was cut short');
+  if (dash) notes.push(...dash.notes);
 
   const summary: Summary = {
     formatVersion: RESULT_FORMAT_VERSION,
@@ -182,6 +190,10 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       lag: summarize(agg.measure.histograms.lag),
       warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
     },
+    ...(dash ? {
+      ...dash.summary,
+      audit: { ...dash.summary.audit, acked, rowsInTable },
+    } : {}),
     client: {
       cpuUsPerRow: m.rows > 0 ? measureCpuUs / m.rows : null,
       cpuCoresMean,
@@ -221,6 +233,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       'ingest-service': agg.measure.histograms.service,
       'ingest-lag': agg.measure.histograms.lag,
       'warmup-response': agg.warmup.histograms.response,
+      ...(dash?.histograms ?? {}),
     },
     intervals,
     startEpochMs: load.startEpochMs,

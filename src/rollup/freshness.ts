@@ -1,0 +1,261 @@
+/**
+ * Dashboard freshness, measured: how long after an event commits does the
+ * rollup table count it?
+ *
+ * Every ~2 s the probe inserts a marker row into http_request on its own
+ * connection, with a site_id outside the load's range (default −1), and notes
+ * the time COMMIT returned (hrtime). A second connection polls the rollup table
+ * every ~250 ms (an indexed read of that site's rows) and records, per marker,
+ * the first poll whose count includes it: freshness = that poll's send time −
+ * commit time, in an HDR histogram (µs; resolution ≈ the poll interval).
+ *
+ * Markers are real rows: the audit counts them on both sides (raw and rollup),
+ * which leaves lost/duplicated counts valid. The probe must be the only writer
+ * of its site_id, and the rollup's country counters for that site show the
+ * country 'rtbench'.
+ */
+import type { Client } from 'pg';
+import { isConnectionLost, sqlstateOf } from '../load/sqlstate.js';
+import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
+import { connect } from '../targets/postgres.js';
+import { periodExpr, sqlIdent, type Granularity } from './template.js';
+
+/** Options of {@link FreshnessProbe}. */
+export interface FreshnessProbeOptions {
+  readonly url: string;
+  /** Rollup table to poll, e.g. http_request_1min. */
+  readonly table: string;
+  readonly granularityMin: Granularity;
+  /** site_id of the markers, outside the load's range (default −1). */
+  readonly siteId?: number;
+  /** Time between markers (default 2000 ms). */
+  readonly markerIntervalMs?: number;
+  /** Time between polls of the rollup table (default 250 ms). */
+  readonly pollIntervalMs?: number;
+  /** A marker not seen this long after its commit is given up (default 2 periods + 2 min). */
+  readonly giveUpMs?: number;
+  /** Connection factory (default: targets/postgres connect, application_name rtbench-freshness). */
+  readonly connect?: () => Promise<Client>;
+}
+
+/** What the probe measured, returned by {@link FreshnessProbe.stop}. */
+export interface FreshnessResult {
+  /** Commit-to-visible-in-rollup times of the markers seen, µs. */
+  readonly histogram: Histogram;
+  readonly markersInserted: number;
+  readonly markersSeen: number;
+  /** Not seen by stop(), given-up ones included (the tutorial loses some for good). */
+  readonly markersUnseen: number;
+  /** Of the unseen, those older than giveUpMs. */
+  readonly markersGivenUp: number;
+  /** Counted by the rollup beyond the markers inserted in their period (double counting). */
+  readonly overCounted: number;
+  readonly errorsBySqlstate: Record<string, number>;
+}
+
+/**
+ * Which markers a rollup count covers. Markers of one period are inserted one
+ * after another on one connection, so whatever rolls a period up sees a prefix
+ * of them: a count of c for a period means its first c markers. Pure.
+ */
+export class MarkerBook {
+  /** period start (ms) → commit times (ns) in insertion order, and how many are seen. */
+  private readonly periods = new Map<number, { commitNs: number[]; seen: number; excess: number }>();
+  private retiredExcess = 0;
+  inserted = 0;
+  seen = 0;
+  givenUp = 0;
+
+  add(periodMs: number, commitNs: number): void {
+    let p = this.periods.get(periodMs);
+    if (!p) this.periods.set(periodMs, (p = { commitNs: [], seen: 0, excess: 0 }));
+    p.commitNs.push(commitNs);
+    this.inserted++;
+  }
+
+  /** Earliest period start with unseen markers, or undefined. */
+  oldestPending(): number | undefined {
+    let min: number | undefined;
+    for (const [ms, p] of this.periods) if (p.seen < p.commitNs.length && (min === undefined || ms < min)) min = ms;
+    return min;
+  }
+
+  /**
+   * Apply counts read from the rollup (period start ms → marker count) at
+   * `seenAtNs`; returns the freshness (ns) of each marker seen for the first time.
+   */
+  observe(counts: ReadonlyMap<number, number>, seenAtNs: number): number[] {
+    const fresh: number[] = [];
+    for (const [ms, count] of counts) {
+      const p = this.periods.get(ms);
+      if (!p) continue; // a period with no pending marker of ours
+      const upTo = Math.min(count, p.commitNs.length);
+      for (let i = p.seen; i < upTo; i++) fresh.push(Math.max(0, seenAtNs - p.commitNs[i]!));
+      if (upTo > p.seen) {
+        this.seen += upTo - p.seen;
+        p.seen = upTo;
+      }
+      p.excess = Math.max(p.excess, count - p.commitNs.length);
+    }
+    return fresh;
+  }
+
+  /** Give up markers committed before `beforeNs` that are still unseen; drop fully seen periods. */
+  expire(beforeNs: number): void {
+    for (const [ms, p] of this.periods) {
+      const last = p.commitNs[p.commitNs.length - 1] ?? 0;
+      if (last >= beforeNs) continue;
+      this.givenUp += p.commitNs.length - p.seen;
+      this.retiredExcess += p.excess;
+      this.periods.delete(ms);
+    }
+  }
+
+  /** Markers the rollup counted beyond those inserted, summed over periods (double counting). */
+  get overCounted(): number {
+    let n = this.retiredExcess;
+    for (const p of this.periods.values()) n += p.excess;
+    return n;
+  }
+
+  /** Markers neither seen nor given up. */
+  get pending(): number {
+    return this.inserted - this.seen - this.givenUp;
+  }
+}
+
+const nowNs = (): number => Number(process.hrtime.bigint());
+
+/** Inserts markers and watches the rollup table for them. One start(), one stop(). */
+export class FreshnessProbe {
+  private readonly opts: FreshnessProbeOptions;
+  private readonly siteId: number;
+  private readonly markerIntervalMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly giveUpMs: number;
+  private readonly connectFn: () => Promise<Client>;
+  private readonly book = new MarkerBook();
+  private readonly histogram = newHistogram();
+  private readonly errors: Record<string, number> = {};
+  private readonly clients: { writer?: Client | undefined; reader?: Client | undefined } = {};
+  private readonly insertSql: string;
+  private readonly pollSql: string;
+  private stopping = false;
+  private markersStopped = false;
+  private markerLoop: Promise<void> | undefined;
+  private pollLoop: Promise<void> | undefined;
+  private readonly wakers = new Set<() => void>();
+
+  constructor(opts: FreshnessProbeOptions) {
+    this.opts = opts;
+    this.siteId = opts.siteId ?? -1;
+    this.markerIntervalMs = opts.markerIntervalMs ?? 2000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 250;
+    this.giveUpMs = opts.giveUpMs ?? 2 * opts.granularityMin * 60_000 + 120_000;
+    if (!Number.isInteger(this.siteId)) throw new RangeError(`freshness marker site_id ${this.siteId} must be an integer`);
+    this.connectFn = opts.connect ?? (() => connect(opts.url, 'rtbench-freshness'));
+    this.insertSql =
+      `INSERT INTO http_request (site_id, ingest_time, url, request_country, ip_address, status_code, response_time_msec)
+       VALUES ($1, clock_timestamp(), 'rtbench:freshness-marker', 'rtbench', '0.0.0.0', 200, 0)
+       RETURNING ${periodExpr(opts.granularityMin, 'ingest_time')} AS period`;
+    this.pollSql =
+      `SELECT ingest_time AS period, sum(request_count)::bigint::text AS n FROM ${sqlIdent(opts.table)}
+        WHERE site_id = $1 AND ingest_time >= $2 GROUP BY 1`;
+  }
+
+  /** Start inserting markers and polling. */
+  start(): void {
+    this.markerLoop = this.every(this.markerIntervalMs, () => this.insertMarker(), () => this.markersStopped);
+    this.pollLoop = this.every(this.pollIntervalMs, () => this.poll(), () => false);
+  }
+
+  /**
+   * Stop inserting markers (polling goes on). Call it before a final rollup,
+   * so that no marker lands after it and shows as unseen.
+   */
+  async stopMarkers(): Promise<void> {
+    this.markersStopped = true;
+    for (const w of this.wakers) w();
+    await this.markerLoop;
+  }
+
+  /** Stop, poll one last time (a final rollup may have run), close the connections. */
+  async stop(): Promise<FreshnessResult> {
+    this.stopping = true;
+    this.markersStopped = true;
+    for (const w of this.wakers) w();
+    await Promise.all([this.markerLoop, this.pollLoop]);
+    await this.poll();
+    for (const c of [this.clients.writer, this.clients.reader]) await c?.end().catch(() => undefined);
+    return {
+      histogram: this.histogram,
+      markersInserted: this.book.inserted,
+      markersSeen: this.book.seen,
+      markersUnseen: this.book.inserted - this.book.seen,
+      markersGivenUp: this.book.givenUp,
+      overCounted: this.book.overCounted,
+      errorsBySqlstate: { ...this.errors },
+    };
+  }
+
+  private async every(intervalMs: number, fn: () => Promise<void>, halted: () => boolean): Promise<void> {
+    const start = performance.now();
+    for (let k = 0; !this.stopping && !halted(); ) {
+      await fn();
+      k = Math.floor((performance.now() - start) / intervalMs) + 1;
+      const wait = start + k * intervalMs - performance.now();
+      if (wait > 0 && !this.stopping && !halted()) {
+        await new Promise<void>((resolve) => {
+          const waker = (): void => {
+            clearTimeout(timer);
+            this.wakers.delete(waker);
+            resolve();
+          };
+          const timer = setTimeout(waker, wait);
+          this.wakers.add(waker);
+        });
+      }
+    }
+  }
+
+  private async withClient(role: 'writer' | 'reader', fn: (c: Client) => Promise<void>): Promise<void> {
+    let client = this.clients[role];
+    try {
+      client ??= this.clients[role] = await this.connectFn();
+    } catch {
+      this.errors['08001'] = (this.errors['08001'] ?? 0) + 1;
+      return;
+    }
+    try {
+      await fn(client);
+    } catch (err) {
+      const state = sqlstateOf(err);
+      this.errors[state] = (this.errors[state] ?? 0) + 1;
+      if (isConnectionLost(state)) {
+        this.clients[role] = undefined;
+        await client.end().catch(() => undefined);
+      }
+    }
+  }
+
+  private insertMarker(): Promise<void> {
+    return this.withClient('writer', async (c) => {
+      const r = await c.query<{ period: Date }>(this.insertSql, [this.siteId]);
+      const committedNs = nowNs(); // autocommit: the INSERT has committed when its result arrives
+      const period = r.rows[0]?.period;
+      if (period) this.book.add(period.getTime(), committedNs);
+    });
+  }
+
+  private poll(): Promise<void> {
+    const oldest = this.book.oldestPending();
+    if (oldest === undefined) return Promise.resolve();
+    return this.withClient('reader', async (c) => {
+      const sentNs = nowNs();
+      const r = await c.query<{ period: Date; n: string }>(this.pollSql, [this.siteId, new Date(oldest)]);
+      const counts = new Map(r.rows.map((row) => [row.period.getTime(), Number(row.n)] as const));
+      for (const ns of this.book.observe(counts, sentNs)) recordNs(this.histogram, ns);
+      this.book.expire(nowNs() - this.giveUpMs * 1e6);
+    });
+  }
+}

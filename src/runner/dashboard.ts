@@ -1,0 +1,285 @@
+/**
+ * The dashboard side of a run: rollup install (rebuilt from raw), preload of
+ * history, the idle probe baseline, then during the load the rollup driver,
+ * the freshness probe and the dashboard probes, and after it the audit, HLL
+ * accuracy, table sizes and expiry. Emits notices; never prints.
+ */
+import type pg from 'pg';
+import type { DashboardConfig, RunConfig } from '../config/types.js';
+import { summarize, type Histogram, type LatencySummary } from '../metrics/histogram.js';
+import {
+  DEFAULT_WINDOWS, ProbeRunner, idleBaseline, loadProbes, measureHllError, probeFigures, tableSizes,
+  type IdleBaseline, type ProbeDef, type ProbeFigures, type ProbeResults,
+} from '../probe/index.js';
+import { audit, type AuditResult } from '../rollup/audit.js';
+import { RollupDriver, type RollupDriverResult } from '../rollup/driver.js';
+import { expire, installExpiry, type ExpiryResult } from '../rollup/expiry.js';
+import { FreshnessProbe, type FreshnessResult } from '../rollup/freshness.js';
+import { preload, type PreloadResult } from '../rollup/preload.js';
+import {
+  HLL_SKIPPED, coveredUntil, hllAvailable, installRollup, latestRollupTable, rollupTable, runRollupOnce,
+  type InstalledRollup,
+} from '../rollup/strategies.js';
+import { quoteIdent } from '../sql-quote.js';
+import { connect } from '../targets/postgres.js';
+
+/** site_id of the freshness markers: outside the load's range, left out of acked-vs-table counts. */
+export const MARKER_SITE_ID = -1;
+
+/** summary.json sections the dashboard adds. */
+export interface DashboardSummary {
+  readonly rollup: {
+    readonly strategy: string;
+    readonly granularity: string;
+    readonly table: string;
+    readonly hll: boolean;
+    readonly scheduler: string;
+    readonly intervalMs: number;
+    readonly runs: number;
+    readonly overruns: number;
+    readonly historyRollupMs: number | null;
+    readonly duration: LatencySummary;
+    readonly errorsBySqlstate: Record<string, number>;
+  };
+  readonly preload: PreloadResult | null;
+  readonly freshness: LatencySummary & {
+    readonly markersInserted: number;
+    readonly markersSeen: number;
+    readonly markersUnseen: number;
+    readonly overCounted: number;
+  };
+  readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
+  readonly probes: ProbeFigures | null;
+  readonly expiry: ExpiryResult | null;
+}
+
+export interface DashboardOutcome {
+  readonly summary: DashboardSummary;
+  readonly histograms: Record<string, Histogram>;
+  readonly notes: string[];
+}
+
+async function tableExists(client: pg.Client, name: string): Promise<boolean> {
+  const r = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [quoteIdent(name)]);
+  return r.rows[0]?.t !== null && r.rows[0]?.t !== undefined;
+}
+
+/**
+ * Empty the rollup of this granularity and this strategy's bookkeeping, so the
+ * rollup is rebuilt from the raw table and the audit compares like with like
+ * (rollup tables are derived data; the raw table is never touched).
+ */
+async function resetRollup(client: pg.Client, d: DashboardConfig): Promise<void> {
+  const table = rollupTable(d.granularityMin);
+  if (await tableExists(client, table)) await client.query(`TRUNCATE ${quoteIdent(table)}`);
+  if (d.rollup === 'tutorial') {
+    const latest = latestRollupTable(d.granularityMin);
+    if (await tableExists(client, latest)) await client.query(`TRUNCATE ${quoteIdent(latest)}`);
+  } else {
+    const book = d.rollup === 'closed-minute' ? 'rtbench_rollup_window' : 'rtbench_rollup_state';
+    if (await tableExists(client, book)) {
+      await client.query(`DELETE FROM ${quoteIdent(book)} WHERE rollup_name = $1`, [`${d.rollup}:${table}`]);
+    }
+  }
+}
+
+export class DashboardSession {
+  private driver: RollupDriver | null = null;
+  private freshness: FreshnessProbe | null = null;
+  private probeRunner: ProbeRunner | null = null;
+  private probeStart: Promise<void> | null = null;
+  private readonly notes: string[] = [];
+  private loadStartedAt = new Date();
+
+  private constructor(
+    private readonly url: string,
+    private readonly config: RunConfig,
+    private readonly installed: InstalledRollup,
+    private readonly probeDefs: readonly ProbeDef[],
+    private readonly preloadResult: PreloadResult | null,
+    private readonly historyRollupMs: number | null,
+    private readonly idle: IdleBaseline | undefined,
+    private readonly notice: (line: string) => void,
+    setupNotes: string[],
+  ) {
+    this.notes.push(...setupNotes);
+  }
+
+  private get granularity(): '1m' | '5m' | '15m' | '60m' {
+    return `${this.config.dashboard.granularityMin}m` as '1m' | '5m' | '15m' | '60m';
+  }
+
+  /** Install the rollup, preload and roll up history, and time the probes idle. */
+  static async setup(url: string, config: RunConfig, notice: (line: string) => void): Promise<DashboardSession> {
+    const d = config.dashboard;
+    if (d.rollup === 'none') throw new Error('DashboardSession needs a rollup strategy');
+    const notes: string[] = [];
+    const client = await connect(url, 'rtbench-dashboard');
+    try {
+      let hll = await hllAvailable(client);
+      if (hll) {
+        try {
+          await client.query('CREATE EXTENSION IF NOT EXISTS hll');
+        } catch (err) {
+          hll = false;
+          notes.push(`${HLL_SKIPPED}: CREATE EXTENSION hll failed (${(err as Error).message})`);
+        }
+      } else notes.push(HLL_SKIPPED);
+      await resetRollup(client, d);
+      const installed = await installRollup(client, {
+        strategy: d.rollup,
+        granularityMin: d.granularityMin,
+        hll,
+        ...(d.rollup === 'closed-minute' ? { graceS: d.graceS } : {}),
+      });
+      notice(`rollup: ${d.rollup} into ${installed.table}${hll ? ' (with HLL)' : ''}, rebuilt from http_request`);
+
+      let preloaded: PreloadResult | null = null;
+      if (d.preloadRows > 0) {
+        let lastPct = -1;
+        preloaded = await preload(client, {
+          rows: d.preloadRows,
+          spanMs: d.preloadSpanMs,
+          seed: config.seed,
+          sites: config.workload.sites,
+          countries: config.workload.countries,
+          statusCodes: config.workload.statusCodes,
+          onProgress: (done, total) => {
+            const pct = Math.floor((done / total) * 10) * 10;
+            if (pct !== lastPct) {
+              lastPct = pct;
+              notice(`preload: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} rows`);
+            }
+          },
+        });
+        notice(`preload: ${preloaded.rows.toLocaleString('en-US')} rows in ${(preloaded.ms / 1000).toFixed(1)} s (${Math.round(preloaded.rowsPerS).toLocaleString('en-US')} rows/s)`);
+      }
+      // The first run rolls up whatever history the table holds (preloaded or earlier runs).
+      const historyRollupMs = await runRollupOnce(client, installed);
+      notice(`rollup: history rolled up in ${(historyRollupMs / 1000).toFixed(2)} s`);
+
+      let defs: ProbeDef[] = [];
+      let idle: IdleBaseline | undefined;
+      if (d.probes) {
+        defs = await loadProbes();
+        if (d.idleBaseline) {
+          notice(`probes: idle baseline of ${defs.length} probes x ${DEFAULT_WINDOWS.length} windows (tinybench, no load)`);
+          idle = await idleBaseline(url, defs, DEFAULT_WINDOWS, { granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table });
+        }
+      }
+      return new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, notice, notes);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Start the rollup driver and the freshness probe (with the load, warm-up included). */
+  async startLoadPhase(): Promise<void> {
+    const d = this.config.dashboard;
+    this.loadStartedAt = new Date();
+    this.driver = new RollupDriver({
+      url: this.url,
+      installed: this.installed,
+      scheduler: d.rollupScheduler === 'harness' ? 'harness' : 'cron',
+      intervalMs: d.rollupIntervalMs,
+    });
+    await this.driver.start();
+    this.freshness = new FreshnessProbe({ url: this.url, table: this.installed.table, granularityMin: d.granularityMin, siteId: MARKER_SITE_ID });
+    this.freshness.start();
+  }
+
+  /** Start the dashboard probes (at the start of the measure phase). Never throws. */
+  startProbes(): void {
+    if (!this.config.dashboard.probes || this.probeRunner) return;
+    this.probeRunner = new ProbeRunner({
+      url: this.url,
+      probes: this.probeDefs,
+      granularity: this.granularity,
+      rollupTable: this.installed.table,
+      cadenceMs: this.config.dashboard.probeCadenceMs,
+    });
+    this.probeStart = this.probeRunner.start().catch((err: unknown) => {
+      this.notes.push(`probes could not start: ${(err as Error).message}`);
+    });
+  }
+
+  /** Stop everything, roll up once more, audit, measure HLL accuracy and sizes, expire. */
+  async finish(): Promise<DashboardOutcome> {
+    await this.probeStart;
+    const probeResults: ProbeResults | null = this.probeRunner ? await this.probeRunner.stop() : null;
+    const fresh: FreshnessResult | null = this.freshness ? await this.freshness.stop() : null;
+    const driven: RollupDriverResult | null = this.driver ? await this.driver.stop() : null;
+    if (driven) this.notes.push(...driven.notes);
+    if (probeResults) this.notes.push(...probeResults.skipped);
+
+    const d = this.config.dashboard;
+    const client = await connect(this.url, 'rtbench-audit');
+    try {
+      // A last run so that every period closed by now is covered (closed-minute still honours its grace).
+      await runRollupOnce(client, this.installed).catch((err: unknown) => {
+        this.notes.push(`final rollup failed: ${(err as Error).message}`);
+      });
+      const to = await coveredUntil(client, this.installed);
+      const from = this.loadStartedAt;
+      const audited = to ? await audit(client, { table: this.installed.table, granularityMin: d.granularityMin, from, to }) :
+        { periods: [], lostEvents: 0, duplicatedEvents: 0, periodsChecked: 0 };
+      if (audited.lostEvents > 0 || audited.duplicatedEvents > 0) {
+        this.notice(`audit: ${audited.lostEvents} events lost and ${audited.duplicatedEvents} duplicated by the ${d.rollup} rollup over ${audited.periodsChecked} closed periods`);
+      } else this.notice(`audit: no event lost or duplicated over ${audited.periodsChecked} closed periods`);
+
+      let figures: ProbeFigures | null = null;
+      if (probeResults) {
+        const hllError = this.installed.hll && to
+          ? await measureHllError(client, this.installed.table, DEFAULT_WINDOWS, { upper: to }).catch((err: unknown) => {
+            this.notes.push(`HLL accuracy not measured: ${(err as Error).message}`);
+            return undefined;
+          })
+          : undefined;
+        const sizes = await tableSizes(client, this.installed.table);
+        figures = probeFigures({ results: probeResults, idle: this.idle, hllError, sizes, probes: this.probeDefs });
+      }
+
+      let expiry: ExpiryResult | null = null;
+      if (d.expire) {
+        await installExpiry(client);
+        expiry = await expire(client, { rollupTable: this.installed.table });
+        this.notice(`expiry: removed ${expiry.rawRowsRemoved} raw and ${expiry.rollupRowsRemoved} rollup rows in ${expiry.ms.toFixed(0)} ms`);
+      }
+
+      const histograms: Record<string, Histogram> = {};
+      if (driven) histograms['rollup-duration'] = driven.durationHistogram;
+      if (fresh) histograms['freshness'] = fresh.histogram;
+      for (const t of probeResults?.tasks ?? []) histograms[`probe-${t.probe}-${t.window}`] = t.histogram;
+
+      const summary: DashboardSummary = {
+        rollup: {
+          strategy: d.rollup,
+          granularity: this.granularity,
+          table: this.installed.table,
+          hll: this.installed.hll,
+          scheduler: driven?.scheduler ?? 'harness',
+          intervalMs: d.rollupIntervalMs,
+          runs: driven?.runs ?? 0,
+          overruns: driven?.overruns ?? 0,
+          historyRollupMs: this.historyRollupMs,
+          duration: summarize(driven?.durationHistogram ?? histograms['rollup-duration']!),
+          errorsBySqlstate: driven?.errorsBySqlstate ?? {},
+        },
+        preload: this.preloadResult,
+        freshness: {
+          ...summarize(fresh!.histogram),
+          markersInserted: fresh?.markersInserted ?? 0,
+          markersSeen: fresh?.markersSeen ?? 0,
+          markersUnseen: fresh?.markersUnseen ?? 0,
+          overCounted: fresh?.overCounted ?? 0,
+        },
+        audit: { ...audited, from: from.toISOString(), to: to ? to.toISOString() : null },
+        probes: figures,
+        expiry,
+      };
+      return { summary, histograms, notes: this.notes };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
