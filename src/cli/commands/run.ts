@@ -11,6 +11,7 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { checkWritableDir } from '../../results/atomic.js';
 import { writeRunDir } from '../../results/write.js';
 import { summaryTable } from '../../report/console.js';
+import { dashboardTable } from '../../report/dashboard-table.js';
 import { progressLine } from '../../report/progress.js';
 import { runIngest } from '../../runner/ingest.js';
 import { startLocalCluster, type LocalCluster } from '../../targets/local-cluster.js';
@@ -107,6 +108,8 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     });
     const dir = await writeRunDir(config.resultsDir, record);
     process.stdout.write(summaryTable(record.summary) + '\n');
+    const dash = dashboardTable(record.summary);
+    if (dash) process.stdout.write(dash + '\n');
     for (const n of record.summary.notes) process.stdout.write(`note: ${n}\n`);
     process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}\n`);
     if (config.keep && cluster) {
