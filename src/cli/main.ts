@@ -73,6 +73,10 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+// A closed pipe (rtbench run | head) must not crash the run and skip its cleanup.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+
 main(hideBin(process.argv)).then(
   (code) => process.exit(code),
   (err: unknown) => {

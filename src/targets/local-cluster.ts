@@ -7,7 +7,8 @@
  * only its owner (or root) can connect. Commands run without a shell, as `postgres` when we are root.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +58,11 @@ export interface LocalCluster {
    * was stopped with `keep`. A no-op while it runs; rejects once `stop()` removed the data dir.
    */
   start(): Promise<void>;
+  /**
+   * Last-resort synchronous cleanup for process exit paths (an uncaught error,
+   * a closed terminal): immediate shutdown, then remove rootDir. Idempotent.
+   */
+  stopSync(): void;
 }
 
 const MAX_START_ATTEMPTS = 5;
@@ -242,7 +248,14 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       chain = chain.catch(() => undefined).then(() => restartServer(pgBinDir, dataDir, logFile, ids, log));
       return chain;
     };
-    return { url, port, dataDir, rootDir, pgBinDir, preloaded, stop, start };
+    const stopSync = (): void => {
+      if (!existsSync(dataDir)) return;
+      spawnSync(path.join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '20', 'stop'], {
+        stdio: 'ignore', timeout: 25_000, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      });
+      rmSync(rootDir, { recursive: true, force: true });
+    };
+    return { url, port, dataDir, rootDir, pgBinDir, preloaded, stop, start, stopSync };
   } catch (err) {
     await stopAndRemove(pgBinDir, dataDir, rootDir, reuse).catch(() => undefined);
     if (err instanceof Error && !(err instanceof EnvironmentError) && !(err instanceof UsageError)) err.message = maskSecrets(err.message);

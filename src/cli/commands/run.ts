@@ -55,14 +55,20 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
   let cluster: LocalCluster | undefined;
   const abort = new AbortController();
   let signals = 0;
+  let loadStarted = false;
+  // Whatever ends the process (an uncaught error, a closed terminal), the throwaway cluster goes with it.
+  const onExit = (): void => {
+    if (cluster && !config.keep) cluster.stopSync();
+  };
+  process.on('exit', onExit);
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
-    if (signals === 1) {
+    if (signals === 1 && loadStarted) {
       log(`rtbench: ${sig}: stopping the load; results of the partial run will be written (again to quit at once)`);
       abort.abort();
       return;
     }
-    log(`rtbench: ${sig}: quitting`);
+    log(`rtbench: ${sig}: quitting${loadStarted ? '' : ' (the load had not started)'}`);
     const done = cluster ? cluster.stop() : Promise.resolve();
     void done.finally(() => process.exit(ExitCode.interrupted));
   };
@@ -94,6 +100,7 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
         onNotice: (l) => log(`rtbench: ${l}`),
         // Printed once connected, so a connection failure stays a single line.
         onReady: (server) => {
+          loadStarted = true;
           if (target.kind !== 'embedded') log(`rtbench: target ${target.description}: ${server.version.split(' on ')[0] ?? server.version}`);
           log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections, ${rateText}, ` +
             `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`);
@@ -124,5 +131,6 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (cluster && !config.keep) await cluster.stop();
+    process.off('exit', onExit);
   }
 }
