@@ -14,7 +14,7 @@
 -- average recomputed from response_time_msec_sum so it stays exact.
 --
 -- Placeholders (filled by src/rollup/template.ts from validated values only):
---   {{table}}, {{table_idx}}  rollup table and its (site_id, ingest_time) index
+--   {{table}}                 rollup table
 --   {{table_key}}             its unique index on (site_id, ingest_time)
 --   {{function}}              rollup_http_request_incremental_<N>min
 --   {{rollup_name}}           bookkeeping key (a quoted literal)
@@ -39,12 +39,14 @@ average_response_time_msec INT,
 CHECK (request_count = error_count + success_count),
 CHECK (ingest_time = {{period:ingest_time}})
 );
-CREATE INDEX IF NOT EXISTS {{table_idx}} ON {{table}} (site_id, ingest_time);
 {{#hll}}
 ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS distinct_ip_addresses hll;
 {{/hll}}
 ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS country_counters JSONB;
 ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS response_time_msec_sum bigint;
+-- ON CONFLICT needs a unique index; it also serves the dashboard's lookups,
+-- so no plain (site_id, ingest_time) index is added (sql/schema.sql has one
+-- on http_request_1min already).
 CREATE UNIQUE INDEX IF NOT EXISTS {{table_key}} ON {{table}} (site_id, ingest_time);
 
 -- id 0: the first run rolls up every row already present (preloaded history).

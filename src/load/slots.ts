@@ -4,7 +4,7 @@
  * the run goes on.
  */
 import pg from 'pg';
-import { sqlstateOf } from './sqlstate.js';
+import { sqlstateOf } from '../targets/sqlstate.js';
 
 export interface Slot {
   readonly id: number;

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { IntervalSnapshot, MainToWorker, PhaseCounters, PhaseSnapshot, WorkerInit, WorkerToMain } from './messages.js';
 import { makeOperation } from './operations.js';
 import { Slots, type Slot } from './slots.js';
-import { isConnectionLost, sqlstateOf } from './sqlstate.js';
+import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { encodeHistogram, newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { OpenLoopSchedule, type Clock, hrClock } from '../schedule/open-loop.js';
 import { maskSecrets } from '../targets/url.js';

@@ -7,7 +7,7 @@
  * table) are skipped with a line saying why.
  */
 import type pg from 'pg';
-import { isConnectionLost, sqlstateOf } from '../load/sqlstate.js';
+import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { newHistogram, recordNs, summarize, type Histogram } from '../metrics/histogram.js';
 import { cancelBackend, closeQuietly, openProbeConnection } from './connection.js';
 import { renderProbe, runOrder, type ProbeDef } from './definition.js';

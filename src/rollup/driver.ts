@@ -13,7 +13,7 @@
  *   cannot connect shows up as a failed run (counted under 08001).
  */
 import type { Client } from 'pg';
-import { sqlstateOf, isConnectionLost } from '../load/sqlstate.js';
+import { sqlstateOf, isConnectionLost } from '../targets/sqlstate.js';
 import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
 import type { InstalledRollup } from './strategies.js';

@@ -15,7 +15,7 @@
  * country 'rtbench'.
  */
 import type { Client } from 'pg';
-import { isConnectionLost, sqlstateOf } from '../load/sqlstate.js';
+import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
 import { periodExpr, sqlIdent, type Granularity } from './template.js';

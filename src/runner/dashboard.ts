@@ -207,8 +207,9 @@ export class DashboardSession {
   async finish(): Promise<DashboardOutcome> {
     await this.probeStart;
     const probeResults: ProbeResults | null = this.probeRunner ? await this.probeRunner.stop() : null;
-    const fresh: FreshnessResult | null = this.freshness ? await this.freshness.stop() : null;
     const driven: RollupDriverResult | null = this.driver ? await this.driver.stop() : null;
+    // No new markers; the final rollup below may still make pending ones visible.
+    this.freshness?.stopMarkers();
     if (driven) this.notes.push(...driven.notes);
     if (probeResults) this.notes.push(...probeResults.skipped);
 
@@ -219,6 +220,7 @@ export class DashboardSession {
       await runRollupOnce(client, this.installed).catch((err: unknown) => {
         this.notes.push(`final rollup failed: ${(err as Error).message}`);
       });
+      const fresh: FreshnessResult | null = this.freshness ? await this.freshness.stop() : null;
       const to = await coveredUntil(client, this.installed);
       const from = this.loadStartedAt;
       const audited = to ? await audit(client, { table: this.installed.table, granularityMin: d.granularityMin, from, to }) :

@@ -86,7 +86,12 @@ function confBlock(rootDir: string, database: string, preloaded: readonly string
   const lines = ['', '# appended by rtbench (port follows)', confLine('listen_addresses', '127.0.0.1')];
   lines.push(confLine('unix_socket_directories', rootDir), 'max_connections = 200', confLine('shared_buffers', '256MB'));
   lines.push(confLine('shared_preload_libraries', preloaded.join(',')));
-  if (preloaded.includes('pg_cron')) lines.push(confLine('cron.database_name', database));
+  if (preloaded.includes('pg_cron')) {
+    lines.push(confLine('cron.database_name', database));
+    // pg_cron connects with libpq to cron.host (localhost over TCP by default), where
+    // scram needs a password nobody has: point it at our socket directory instead.
+    lines.push(confLine('cron.host', rootDir));
+  }
   for (const [key, value] of Object.entries(settings)) {
     if (RESERVED_SETTINGS.has(key)) throw new UsageError(`setting ${key} is managed by rtbench's local cluster`);
     lines.push(confLine(key, value));

@@ -2,7 +2,8 @@
  * The tutorial's HTTP-request rows, generated client-side from a seeded PRNG.
  * Distributions follow the tutorial's INSERT: site_id uniform in [0, sites),
  * url http://example.com/<32 hex digits> (an md5 is 32 hex digits), a country
- * and a status code uniform over their lists, each IP octet uniform in 2..251,
+ * and a status code uniform over their lists, each IP octet uniform in 2..251
+ * (stored as the tutorial stores it: 'a.b.c.d/32'),
  * response_time_msec uniform in 5..154. Pure.
  */
 import type { WorkloadShape } from '../config/types.js';
@@ -45,7 +46,9 @@ export class RowGenerator {
     const countries = this.shape.countries;
     const codes = this.shape.statusCodes;
     const country = countries[p.below(countries.length)]!;
-    const ip = `${2 + p.below(250)}.${2 + p.below(250)}.${2 + p.below(250)}.${2 + p.below(250)}`;
+    // The tutorial casts its address to inet and stores it in a TEXT column, which
+    // keeps the mask: '1.2.3.4/32'. Same text here, so distinct counts agree across forms.
+    const ip = `${2 + p.below(250)}.${2 + p.below(250)}.${2 + p.below(250)}.${2 + p.below(250)}/32`;
     const status = codes[p.below(codes.length)]!;
     const rt = 5 + p.below(150);
     return [siteId, 'http://example.com/' + hex, country, ip, status, rt];

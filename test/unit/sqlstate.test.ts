@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isConnectionLost, sqlstateOf } from '../../src/load/sqlstate.js';
+import { isConnectionLost, sqlstateOf } from '../../src/targets/sqlstate.js';
 
 /** An Error with a `code`, as pg and node:net produce. */
 function withCode(code: string, message = 'x'): Error {
