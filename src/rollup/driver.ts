@@ -225,14 +225,24 @@ export class RollupDriver {
     } catch (err) {
       return `cannot connect: ${err instanceof Error ? err.message : String(err)}`;
     }
-    const setting = await client.query<{ preload: string; db: string | null; here: string; available: boolean }>(
-      `SELECT current_setting('shared_preload_libraries') AS preload, current_setting('cron.database_name', true) AS db,
+    try {
+      return await this.scheduleCron(client);
+    } catch (err) {
+      // e.g. a role that may not read shared_preload_libraries (42501) or use the cron schema.
+      return `cannot use pg_cron here (${err instanceof Error ? err.message : String(err)})`;
+    }
+  }
+
+  /** Check pg_cron can run our job here and schedule it; a reason string when it cannot. */
+  private async scheduleCron(client: Client): Promise<string | undefined> {
+    const setting = await client.query<{ preload: string | null; db: string | null; here: string; available: boolean }>(
+      `SELECT current_setting('shared_preload_libraries', true) AS preload, current_setting('cron.database_name', true) AS db,
               current_database() AS here, EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') AS available`,
     );
     const s = setting.rows[0];
     if (!s?.available) return CRON_SKIPPED;
     // Without the library loaded at server start no job ever runs, even if the extension exists.
-    if (!/(^|[\s,])pg_cron([\s,]|$)/.test(s.preload)) return 'pg_cron is not in shared_preload_libraries';
+    if (s.preload !== null && !/(^|[\s,])pg_cron([\s,]|$)/.test(s.preload)) return 'pg_cron is not in shared_preload_libraries';
     const cronDb = s.db || 'postgres';
     if (cronDb !== s.here) return `pg_cron runs in database ${cronDb} (cron.database_name), not ${s.here}`;
     let createError = '';

@@ -125,6 +125,7 @@ export class DashboardSession {
           notes.push(`${HLL_SKIPPED}: CREATE EXTENSION hll failed (${(err as Error).message})`);
         }
       } else notes.push(HLL_SKIPPED);
+      for (const n of notes) notice(n);
       await resetRollup(client, d);
       const installed = await installRollup(client, {
         strategy: d.rollup,
