@@ -4,7 +4,7 @@
  * and turns each completed interval into one time-series row. Pure.
  */
 import type { IntervalSnapshot, PhaseCounters } from '../load/messages.js';
-import { decodeHistogram, newHistogram, summarize, type Histogram } from './histogram.js';
+import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from './histogram.js';
 
 export const KINDS = ['response', 'service', 'lag'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -39,8 +39,12 @@ export interface IntervalRow {
   cpuCores: number;
   /** Client process resident set size at the end of the interval (filled in by the caller). */
   rssBytes: number;
-  /** The interval's merged histograms, for the interval log. */
-  readonly histograms: Record<Kind, Histogram>;
+  /**
+   * The interval's merged histograms, compressed (encodeHistogram), for the
+   * interval log: a live histogram per kind per second would grow the client's
+   * memory by ~0.3 MB/s over a long run.
+   */
+  readonly encoded: Record<Kind, string>;
 }
 
 function emptyCounters(): PhaseCounters {
@@ -184,7 +188,7 @@ export class Aggregator {
       maxLoopDelayP99Us: maxDelay,
       cpuCores: 0,
       rssBytes: 0,
-      histograms: hs,
+      encoded: { response: encodeHistogram(hs.response), service: encodeHistogram(hs.service), lag: encodeHistogram(hs.lag) },
     };
   }
 }

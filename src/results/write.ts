@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { HistogramLogWriter } from 'hdr-histogram-js';
 import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../errors.js';
-import { toHgrm } from '../metrics/histogram.js';
+import { decodeHistogram, toHgrm } from '../metrics/histogram.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { maskSecrets } from '../targets/url.js';
 import { fsyncDir, randomSuffix, writeFileSynced } from './atomic.js';
@@ -40,14 +40,9 @@ export function toIntervalLog(record: RunRecord): string {
   writer.outputLegend();
   for (const row of record.intervals) {
     for (const kind of record.kinds) {
-      const h = row.histograms[kind];
-      const previousTag = h.tag;
+      const h = decodeHistogram(row.encoded[kind]);
       h.tag = kind;
-      try {
-        writer.outputIntervalHistogram(h, row.startMs / 1000, row.endMs / 1000, 1000);
-      } finally {
-        h.tag = previousTag;
-      }
+      writer.outputIntervalHistogram(h, row.startMs / 1000, row.endMs / 1000, 1000);
     }
   }
   return chunks.join('');

@@ -121,8 +121,9 @@ describe('Aggregator', () => {
     assert.equal(row.responseP99Us, mergedP99);
     assert.equal(row.responseP50Us, combined.getValueAtPercentile(50));
     assert.equal(row.serviceP99Us, mergedP99);
-    assert.equal(row.histograms.response.totalCount, 1010);
-    assert.equal(row.histograms.response.maxValue, combined.getValueAtPercentile(100));
+    const merged = decodeHistogram(row.encoded.response);
+    assert.equal(merged.totalCount, 1010);
+    assert.equal(merged.maxValue, combined.getValueAtPercentile(100));
     assert.equal(row.ops, 1010);
     assert.equal(row.rows, 1010);
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newHistogram, summarize } from '../../src/metrics/histogram.js';
+import { encodeHistogram, newHistogram, summarize } from '../../src/metrics/histogram.js';
 import type { IntervalRow } from '../../src/metrics/aggregate.js';
 import { RESULT_FORMAT_VERSION, type Summary } from '../../src/results/run-record.js';
 import { formatUs, summaryTable } from '../../src/report/console.js';
@@ -121,7 +121,7 @@ function intervalRow(over: Partial<IntervalRow> = {}): IntervalRow {
     maxLoopDelayP99Us: 500,
     cpuCores: 0.3,
     rssBytes: 90 * 1048576,
-    histograms: { response: newHistogram(), service: newHistogram(), lag: newHistogram() },
+    encoded: { response: encodeHistogram(newHistogram()), service: encodeHistogram(newHistogram()), lag: encodeHistogram(newHistogram()) },
     ...over,
   };
 }

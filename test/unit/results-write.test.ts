@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HistogramLogReader, listTags } from 'hdr-histogram-js';
 import { UsageError } from '../../src/errors.js';
-import { newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
+import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
 import { KINDS, type IntervalRow, type Kind } from '../../src/metrics/aggregate.js';
 import { RESULT_FORMAT_VERSION, type RunRecord, type Summary } from '../../src/results/run-record.js';
 import { readRunDir, writeRunDir } from '../../src/results/write.js';
@@ -45,7 +45,7 @@ function row(index: number, phase: 'warmup' | 'measure', counts: Record<Kind, nu
     maxLoopDelayP99Us: 1500,
     cpuCores: 0.5,
     rssBytes: 64 * 1048576,
-    histograms,
+    encoded: { response: encodeHistogram(histograms.response), service: encodeHistogram(histograms.service), lag: encodeHistogram(histograms.lag) },
   };
 }
 
@@ -182,8 +182,6 @@ test('intervals.hlog reads back the same total count per tag', () =>
     }
     assert.deepEqual(totals, { response: 600, service: 180, lag: 60 });
     assert.deepEqual(starts, [0, 1000, 2000]);
-    // Writing must not leave the tag on the record's histograms.
-    assert.notEqual(record.intervals[0]?.histograms.response.tag, 'response');
   }));
 
 test('timeseries.csv has a header and one line per interval', () =>
