@@ -24,7 +24,13 @@
 CREATE EXTENSION IF NOT EXISTS hll;
 {{/hll}}
 
-ALTER TABLE http_request ADD COLUMN IF NOT EXISTS event_id bigserial;
+-- Guarded rather than ADD COLUMN IF NOT EXISTS: on Citus the latter fails for
+-- serial types even when the column exists (0A000), once the table is distributed.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'http_request'::regclass AND attname = 'event_id' AND NOT attisdropped) THEN
+    ALTER TABLE http_request ADD COLUMN event_id bigserial;
+  END IF;
+END $$;
 -- The window is a range of ids; a BRIN index finds it without scanning
 -- history and costs the writers almost nothing (ids grow with time).
 CREATE INDEX IF NOT EXISTS http_request_event_id_brin ON http_request USING brin (event_id);

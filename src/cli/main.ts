@@ -30,6 +30,8 @@ function runOptions(y: Argv): Argv {
     .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
     .option('reset', { type: 'boolean', describe: 'drop and recreate the tutorial tables (deletes their rows)' })
     .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' })
+    .option('citus-workers', { type: 'string', describe: 'start a throwaway local Citus cluster: a coordinator and N workers (needs the citus extension)' })
+    .option('shard-count', { type: 'string', describe: 'Citus: shards per distributed table [default: Citus\'s citus.shard_count]' })
     .option('rollup', { type: 'string', describe: `rollup strategy: ${ROLLUPS.join(' | ')} [default: none]` })
     .option('granularity', { type: 'string', describe: 'rollup period: 1m | 5m | 15m | 60m [default: 1m]' })
     .option('rollup-interval', { type: 'string', describe: 'time between rollup runs, e.g. 5s [default: 60s]' })
@@ -53,12 +55,25 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runCommand(args as Record<string, unknown>);
     })
     .command(
+      'compare-targets',
+      'run the same scenario on two targets (URL, local, local-citus:N) and print them side by side',
+      (y) => runOptions(y)
+        .option('a', { type: 'string', demandOption: true, describe: 'first target: a URL, local, or local-citus:N' })
+        .option('b', { type: 'string', demandOption: true, describe: 'second target: a URL, local, or local-citus:N' }),
+      async (args) => {
+        const { compareTargetsCommand } = await import('./commands/compare-targets.js');
+        exitCode = await compareTargetsCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
       'db <action>',
       'manage a long-lived local PostgreSQL (start prints its URL on stdout)',
-      (y) => y.positional('action', { choices: ['start', 'stop', 'status'] as const, demandOption: true }),
+      (y) => y
+        .positional('action', { choices: ['start', 'stop', 'status'] as const, demandOption: true })
+        .option('citus-workers', { type: 'string', describe: 'db start: a local Citus coordinator with N workers' }),
       async (args) => {
         const { dbCommand } = await import('./commands/db.js');
-        exitCode = await dbCommand(String(args.action));
+        exitCode = await dbCommand(String(args.action), args['citusWorkers']);
       },
     )
     .demandCommand(1, 'name a command: run or db')

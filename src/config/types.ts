@@ -74,6 +74,8 @@ export interface RunConfig {
   readonly resultsDir: string;
   /** Seconds between progress lines; 0 turns them off. */
   readonly progressS: number;
+  /** Citus: shards per distributed table; null = the server's citus.shard_count. */
+  readonly shardCount: number | null;
 }
 
 export const TUTORIAL_WORKLOAD: WorkloadShape = {

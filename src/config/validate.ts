@@ -10,7 +10,7 @@ export const CONFIG_KEYS = [
   'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
-  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire',
+  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount',
 ] as const;
 
 export const ROLLUPS: readonly RollupChoice[] = ['none', 'tutorial', 'closed-minute', 'incremental'];
@@ -202,12 +202,14 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
     problems.push('preloadRows: preloaded history is rolled up; choose a --rollup strategy');
   }
 
+  const shardCount = raw['shardCount'] === undefined ? null : positiveInt('shardCount', 32, 4096);
+
   if (problems.length > 0) return { problems };
   return {
     problems,
     config: {
       name, url, workers, connections, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
-      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS,
+      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
         probes, probeCadenceMs, idleBaseline, expire,

@@ -5,6 +5,7 @@
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 import type { DashboardSummary } from '../runner/dashboard.js';
+import type { CitusInfo } from '../targets/citus.js';
 
 export const RESULT_FORMAT_VERSION = 1;
 
@@ -32,6 +33,8 @@ export interface RunInfo {
   readonly gitRevision: string | null;
   readonly versions: { readonly rtbench: string; readonly node: string; readonly pg: string; readonly hdrHistogramJs: string };
   readonly server: ServerInfo;
+  /** Citus targets: version, workers, shards, colocation. */
+  readonly citus?: CitusInfo;
   readonly machine: { readonly hostname: string; readonly platform: string; readonly release: string; readonly arch: string; readonly cpus: number; readonly cpuModel: string; readonly memoryBytes: number };
 }
 

@@ -18,7 +18,7 @@ import type { Client } from 'pg';
 import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
-import { periodExpr, sqlIdent, type Granularity } from './template.js';
+import { sqlIdent, type Granularity } from './template.js';
 
 /** Options of {@link FreshnessProbe}. */
 export interface FreshnessProbeOptions {
@@ -157,7 +157,7 @@ export class FreshnessProbe {
     this.insertSql =
       `INSERT INTO http_request (site_id, ingest_time, url, request_country, ip_address, status_code, response_time_msec)
        VALUES ($1, clock_timestamp(), 'rtbench:freshness-marker', 'rtbench', '0.0.0.0', 200, 0)
-       RETURNING ${periodExpr(opts.granularityMin, 'ingest_time')} AS period`;
+       RETURNING ingest_time`;
     this.pollSql =
       `SELECT ingest_time AS period, sum(request_count)::bigint::text AS n FROM ${sqlIdent(opts.table)}
         WHERE site_id = $1 AND ingest_time >= $2 GROUP BY 1`;
@@ -240,10 +240,13 @@ export class FreshnessProbe {
 
   private insertMarker(): Promise<void> {
     return this.withClient('writer', async (c) => {
-      const r = await c.query<{ period: Date }>(this.insertSql, [this.siteId]);
+      const r = await c.query<{ ingest_time: Date }>(this.insertSql, [this.siteId]);
       const committedNs = nowNs(); // autocommit: the INSERT has committed when its result arrives
-      const period = r.rows[0]?.period;
-      if (period) this.book.add(period.getTime(), committedNs);
+      const at = r.rows[0]?.ingest_time;
+      // The period client-side: Citus allows only IMMUTABLE functions in RETURNING, and
+      // date_trunc/date_bin on timestamptz are STABLE. Periods are epoch-aligned whole minutes.
+      const periodMs = this.opts.granularityMin * 60_000;
+      if (at) this.book.add(Math.floor(at.getTime() / periodMs) * periodMs, committedNs);
     });
   }
 

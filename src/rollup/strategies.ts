@@ -175,9 +175,10 @@ export async function coveredUntil(client: SqlClient, installed: InstalledRollup
     sql = `SELECT least(max(rolled_until), now()) AS bound FROM rtbench_rollup_window WHERE rollup_name = $1`;
     params = [installed.rollupName];
   } else {
-    sql = `SELECT CASE WHEN s.last_aggregated_id IS NULL THEN NULL
-                       ELSE coalesce((SELECT min(ingest_time) FROM http_request WHERE event_id > s.last_aggregated_id), now()) END AS bound
-             FROM (SELECT max(last_aggregated_id) AS last_aggregated_id FROM rtbench_rollup_state WHERE rollup_name = $1) s`;
+    // No correlated subquery over a subquery in FROM: Citus (0A000) refuses that shape.
+    sql = `WITH s AS (SELECT max(last_aggregated_id) AS id FROM rtbench_rollup_state WHERE rollup_name = $1)
+           SELECT CASE WHEN (SELECT id FROM s) IS NULL THEN NULL
+                  ELSE coalesce((SELECT min(ingest_time) FROM http_request WHERE event_id > (SELECT id FROM s)), now()) END AS bound`;
     params = [installed.rollupName];
   }
   // -infinity (closed-minute before its first run) is not a Date in node-postgres: map it to NULL.

@@ -22,6 +22,7 @@ import {
 } from '../rollup/strategies.js';
 import { quoteIdent } from '../sql-quote.js';
 import { connect } from '../targets/postgres.js';
+import { UsageError } from '../errors.js';
 
 /** site_id of the freshness markers: outside the load's range, left out of acked-vs-table counts. */
 export const MARKER_SITE_ID = -1;
@@ -47,6 +48,7 @@ export interface DashboardSummary {
     readonly markersSeen: number;
     readonly markersUnseen: number;
     readonly overCounted: number;
+    readonly errorsBySqlstate: Record<string, number>;
   };
   readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
   readonly probes: ProbeFigures | null;
@@ -110,14 +112,27 @@ export class DashboardSession {
   }
 
   /** Install the rollup, preload and roll up history, and time the probes idle. */
-  static async setup(url: string, config: RunConfig, notice: (line: string) => void): Promise<DashboardSession> {
+  static async setup(
+    url: string,
+    config: RunConfig,
+    notice: (line: string) => void,
+    hooks: {
+      /** Nodes lacking hll (Citus): the HLL column and probes are skipped, naming them. */
+      readonly hllMissingOn?: readonly string[];
+      /** Called once the rollup is installed and before any data is written (Citus distributes here). */
+      readonly afterInstall?: (client: pg.Client, installed: InstalledRollup) => Promise<void>;
+    } = {},
+  ): Promise<DashboardSession> {
     const d = config.dashboard;
     if (d.rollup === 'none') throw new Error('DashboardSession needs a rollup strategy');
     const notes: string[] = [];
     const client = await connect(url, 'rtbench-dashboard');
     try {
       let hll = await hllAvailable(client);
-      if (hll) {
+      if (hll && hooks.hllMissingOn && hooks.hllMissingOn.length > 0) {
+        hll = false;
+        notes.push(`${HLL_SKIPPED}: hll is missing on ${hooks.hllMissingOn.join(', ')}`);
+      } else if (hll) {
         try {
           await client.query('CREATE EXTENSION IF NOT EXISTS hll');
         } catch (err) {
@@ -132,8 +147,15 @@ export class DashboardSession {
         granularityMin: d.granularityMin,
         hll,
         ...(d.rollup === 'closed-minute' ? { graceS: d.graceS } : {}),
+      }).catch((err: unknown) => {
+        const e = err as { code?: string; message?: string };
+        if (e.code === '0A000' && /serial/i.test(e.message ?? '')) {
+          throw new UsageError('the incremental rollup needs an event_id bigserial column that Citus cannot add to an already distributed http_request; rerun with --reset (drops the tutorial tables)');
+        }
+        throw err;
       });
       notice(`rollup: ${d.rollup} into ${installed.table}${hll ? ' (with HLL)' : ''}, rebuilt from http_request`);
+      await hooks.afterInstall?.(client, installed);
 
       let preloaded: PreloadResult | null = null;
       if (d.preloadRows > 0) {
@@ -275,6 +297,7 @@ export class DashboardSession {
           markersSeen: fresh?.markersSeen ?? 0,
           markersUnseen: fresh?.markersUnseen ?? 0,
           overCounted: fresh?.overCounted ?? 0,
+          errorsBySqlstate: fresh?.errorsBySqlstate ?? {},
         },
         audit: { ...audited, from: from.toISOString(), to: to ? to.toISOString() : null },
         probes: figures,

@@ -15,6 +15,7 @@ import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
 import { RESULT_FORMAT_VERSION, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
 import { DashboardSession, MARKER_SITE_ID } from './dashboard.js';
+import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus, type CitusInfo } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
 
 export interface IngestEvents {
@@ -63,13 +64,40 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   let server: ServerInfo;
   let rowsBefore: number;
   let dashboard: DashboardSession | null = null;
+  let citus: CitusInfo | undefined;
   const excludeSite = config.dashboard.rollup === 'none' ? undefined : MARKER_SITE_ID;
   try {
     server = await describeServer(admin);
+    const onCitus = await isCitus(admin);
+    let hllMissingOn: string[] = [];
+    if (onCitus) {
+      const workers = await activeWorkers(admin);
+      notice(`citus: coordinator with ${workers.length} active workers`);
+      hllMissingOn = await ensureHllOnAllNodes(admin);
+    } else if (config.shardCount !== null) {
+      notice('--shard-count ignored: the target is not a Citus coordinator');
+    }
     const action = await ensureSchema(admin, config.reset);
     if (action === 'created') notice('schema: created the tutorial tables');
     else if (action === 'reset') notice('schema: --reset dropped and recreated the tutorial tables');
-    if (config.dashboard.rollup !== 'none') dashboard = await DashboardSession.setup(url, config, notice);
+    const distributed = ['http_request'];
+    const shardOpts = config.shardCount === null ? {} : { shardCount: config.shardCount };
+    if (config.dashboard.rollup !== 'none') {
+      dashboard = await DashboardSession.setup(url, config, notice, {
+        hllMissingOn,
+        // Distribute after the rollup install (it may add event_id to http_request) and before any data.
+        afterInstall: onCitus ? async (client, installed) => {
+          distributed.push(installed.table);
+          await distributeTables(client, distributed, shardOpts);
+        } : undefined,
+      });
+    } else if (onCitus) {
+      await distributeTables(admin, distributed, shardOpts);
+    }
+    if (onCitus) {
+      citus = await citusInfo(admin, distributed);
+      notice(`citus: ${distributed.join(', ')} distributed by site_id, ${citus.shardCount} shards each, colocation ${citus.colocationId}`);
+    }
     rowsBefore = await countRows(admin, excludeSite);
   } finally {
     await admin.end().catch(() => undefined);
@@ -217,6 +245,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       gitRevision: await gitRevision(),
       versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: versionOf('pg'), hdrHistogramJs: versionOf('hdr-histogram-js') },
       server,
+      ...(citus ? { citus } : {}),
       machine: {
         hostname: os.hostname(),
         platform: os.platform(),

@@ -34,6 +34,11 @@ export interface LocalClusterOptions {
   database?: string;
   /** Extra postgresql.conf lines (key -> value); values are quoted for you. */
   settings?: Record<string, string>;
+  /**
+   * shared_preload_libraries, in order (e.g. ['citus', 'pg_cron']); default ['pg_cron'] when
+   * pg_cron is installed, else []. pg_cron's settings are added whenever it is listed.
+   */
+  preload?: readonly string[];
   /** Called with human-readable progress lines (never containing secrets). */
   log?: (line: string) => void;
 }
@@ -207,7 +212,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const pgBinDir = findPgBinDir();
   const ids = await runAsIds();
   const superuser = ids ? 'postgres' : os.userInfo().username;
-  const preloaded = existsSync(path.join(await pkgLibDir(pgBinDir), 'pg_cron.so')) ? ['pg_cron'] : [];
+  const preloaded = opts.preload !== undefined ? [...opts.preload] : existsSync(path.join(await pkgLibDir(pgBinDir), 'pg_cron.so')) ? ['pg_cron'] : [];
   let rootDir: string;
   let dataDir: string;
   let reuse = false;

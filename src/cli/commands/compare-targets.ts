@@ -1,0 +1,69 @@
+/**
+ * `rtbench compare-targets --a A --b B`: the same scenario, seed, preload and
+ * rate on two targets (a URL, `local`, or `local-citus:N`), one after the
+ * other; one side-by-side table with b/a per row; both result sets and
+ * comparison.json written atomically under results/<compare-id>/.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ExitCode, UsageError } from '../../errors.js';
+import { comparisonRows, comparisonTable } from '../../report/comparison.js';
+import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
+import type { RunRecord } from '../../results/run-record.js';
+import { SignalGuard, executeRun, newRunId } from '../run-session.js';
+import { openTarget, parseTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
+import { resolveConfig } from './run.js';
+
+export async function compareTargetsCommand(args: Record<string, unknown>): Promise<number> {
+  const specA = parseTargetSpec(String(args['a']), '--a');
+  const specB = parseTargetSpec(String(args['b']), '--b');
+  if (args['url'] !== undefined) throw new UsageError('--url: compare-targets takes its targets from --a and --b');
+  const config = await resolveConfig(args);
+  await checkWritableDir(config.resultsDir);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const guard = new SignalGuard(log);
+  const compareId = newRunId(`${config.name}-compare`);
+  const tmp = path.join(config.resultsDir, `.tmp-${compareId}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    const records: RunRecord[] = [];
+    for (const [side, spec] of [['a', specA], ['b', specB]] as Array<['a' | 'b', TargetSpec]>) {
+      let target: OpenTarget | undefined;
+      try {
+        target = await openTarget(spec, log);
+        guard.track(target);
+        log(`rtbench: compare-targets ${side} = ${target.label}`);
+        const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}` });
+        records.push(record);
+      } finally {
+        if (target) await guard.release(target);
+      }
+      if (guard.abort.signal.aborted) break;
+    }
+    const [a, b] = records;
+    if (!a || !b) return ExitCode.interrupted;
+    const rows = comparisonRows(a.summary, b.summary);
+    const labelA = specLabel(specA);
+    const labelB = specLabel(specB);
+    await writeFileAtomic(path.join(tmp, 'comparison.json'), JSON.stringify({
+      formatVersion: 1, compareId, a: { target: labelA, runId: a.run.runId, valid: a.summary.valid }, b: { target: labelB, runId: b.run.runId, valid: b.summary.valid },
+      seed: config.seed, rows,
+    }, null, 2) + '\n');
+    const finalDir = path.join(config.resultsDir, compareId);
+    await rename(tmp, finalDir);
+    process.stdout.write(comparisonTable(rows, labelA, labelB) + '\n');
+    for (const [side, r] of [['a', a], ['b', b]] as const) {
+      if (!r.summary.valid) process.stdout.write(`note: run ${side} is invalid: ${r.summary.invalidReasons.join('; ')}\n`);
+    }
+    process.stdout.write(`results: ${path.relative(process.cwd(), finalDir) || finalDir}\n`);
+    if (guard.abort.signal.aborted) return ExitCode.interrupted;
+    return a.summary.ingest.errors + b.summary.ingest.errors > 0 ? ExitCode.runErrors : a.summary.valid && b.summary.valid ? ExitCode.ok : ExitCode.invalidRun;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    guard.dispose();
+  }
+}
+
+function specLabel(s: TargetSpec): string {
+  return s.kind === 'url' ? s.description : s.kind === 'embedded' ? 'local' : `local-citus:${s.workers}`;
+}

@@ -1,0 +1,113 @@
+/**
+ * One run from the CLI's side: progress lines, the record written atomically,
+ * and signal handling shared by `run` and `compare-targets`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RunConfig } from '../config/types.js';
+import { ExitCode } from '../errors.js';
+import { progressLine } from '../report/progress.js';
+import type { RunRecord } from '../results/run-record.js';
+import { writeRunDir } from '../results/write.js';
+import { runIngest } from '../runner/ingest.js';
+import type { OpenTarget } from './target-session.js';
+
+export type Log = (line: string) => void;
+
+export function newRunId(name: string): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${name}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * Signals: the first Ctrl-C during a load stops it (the partial run is still
+ * written, marked interrupted); before any load, or a second time, quit at once
+ * after closing what was opened. Every exit path closes throwaway clusters.
+ */
+export class SignalGuard {
+  readonly abort = new AbortController();
+  loadStarted = false;
+  private signals = 0;
+  private readonly targets = new Set<OpenTarget>();
+  private keep = false;
+  private readonly onExit = (): void => {
+    if (!this.keep) for (const t of this.targets) t.closeSync();
+  };
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    this.signals++;
+    if (this.signals === 1 && this.loadStarted) {
+      this.log(`rtbench: ${sig}: stopping the load; results of the partial run will be written (again to quit at once)`);
+      this.abort.abort();
+      return;
+    }
+    this.log(`rtbench: ${sig}: quitting${this.loadStarted ? '' : ' (the load had not started)'}`);
+    void Promise.allSettled([...this.targets].map((t) => t.close())).finally(() => process.exit(ExitCode.interrupted));
+  };
+
+  constructor(private readonly log: Log) {
+    process.on('exit', this.onExit);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  /** Track a target so every exit path closes it; `keep` leaves it running. */
+  track(t: OpenTarget, keep = false): void {
+    this.targets.add(t);
+    this.keep = keep;
+  }
+
+  async release(t: OpenTarget, keep = false): Promise<void> {
+    await t.close({ keep });
+    this.targets.delete(t);
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    process.off('exit', this.onExit);
+  }
+}
+
+/** Run against an open target and write results/<run-id>/ under `resultsDir`. */
+export async function executeRun(
+  config: RunConfig,
+  target: OpenTarget,
+  opts: { log: Log; guard: SignalGuard; resultsDir: string; runId?: string },
+): Promise<{ record: RunRecord; dir: string }> {
+  const { log } = opts;
+  const runId = opts.runId ?? newRunId(config.name);
+  const rateText = config.rateHz === 'max' ? 'closed loop' : `${config.rateHz} rows/s`;
+  let lastProgress = 0;
+  const record = await runIngest({
+    config,
+    url: target.url,
+    targetKind: target.recordKind,
+    runId,
+    signal: opts.guard.abort.signal,
+    events: {
+      onNotice: (l) => log(`rtbench: ${l}`),
+      // Printed once connected, so a connection failure stays a single line.
+      onReady: (server) => {
+        opts.guard.loadStarted = true;
+        if (target.spec.kind === 'url') log(`rtbench: target ${target.label}: ${server.version.split(' on ')[0] ?? server.version}`);
+        log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections, ${rateText}, ` +
+          `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`);
+      },
+      onInterval: (row) => {
+        if (config.progressS > 0 && row.endMs - lastProgress >= config.progressS * 1000 - 1) {
+          lastProgress = row.endMs;
+          log(progressLine(row, config.warmupMs, config.workers * config.connections));
+        }
+      },
+    },
+  });
+  const dir = await writeRunDir(opts.resultsDir, record);
+  return { record, dir };
+}
+
+/** Exit code of a finished run. */
+export function runExitCode(record: RunRecord, interrupted: boolean): number {
+  if (interrupted) return ExitCode.interrupted;
+  if (record.summary.ingest.errors > 0) return ExitCode.runErrors;
+  if (!record.summary.valid) return ExitCode.invalidRun;
+  return ExitCode.ok;
+}
