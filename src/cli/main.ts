@@ -42,6 +42,7 @@ function runOptions(y: Argv): Argv {
     .option('probes', { type: 'boolean', describe: 'run the dashboard probes during the measure phase [default: on with a rollup]' })
     .option('probe-cadence', { type: 'string', describe: 'pause between probe queries [default: 1s]' })
     .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
+    .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
     .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
 }
 

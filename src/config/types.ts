@@ -41,6 +41,8 @@ export interface DashboardConfig {
   readonly idleBaseline: boolean;
   /** Run the tutorial's DELETE-based expiry after the audit. */
   readonly expire: boolean;
+  /** Measure each probe serial vs parallel (Citus: one connection per worker vs full parallelism). */
+  readonly parallel: boolean;
 }
 
 export interface RunConfig {

@@ -10,7 +10,7 @@ export const CONFIG_KEYS = [
   'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
-  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount',
+  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount', 'parallel',
 ] as const;
 
 export const ROLLUPS: readonly RollupChoice[] = ['none', 'tutorial', 'closed-minute', 'incremental'];
@@ -195,6 +195,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   const probeCadenceMs = duration('probeCadence', 1000, true);
   const idleBaseline = bool('idleBaseline', probes);
   const expire = bool('expire');
+  const parallel = bool('parallel', probes);
   if (probes && rollup === 'none' && raw['probes'] !== undefined) {
     problems.push('probes: the dashboard probes read a rollup table; choose --rollup tutorial, closed-minute or incremental');
   }
@@ -212,7 +213,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
       workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
-        probes, probeCadenceMs, idleBaseline, expire,
+        probes, probeCadenceMs, idleBaseline, expire, parallel,
       },
     },
   };

@@ -31,7 +31,7 @@ export interface SelfCheckLimits {
   readonly maxCpuShare: number;
 }
 
-export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 20_000, maxCpuShare: 0.9 };
+export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9 };
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 

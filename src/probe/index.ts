@@ -8,3 +8,4 @@ export { tableSizes, type TableSizes } from './sizes.js';
 export { probeFigures, ratio, relativeError, NAMED_SPEEDUPS, type ProbeFigures, type ProbeWindowFigures, type FiguresInput } from './figures.js';
 export { selectRunnable, installHint, skippedLine, type ProbeSelection } from './requirements.js';
 export { DEFAULT_WINDOWS, rollupTableFor, granularityOfTable, periodInterval, type Granularity, type ProbeWindow } from './windows.js';
+export { measureParallelSpeedup, parallelFigures, type ParallelOptions, type ParallelResult, type ParallelProbeFigure, type ParallelTargetKind } from './parallel.js';

@@ -50,5 +50,23 @@ export function dashboardTable(s: Summary): string {
     out.push(pt.toString());
     if (p.sizes) out.push(`sizes: raw ${mb(p.sizes.rawTableBytes)}, rollup ${mb(p.sizes.rollupTableBytes)}, HLL column ${mb(p.sizes.hllColumnBytes)}`);
   }
+  const par = s.parallel;
+  if (par) {
+    for (const [label, r] of [['', par.asSpecified], [' (connections cached)', par.warmConnections]] as const) {
+      if (!r) continue;
+      const windows = [...new Set(r.byProbe.map((f) => f.window))];
+      const head = r.kind === 'citus'
+        ? `Citus ${r.workers} workers, ${r.shards ?? '?'} shards: 1 connection/worker vs full parallelism${label}`
+        : `PostgreSQL: max_parallel_workers_per_gather 0 vs default (${r.workers})`;
+      const ptab = new Table({ head: [head, ...windows.map((w) => `${w} serial → parallel p50`)], style: { head: [], border: [] } });
+      for (const probe of [...new Set(r.byProbe.map((f) => f.probe))]) {
+        ptab.push([probe, ...windows.map((w) => {
+          const f = r.byProbe.find((x) => x.probe === probe && x.window === w);
+          return f ? `${formatUs(f.serialP50Us)} → ${formatUs(f.parallelP50Us)} (${times(f.speedup)})` : '—';
+        })]);
+      }
+      out.push(ptab.toString());
+    }
+  }
   return out.join('\n');
 }

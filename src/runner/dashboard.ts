@@ -8,8 +8,8 @@ import type pg from 'pg';
 import type { DashboardConfig, RunConfig } from '../config/types.js';
 import { summarize, type Histogram, type LatencySummary } from '../metrics/histogram.js';
 import {
-  DEFAULT_WINDOWS, ProbeRunner, idleBaseline, loadProbes, measureHllError, probeFigures, tableSizes,
-  type IdleBaseline, type ProbeDef, type ProbeFigures, type ProbeResults,
+  DEFAULT_WINDOWS, ProbeRunner, idleBaseline, loadProbes, measureHllError, measureParallelSpeedup, probeFigures, tableSizes,
+  type IdleBaseline, type ParallelResult, type ProbeDef, type ProbeFigures, type ProbeResults,
 } from '../probe/index.js';
 import { audit, type AuditResult } from '../rollup/audit.js';
 import { RollupDriver, type RollupDriverResult } from '../rollup/driver.js';
@@ -52,6 +52,13 @@ export interface DashboardSummary {
   };
   readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
   readonly probes: ProbeFigures | null;
+  /**
+   * Serial vs parallel per probe, no load running. On Citus `asSpecified` is one
+   * connection per worker vs citus.force_max_query_parallelization; `warmConnections`
+   * the same with connections cached (citus.max_cached_conns_per_worker), since
+   * otherwise the parallel side mostly pays for opening connections.
+   */
+  readonly parallel: { readonly asSpecified: ParallelResult; readonly warmConnections?: ParallelResult } | null;
   readonly expiry: ExpiryResult | null;
 }
 
@@ -101,6 +108,7 @@ export class DashboardSession {
     private readonly preloadResult: PreloadResult | null,
     private readonly historyRollupMs: number | null,
     private readonly idle: IdleBaseline | undefined,
+    private readonly parallel: DashboardSummary['parallel'],
     private readonly notice: (line: string) => void,
     setupNotes: string[],
   ) {
@@ -121,6 +129,8 @@ export class DashboardSession {
       readonly hllMissingOn?: readonly string[];
       /** Called once the rollup is installed and before any data is written (Citus distributes here). */
       readonly afterInstall?: (client: pg.Client, installed: InstalledRollup) => Promise<void>;
+      /** The target is a Citus coordinator (for the parallel speedup's settings). */
+      readonly citus?: boolean;
     } = {},
   ): Promise<DashboardSession> {
     const d = config.dashboard;
@@ -190,7 +200,20 @@ export class DashboardSession {
           idle = await idleBaseline(url, defs, DEFAULT_WINDOWS, { granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table });
         }
       }
-      return new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, notice, notes);
+      let parallel: DashboardSummary['parallel'] = null;
+      if (d.probes && d.parallel) {
+        const kind = hooks.citus ? 'citus' : 'postgres';
+        notice(`probes: serial vs parallel (${kind === 'citus' ? 'one connection per worker vs full parallelism' : 'max_parallel_workers_per_gather 0 vs default'}), no load`);
+        const common = { kind, granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table, iterations: 3, warmupIterations: 1 } as const;
+        try {
+          const asSpecified = await measureParallelSpeedup(url, defs, common);
+          const warmConnections = kind === 'citus' ? await measureParallelSpeedup(url, defs, { ...common, citusCacheParallelConnections: true }) : undefined;
+          parallel = { asSpecified, ...(warmConnections ? { warmConnections } : {}) };
+        } catch (err) {
+          notes.push(`parallel speedup not measured: ${(err as Error).message}`);
+        }
+      }
+      return new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, parallel, notice, notes);
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -301,6 +324,7 @@ export class DashboardSession {
         },
         audit: { ...audited, from: from.toISOString(), to: to ? to.toISOString() : null },
         probes: figures,
+        parallel: this.parallel,
         expiry,
       };
       return { summary, histograms, notes: this.notes };

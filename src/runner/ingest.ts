@@ -85,6 +85,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     if (config.dashboard.rollup !== 'none') {
       dashboard = await DashboardSession.setup(url, config, notice, {
         hllMissingOn,
+        citus: onCitus,
         // Distribute after the rollup install (it may add event_id to http_request) and before any data.
         afterInstall: onCitus ? async (client, installed) => {
           distributed.push(installed.table);

@@ -1,0 +1,323 @@
+/**
+ * Charts as inline SVG strings: line charts (time series, percentile
+ * distributions on the HdrHistogram 1/(1-p) axis, granularity sweeps) and
+ * grouped bar charts. Server-side and dependency-free: a report opens offline,
+ * with scripts disabled, and tests can read the markup. Pure.
+ */
+import {
+  bandScale, colorAt, escapeXml, legend, linearScale, logScale, px, svgOpen, valueScale,
+  type LegendItem, type Scale, type Tick, type YScaleChoice,
+} from './svg.js';
+
+const WIDTH = 880;
+const PLOT_HEIGHT = 260;
+const MARGIN = { left: 76, right: 24, bottom: 48 } as const;
+
+/** Default number format: up to three significant digits, thousands separated. */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (v !== 0 && Math.abs(v) < 0.01) return v.toExponential(1);
+  const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+  return v.toLocaleString('en-US', { maximumFractionDigits: digits });
+}
+
+export interface LineSeries {
+  readonly name: string;
+  /** [x, y] pairs in x order; a null y (or one the scale cannot show) leaves a gap. */
+  readonly points: ReadonlyArray<readonly [number, number | null]>;
+  readonly color?: string;
+  readonly dashed?: boolean;
+}
+
+export interface ValueAxis {
+  readonly label: string;
+  readonly scale?: YScaleChoice;
+  readonly format?: (v: number) => string;
+}
+
+export interface LineChartOptions {
+  readonly title: string;
+  readonly series: readonly LineSeries[];
+  readonly x: {
+    readonly label: string;
+    /** linear (default), log (values > 0), or band: x values are indexes into `categories`. */
+    readonly scale?: 'linear' | 'log' | 'band';
+    readonly categories?: readonly string[];
+    readonly format?: (v: number) => string;
+    /** Replace the computed ticks (e.g. percentile labels on a log axis). */
+    readonly ticks?: (scale: Scale) => readonly Tick[];
+  };
+  readonly y: ValueAxis;
+  /** Shaded x ranges, e.g. the warm-up. */
+  readonly bands?: ReadonlyArray<{ readonly from: number; readonly to: number; readonly label: string }>;
+  /** Dots at the points: always, never, or (auto) when no series has more than 40 points. */
+  readonly markers?: boolean | 'auto';
+  readonly width?: number;
+}
+
+interface Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly left: number;
+  readonly right: number;
+  readonly top: number;
+  readonly bottom: number;
+  readonly head: string;
+}
+
+/** Title, legend and plot rectangle of a chart. */
+function frame(title: string, items: readonly LegendItem[], width: number): Frame {
+  const lg = legend(items, MARGIN.left, 30, width - MARGIN.left - MARGIN.right);
+  const top = 30 + lg.height + 12;
+  const bottom = top + PLOT_HEIGHT;
+  const height = bottom + MARGIN.bottom;
+  return { width, height, left: MARGIN.left, right: width - MARGIN.right, top, bottom, head: svgOpen(width, height, title) + lg.svg };
+}
+
+/** Grid lines, tick labels and axis titles. */
+function axes(f: Frame, xs: Scale, ys: Scale, xLabel: string, yLabel: string): string {
+  const out: string[] = ['<g class="axes">'];
+  for (const t of ys.ticks) {
+    const y = px(ys.map(t.value));
+    out.push(`<line x1="${f.left}" x2="${f.right}" y1="${y}" y2="${y}" stroke="#e3e3e3"/>`);
+    out.push(`<text x="${f.left - 6}" y="${y}" dy="4" text-anchor="end" fill="#555">${escapeXml(t.label)}</text>`);
+  }
+  for (const t of xs.ticks) {
+    const x = px(xs.map(t.value));
+    if (xs.kind !== 'band') out.push(`<line x1="${x}" x2="${x}" y1="${f.top}" y2="${f.bottom}" stroke="#f0f0f0"/>`);
+    out.push(`<text x="${x}" y="${f.bottom + 16}" text-anchor="middle" fill="#555">${escapeXml(t.label)}</text>`);
+  }
+  out.push(`<rect x="${f.left}" y="${f.top}" width="${px(f.right - f.left)}" height="${px(f.bottom - f.top)}" fill="none" stroke="#999"/>`);
+  out.push(`<text x="${px((f.left + f.right) / 2)}" y="${f.bottom + 38}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
+  const cy = px((f.top + f.bottom) / 2);
+  out.push(`<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeXml(yLabel)}</text>`);
+  out.push('</g>');
+  return out.join('');
+}
+
+function noData(f: Frame): string {
+  return `<text x="${px((f.left + f.right) / 2)}" y="${px((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#888">no data</text>`;
+}
+
+/** Split a series into runs of drawable points (gaps at nulls and at values the scales reject). */
+function segments(points: LineSeries['points'], xs: Scale, ys: Scale): Array<Array<readonly [number, number]>> {
+  const out: Array<Array<readonly [number, number]>> = [];
+  let cur: Array<readonly [number, number]> = [];
+  for (const [x, y] of points) {
+    if (y === null || !xs.accepts(x) || !ys.accepts(y)) {
+      if (cur.length > 0) out.push(cur);
+      cur = [];
+    } else cur.push([x, y]);
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/**
+ * A line chart. Each series is a `<g class="series">` holding one `<polyline>`
+ * per run of non-null points (a lone point is a dot), so gaps stay visible.
+ */
+export function lineChartSvg(o: LineChartOptions): string {
+  const width = o.width ?? WIDTH;
+  const items = o.series.map((s, i) => ({ name: s.name, color: s.color ?? colorAt(i), dashed: s.dashed ?? i >= 8 }));
+  const f = frame(o.title, items, width);
+  const xFormat = o.x.format ?? formatNumber;
+  const yFormat = o.y.format ?? formatNumber;
+  const xVals = o.series.flatMap((s) => s.points.map((p) => p[0])).filter(Number.isFinite);
+  const yVals = o.series.flatMap((s) => s.points.map((p) => p[1])).filter((v): v is number => v !== null && Number.isFinite(v));
+  if (yVals.length === 0 || xVals.length === 0) return `${f.head}${axes(f, linearScale(0, 1, f.left, f.right, xFormat), linearScale(0, 1, f.bottom, f.top, yFormat), o.x.label, o.y.label)}${noData(f)}</svg>`;
+
+  let xs: Scale;
+  if (o.x.scale === 'band') xs = bandScale(o.x.categories ?? [], f.left, f.right);
+  else if (o.x.scale === 'log') {
+    const pos = xVals.filter((v) => v > 0);
+    xs = logScale(Math.min(...pos, 1), Math.max(...pos, 10), f.left, f.right, xFormat);
+  } else xs = linearScale(Math.min(...xVals), Math.max(...xVals), f.left, f.right, xFormat);
+  if (o.x.ticks) xs = { ...xs, ticks: o.x.ticks(xs) };
+  const ys = valueScale(yVals, o.y.scale ?? 'linear', f.bottom, f.top, yFormat);
+
+  const out: string[] = [f.head];
+  for (const b of o.bands ?? []) {
+    const x0 = Math.max(f.left, xs.map(b.from));
+    const x1 = Math.min(f.right, xs.map(b.to));
+    if (x1 <= x0) continue;
+    out.push(`<g class="band"><rect x="${px(x0)}" y="${f.top}" width="${px(x1 - x0)}" height="${px(f.bottom - f.top)}" fill="#888" fill-opacity="0.15"/>` +
+      `<text x="${px((x0 + x1) / 2)}" y="${f.top + 14}" text-anchor="middle" fill="#666" font-style="italic">${escapeXml(b.label)}</text></g>`);
+  }
+  out.push(axes(f, xs, ys, o.x.label, o.y.label));
+  const maxPoints = Math.max(...o.series.map((s) => s.points.length));
+  const markers = o.markers === true || ((o.markers ?? 'auto') === 'auto' && maxPoints <= 40);
+  o.series.forEach((s, i) => {
+    const item = items[i]!;
+    const label = escapeXml(s.name);
+    out.push(`<g class="series" data-series="${label}" fill="none" stroke="${item.color}" stroke-width="2"${item.dashed ? ' stroke-dasharray="6 4"' : ''}>`);
+    for (const seg of segments(s.points, xs, ys)) {
+      const coords = seg.map(([x, y]) => `${px(xs.map(x))},${px(ys.map(y))}`);
+      if (seg.length > 1) out.push(`<polyline points="${coords.join(' ')}" stroke-linejoin="round"><title>${label}</title></polyline>`);
+      if (markers || seg.length === 1) {
+        for (const [x, y] of seg) {
+          const at = o.x.scale === 'band' ? (o.x.categories?.[x] ?? String(x)) : xFormat(x);
+          out.push(`<circle cx="${px(xs.map(x))}" cy="${px(ys.map(y))}" r="3" fill="${item.color}" stroke="none"><title>${label}: ${escapeXml(at)} → ${escapeXml(yFormat(y))}</title></circle>`);
+        }
+      }
+    }
+    out.push('</g>');
+  });
+  out.push('</svg>');
+  return out.join('');
+}
+
+export interface BarSeries {
+  readonly name: string;
+  /** One value per category; null draws no bar. */
+  readonly values: ReadonlyArray<number | null>;
+  readonly color?: string;
+}
+
+export interface BarChartOptions {
+  readonly title: string;
+  readonly categories: readonly string[];
+  readonly series: readonly BarSeries[];
+  readonly xLabel: string;
+  readonly y: ValueAxis;
+  /** Text above each category's group (e.g. "12.3x faster"); undefined for none. */
+  readonly annotations?: ReadonlyArray<string | undefined>;
+  readonly width?: number;
+}
+
+/** A grouped bar chart: one group per category, one bar per series, values printed on the bars. */
+export function barChartSvg(o: BarChartOptions): string {
+  const width = o.width ?? WIDTH;
+  const items: LegendItem[] = o.series.map((s, i) => ({ name: s.name, color: s.color ?? colorAt(i), swatch: 'box' }));
+  const f = frame(o.title, items, width);
+  const yFormat = o.y.format ?? formatNumber;
+  const values = o.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
+  const xs = bandScale(o.categories, f.left, f.right);
+  if (values.length === 0) return `${f.head}${axes(f, xs, linearScale(0, 1, f.bottom, f.top, yFormat), o.xLabel, o.y.label)}${noData(f)}</svg>`;
+  // Leave headroom above the tallest bar for its value and the annotation.
+  const headroom = (o.y.scale ?? 'linear') === 'linear' ? [Math.max(...values) * 1.15] : [];
+  const ys = valueScale([...values, ...headroom], o.y.scale ?? 'linear', f.bottom, f.top, yFormat, 20);
+  const out: string[] = [f.head, axes(f, xs, ys, o.xLabel, o.y.label)];
+  const n = Math.max(1, o.series.length);
+  const groupW = xs.bandwidth * 0.7;
+  const barW = groupW / n;
+  const baseY = ys.map(ys.base);
+  o.categories.forEach((cat, ci) => {
+    const gx = xs.map(ci) - groupW / 2;
+    let topY = f.bottom;
+    o.series.forEach((s, si) => {
+      const v = s.values[ci];
+      if (v === null || v === undefined || !ys.accepts(v)) return;
+      const y = ys.map(v);
+      topY = Math.min(topY, y);
+      const x = gx + si * barW;
+      const color = items[si]!.color;
+      out.push(`<rect x="${px(x + 1)}" y="${px(y)}" width="${px(barW - 2)}" height="${px(Math.max(0, baseY - y))}" fill="${color}">` +
+        `<title>${escapeXml(`${s.name}, ${cat}: ${yFormat(v)}`)}</title></rect>`);
+      out.push(`<text x="${px(x + barW / 2)}" y="${px(y - 4)}" text-anchor="middle" font-size="11" fill="#333">${escapeXml(yFormat(v))}</text>`);
+    });
+    const note = o.annotations?.[ci];
+    if (note) out.push(`<text x="${px(xs.map(ci))}" y="${px(Math.max(f.top + 12, topY - 20))}" text-anchor="middle" font-weight="600">${escapeXml(note)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('');
+}
+
+/** The part of an HdrHistogram the percentile chart reads (values in µs). */
+export interface PercentileSource {
+  readonly totalCount: number;
+  readonly maxValue: number;
+  getValueAtPercentile(percentile: number): number;
+}
+
+/** Points per decade of 1/(1-p) on a percentile curve. */
+const STEPS_PER_DECADE = 10;
+
+/**
+ * A histogram's percentile distribution as [1/(1-p), value] points: p from 0
+ * up to 1 - 1/count (beyond that the data says nothing), ending at the max.
+ * Empty for an empty histogram.
+ */
+export function percentileCurve(h: PercentileSource): Array<readonly [number, number]> {
+  const n = h.totalCount;
+  if (n <= 0) return [];
+  const out: Array<readonly [number, number]> = [];
+  const limit = Math.log10(n);
+  for (let k = 0; k / STEPS_PER_DECADE < limit; k++) {
+    const x = 10 ** (k / STEPS_PER_DECADE);
+    out.push([x, h.getValueAtPercentile(100 * (1 - 1 / x))]);
+  }
+  out.push([Math.max(n, 1.0001), h.maxValue]);
+  return out;
+}
+
+/** "0%", "90%", "99%", "99.9%", … for x = 1/(1-p) = 10^k. */
+export function percentileLabel(x: number): string {
+  const k = Math.round(Math.log10(x));
+  return k <= 0 ? '0%' : `${(100 * (1 - 10 ** -k)).toFixed(Math.max(0, k - 2))}%`;
+}
+
+/**
+ * Percentile distributions of several histograms on the usual HdrHistogram axes:
+ * x is 1/(1-p) on a log scale labelled in percentiles, y the value.
+ */
+export function percentileChartSvg(
+  title: string,
+  curves: ReadonlyArray<{ readonly name: string; readonly histogram: PercentileSource }>,
+  y: ValueAxis,
+): string {
+  return lineChartSvg({
+    title,
+    series: curves.map((c) => ({ name: `${c.name} (n=${c.histogram.totalCount.toLocaleString('en-US')})`, points: percentileCurve(c.histogram) })),
+    x: {
+      label: 'percentile',
+      scale: 'log',
+      format: percentileLabel,
+      ticks: (s) => s.ticks.filter((t) => Number.isInteger(Math.round(Math.log10(t.value) * 1e6) / 1e6)),
+    },
+    y,
+    markers: false,
+  });
+}
+
+export interface SweepPoint {
+  /** The swept setting, e.g. a granularity ("1m", "5m", …). */
+  readonly x: string;
+  /** Series name → value at this setting; null (or missing) where it was not measured. */
+  readonly series: Record<string, number | null>;
+}
+
+export interface SweepOptions {
+  readonly title: string;
+  readonly xLabel?: string;
+  readonly yLabel?: string;
+  readonly scale?: YScaleChoice;
+  /** Value format for ticks and tooltips (e.g. formatUs for latencies). */
+  readonly format?: (v: number) => string;
+  readonly width?: number;
+}
+
+/**
+ * Curves over a swept setting, e.g. rollup duration and per-window probe p50s
+ * against granularity: x is categorical in the given order, one series per key
+ * seen in any point (first-seen order), each a polyline per run of non-null
+ * values with a dot at every value.
+ */
+export function sweepCurvesSvg(points: ReadonlyArray<SweepPoint>, opts: SweepOptions): string {
+  const names: string[] = [];
+  for (const p of points) for (const k of Object.keys(p.series)) if (!names.includes(k)) names.push(k);
+  return lineChartSvg({
+    title: opts.title,
+    series: names.map((name) => ({
+      name,
+      points: points.map((p, i) => {
+        const v = p.series[name];
+        return [i, v === undefined || v === null || !Number.isFinite(v) ? null : v] as const;
+      }),
+    })),
+    x: { label: opts.xLabel ?? 'setting', scale: 'band', categories: points.map((p) => p.x) },
+    y: { label: opts.yLabel ?? '', scale: opts.scale ?? 'auto', ...(opts.format && { format: opts.format }) },
+    markers: true,
+    ...(opts.width !== undefined && { width: opts.width }),
+  });
+}
