@@ -3,8 +3,8 @@
  * PostgreSQL, or a throwaway local Citus cluster (coordinator + N workers).
  * Whatever the CLI opened it closes, on every exit path.
  */
-import { UsageError } from '../errors.js';
-import { startCitusCluster } from '../targets/citus-cluster.js';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { CITUS_MISSING, citusInstalled, startCitusCluster } from '../targets/citus-cluster.js';
 import { startLocalCluster } from '../targets/local-cluster.js';
 import { maskUrl, validateUrl } from '../targets/url.js';
 import { resolveTarget } from './target.js';
@@ -81,6 +81,8 @@ export async function openTarget(spec: TargetSpec, log: (line: string) => void):
       ],
     };
   }
+  // Before any output: without Citus this is the one line the user sees.
+  if (!citusInstalled()) throw new EnvironmentError(CITUS_MISSING);
   log(`rtbench: starting a throwaway local Citus cluster: a coordinator and ${spec.workers} workers`);
   const c = await startCitusCluster({ workers: spec.workers, log: (l) => log(`  ${l}`) });
   log(`rtbench: local Citus coordinator on port ${c.coordinator.port}, workers on ${c.workers.map((w) => w.port).join(', ')}`);
