@@ -31,6 +31,7 @@ function runOptions(y: Argv): Argv {
     .option('reset', { type: 'boolean', describe: 'drop and recreate the tutorial tables (deletes their rows)' })
     .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' })
     .option('citus-workers', { type: 'string', describe: 'start a throwaway local Citus cluster: a coordinator and N workers (needs the citus extension)' })
+    .option('instance', { type: 'string', describe: 'i/N: load generator i of N (disjoint sites, 1/N of --rate); combine with rtbench merge' })
     .option('shard-count', { type: 'string', describe: 'Citus: shards per distributed table [default: Citus\'s citus.shard_count]' })
     .option('rollup', { type: 'string', describe: `rollup strategy: ${ROLLUPS.join(' | ')} [default: none]` })
     .option('granularity', { type: 'string', describe: 'rollup period: 1m | 5m | 15m | 60m [default: 1m]' })
@@ -75,6 +76,33 @@ async function main(argv: string[]): Promise<number> {
       async (args) => {
         const { dbCommand } = await import('./commands/db.js');
         exitCode = await dbCommand(String(args.action), args['citusWorkers']);
+      },
+    )
+    .command(
+      'compare <a> <b>',
+      'compare two result dirs side by side, with bootstrap verdicts (faster / slower / within noise)',
+      (y) => y
+        .positional('a', { type: 'string', demandOption: true, describe: 'result dir of run A (the reference)' })
+        .positional('b', { type: 'string', demandOption: true, describe: 'result dir of run B' })
+        .option('json', { type: 'string', describe: 'also write the comparison as JSON to this file' })
+        .option('resamples', { type: 'string', describe: 'bootstrap resamples [default: 1000]' })
+        .option('seed', { type: 'string', describe: 'bootstrap PRNG seed [default: 1]' }),
+      async (args) => {
+        const { compareCommand } = await import('./commands/compare.js');
+        exitCode = await compareCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
+      'check <run>',
+      'CI gate: evaluate thresholds on a result dir (exit 0 pass, 99 a threshold failed, 3 invalid run, 2 bad input)',
+      (y) => y
+        .positional('run', { type: 'string', demandOption: true, describe: 'result dir to check' })
+        .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits)' })
+        .option('threshold', { type: 'string', describe: 'e.g. "ingest.response.p99 < +10%", "freshness.p99 < 10s" (repeatable)' })
+        .option('thresholds', { type: 'string', describe: 'JSON file: an array of thresholds, or {"thresholds": [...]}' }),
+      async (args) => {
+        const { checkCommand } = await import('./commands/check.js');
+        exitCode = await checkCommand(args as Record<string, unknown>);
       },
     )
     .demandCommand(1, 'name a command: run or db')

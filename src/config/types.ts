@@ -78,6 +78,8 @@ export interface RunConfig {
   readonly progressS: number;
   /** Citus: shards per distributed table; null = the server's citus.shard_count. */
   readonly shardCount: number | null;
+  /** One of several load generators (1-based index of count): a disjoint slice of sites, 1/count of the rate. */
+  readonly instance: { readonly index: number; readonly count: number } | null;
 }
 
 export const TUTORIAL_WORKLOAD: WorkloadShape = {
@@ -85,3 +87,13 @@ export const TUTORIAL_WORKLOAD: WorkloadShape = {
   countries: ['China', 'India', 'USA', 'Indonesia'],
   statusCodes: [200, 404],
 };
+
+/** The sites a run writes: [offset, offset + count). With --instance i/N, slice i of N. */
+export function siteSlice(config: Pick<RunConfig, 'instance' | 'workload'>): { offset: number; count: number } {
+  const sites = config.workload.sites;
+  if (!config.instance) return { offset: 0, count: sites };
+  const { index, count } = config.instance;
+  const from = Math.floor(((index - 1) * sites) / count);
+  const to = Math.floor((index * sites) / count);
+  return { offset: from, count: to - from };
+}

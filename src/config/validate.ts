@@ -10,7 +10,7 @@ export const CONFIG_KEYS = [
   'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
-  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount', 'parallel',
+  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
 ] as const;
 
 export const ROLLUPS: readonly RollupChoice[] = ['none', 'tutorial', 'closed-minute', 'incremental'];
@@ -204,13 +204,28 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   }
 
   const shardCount = raw['shardCount'] === undefined ? null : positiveInt('shardCount', 32, 4096);
+  let instance: { index: number; count: number } | null = null;
+  if (raw['instance'] !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(String(raw['instance']).trim());
+    const index = m ? Number(m[1]) : NaN;
+    const count = m ? Number(m[2]) : NaN;
+    if (!m || count < 1 || index < 1 || index > count) {
+      problems.push(`instance: must be i/N with 1 <= i <= N (this load generator is number i of N), got ${JSON.stringify(raw['instance'])}`);
+    } else if (count > sites) {
+      problems.push(`instance: ${count} load generators need at least ${count} sites (--sites), got ${sites}`);
+    } else {
+      instance = { index, count };
+      if (statement === 'tutorial-sql') problems.push('instance: the tutorial-sql statement picks site_id on the server, so instances cannot own disjoint sites; use --statement params');
+      if (rollup !== 'none' && index > 1) problems.push(`instance: the rollup, probes and audit run on instance 1 only; drop --rollup on instance ${index}/${count}`);
+    }
+  }
 
   if (problems.length > 0) return { problems };
   return {
     problems,
     config: {
       name, url, workers, connections, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
-      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount,
+      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
         probes, probeCadenceMs, idleBaseline, expire, parallel,

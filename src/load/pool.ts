@@ -4,7 +4,7 @@
  * completed intervals through a callback. Never prints.
  */
 import { Worker } from 'node:worker_threads';
-import type { RunConfig } from '../config/types.js';
+import { siteSlice, type RunConfig } from '../config/types.js';
 import { Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './messages.js';
 
@@ -27,8 +27,6 @@ export interface LoadOptions {
   readonly intervalMs?: number;
   /** Called for every completed interval, in order. */
   readonly onInterval?: (row: IntervalRow) => void;
-  /** Sites slice and stream base for several load-generator instances. */
-  readonly streamBase?: number;
 }
 
 /** A failure to start: workers could not connect (bad password, unreachable host…). */
@@ -54,9 +52,12 @@ export class LoadPool {
   async run(): Promise<LoadResult> {
     const { config, url } = this.opts;
     const intervalMs = this.opts.intervalMs ?? 1000;
-    const opsTotal = config.rateHz === 'max' ? null : config.rateHz / config.batch;
+    // With --instance i/N this generator owns 1/N of the total rate and a slice of the sites.
+    const share = config.instance ? config.instance.count : 1;
+    const opsTotal = config.rateHz === 'max' ? null : config.rateHz / share / config.batch;
+    const sites = siteSlice(config);
     const opsPerWorker = opsTotal === null ? null : opsTotal / config.workers;
-    const targetRowsHz = config.rateHz === 'max' ? null : config.rateHz;
+    const targetRowsHz = config.rateHz === 'max' ? null : config.rateHz / share;
     const aggregator = new Aggregator(config.workers, config.warmupMs, targetRowsHz);
     const warmupNs = config.warmupMs * 1e6;
 
@@ -76,7 +77,8 @@ export class LoadPool {
         batch: config.batch,
         statement: config.statement,
         seed: config.seed,
-        stream: (this.opts.streamBase ?? 0) + w,
+        stream: (config.instance ? (config.instance.index - 1) * 1000 : 0) + w,
+        sites,
         workload: config.workload,
         lateThresholdNs: config.lateThresholdMs * 1e6,
         warmupNs,

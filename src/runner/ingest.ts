@@ -6,7 +6,7 @@ import os from 'node:os';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { RunConfig } from '../config/types.js';
+import { siteSlice, type RunConfig } from '../config/types.js';
 import { LoadPool } from '../load/pool.js';
 import { KINDS, errorCount, type IntervalRow } from '../metrics/aggregate.js';
 import { summarize } from '../metrics/histogram.js';
@@ -14,7 +14,7 @@ import { selfCheck } from '../metrics/self-check.js';
 import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
 import { RESULT_FORMAT_VERSION, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
-import { DashboardSession, MARKER_SITE_ID } from './dashboard.js';
+import { DashboardSession } from './dashboard.js';
 import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus, type CitusInfo } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
 
@@ -65,7 +65,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   let rowsBefore: number;
   let dashboard: DashboardSession | null = null;
   let citus: CitusInfo | undefined;
-  const excludeSite = config.dashboard.rollup === 'none' ? undefined : MARKER_SITE_ID;
+  const sites = siteSlice(config);
   try {
     server = await describeServer(admin);
     const onCitus = await isCitus(admin);
@@ -99,7 +99,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       citus = await citusInfo(admin, distributed);
       notice(`citus: ${distributed.join(', ')} distributed by site_id, ${citus.shardCount} shards each, colocation ${citus.colocationId}`);
     }
-    rowsBefore = await countRows(admin, excludeSite);
+    rowsBefore = await countRows(admin, sites);
   } finally {
     await admin.end().catch(() => undefined);
   }
@@ -150,7 +150,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   const rssEndBytes = process.memoryUsage().rss;
   const interrupted = opts.signal?.aborted ?? false;
 
-  const rowsAfter = await countRowsWithRetry(url, 30_000, excludeSite);
+  const rowsAfter = await countRowsWithRetry(url, 30_000, sites);
   const rowsInTable = rowsAfter === null ? null : rowsAfter - rowsBefore;
 
   const agg = load.aggregator;
@@ -161,7 +161,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   // The achieved rate is over the scheduled measure window (ops finishing just after the end still count).
   const windowS = interrupted && measureMs > 0 ? measureMs / 1000 : config.durationMs / 1000;
   const achievedRateHz = m.rows / windowS;
-  const targetRateHz = config.rateHz === 'max' ? null : config.rateHz;
+  // With --instance i/N this run's target is its share; `merge` adds the shares back up.
+  const targetRateHz = config.rateHz === 'max' ? null : config.rateHz / (config.instance?.count ?? 1);
   const cpuCoresMean = measureMs > 0 ? measureCpuUs / (measureMs * 1000) : 0;
   const eluMeans = agg.measureElu.map((s) => (s.length ? s.reduce((a, b) => a + b, 0) / s.length : 0));
 

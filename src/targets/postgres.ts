@@ -163,11 +163,18 @@ export async function ensureSchema(client: pg.Client, reset: boolean): Promise<S
 }
 
 
-/** count(*) of http_request, leaving out one site_id (the freshness markers) when given. */
-export async function countRows(client: pg.Client, excludeSiteId?: number): Promise<number> {
-  const r = excludeSiteId === undefined
-    ? await client.query<{ n: string }>('SELECT count(*) AS n FROM http_request')
-    : await client.query<{ n: string }>('SELECT count(*) AS n FROM http_request WHERE site_id IS DISTINCT FROM $1', [excludeSiteId]);
+/** Sites whose rows a run writes: [offset, offset + count). */
+export interface SiteRange {
+  readonly offset: number;
+  readonly count: number;
+}
+
+/**
+ * count(*) of http_request rows of the run's sites: leaves out the freshness
+ * markers (site −1) and, with several load generators, the other instances' rows.
+ */
+export async function countRows(client: pg.Client, sites: SiteRange): Promise<number> {
+  const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM http_request WHERE site_id >= $1 AND site_id < $2', [sites.offset, sites.offset + sites.count]);
   return Number(r.rows[0]?.n ?? 0);
 }
 
@@ -175,13 +182,13 @@ export async function countRows(client: pg.Client, excludeSiteId?: number): Prom
  * Count rows after a run, retrying while the server restarts (a run may have
  * survived an outage). Returns null when the server stays away for `waitMs`.
  */
-export async function countRowsWithRetry(url: string, waitMs: number, excludeSiteId?: number): Promise<number | null> {
+export async function countRowsWithRetry(url: string, waitMs: number, sites: SiteRange): Promise<number | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       const c = await connect(url, 'rtbench-audit');
       try {
-        return await countRows(c, excludeSiteId);
+        return await countRows(c, sites);
       } finally {
         await c.end().catch(() => undefined);
       }

@@ -89,6 +89,7 @@ describe('validateConfig', () => {
       resultsDir: 'results',
       progressS: 1,
       shardCount: null,
+      instance: null,
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
         preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, probeCadenceMs: 1000, idleBaseline: false, expire: false, parallel: false,
