@@ -1,0 +1,103 @@
+/**
+ * `rtbench sweep`: the same scenario over a list of values of one setting —
+ * `--granularity 1m,5m,15m,60m`, `--rate 500,1000,2000` or `--shard-count 8,16,32`
+ * — on one target, each point starting from the same state (the embedded
+ * cluster is reset between points; a user's database only with --reset).
+ * Writes results/<sweep-id>/ atomically: each point's run, sweep.csv,
+ * sweep.svg, sweep-size.svg, sweep.json, report.md and report.html.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import Table from 'cli-table3';
+import type { RunConfig } from '../../config/types.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
+import { SWEEPABLE, sweepCharts, sweepCsv, sweepReports, sweepRow, sweepTableCells, type SweepParameter, type SweepRow } from '../../sweep/sweep.js';
+import { SignalGuard, executeRun, newRunId } from '../run-session.js';
+import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
+import { parseCitusWorkers, resolveConfig } from './run.js';
+
+/** The one swept setting and its values, from whichever flag holds a comma list. */
+export function sweepPlan(args: Record<string, unknown>): { parameter: SweepParameter; key: string; values: string[] } {
+  const lists = (Object.keys(SWEEPABLE) as SweepParameter[])
+    .map((p) => ({ parameter: p, key: SWEEPABLE[p], raw: args[SWEEPABLE[p]] }))
+    .filter((x) => typeof x.raw === 'string' && x.raw.includes(','));
+  if (lists.length === 0) throw new UsageError('sweep: give a comma-separated list to one of --granularity, --rate or --shard-count (e.g. --granularity 1m,5m,15m,60m)');
+  if (lists.length > 1) throw new UsageError(`sweep: only one setting can vary per sweep, got lists for ${lists.map((l) => `--${l.parameter}`).join(' and ')}`);
+  const { parameter, key, raw } = lists[0]!;
+  const values = String(raw).split(',').map((v) => v.trim());
+  if (values.some((v) => v === '')) throw new UsageError(`--${parameter}: empty value in the list ${JSON.stringify(raw)}`);
+  if (new Set(values).size !== values.length) throw new UsageError(`--${parameter}: a value appears twice in ${JSON.stringify(raw)}`);
+  return { parameter, key, values };
+}
+
+export async function sweepCommand(args: Record<string, unknown>): Promise<number> {
+  const plan = sweepPlan(args);
+  // A granularity sweep is about rollups: default to the exactly-once strategy.
+  const base = {
+    ...args,
+    ...(args['rollup'] === undefined ? { rollup: 'incremental' } : {}),
+    // One seed for every point: the same rows and the same preload at each value.
+    ...(args['seed'] === undefined ? { seed: String(randomInt(0, 2 ** 32 - 1)) } : {}),
+  };
+  // Validate every point before running any, listing every problem.
+  const configs: RunConfig[] = [];
+  const problems: string[] = [];
+  for (const v of plan.values) {
+    try {
+      configs.push(await resolveConfig({ ...base, [plan.key]: v, name: `${String(args['name'] ?? 'sweep')}-${plan.parameter}-${v.replace(/[^A-Za-z0-9._-]/g, '_')}` }));
+    } catch (err) {
+      if (err instanceof UsageError) problems.push(...err.problems.map((p) => `${plan.parameter} ${v}: ${p}`));
+      else throw err;
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  const first = configs[0]!;
+  await checkWritableDir(first.resultsDir);
+  const citusWorkers = args['citusWorkers'] === undefined ? undefined : parseCitusWorkers(args['citusWorkers']);
+  const spec = runTargetSpec(first.url, citusWorkers, process.env);
+  const throwaway = spec.kind !== 'url';
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (!throwaway && !first.reset) log('rtbench: note: without --reset each point adds to the same tables; later points see more data');
+
+  const guard = new SignalGuard(log);
+  const sweepId = newRunId(`${String(args['name'] ?? 'sweep')}-${plan.parameter}`);
+  const tmp = path.join(first.resultsDir, `.tmp-${sweepId}`);
+  await mkdir(tmp, { recursive: true });
+  let target: OpenTarget | undefined;
+  try {
+    target = await openTarget(spec, log);
+    guard.track(target);
+    const rows: SweepRow[] = [];
+    for (const [i, value] of plan.values.entries()) {
+      // Every point starts from the same state: same preload, same seed, empty tables.
+      const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
+      log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})`);
+      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp });
+      rows.push(sweepRow(value, record.run.runId, record.summary));
+      if (guard.abort.signal.aborted) break;
+    }
+    const charts = sweepCharts(plan.parameter, rows);
+    const reports = sweepReports(plan.parameter, rows, charts);
+    await writeFileAtomic(path.join(tmp, 'sweep.csv'), sweepCsv(rows));
+    await writeFileAtomic(path.join(tmp, 'sweep.svg'), charts[0]!);
+    await writeFileAtomic(path.join(tmp, 'sweep-size.svg'), charts[1]!);
+    await writeFileAtomic(path.join(tmp, 'sweep.json'), JSON.stringify({ formatVersion: 1, sweepId, parameter: plan.parameter, values: plan.values, rows }, null, 2) + '\n');
+    await writeFileAtomic(path.join(tmp, 'report.md'), reports.md);
+    await writeFileAtomic(path.join(tmp, 'report.html'), reports.html);
+    const finalDir = path.join(first.resultsDir, sweepId);
+    await rename(tmp, finalDir);
+    const { head, body } = sweepTableCells(rows);
+    const t = new Table({ head, style: { head: [], border: [] } });
+    for (const r of body) t.push(r);
+    process.stdout.write(`${t.toString()}\n`);
+    process.stdout.write(`results: ${path.relative(process.cwd(), finalDir) || finalDir}\n`);
+    if (guard.abort.signal.aborted) return ExitCode.interrupted;
+    return rows.every((r) => r.valid) ? ExitCode.ok : ExitCode.invalidRun;
+  } finally {
+    if (target) await guard.release(target);
+    await rm(tmp, { recursive: true, force: true });
+    guard.dispose();
+  }
+}
