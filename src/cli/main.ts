@@ -57,6 +57,15 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runCommand(args as Record<string, unknown>);
     })
     .command(
+      'sweep',
+      'run a scenario over a list of values of one setting: --granularity 1m,5m,15m,60m, --rate …, or --shard-count …',
+      (y) => runOptions(y),
+      async (args) => {
+        const { sweepCommand } = await import('./commands/sweep.js');
+        exitCode = await sweepCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
       'compare-targets',
       'run the same scenario on two targets (URL, local, local-citus:N) and print them side by side',
       (y) => runOptions(y)
