@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what rtbench needs on Debian 12 with Node 20: PostgreSQL 15 with hll
-# and pg_cron (Debian packages), the npm dependencies, and the build. Safe to
-# run again: each step is skipped when already done.
+# and pg_cron (Debian packages), the npm dependencies, and the build; with
+# --test also Chromium for the report test. Safe to run again: each step is
+# skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_pkgs=(postgresql-15 postgresql-15-hll postgresql-15-cron)
+# The tests also render report.html in headless Chromium.
+if [ "${1:-}" = "--test" ]; then want_pkgs+=(chromium); fi
 missing=()
 for p in "${want_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
