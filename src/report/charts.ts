@@ -5,7 +5,7 @@
  * with scripts disabled, and tests can read the markup. Pure.
  */
 import {
-  bandScale, colorAt, escapeXml, legend, linearScale, logScale, px, svgOpen, valueScale,
+  bandScale, colorAt, escapeXml, legend, linearScale, logScale, maxOf, minOf, px, svgOpen, valueScale,
   type LegendItem, type Scale, type Tick, type YScaleChoice,
 } from './svg.js';
 
@@ -44,6 +44,8 @@ export interface LineChartOptions {
     readonly scale?: 'linear' | 'log' | 'band';
     readonly categories?: readonly string[];
     readonly format?: (v: number) => string;
+    /** Linear x: the range to show (default: the data's), without extending it to whole ticks. */
+    readonly domain?: readonly [number, number];
     /** Replace the computed ticks (e.g. percentile labels on a log axis). */
     readonly ticks?: (scale: Scale) => readonly Tick[];
   };
@@ -63,15 +65,20 @@ interface Frame {
   readonly top: number;
   readonly bottom: number;
   readonly head: string;
+  /** Baseline of the x axis title. */
+  readonly xLabelY: number;
 }
 
-/** Title, legend and plot rectangle of a chart. */
-function frame(title: string, items: readonly LegendItem[], width: number): Frame {
+/** Title, legend and plot rectangle of a chart; `extraBottom` px more below the tick labels. */
+function frame(title: string, items: readonly LegendItem[], width: number, extraBottom = 0): Frame {
   const lg = legend(items, MARGIN.left, 30, width - MARGIN.left - MARGIN.right);
   const top = 30 + lg.height + 12;
   const bottom = top + PLOT_HEIGHT;
-  const height = bottom + MARGIN.bottom;
-  return { width, height, left: MARGIN.left, right: width - MARGIN.right, top, bottom, head: svgOpen(width, height, title) + lg.svg };
+  const height = bottom + MARGIN.bottom + extraBottom;
+  return {
+    width, height, left: MARGIN.left, right: width - MARGIN.right, top, bottom, xLabelY: bottom + 38 + extraBottom,
+    head: svgOpen(width, height, title) + lg.svg,
+  };
 }
 
 /** Grid lines, tick labels and axis titles. */
@@ -88,7 +95,7 @@ function axes(f: Frame, xs: Scale, ys: Scale, xLabel: string, yLabel: string): s
     out.push(`<text x="${x}" y="${f.bottom + 16}" text-anchor="middle" fill="#555">${escapeXml(t.label)}</text>`);
   }
   out.push(`<rect x="${f.left}" y="${f.top}" width="${px(f.right - f.left)}" height="${px(f.bottom - f.top)}" fill="none" stroke="#999"/>`);
-  out.push(`<text x="${px((f.left + f.right) / 2)}" y="${f.bottom + 38}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
+  out.push(`<text x="${px((f.left + f.right) / 2)}" y="${px(f.xLabelY)}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
   const cy = px((f.top + f.bottom) / 2);
   out.push(`<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeXml(yLabel)}</text>`);
   out.push('</g>');
@@ -114,6 +121,34 @@ function segments(points: LineSeries['points'], xs: Scale, ys: Scale): Array<Arr
 }
 
 /**
+ * Thin a polyline to what one pixel column can show: in each column only the
+ * first, lowest, highest and last points (in their order), so spikes survive
+ * and a day-long run at 1 s intervals stays a few thousand points. Input and
+ * output are pixel coordinates in x order.
+ */
+export function thin(pts: ReadonlyArray<readonly [number, number]>): Array<readonly [number, number]> {
+  const first = pts[0];
+  const last = pts[pts.length - 1];
+  if (!first || !last || pts.length <= 4 * Math.max(1, last[0] - first[0])) return [...pts];
+  const out: Array<readonly [number, number]> = [];
+  let i = 0;
+  while (i < pts.length) {
+    const col = Math.floor(pts[i]![0]);
+    let j = i;
+    let lo = i;
+    let hi = i;
+    while (j < pts.length && Math.floor(pts[j]![0]) === col) {
+      if (pts[j]![1] < pts[lo]![1]) lo = j;
+      if (pts[j]![1] > pts[hi]![1]) hi = j;
+      j++;
+    }
+    for (const k of [...new Set([i, lo, hi, j - 1])].sort((a, b) => a - b)) out.push(pts[k]!);
+    i = j;
+  }
+  return out;
+}
+
+/**
  * A line chart. Each series is a `<g class="series">` holding one `<polyline>`
  * per run of non-null points (a lone point is a dot), so gaps stay visible.
  */
@@ -131,8 +166,11 @@ export function lineChartSvg(o: LineChartOptions): string {
   if (o.x.scale === 'band') xs = bandScale(o.x.categories ?? [], f.left, f.right);
   else if (o.x.scale === 'log') {
     const pos = xVals.filter((v) => v > 0);
-    xs = logScale(Math.min(...pos, 1), Math.max(...pos, 10), f.left, f.right, xFormat);
-  } else xs = linearScale(Math.min(...xVals), Math.max(...xVals), f.left, f.right, xFormat);
+    xs = logScale(minOf(pos), maxOf(pos), f.left, f.right, xFormat);
+  } else {
+    const [lo, hi] = o.x.domain ?? [minOf(xVals), maxOf(xVals)];
+    xs = linearScale(lo, hi, f.left, f.right, xFormat, { tight: true });
+  }
   if (o.x.ticks) xs = { ...xs, ticks: o.x.ticks(xs) };
   const ys = valueScale(yVals, o.y.scale ?? 'linear', f.bottom, f.top, yFormat);
 
@@ -145,14 +183,14 @@ export function lineChartSvg(o: LineChartOptions): string {
       `<text x="${px((x0 + x1) / 2)}" y="${f.top + 14}" text-anchor="middle" fill="#666" font-style="italic">${escapeXml(b.label)}</text></g>`);
   }
   out.push(axes(f, xs, ys, o.x.label, o.y.label));
-  const maxPoints = Math.max(...o.series.map((s) => s.points.length));
+  const maxPoints = maxOf(o.series.map((s) => s.points.length));
   const markers = o.markers === true || ((o.markers ?? 'auto') === 'auto' && maxPoints <= 40);
   o.series.forEach((s, i) => {
     const item = items[i]!;
     const label = escapeXml(s.name);
     out.push(`<g class="series" data-series="${label}" fill="none" stroke="${item.color}" stroke-width="2"${item.dashed ? ' stroke-dasharray="6 4"' : ''}>`);
     for (const seg of segments(s.points, xs, ys)) {
-      const coords = seg.map(([x, y]) => `${px(xs.map(x))},${px(ys.map(y))}`);
+      const coords = thin(seg.map(([x, y]) => [xs.map(x), ys.map(y)] as const)).map(([x, y]) => `${px(x)},${px(y)}`);
       if (seg.length > 1) out.push(`<polyline points="${coords.join(' ')}" stroke-linejoin="round"><title>${label}</title></polyline>`);
       if (markers || seg.length === 1) {
         for (const [x, y] of seg) {
@@ -180,7 +218,7 @@ export interface BarChartOptions {
   readonly series: readonly BarSeries[];
   readonly xLabel: string;
   readonly y: ValueAxis;
-  /** Text above each category's group (e.g. "12.3x faster"); undefined for none. */
+  /** Text under each category's label (e.g. "speedup 12.3x"); undefined for none. */
   readonly annotations?: ReadonlyArray<string | undefined>;
   readonly width?: number;
 }
@@ -189,35 +227,36 @@ export interface BarChartOptions {
 export function barChartSvg(o: BarChartOptions): string {
   const width = o.width ?? WIDTH;
   const items: LegendItem[] = o.series.map((s, i) => ({ name: s.name, color: s.color ?? colorAt(i), swatch: 'box' }));
-  const f = frame(o.title, items, width);
+  const annotated = (o.annotations ?? []).some((a) => a !== undefined && a !== '');
+  const f = frame(o.title, items, width, annotated ? 18 : 0);
   const yFormat = o.y.format ?? formatNumber;
   const values = o.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
   const xs = bandScale(o.categories, f.left, f.right);
   if (values.length === 0) return `${f.head}${axes(f, xs, linearScale(0, 1, f.bottom, f.top, yFormat), o.xLabel, o.y.label)}${noData(f)}</svg>`;
-  // Leave headroom above the tallest bar for its value and the annotation.
-  const headroom = (o.y.scale ?? 'linear') === 'linear' ? [Math.max(...values) * 1.15] : [];
+  // Leave headroom above the tallest bar for its value label.
+  const headroom = (o.y.scale ?? 'linear') === 'linear' ? [maxOf(values) * 1.08] : [];
   const ys = valueScale([...values, ...headroom], o.y.scale ?? 'linear', f.bottom, f.top, yFormat, 20);
   const out: string[] = [f.head, axes(f, xs, ys, o.xLabel, o.y.label)];
   const n = Math.max(1, o.series.length);
   const groupW = xs.bandwidth * 0.7;
   const barW = groupW / n;
-  const baseY = ys.map(ys.base);
+  // Bars grow from zero (from the axis bottom on a log scale); negative values hang below zero.
+  const baseY = ys.map(ys.kind === 'log' || ys.base > 0 ? ys.base : 0);
   o.categories.forEach((cat, ci) => {
     const gx = xs.map(ci) - groupW / 2;
-    let topY = f.bottom;
     o.series.forEach((s, si) => {
       const v = s.values[ci];
       if (v === null || v === undefined || !ys.accepts(v)) return;
       const y = ys.map(v);
-      topY = Math.min(topY, y);
       const x = gx + si * barW;
       const color = items[si]!.color;
-      out.push(`<rect x="${px(x + 1)}" y="${px(y)}" width="${px(barW - 2)}" height="${px(Math.max(0, baseY - y))}" fill="${color}">` +
+      out.push(`<rect x="${px(x + 1)}" y="${px(Math.min(y, baseY))}" width="${px(barW - 2)}" height="${px(Math.abs(baseY - y))}" fill="${color}">` +
         `<title>${escapeXml(`${s.name}, ${cat}: ${yFormat(v)}`)}</title></rect>`);
-      out.push(`<text x="${px(x + barW / 2)}" y="${px(y - 4)}" text-anchor="middle" font-size="11" fill="#333">${escapeXml(yFormat(v))}</text>`);
+      const labelY = y <= baseY ? y - 4 : y + 13;
+      out.push(`<text x="${px(x + barW / 2)}" y="${px(labelY)}" text-anchor="middle" font-size="11" fill="#333">${escapeXml(yFormat(v))}</text>`);
     });
     const note = o.annotations?.[ci];
-    if (note) out.push(`<text x="${px(xs.map(ci))}" y="${px(Math.max(f.top + 12, topY - 20))}" text-anchor="middle" font-weight="600">${escapeXml(note)}</text>`);
+    if (note) out.push(`<text x="${px(xs.map(ci))}" y="${f.bottom + 33}" text-anchor="middle" font-weight="600" fill="#333">${escapeXml(note)}</text>`);
   });
   out.push('</svg>');
   return out.join('');

@@ -30,7 +30,8 @@ figcaption { font-size: 12px; color: #555; margin-top: 4px; }
 .tables { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 16px; align-items: start; }
 section.table { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 10px; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; overflow-wrap: break-word; }
+section.wide { grid-column: 1 / -1; } section.wide td, section.wide th { white-space: nowrap; }
 th { background: #f3f3f3; font-weight: 600; }
 td.good { color: #1a7f37; } td.bad { color: #c62828; font-weight: 600; } td.warn { color: #b26a00; font-weight: 600; }
 details { margin-top: 16px; } pre { background: #fff; border: 1px solid #ddd; padding: 10px; overflow-x: auto; font-size: 12px; }
@@ -44,7 +45,9 @@ function cellHtml(c: Cell): string {
 export function htmlTable(t: ReportTable): string {
   const head = t.head.some((h) => h !== '') ? `<thead><tr>${t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` : '';
   const body = t.rows.map((r) => `<tr>${r.map(cellHtml).join('')}</tr>`).join('\n');
-  return `<section class="table" id="t-${escapeHtml(t.id)}"><h3>${escapeHtml(t.title)}</h3><table>${head}<tbody>\n${body}\n</tbody></table></section>`;
+  // Tables of many columns (latency, probes) take the full width and never wrap a figure.
+  const cls = t.head.length >= 5 ? 'table wide' : 'table';
+  return `<section class="${cls}" id="t-${escapeHtml(t.id)}"><h3>${escapeHtml(t.title)}</h3><table>${head}<tbody>\n${body}\n</tbody></table></section>`;
 }
 
 function chartHtml(c: ReportChart): string {
@@ -52,8 +55,23 @@ function chartHtml(c: ReportChart): string {
   return `<figure id="c-${escapeHtml(c.id)}">${c.svg}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`;
 }
 
-/** The whole report.html for a run. */
+/**
+ * The whole report.html for a run. Never throws: the report is written with
+ * the run's data, and a rendering bug must not cost the data, so a failure
+ * yields a short page naming the error instead.
+ */
 export function reportHtml(record: RunRecord): string {
+  try {
+    return renderHtml(record);
+  } catch (err) {
+    const msg = maskSecrets(err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err));
+    return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>rtbench report failed</title></head><body>` +
+      `<h1>rtbench: the report could not be rendered</h1><p>The run's data is in summary.json, the .hgrm files, intervals.hlog and timeseries.csv.</p>` +
+      `<pre>${escapeHtml(msg)}</pre></body></html>\n`;
+  }
+}
+
+function renderHtml(record: RunRecord): string {
   const s = record.summary;
   const runId = maskSecrets(record.run.runId);
   const tables = reportTables(record).filter((t) => t.rows.length > 0);

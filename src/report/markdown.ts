@@ -43,8 +43,20 @@ export function configJson(record: RunRecord): string {
   return JSON.stringify(record.run.config, (_k, v: unknown) => (typeof v === 'string' ? maskSecrets(v) : v), 2);
 }
 
-/** The whole report.md for a run. */
+/**
+ * The whole report.md for a run. Never throws (a rendering bug must not cost
+ * the run's data): on failure it returns a short note naming the error.
+ */
 export function reportMarkdown(record: RunRecord): string {
+  try {
+    return renderMarkdown(record);
+  } catch (err) {
+    const msg = maskSecrets(err instanceof Error ? err.message : String(err));
+    return `# rtbench report failed\n\nThe report could not be rendered (${escapeMarkdown(msg)}); the run's data is in summary.json and the other files.\n`;
+  }
+}
+
+function renderMarkdown(record: RunRecord): string {
   const s = record.summary;
   const out: string[] = [
     `# rtbench run ${escapeMarkdown(maskSecrets(record.run.runId))}`,

@@ -8,6 +8,7 @@ import { NAMED_SPEEDUPS, type ProbeFigures } from '../probe/figures.js';
 import type { RunRecord } from '../results/run-record.js';
 import { barChartSvg, formatNumber, lineChartSvg, percentileChartSvg, type LineSeries, type PercentileSource } from './charts.js';
 import { formatUs } from './console.js';
+import { maxOf, minOf } from './svg.js';
 
 export interface ReportChart {
   /** Stable anchor, e.g. "rate". */
@@ -20,11 +21,33 @@ export interface ReportChart {
 
 const seconds = (v: number): string => `${formatNumber(v)} s`;
 
+/**
+ * Interval rows worth plotting over time: a stub far shorter than the usual
+ * interval (the runner's last, cut at the end of the schedule) would show a
+ * rate and percentiles from a handful of operations, so it is left out.
+ */
+export function plottedIntervals(rows: readonly IntervalRow[]): IntervalRow[] {
+  const lengths = rows.map((r) => r.endMs - r.startMs).sort((a, b) => a - b);
+  const median = lengths[Math.floor(lengths.length / 2)] ?? 0;
+  return rows.filter((r) => r.endMs - r.startMs >= median / 5);
+}
+
+/** The x range of the time charts: schedule start (or the first interval) to the last interval's end. */
+function timeDomain(rows: readonly IntervalRow[]): readonly [number, number] | undefined {
+  if (rows.length === 0) return undefined;
+  return [Math.min(0, minOf(rows.map((r) => r.startMs))) / 1000, maxOf(rows.map((r) => r.endMs)) / 1000];
+}
+
+function timeAxis(rows: readonly IntervalRow[]): { label: string; format: (v: number) => string; domain?: readonly [number, number] } {
+  const domain = timeDomain(rows);
+  return { label: 'time since start', format: seconds, ...(domain && { domain }) };
+}
+
 /** The warm-up as an x range in seconds, if the run had warm-up intervals. */
 function warmupBands(rows: readonly IntervalRow[]): Array<{ from: number; to: number; label: string }> {
   const w = rows.filter((r) => r.phase === 'warmup');
   if (w.length === 0) return [];
-  return [{ from: Math.min(...w.map((r) => r.startMs)) / 1000, to: Math.max(...w.map((r) => r.endMs)) / 1000, label: 'warm-up' }];
+  return [{ from: minOf(w.map((r) => r.startMs)) / 1000, to: maxOf(w.map((r) => r.endMs)) / 1000, label: 'warm-up' }];
 }
 
 function rateChart(rows: readonly IntervalRow[]): ReportChart {
@@ -37,7 +60,7 @@ function rateChart(rows: readonly IntervalRow[]): ReportChart {
     id: 'rate',
     title: 'Achieved vs target rate',
     caption: 'Rows acknowledged per second in each interval, plotted at the interval end; the shaded range is the warm-up.',
-    svg: lineChartSvg({ title: 'Achieved vs target rate', series, x: { label: 'time since start', format: seconds }, y: { label: 'rows/s' }, bands: warmupBands(rows) }),
+    svg: lineChartSvg({ title: 'Achieved vs target rate', series, x: timeAxis(rows), y: { label: 'rows/s' }, bands: warmupBands(rows) }),
   };
 }
 
@@ -56,7 +79,7 @@ function latencyChart(rows: readonly IntervalRow[]): ReportChart {
         { name: 'service p99', points: pick((r) => r.serviceP99Us), dashed: true },
         { name: 'lag p99', points: pick((r) => r.lagP99Us) },
       ],
-      x: { label: 'time since start', format: seconds },
+      x: timeAxis(rows),
       y: { label: 'latency', scale: 'auto', format: formatUs },
       bands: warmupBands(rows),
     }),
@@ -76,34 +99,48 @@ function problemsChart(rows: readonly IntervalRow[]): ReportChart {
         { name: 'dropped', points: rows.map((r) => [x(r), r.dropped] as const) },
         { name: 'errors', points: rows.map((r) => [x(r), r.errors] as const) },
       ],
-      x: { label: 'time since start', format: seconds },
+      x: timeAxis(rows),
       y: { label: 'operations per interval' },
       bands: warmupBands(rows),
     }),
   };
 }
 
+/** Histograms drawn on one chart; labels[i] is how names[i] appears in the legend. */
+export interface HistogramGroup {
+  readonly id: string;
+  readonly title: string;
+  readonly names: string[];
+  readonly labels: string[];
+}
+
 /**
  * Histogram names grouped into charts: ingest kinds together, rollup duration
  * with freshness, probes one chart per window, anything else last.
  */
-export function histogramGroups(names: readonly string[], probes: ProbeFigures | null | undefined): Array<{ id: string; title: string; names: string[] }> {
+export function histogramGroups(names: readonly string[], probes: ProbeFigures | null | undefined): HistogramGroup[] {
   const left = new Set(names);
   const take = (n: string): boolean => left.delete(n);
-  const groups: Array<{ id: string; title: string; names: string[] }> = [];
-  const ingest = names.filter((n) => n.startsWith('ingest-') && take(n));
-  if (ingest.length > 0) groups.push({ id: 'dist-ingest', title: 'Ingest latency distribution (measure phase)', names: ingest });
+  const groups: HistogramGroup[] = [];
+  const order = (n: string): number => {
+    const i = ['ingest-response', 'ingest-service', 'ingest-lag'].indexOf(n);
+    return i < 0 ? 3 : i;
+  };
+  const ingest = names.filter((n) => n.startsWith('ingest-') && take(n)).sort((x, y) => order(x) - order(y));
+  if (ingest.length > 0) groups.push({ id: 'dist-ingest', title: 'Ingest latency distribution (measure phase)', names: ingest, labels: ingest.map((n) => n.slice('ingest-'.length)) });
   const dash = ['rollup-duration', 'freshness'].filter(take);
-  if (dash.length > 0) groups.push({ id: 'dist-rollup', title: 'Rollup duration and freshness distribution', names: dash });
+  if (dash.length > 0) groups.push({ id: 'dist-rollup', title: 'Rollup duration and freshness distribution', names: dash, labels: dash });
   const windows = probes?.windows ?? [];
   windows.forEach((w, i) => {
-    const inWindow = Object.keys(probes?.byProbe ?? {}).map((p) => `probe-${p}-${w}`).filter(take);
-    if (inWindow.length > 0) groups.push({ id: `dist-probes-${i}`, title: `Dashboard probe latency distribution, window ${w}`, names: inWindow });
+    const inWindow = Object.keys(probes?.byProbe ?? {}).filter((p) => take(`probe-${p}-${w}`));
+    if (inWindow.length > 0) {
+      groups.push({ id: `dist-probes-${i}`, title: `Dashboard probe latency distribution, window ${w}`, names: inWindow.map((p) => `probe-${p}-${w}`), labels: inWindow });
+    }
   });
   const probeRest = [...left].filter((n) => n.startsWith('probe-') && take(n));
-  if (probeRest.length > 0) groups.push({ id: 'dist-probes', title: 'Dashboard probe latency distribution', names: probeRest });
+  if (probeRest.length > 0) groups.push({ id: 'dist-probes', title: 'Dashboard probe latency distribution', names: probeRest, labels: probeRest });
   const rest = [...left];
-  if (rest.length > 0) groups.push({ id: 'dist-other', title: 'Other latency distributions', names: rest });
+  if (rest.length > 0) groups.push({ id: 'dist-other', title: 'Other latency distributions', names: rest, labels: rest });
   return groups;
 }
 
@@ -112,7 +149,7 @@ function distributionCharts(histograms: Record<string, PercentileSource>, probes
     id: g.id,
     title: g.title,
     caption: 'Value at each percentile (x: 1/(1−p) on a log scale, as HdrHistogram plots it); a curve ends at its maximum, after the last percentile its sample count can resolve.',
-    svg: percentileChartSvg(g.title, g.names.map((n) => ({ name: n, histogram: histograms[n]! })), { label: 'latency', scale: 'auto', format: formatUs }),
+    svg: percentileChartSvg(g.title, g.names.map((n, i) => ({ name: g.labels[i] ?? n, histogram: histograms[n]! })), { label: 'latency', scale: 'auto', format: formatUs }),
   }));
 }
 
@@ -140,18 +177,18 @@ function probeBarCharts(p: ProbeFigures): ReportChart[] {
     const annotations = p.windows.map((w) => {
       const parts: string[] = [];
       const r = ratios[w];
-      if (r !== undefined) parts.push(`${r.toFixed(2)}x`);
+      if (r !== undefined) parts.push(`speedup ${r.toFixed(2)}x`);
       const e = isHll ? p.hllRelativeError?.[w] : undefined;
-      if (e !== undefined) parts.push(`error ${(e * 100).toFixed(2)}%`);
-      return parts.length > 0 ? parts.join(', ') : undefined;
+      if (e !== undefined) parts.push(`HLL error ${e >= 0 ? '+' : ''}${(e * 100).toFixed(2)}%`);
+      return parts.length > 0 ? parts.join(' · ') : undefined;
     });
     const title = isHll ? `Exact vs HLL distinct count: p50 per window` : `${raw} vs ${rollup}: p50 per window`;
     return {
       id: `probe-bars-${i}`,
       title,
       caption: isHll
-        ? 'Median query time of the exact and the HLL distinct count per dashboard window; above each window the speedup (exact / HLL) and the HLL relative error.'
-        : `Median query time reading raw rows vs the rollup per dashboard window; above each window the speedup (raw / rollup p50).`,
+        ? 'Median query time of the exact and the HLL distinct count per dashboard window; under each window the speedup (exact / HLL p50) and the HLL relative error.'
+        : 'Median query time reading raw rows vs the rollup per dashboard window; under each window the speedup (raw / rollup p50).',
       svg: barChartSvg({
         title,
         categories: p.windows,
@@ -166,7 +203,7 @@ function probeBarCharts(p: ProbeFigures): ReportChart[] {
 
 /** Every chart of the run, in report order. */
 export function runCharts(record: RunRecord): ReportChart[] {
-  const rows = record.intervals;
+  const rows = plottedIntervals(record.intervals);
   return [
     rateChart(rows),
     latencyChart(rows),

@@ -23,6 +23,20 @@ export function colorAt(i: number): string {
   return PALETTE[i % PALETTE.length] ?? '#000000';
 }
 
+/** Smallest of many numbers (Math.min(...xs) overflows the stack on long runs); Infinity if none. */
+export function minOf(xs: readonly number[]): number {
+  let m = Infinity;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+}
+
+/** Largest of many numbers; -Infinity if none. */
+export function maxOf(xs: readonly number[]): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
 export interface Tick {
   readonly value: number;
   readonly label: string;
@@ -55,7 +69,7 @@ function niceStep(span: number, target: number): number {
  * A linear scale over [min, max] extended to whole ticks, onto [from, to] pixels.
  * A degenerate domain (min = max) is widened so the line sits mid-chart.
  */
-export function linearScale(min: number, max: number, from: number, to: number, format: (v: number) => string, targetTicks = 5): Scale {
+export function linearScale(min: number, max: number, from: number, to: number, format: (v: number) => string, opts: { readonly tight?: boolean } = {}): Scale {
   let lo = min;
   let hi = max;
   if (!(hi > lo)) {
@@ -64,13 +78,17 @@ export function linearScale(min: number, max: number, from: number, to: number, 
     hi += pad;
     if (min >= 0 && lo < 0) lo = 0;
   }
-  const step = niceStep(hi - lo, targetTicks);
-  lo = Math.floor(lo / step + 1e-9) * step;
-  hi = Math.ceil(hi / step - 1e-9) * step;
+  const step = niceStep(hi - lo, 5);
+  // Tight: keep the data's domain (time axes); otherwise extend it to whole ticks.
+  const first = Math.ceil(lo / step - 1e-9) * step;
+  if (!opts.tight) {
+    lo = Math.floor(lo / step + 1e-9) * step;
+    hi = Math.ceil(hi / step - 1e-9) * step;
+  }
   const ticks: Tick[] = [];
-  for (let v = lo, i = 0; v <= hi + step * 1e-6 && i < 50; i++, v = lo + i * step) {
+  for (let i = 0, v = opts.tight ? first : lo; v <= hi + step * 1e-6 && i < 50; i++, v = (opts.tight ? first : lo) + i * step) {
     const value = Math.abs(v) < step * 1e-9 ? 0 : v;
-    ticks.push({ value, label: format(value) });
+    ticks.push({ value, label: value === 0 ? '0' : format(value) });
   }
   const map = (v: number): number => from + ((v - lo) / (hi - lo)) * (to - from);
   return { kind: 'linear', map, ticks, accepts: Number.isFinite, bandwidth: 0, base: lo };
@@ -121,11 +139,11 @@ export type YScaleChoice = 'linear' | 'log' | 'auto';
 export function valueScale(values: readonly number[], choice: YScaleChoice, from: number, to: number, format: (v: number) => string, autoRatio = 30): Scale {
   const finite = values.filter(Number.isFinite);
   const positive = finite.filter((v) => v > 0);
-  const posMin = positive.length > 0 ? Math.min(...positive) : 0;
-  const max = finite.length > 0 ? Math.max(...finite) : 1;
+  const posMin = positive.length > 0 ? minOf(positive) : 0;
+  const max = finite.length > 0 ? maxOf(finite) : 1;
   const useLog = choice === 'log' ? positive.length > 0 : choice === 'auto' && positive.length > 0 && max / posMin > autoRatio;
-  if (useLog) return logScale(posMin, Math.max(...positive), from, to, format);
-  const min = finite.length > 0 ? Math.min(0, ...finite) : 0;
+  if (useLog) return logScale(posMin, maxOf(positive), from, to, format);
+  const min = Math.min(0, minOf(finite));
   return linearScale(min, Math.max(max, min), from, to, format);
 }
 

@@ -18,7 +18,6 @@ export interface ReportTable {
   readonly rows: ReadonlyArray<readonly Cell[]>;
 }
 
-export const cellText = (c: Cell): string => (typeof c === 'string' ? c : c.text);
 const bad = (text: string): Cell => ({ text, tone: 'bad' });
 const good = (text: string): Cell => ({ text, tone: 'good' });
 const warn = (text: string): Cell => ({ text, tone: 'warn' });
@@ -199,14 +198,14 @@ function dashboardTables(s: Summary): ReportTable[] {
 }
 
 /** The validity verdict and the reasons for it. */
-export function validityTable(s: Summary): ReportTable {
+function validityTable(s: Summary): ReportTable {
   const rows: Cell[][] = [['verdict', s.valid ? good('VALID') : bad('INVALID')]];
   for (const r of s.invalidReasons) rows.push(['reason', bad(r)]);
   return { id: 'validity', title: 'Validity', head: KV, rows };
 }
 
 /** Notes and skipped probes; an empty table when there are none. */
-export function notesTable(s: Summary): ReportTable {
+function notesTable(s: Summary): ReportTable {
   const rows: Cell[][] = s.notes.map((n) => ['note', n]);
   for (const k of s.probes?.skipped ?? []) rows.push(['skipped probe', k]);
   return { id: 'notes', title: 'Notes', head: KV, rows };

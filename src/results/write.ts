@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { HistogramLogWriter } from 'hdr-histogram-js';
 import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../errors.js';
-import { decodeHistogram, toHgrm } from '../metrics/histogram.js';
+import { decodeHistogram, encodeHistogram, toHgrm } from '../metrics/histogram.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { maskSecrets } from '../targets/url.js';
+import { reportHtml } from '../report/html.js';
+import { reportMarkdown } from '../report/markdown.js';
 import { fsyncDir, randomSuffix, writeFileSynced } from './atomic.js';
 import { RESULT_FORMAT_VERSION, type RunInfo, type RunRecord, type Summary } from './run-record.js';
 
@@ -115,7 +117,7 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Write a complete run directory `<resultsDir>/<runId>` atomically and return its
  * path. Files: run.json, summary.json, one `<name>.hgrm` per histogram (ms),
- * intervals.hlog (µs), timeseries.csv. Fails with a UsageError if the run
+ * intervals.hlog (µs), timeseries.csv, report.md and report.html. Fails with a UsageError if the run
  * directory already exists; on any failure nothing is left behind.
  */
 export async function writeRunDir(resultsDir: string, record: RunRecord): Promise<string> {
@@ -136,8 +138,14 @@ export async function writeRunDir(resultsDir: string, record: RunRecord): Promis
     for (const [name, h] of Object.entries(record.histograms)) {
       await writeFileSynced(join(tmpDir, `${name}.hgrm`), toHgrm(h));
     }
+    // The same histograms, mergeable: .hgrm text cannot be added up, these can (merge, compare).
+    await writeFileSynced(join(tmpDir, 'histograms.json'), toJson(Object.fromEntries(
+      Object.entries(record.histograms).map(([name, h]) => [name, encodeHistogram(h)]),
+    )));
     await writeFileSynced(join(tmpDir, 'intervals.hlog'), toIntervalLog(record));
     await writeFileSynced(join(tmpDir, 'timeseries.csv'), toTimeseriesCsv(record.intervals));
+    await writeFileSynced(join(tmpDir, 'report.md'), reportMarkdown(record));
+    await writeFileSynced(join(tmpDir, 'report.html'), reportHtml(record));
     await fsyncDir(tmpDir);
     // rename() would silently replace an empty directory created meanwhile; check again.
     if (await exists(finalDir)) throw new UsageError(`results dir ${resultsDir}: run ${runId} already exists`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HistogramLogReader, listTags } from 'hdr-histogram-js';
 import { UsageError } from '../../src/errors.js';
-import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
+import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
 import { KINDS, type IntervalRow, type Kind } from '../../src/metrics/aggregate.js';
 import { RESULT_FORMAT_VERSION, type RunRecord, type Summary } from '../../src/results/run-record.js';
 import { readRunDir, writeRunDir } from '../../src/results/write.js';
@@ -123,13 +123,19 @@ test('writeRunDir writes every file and nothing else', () =>
     assert.equal(out, join(dir, 'run-1'));
     assert.deepEqual(await readdir(dir), ['run-1']);
     assert.deepEqual((await readdir(out)).sort(), [
+      'histograms.json',
       'ingest-lag.hgrm',
       'ingest-response.hgrm',
       'intervals.hlog',
+      'report.html',
+      'report.md',
       'run.json',
       'summary.json',
       'timeseries.csv',
     ]);
+    const encoded = JSON.parse(await readFile(join(out, 'histograms.json'), 'utf8')) as Record<string, string>;
+    assert.deepEqual(Object.keys(encoded).sort(), ['ingest-lag', 'ingest-response']);
+    assert.equal(decodeHistogram(encoded['ingest-response']!).totalCount, record.histograms['ingest-response']!.totalCount);
     const runText = await readFile(join(out, 'run.json'), 'utf8');
     assert.ok(runText.endsWith('}\n'));
     assert.ok(runText.includes('\n  "runId": "run-1"'), 'pretty-printed');

@@ -55,6 +55,7 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     if (dash) process.stdout.write(dash + '\n');
     for (const n of record.summary.notes) process.stdout.write(`note: ${n}\n`);
     process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}\n`);
+    process.stdout.write(`report: ${path.join(path.relative(process.cwd(), dir) || dir, 'report.html')}\n`);
     if (config.keep) for (const l of target.keptLines()) process.stdout.write(`${l}\n`);
     return runExitCode(record, guard.abort.signal.aborted);
   } finally {

@@ -1,0 +1,354 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
+import { KINDS, type IntervalRow } from '../../src/metrics/aggregate.js';
+import { RESULT_FORMAT_VERSION, type RunRecord, type Summary } from '../../src/results/run-record.js';
+import { writeRunDir } from '../../src/results/write.js';
+import { barChartSvg, lineChartSvg, percentileCurve, percentileLabel, sweepCurvesSvg, thin } from '../../src/report/charts.js';
+import { reportHtml } from '../../src/report/html.js';
+import { escapeMarkdown, reportMarkdown } from '../../src/report/markdown.js';
+import { histogramGroups, plottedIntervals, runCharts } from '../../src/report/run-charts.js';
+import { formatUs } from '../../src/report/console.js';
+
+const INJECTED = '<script>alert("x")</script>';
+
+function histogramOf(from: number, to: number, step = 1): Histogram {
+  const h = newHistogram();
+  for (let v = from; v <= to; v += step) h.recordValue(v);
+  return h;
+}
+
+function row(index: number, phase: 'warmup' | 'measure', over: Partial<IntervalRow> = {}): IntervalRow {
+  const h = histogramOf(100, 1000 + index * 10);
+  const enc = encodeHistogram(h);
+  return {
+    index,
+    startMs: (index - 1) * 1000,
+    endMs: index * 1000,
+    phase,
+    targetRowsHz: 2000,
+    rows: 2000 - index,
+    achievedRowsHz: 2000 - index,
+    ops: 200,
+    responseP50Us: 500 + index,
+    responseP99Us: 990 + index * 5,
+    serviceP99Us: 400,
+    lagP99Us: 80 + index,
+    errors: index === 4 ? 2 : 0,
+    late: index,
+    dropped: 0,
+    connectionsUp: 4,
+    reconnects: 0,
+    maxWorkerElu: 0.1,
+    maxLoopDelayP99Us: 1500,
+    cpuCores: 0.5,
+    rssBytes: 64 * 1048576,
+    encoded: { response: enc, service: enc, lag: enc },
+    ...over,
+  };
+}
+
+const latency = (from: number, to: number): ReturnType<typeof summarize> => summarize(histogramOf(from, to, Math.max(1, Math.floor((to - from) / 1000))));
+
+function dashboardSummary(): Partial<Summary> {
+  const probe = (p50Us: number): { p50Us: number; p99Us: number; count: number; errors: number; idleP50Us: number; loadOverIdle: number } =>
+    ({ p50Us, p99Us: p50Us * 2, count: 10, errors: 0, idleP50Us: p50Us / 2, loadOverIdle: 2 });
+  return {
+    rollup: {
+      strategy: 'incremental', granularity: '1m', table: 'http_request_1min', hll: true, scheduler: 'harness', intervalMs: 5000,
+      runs: 4, overruns: 1, historyRollupMs: 1200, duration: latency(20_000, 40_000), errorsBySqlstate: { '40P01': 1 },
+    },
+    preload: { rows: 50_000, ms: 700, rowsPerS: 71_428 },
+    freshness: { ...latency(1_000_000, 3_000_000), markersInserted: 10, markersSeen: 9, markersUnseen: 1, overCounted: 0, errorsBySqlstate: {} },
+    audit: {
+      periods: [{ periodStart: new Date('2024-01-01T00:00:00Z'), rawCount: 10, rollupCount: 9 }],
+      lostEvents: 1, duplicatedEvents: 0, periodsChecked: 1, from: '2024-01-01T00:00:00.000Z', to: '2024-01-01T00:01:00.000Z', acked: 6000, rowsInTable: 6000,
+    },
+    probes: {
+      windows: ['5m', '1h'],
+      granularity: '1m',
+      byProbe: {
+        'raw-minutes': { '5m': probe(40_000), '1h': probe(400_000) },
+        'rollup-minutes': { '5m': probe(4_000), '1h': probe(8_000) },
+        'distinct-exact': { '5m': probe(30_000), '1h': probe(90_000) },
+        'distinct-hll': { '5m': probe(10_000), '1h': probe(12_000) },
+      },
+      rollupSpeedup: { '5m': 10, '1h': 50 },
+      hllSpeedup: { '5m': 3, '1h': 7.5 },
+      hllRelativeError: { '5m': 0.004, '1h': -0.012 },
+      sizes: { rawTableBytes: 8e6, rollupTableBytes: 6e6, hllColumnBytes: 5e5 },
+      skipped: [],
+    },
+    expiry: null,
+  };
+}
+
+/** Histograms and interval rows are slow to build and never mutated: build them once. */
+let shared: { histograms: Record<string, Histogram>; intervals: IntervalRow[] } | undefined;
+function sharedData(): { histograms: Record<string, Histogram>; intervals: IntervalRow[] } {
+  if (shared) return shared;
+  const histograms: Record<string, Histogram> = {
+    'ingest-response': histogramOf(100, 100_000, 7),
+    'ingest-service': histogramOf(50, 50_000, 7),
+    'ingest-lag': histogramOf(0, 20_000, 7),
+    'warmup-response': histogramOf(100, 300_000, 31),
+    'rollup-duration': histogramOf(20_000, 40_000, 5000),
+    freshness: histogramOf(1_000_000, 3_000_000, 250_000),
+  };
+  const probe = histogramOf(1000, 50_000, 5000);
+  for (const p of ['raw-minutes', 'rollup-minutes', 'distinct-exact', 'distinct-hll']) {
+    for (const w of ['5m', '1h']) histograms[`probe-${p}-${w}`] = probe;
+  }
+  const intervals = [row(1, 'warmup'), row(2, 'warmup'), row(3, 'measure'), row(4, 'measure'), row(5, 'measure'), row(6, 'measure')];
+  return (shared = { histograms, intervals });
+}
+
+function makeRecord(over: Partial<Summary> = {}, dashboard = true): RunRecord {
+  const runId = 'run-report';
+  const l = latency(1, 1000);
+  const summary: Summary = {
+    formatVersion: RESULT_FORMAT_VERSION,
+    runId,
+    valid: true,
+    invalidReasons: [],
+    notes: [`note with ${INJECTED} & a url postgresql://bench:hunter2@db.example/x`],
+    durationMs: 3000,
+    ingest: {
+      targetRateHz: 2000, achievedRateHz: 1999.5, acked: 6000, ackedMeasure: 4000, rowsInTable: 6000, operations: 600,
+      late: 3, dropped: 0, unfinished: 0, errorsBySqlstate: { '57P01': 2 }, errors: 2, reconnects: 1,
+      response: l, service: latency(1, 500), lag: latency(1, 100), warmup: { rows: 2000, errors: 0, response: l },
+    },
+    client: { cpuUsPerRow: 12.5, cpuCoresMean: 0.4, maxWorkerEluMean: 0.2, loopDelayP99MaxUs: 1200, rssStartBytes: 50e6, rssEndBytes: 60e6 },
+    ...(dashboard ? dashboardSummary() : {}),
+    ...over,
+  };
+  const all = sharedData().histograms;
+  const histograms = Object.fromEntries(Object.entries(all).filter(([n]) => dashboard || n.startsWith('ingest-') || n.startsWith('warmup-')));
+  return {
+    run: {
+      formatVersion: RESULT_FORMAT_VERSION,
+      runId,
+      startedAt: '2024-01-01T00:00:00.000Z',
+      finishedAt: '2024-01-01T00:00:06.000Z',
+      config: { rateHz: 2000, name: INJECTED, url: 'postgresql://bench:hunter2@db.example/x' },
+      seed: 42,
+      target: { kind: 'url', url: 'postgresql://bench:***@db.example/x' },
+      gitRevision: null,
+      versions: { rtbench: '0.1.0', node: process.version, pg: '8', hdrHistogramJs: '3' },
+      server: { version: '16.2', versionNum: 160002, extensions: {}, available: {}, nonDefaultSettings: { shared_buffers: '128MB' } },
+      machine: { hostname: 'h', platform: 'linux', release: '6', arch: 'x64', cpus: 4, cpuModel: 'cpu', memoryBytes: 1e9 },
+    },
+    summary,
+    histograms,
+    intervals: sharedData().intervals,
+    startEpochMs: 1_704_067_200_000,
+    kinds: KINDS,
+  };
+}
+
+/** Every src/href attribute value in a document. */
+function references(html: string): string[] {
+  return [...html.matchAll(/\b(?:src|href|xlink:href)\s*=\s*["']?([^"'\s>]*)/gi)].map((m) => m[1] ?? '');
+}
+
+test('report.html is self-contained: no external reference, no script, no @import', () => {
+  const html = reportHtml(makeRecord());
+  assert.ok(html.startsWith('<!DOCTYPE html>'));
+  assert.ok(!/src\s*=\s*["']?\s*https?:/i.test(html), 'no src="http');
+  assert.ok(!/href\s*=\s*["']?\s*https?:/i.test(html), 'no href="http');
+  assert.ok(!html.includes('@import'));
+  assert.ok(!/url\s*\(/i.test(html), 'no CSS url()');
+  assert.ok(!/<script|<link|<iframe|<img/i.test(html), 'no script, link, iframe or img element');
+  for (const ref of references(html)) assert.match(ref, /^#[\w-]+$/, `only in-page anchors, got ${ref}`);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+});
+
+test('report.html has one <svg> per chart: rate, latency, problems, distributions, probe bars', () => {
+  const record = makeRecord();
+  const html = reportHtml(record);
+  const charts = runCharts(record);
+  const ids = charts.map((c) => c.id);
+  assert.deepEqual(ids, [
+    'rate', 'latency-over-time', 'problems-over-time',
+    'dist-ingest', 'dist-rollup', 'dist-probes-0', 'dist-probes-1', 'dist-other',
+    'probe-bars-0', 'probe-bars-1',
+  ]);
+  assert.equal(html.match(/<svg\b/g)?.length, charts.length);
+  for (const id of ids) assert.ok(html.includes(`<figure id="c-${id}"><svg`), `figure ${id} holds an svg`);
+  assert.ok(!html.includes('NaN') && !html.includes('Infinity'), 'no NaN/Infinity coordinates');
+  // The warm-up is shaded on the time charts; the HLL chart carries speedup and error.
+  assert.equal(html.match(/<g class="band">/g)?.length, 3);
+  assert.ok(html.includes('speedup 7.50x · HLL error -1.20%'));
+  assert.ok(html.includes('speedup 50.00x'));
+});
+
+test('report.html escapes injected text and masks secrets', () => {
+  const html = reportHtml(makeRecord({ invalidReasons: [INJECTED], valid: false }));
+  assert.ok(!html.includes(INJECTED), 'raw <script> never appears');
+  assert.ok(!/<script/i.test(html));
+  assert.ok(html.includes('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;'), 'escaped note');
+  assert.ok(html.includes('&#38; a url postgresql://bench:***@db.example/x'));
+  assert.ok(!html.includes('hunter2'), 'password masked (notes and config)');
+  assert.ok(html.includes('<span class="verdict invalid">INVALID</span>'));
+});
+
+test('report.md holds the summary tables, escaped and masked', () => {
+  const md = reportMarkdown(makeRecord());
+  for (const h of ['## Validity', '## Run', '## Ingest', '## Errors by SQLSTATE', '## Latency (measure phase)', '## Rollup', '## Freshness', '## Rollup audit', '## Dashboard probes', '## Speedups and HLL accuracy', '## Table sizes', '## Client self-check', '## Notes', '## Configuration']) {
+    assert.ok(md.includes(`\n${h}`), `section ${h}`);
+  }
+  assert.ok(md.includes('| source | SQLSTATE | count |'));
+  assert.ok(md.includes('| ingest | 57P01 | **2** |'));
+  assert.ok(md.includes('| rollup | 40P01 | **1** |'));
+  const s = makeRecord().summary;
+  assert.ok(md.includes(`| ingest response | ${formatUs(s.ingest.response.p50Us)} | ${formatUs(s.ingest.response.p90Us)} | ${formatUs(s.ingest.response.p99Us)} |`));
+  assert.ok(md.includes('| rows in table | 6,000 |'));
+  assert.ok(md.includes('| lost events | **1** |'));
+  assert.ok(md.includes('| raw-minutes/rollup-minutes') || md.includes('| rollup speedup (raw / rollup p50) | 10.00x | 50.00x |'));
+  assert.ok(md.includes('| HLL relative error | 0.40% | -1.20% |'));
+  // The configuration is a fenced JSON block (inert, shown verbatim); everywhere else no raw tag.
+  const config = md.slice(md.indexOf('## Configuration'));
+  assert.match(config, /^## Configuration\n\n```json\n\{[^]*\n\}\n```\n$/);
+  const prose = md.slice(0, md.indexOf('## Configuration'));
+  assert.ok(!prose.includes(INJECTED) && !prose.includes('<script'), 'no raw tag in markdown');
+  assert.ok(md.includes('&lt;script&gt;'), 'tag escaped as entities');
+  assert.ok(!md.includes('hunter2'));
+  // Every table row has as many cells as its header.
+  for (const block of md.split('\n\n').filter((b) => b.startsWith('| '))) {
+    const lines = block.split('\n');
+    const cells = (l: string): number => l.replace(/\\\|/g, '').split('|').length;
+    for (const l of lines) assert.equal(cells(l), cells(lines[0]!), `row shape in ${lines[0]}: ${l}`);
+  }
+});
+
+test('escapeMarkdown keeps a cell on one line and inert', () => {
+  assert.equal(escapeMarkdown('a|b\n*c* <i>'), 'a\\|b \\*c\\* &lt;i&gt;');
+});
+
+test('a plain ingest run (no rollup, closed loop) renders without dashboard charts or tables', () => {
+  const record = makeRecord({ ingest: { ...makeRecord().summary.ingest, targetRateHz: null } }, false);
+  const rows = record.intervals.map((r) => ({ ...r, targetRowsHz: null }));
+  const html = reportHtml({ ...record, intervals: rows });
+  assert.equal(html.match(/<svg\b/g)?.length, 5, 'rate, latency, problems, ingest and other distributions');
+  assert.ok(!html.includes('target rows/s'));
+  assert.ok(html.includes('closed loop'));
+  assert.ok(!html.includes('Rollup audit'));
+  const md = reportMarkdown(record);
+  assert.ok(!md.includes('## Rollup'));
+});
+
+test('rendering never throws: a broken record yields a page naming the error', () => {
+  const broken = { ...makeRecord(), intervals: null } as unknown as RunRecord;
+  const html = reportHtml(broken);
+  assert.ok(html.includes('the report could not be rendered'));
+  assert.ok(reportMarkdown({ ...makeRecord(), summary: null } as unknown as RunRecord).startsWith('# rtbench report failed'));
+});
+
+test('writeRunDir writes report.md and report.html inside the run directory', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtbench-report-'));
+  try {
+    const out = await writeRunDir(dir, makeRecord());
+    const files = await readdir(out);
+    assert.ok(files.includes('report.md') && files.includes('report.html'), files.join(', '));
+    assert.deepEqual(await readdir(dir), ['run-report'], 'no temp dir left');
+    assert.ok((await readFile(join(out, 'report.html'), 'utf8')).includes('rtbench run run-report'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('percentileCurve walks 1/(1-p) up to the count and ends at the max', () => {
+  const h = histogramOf(1, 10_000);
+  const pts = percentileCurve(h);
+  assert.deepEqual(pts[0], [1, h.getValueAtPercentile(0)]);
+  for (let i = 1; i < pts.length; i++) {
+    assert.ok(pts[i]![0] > pts[i - 1]![0], 'x increases');
+    assert.ok(pts[i]![1] >= pts[i - 1]![1], 'values never decrease');
+  }
+  assert.deepEqual(pts.at(-1), [10_000, h.maxValue]);
+  assert.equal(pts.length, 41, '10 points per decade over 4 decades, plus the max');
+  assert.deepEqual(percentileCurve(newHistogram()), []);
+  assert.deepEqual(['0%', '90%', '99%', '99.9%', '99.99%'], [1, 10, 100, 1000, 10_000].map(percentileLabel));
+});
+
+test('histograms are grouped: ingest kinds, rollup with freshness, probes per window, the rest', () => {
+  const record = makeRecord();
+  const groups = histogramGroups(Object.keys(record.histograms), record.summary.probes);
+  assert.deepEqual(groups.map((g) => [g.id, g.labels]), [
+    ['dist-ingest', ['response', 'service', 'lag']],
+    ['dist-rollup', ['rollup-duration', 'freshness']],
+    ['dist-probes-0', ['raw-minutes', 'rollup-minutes', 'distinct-exact', 'distinct-hll']],
+    ['dist-probes-1', ['raw-minutes', 'rollup-minutes', 'distinct-exact', 'distinct-hll']],
+    ['dist-other', ['warmup-response']],
+  ]);
+});
+
+test('a final stub interval is left out of the time charts', () => {
+  const rows = [row(1, 'warmup'), row(2, 'measure'), row(3, 'measure'), row(4, 'measure', { startMs: 3000, endMs: 3002 })];
+  assert.deepEqual(plottedIntervals(rows).map((r) => r.index), [1, 2, 3]);
+});
+
+test('sweepCurvesSvg: a polyline per series, gaps at nulls, a dot per value', () => {
+  const svg = sweepCurvesSvg(
+    [
+      { x: '1m', series: { 'rollup duration': 30_000, '1h p50': 5000, '1d p50': 90_000 } },
+      { x: '5m', series: { 'rollup duration': 20_000, '1h p50': null, '1d p50': 40_000 } },
+      { x: '15m', series: { 'rollup duration': 15_000, '1h p50': 3000, '1d p50': 20_000 } },
+      { x: '60m', series: { 'rollup duration': 12_000, '1h p50': 2500 } },
+    ],
+    { title: 'Granularity <sweep>', xLabel: 'granularity', yLabel: 'latency', format: formatUs },
+  );
+  assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+  assert.ok(svg.endsWith('</svg>'));
+  assert.ok(svg.includes('Granularity &#60;sweep&#62;') && !svg.includes('<sweep>'), 'title escaped');
+  assert.ok(!svg.includes('NaN'));
+  const groups = [...svg.matchAll(/<g class="series" data-series="([^"]+)"[^>]*>(.*?)<\/g>/g)];
+  assert.deepEqual(groups.map((g) => g[1]), ['rollup duration', '1h p50', '1d p50']);
+  const polylines = (g: RegExpMatchArray): string[] => [...(g[2] ?? '').matchAll(/<polyline points="([^"]+)"/g)].map((m) => m[1]!);
+  const dots = (g: RegExpMatchArray): number => (g[2] ?? '').match(/<circle/g)?.length ?? 0;
+  const [dur, h1, d1] = groups as [RegExpMatchArray, RegExpMatchArray, RegExpMatchArray];
+  assert.equal(polylines(dur).length, 1);
+  assert.equal(polylines(dur)[0]!.split(' ').length, 4, 'all four settings');
+  assert.equal(dots(dur), 4);
+  assert.equal(polylines(h1).length, 1, 'the null at 5m breaks the line: 1m is a lone dot, 15m–60m a line');
+  assert.equal(polylines(h1)[0]!.split(' ').length, 2);
+  assert.equal(dots(h1), 3);
+  assert.equal(polylines(d1).length, 1, 'a missing key is a gap at the end');
+  assert.equal(polylines(d1)[0]!.split(' ').length, 3);
+  for (const x of ['1m', '5m', '15m', '60m']) assert.ok(svg.includes(`>${x}</text>`), `x label ${x}`);
+  // Ticks on the latency axis go through the given format.
+  assert.ok(/>\d+(\.\d+)?ms<\/text>/.test(svg));
+});
+
+test('sweepCurvesSvg with no values still draws an (empty) chart', () => {
+  const svg = sweepCurvesSvg([{ x: '1m', series: { a: null } }], { title: 'empty' });
+  assert.ok(svg.includes('no data') && svg.startsWith('<svg'));
+});
+
+test('barChartSvg draws negative values below zero and skips nulls', () => {
+  const svg = barChartSvg({ title: 'err', categories: ['a', 'b', 'c'], series: [{ name: 'e', values: [0.5, -0.25, null] }], xLabel: 'w', y: { label: 'v' } });
+  assert.equal(svg.match(/<rect x=[^>]*fill="#0072B2"><title>/g)?.length, 2, 'two bars (the legend swatch has no title)');
+  assert.ok(!svg.includes('NaN') && !/height="-/.test(svg));
+});
+
+test("thin keeps each pixel column's first, lowest, highest and last point", () => {
+  const pts = Array.from({ length: 1000 }, (_, i) => [i / 100, i === 555 ? 99 : i % 7] as const);
+  const out = thin(pts);
+  assert.ok(out.length <= 4 * 10 && out.length >= 20, `${out.length} points`);
+  assert.ok(out.some(([, y]) => y === 99), 'the spike survives');
+  assert.deepEqual(out[0], pts[0]);
+  assert.deepEqual(out.at(-1), pts.at(-1));
+  for (let i = 1; i < out.length; i++) assert.ok(out[i]![0] >= out[i - 1]![0], 'x order kept');
+  const few = [[0, 1], [50, 2], [100, 3]] as const;
+  assert.deepEqual(thin(few), few);
+});
+
+test('a day of 1 s intervals renders: no stack overflow, a bounded SVG', () => {
+  const n = 86_400;
+  const points = Array.from({ length: n }, (_, i) => [i, 1000 + (i % 100) * 10] as const);
+  const svg = lineChartSvg({ title: 'long', series: [{ name: 'a', points }, { name: 'b', points }], x: { label: 't' }, y: { label: 'us', scale: 'auto' } });
+  assert.ok(svg.length < 200_000, `${svg.length} chars`);
+});
