@@ -109,6 +109,17 @@ const ROLLUP_ADDED_COLUMNS = new Set([
  */
 export async function ensureSchema(client: pg.Client, reset: boolean): Promise<SchemaAction> {
   const ddl = await readFile(sqlPath('schema.sql'), 'utf8');
+  // Several load generators (--instance) may start at once on an empty database:
+  // one creates the tables, the others then find them.
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', ['rtbench:schema']);
+  try {
+    return await ensureSchemaLocked(client, ddl, reset);
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['rtbench:schema']).catch(() => undefined);
+  }
+}
+
+async function ensureSchemaLocked(client: pg.Client, ddl: string, reset: boolean): Promise<SchemaAction> {
   const schemaName = (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s;
   if (!schemaName) throw new UsageError('no schema to create the tables in: the search_path is empty');
   const existing = await columnsOf(client, schemaName);

@@ -1,0 +1,106 @@
+/**
+ * `rtbench merge DIR…`: combine the result dirs of `--instance 1/N … N/N`
+ * runs into one result dir with the same files as a single run. Reads the
+ * dirs, checks them (every problem at once, exit 2), merges, writes, prints
+ * the summary. Returns the exit code (as `run`: 1 errors, 3 invalid, else 0).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../../errors.js';
+import { decodeHistogram, type Histogram } from '../../metrics/histogram.js';
+import { mergeRuns, type MergeInput } from '../../merge/merge.js';
+import { readInstanceIntervals } from '../../merge/intervals.js';
+import { checkInstances, instanceOf } from '../../merge/validate.js';
+import { checkWritableDir } from '../../results/atomic.js';
+import { readRunDir, writeRunDir } from '../../results/write.js';
+import { summaryTable } from '../../report/console.js';
+import { dashboardTable } from '../../report/dashboard-table.js';
+import { newRunId, runExitCode } from '../run-session.js';
+
+const errCode = (err: unknown): string => (err && typeof err === 'object' && 'code' in err ? String(err.code) : err instanceof Error ? err.message : String(err));
+
+/** histograms.json: name -> compressed histogram; null if the file is absent (older runs). */
+async function readHistograms(dir: string): Promise<Record<string, Histogram> | null> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, 'histograms.json'), 'utf8');
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return null;
+    throw new Error(`histograms.json: ${errCode(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error('histograms.json: invalid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('histograms.json: not a JSON object');
+  const out: Record<string, Histogram> = {};
+  for (const [name, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string') throw new Error(`histograms.json: ${name} is not an encoded histogram`);
+    try {
+      out[name] = decodeHistogram(v);
+    } catch {
+      throw new Error(`histograms.json: ${name} does not decode`);
+    }
+  }
+  return out;
+}
+
+/** Read one instance's directory; problems go to `problems` (one line each), never thrown. */
+async function readInstance(dir: string, problems: string[]): Promise<MergeInput | null> {
+  let head;
+  try {
+    head = await readRunDir(dir);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      problems.push(...err.problems);
+      return null;
+    }
+    throw err;
+  }
+  try {
+    const [hlog, csv] = await Promise.all(['intervals.hlog', 'timeseries.csv'].map(async (f) => {
+      try {
+        return await readFile(path.join(dir, f), 'utf8');
+      } catch (err) {
+        throw new Error(`${f}: ${errCode(err)}`);
+      }
+    }));
+    const { intervals, startEpochMs } = readInstanceIntervals(hlog ?? '', csv ?? '');
+    return { dir, ...head, histograms: await readHistograms(dir), intervals, startEpochMs };
+  } catch (err) {
+    problems.push(`${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    return { dir, ...head, histograms: null, intervals: [], startEpochMs: null };
+  }
+}
+
+export async function mergeCommand(args: Record<string, unknown>): Promise<number> {
+  const raw = args['dirs'];
+  const dirs = (Array.isArray(raw) ? raw : [raw]).filter((d) => d !== undefined).map(String);
+  const resultsDir = typeof args['resultsDir'] === 'string' ? args['resultsDir'] : 'results';
+  if (dirs.length === 0) throw new UsageError('merge: name the result dirs of the instances');
+
+  const problems: string[] = [];
+  const inputs: MergeInput[] = [];
+  for (const dir of dirs) {
+    const input = await readInstance(dir, problems);
+    if (input) inputs.push(input);
+  }
+  const { problems: instanceProblems, warnings } = checkInstances(inputs);
+  problems.push(...instanceProblems);
+  if (problems.length > 0) throw new UsageError(problems);
+  await checkWritableDir(resultsDir);
+
+  const first = inputs.find((i) => instanceOf(i.run)?.index === 1) ?? inputs[0]!;
+  const name = typeof first.run.config['name'] === 'string' ? first.run.config['name'] : 'adhoc';
+  const record = mergeRuns(inputs, { runId: newRunId(`merged-${name}`), warnings });
+  const dir = await writeRunDir(resultsDir, record);
+  process.stderr.write(`rtbench: merged ${inputs.length} instances: ${record.summary.merged.instances.map((i) => i.runId).join(', ')}\n`);
+  process.stdout.write(summaryTable(record.summary) + '\n');
+  const dash = dashboardTable(record.summary);
+  if (dash) process.stdout.write(dash + '\n');
+  for (const n of record.summary.notes) process.stdout.write(`note: ${n}\n`);
+  process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}\n`);
+  return runExitCode(record, false);
+}

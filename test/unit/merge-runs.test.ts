@@ -1,0 +1,151 @@
+/** merge: two instance runs become one record (summary sums, merged histograms, instance 1's dashboard). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KINDS, type Kind } from '../../src/metrics/aggregate.js';
+import { encodeHistogram, newHistogram, summarize, type Histogram, type LatencySummary } from '../../src/metrics/histogram.js';
+import type { RunInfo, Summary } from '../../src/results/run-record.js';
+import type { InstanceInterval } from '../../src/merge/intervals.js';
+import { mergeRuns, type MergeInput } from '../../src/merge/merge.js';
+
+function spread(n: number, from: number, to: number): Histogram {
+  const h = newHistogram();
+  for (let i = 0; i < n; i++) h.recordValue(Math.floor(from + ((to - from) * i) / n));
+  return h;
+}
+
+/** Equal percentiles and count; max within HDR precision (an encode/decode round trip reports the bucket's top). */
+function assertSameDistribution(actual: LatencySummary, expected: LatencySummary): void {
+  const { maxUs: am, ...a } = actual;
+  const { maxUs: em, ...e } = expected;
+  assert.deepEqual(a, e);
+  assert.ok(Math.abs(am - em) <= em / 1000, `max ${am} vs ${em}`);
+}
+
+const ZERO: LatencySummary = { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
+
+function interval(index: number, phase: 'warmup' | 'measure', h: Histogram): InstanceInterval {
+  const encoded = {} as Record<Kind, string>;
+  for (const k of KINDS) encoded[k] = encodeHistogram(h);
+  return {
+    index, phase, startMs: (index - 1) * 1000, endMs: index * 1000, targetRowsHz: 200, rows: h.totalCount, ops: h.totalCount,
+    errors: 0, late: 0, dropped: 0, connectionsUp: 4, reconnects: 0, maxWorkerElu: 0.1, maxLoopDelayP99Us: 1000, cpuCores: 0.2, rssBytes: 1e8, encoded,
+  };
+}
+
+interface Fixture {
+  index: number;
+  acked: number;
+  fromUs: number;
+  toUs: number;
+  withHistogramsJson: boolean;
+  summary?: Partial<Summary>;
+  startedAt: string;
+  finishedAt: string;
+}
+
+function input(f: Fixture): MergeInput {
+  const measure = spread(f.acked - 10, f.fromUs, f.toUs);
+  const warm = spread(10, f.fromUs, f.toUs);
+  const summary: Summary = {
+    formatVersion: 1, runId: `run-${f.index}`, valid: true, invalidReasons: [], notes: [], durationMs: 2000,
+    ingest: {
+      targetRateHz: 200, achievedRateHz: (f.acked - 10) / 2, acked: f.acked, ackedMeasure: f.acked - 10, rowsInTable: f.acked,
+      operations: f.acked - 10, late: 1, dropped: 2, unfinished: 0, errorsBySqlstate: { '57P01': 1 }, errors: 1, reconnects: 1,
+      response: summarize(measure), service: summarize(measure), lag: summarize(measure),
+      warmup: { rows: 10, errors: 0, response: summarize(warm) },
+    },
+    client: { cpuUsPerRow: f.index * 10, cpuCoresMean: 0.5, maxWorkerEluMean: f.index / 10, loopDelayP99MaxUs: 1000 * f.index, rssStartBytes: 1e8, rssEndBytes: 2e8 },
+    ...f.summary,
+  };
+  const run = {
+    formatVersion: 1, runId: `run-${f.index}`, startedAt: f.startedAt, finishedAt: f.finishedAt, seed: 3,
+    config: { name: 'adhoc', rateHz: 400, instance: { index: f.index, count: 2 } },
+    target: { kind: 'url', url: 'postgresql://h/db' }, gitRevision: null,
+    versions: { rtbench: '0', node: 'v20', pg: '8', hdrHistogramJs: '3' },
+    server: { version: 'PostgreSQL 15', versionNum: 150000, extensions: {}, available: {}, nonDefaultSettings: {} },
+    machine: { hostname: `host${f.index}`, platform: 'linux', release: '6', arch: 'x64', cpus: 4, cpuModel: 'x', memoryBytes: 1 },
+  } as RunInfo;
+  const histograms = f.withHistogramsJson
+    ? { 'ingest-response': measure, 'ingest-service': measure, 'ingest-lag': measure, 'warmup-response': warm, ...(f.index === 1 ? { 'rollup-duration': spread(3, 1000, 2000) } : {}) }
+    : null;
+  return {
+    dir: `d${f.index}`, run, summary, histograms, startEpochMs: Date.parse(f.startedAt),
+    intervals: [interval(1, 'warmup', warm), interval(2, 'measure', measure)],
+  };
+}
+
+const audit = { checkedPeriods: 3, mismatches: 0, from: 'a', to: 'b', acked: 0, rowsInTable: 0 } as unknown as NonNullable<Summary['audit']>;
+
+for (const withHistogramsJson of [true, false]) {
+  test(`mergeRuns (${withHistogramsJson ? 'histograms.json' : 'rebuilt from the interval log'}): sums, merged percentiles, instance 1's dashboard`, () => {
+    const i1 = input({ index: 1, acked: 110, fromUs: 100, toUs: 300, withHistogramsJson, startedAt: '2026-01-01T00:00:02.000Z', finishedAt: '2026-01-01T00:00:09.000Z',
+      summary: { rollup: { strategy: 'incremental' } as unknown as Summary['rollup'], audit, notes: ['one note'] } });
+    const i2 = input({ index: 2, acked: 60, fromUs: 20_000, toUs: 40_000, withHistogramsJson, startedAt: '2026-01-01T00:00:01.000Z', finishedAt: '2026-01-01T00:00:08.000Z',
+      summary: { valid: false, invalidReasons: ['client-limited'] } });
+    const rec = mergeRuns([i2, i1], { runId: 'merged-x', warnings: ['seeds differ'] });
+    const s = rec.summary;
+
+    assert.equal(s.runId, 'merged-x');
+    assert.equal(s.valid, false);
+    assert.deepEqual(s.invalidReasons, ['instance 2/2: client-limited']);
+    assert.equal(s.notes[0], 'seeds differ');
+    assert.equal(s.notes.some((n) => /^instance 1\/2: no histograms\.json/.test(n)), !withHistogramsJson);
+    assert.ok(s.notes.includes('instance 1/2: one note'));
+
+    assert.equal(s.ingest.targetRateHz, 400);
+    assert.equal(s.ingest.achievedRateHz, 50 + 25);
+    assert.equal(s.ingest.acked, 170);
+    assert.equal(s.ingest.ackedMeasure, 150);
+    assert.equal(s.ingest.rowsInTable, 170);
+    assert.equal(s.ingest.errors, 2);
+    assert.deepEqual(s.ingest.errorsBySqlstate, { '57P01': 2 });
+    assert.equal(s.ingest.late + s.ingest.dropped + s.ingest.reconnects, 2 + 4 + 2);
+    const union = spread(100, 100, 300);
+    union.add(spread(50, 20_000, 40_000));
+    assertSameDistribution(s.ingest.response, summarize(union));
+    assert.equal(s.ingest.warmup.response.count, 20);
+    assert.equal(s.ingest.warmup.rows, 20);
+
+    // CPU per row weighted by rows: (10 µs × 100 + 20 µs × 50) / 150.
+    assert.equal(s.client.cpuUsPerRow, (10 * 100 + 20 * 50) / 150);
+    assert.equal(s.client.cpuCoresMean, 1);
+    assert.equal(s.client.maxWorkerEluMean, 0.2);
+    assert.equal(s.client.loopDelayP99MaxUs, 2000);
+    assert.equal(s.client.rssEndBytes, 4e8);
+
+    assert.deepEqual(s.rollup, { strategy: 'incremental' });
+    assert.equal(s.audit?.acked, 170);
+    assert.equal(s.audit?.rowsInTable, 170);
+    assert.deepEqual(s.merged.instances, [
+      { index: 1, runId: 'run-1', achievedRateHz: 50, valid: true },
+      { index: 2, runId: 'run-2', achievedRateHz: 25, valid: false },
+    ]);
+
+    assert.deepEqual(Object.keys(rec.histograms), ['ingest-response', 'ingest-service', 'ingest-lag', 'warmup-response', ...(withHistogramsJson ? ['rollup-duration'] : [])]);
+    assert.equal(rec.histograms['ingest-lag']?.totalCount, 150);
+    assert.equal(rec.intervals.length, 2);
+    assert.equal(rec.intervals[1]?.rows, 150);
+    assert.equal(rec.intervals[1]?.targetRowsHz, 400);
+
+    const r = rec.run;
+    assert.equal(r.runId, 'merged-x');
+    assert.equal(r.startedAt, '2026-01-01T00:00:01.000Z');
+    assert.equal(r.finishedAt, '2026-01-01T00:00:09.000Z');
+    assert.equal(r.config['instance'], null);
+    assert.equal(r.config['rateHz'], 400);
+    assert.match(String(r.config['description']), /merge of 2 load generators.*run-1, run-2/);
+    assert.equal(r.machine.hostname, 'host1');
+    assert.deepEqual(r.machine.instances.map((x) => [x.index, x.runId, x.machine.hostname]), [[1, 'run-1', 'host1'], [2, 'run-2', 'host2']]);
+    assert.equal(rec.startEpochMs, Date.parse('2026-01-01T00:00:02.000Z'));
+  });
+}
+
+test('mergeRuns: rowsInTable is null if any instance could not count, closed loop stays null', () => {
+  const i1 = input({ index: 1, acked: 20, fromUs: 1, toUs: 2, withHistogramsJson: true, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z' });
+  const i2 = input({ index: 2, acked: 20, fromUs: 1, toUs: 2, withHistogramsJson: true, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z',
+    summary: { ingest: { ...i1.summary.ingest, rowsInTable: null, targetRateHz: null, response: ZERO } } });
+  const s = mergeRuns([i1, i2], { runId: 'm' }).summary;
+  assert.equal(s.ingest.rowsInTable, null);
+  assert.equal(s.ingest.targetRateHz, null);
+  assert.equal(s.audit, undefined);
+});
