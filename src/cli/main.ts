@@ -102,6 +102,17 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'merge <dirs..>',
+      'combine the result dirs of --instance 1/N … N/N runs into one result dir (same files as a single run)',
+      (y) => y
+        .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'result dirs of all N instances' })
+        .option('results-dir', { type: 'string', describe: 'where the merged results/<run-id>/ goes [default: ./results]' }),
+      async (args) => {
+        const { mergeCommand } = await import('./commands/merge.js');
+        exitCode = await mergeCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
       'check <run>',
       'CI gate: evaluate thresholds on a result dir (exit 0 pass, 99 a threshold failed, 3 invalid run, 2 bad input)',
       (y) => y
