@@ -146,11 +146,19 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  const dash = dashboard ? await dashboard.finish() : null;
   const rssEndBytes = process.memoryUsage().rss;
   const interrupted = opts.signal?.aborted ?? false;
 
+  // Counted before the dashboard's finish: --expire deletes old raw rows.
   const rowsAfter = await countRowsWithRetry(url, 30_000, sites);
+  // The dashboard side never costs the run its results: a failure here becomes a note.
+  let dashFailure: string | null = null;
+  const dash = dashboard
+    ? await dashboard.finish().catch((err: unknown) => {
+      dashFailure = `rollup audit, probes and freshness not reported: ${err instanceof Error ? err.message : String(err)}`;
+      return null;
+    })
+    : null;
   const rowsInTable = rowsAfter === null ? null : rowsAfter - rowsBefore;
 
   const agg = load.aggregator;
@@ -194,6 +202,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   }
   if (interrupted) notes.push('interrupted: the measure phase was cut short');
   if (dash) notes.push(...dash.notes);
+  if (dashFailure) notes.push(dashFailure);
 
   const summary: Summary = {
     formatVersion: RESULT_FORMAT_VERSION,
