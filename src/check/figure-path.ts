@@ -45,8 +45,9 @@ function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** An own, defined property (an `undefined` one is as absent as in the JSON file). */
 function has(o: Obj, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, key);
+  return Object.prototype.hasOwnProperty.call(o, key) && o[key] !== undefined;
 }
 
 /** Unit of a summary.json key: `p99Us` µs, `cpuUsPerRow` µs (per row), `historyRollupMs` ms, … */

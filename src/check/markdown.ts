@@ -69,8 +69,7 @@ export function checkMarkdown(input: CheckReportInput): string {
   }
   const failed = results.filter((r) => !r.pass).length;
   out.push('');
-  out.push(failed === 0
-    ? `${results.length} of ${results.length} thresholds passed.`
-    : `${failed} of ${results.length} thresholds failed.`);
+  const noun = results.length === 1 ? 'threshold' : 'thresholds';
+  out.push(failed === 0 ? `${results.length} of ${results.length} ${noun} passed.` : `${failed} of ${results.length} ${noun} failed.`);
   return out.join('\n') + '\n';
 }

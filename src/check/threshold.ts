@@ -142,7 +142,7 @@ export function evaluateThresholds(thresholds: readonly Threshold[], run: unknow
   for (const t of thresholds) {
     const r = resolveFigure(run, t.figure);
     if (!r.ok) {
-      problems.push(`threshold ${JSON.stringify(t.source)}: ${r.problem} (run)`);
+      problems.push(`threshold ${JSON.stringify(t.source)}: ${r.problem} (in the run)`);
       continue;
     }
     const b = baseline === null ? null : resolveFigure(baseline, t.figure);
@@ -153,7 +153,7 @@ export function evaluateThresholds(thresholds: readonly Threshold[], run: unknow
         continue;
       }
       if (!b.ok) {
-        problems.push(`threshold ${JSON.stringify(t.source)}: ${b.problem} (baseline)`);
+        problems.push(`threshold ${JSON.stringify(t.source)}: ${b.problem} (in the baseline)`);
         continue;
       }
       limit = b.figure.value * (1 + t.limit.pct / 100);
