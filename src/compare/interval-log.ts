@@ -5,6 +5,7 @@
  */
 import { HistogramLogReader } from 'hdr-histogram-js';
 import type { Histogram } from '../metrics/histogram.js';
+import { readTimeseriesCsv } from '../results/timeseries-read.js';
 
 /** One measure-phase interval of one tag. Values are µs. */
 export interface LoggedInterval {
@@ -68,36 +69,20 @@ export interface Timeseries {
   readonly measure: readonly RateInterval[];
 }
 
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
-}
-
 /**
  * The measure-phase rows of timeseries.csv (columns phase, start_s, end_s,
  * rows by header name). Throws an Error naming the problem if the header
  * lacks a column or a measure row is malformed.
  */
 export function readTimeseries(text: string): Timeseries {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(',').map(unquote);
-  const col = (name: string): number => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new Error(`timeseries.csv: no column ${name}`);
-    return i;
-  };
-  const iPhase = col('phase');
-  const iStart = col('start_s');
-  const iEnd = col('end_s');
-  const iRows = col('rows');
+  const records = readTimeseriesCsv(text, ['phase', 'start_s', 'end_s', 'rows']);
   const measure: RateInterval[] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const fields = lines[n]!.split(',').map(unquote);
-    if (fields[iPhase] !== 'measure') continue;
-    const startS = Number(fields[iStart]);
-    const endS = Number(fields[iEnd]);
-    const rows = Number(fields[iRows]);
-    if (![startS, endS, rows].every(Number.isFinite) || endS <= startS) throw new Error(`timeseries.csv: line ${n + 1} is malformed`);
+  for (const [n, r] of records.entries()) {
+    if (r['phase'] !== 'measure') continue;
+    const startS = Number(r['start_s']);
+    const endS = Number(r['end_s']);
+    const rows = Number(r['rows']);
+    if (![startS, endS, rows].every(Number.isFinite) || endS <= startS) throw new Error(`timeseries.csv: line ${n + 2} is malformed`);
     measure.push({ startS, endS, rows });
   }
   return { measureFromS: measure[0]?.startS ?? null, measure };

@@ -7,6 +7,7 @@
 import { HistogramLogReader } from 'hdr-histogram-js';
 import { KINDS, type IntervalRow, type Kind } from '../metrics/aggregate.js';
 import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from '../metrics/histogram.js';
+import { readTimeseriesCsv } from '../results/timeseries-read.js';
 
 /** One interval of one instance: its timeseries.csv row plus its histograms (µs). */
 export interface InstanceInterval {
@@ -38,11 +39,6 @@ export interface InstanceIntervals {
   readonly intervals: readonly InstanceInterval[];
 }
 
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
-}
-
 const CSV_COLUMNS = [
   'index', 'phase', 'start_s', 'end_s', 'target_rows_per_s', 'rows', 'ops', 'errors', 'late', 'dropped',
   'connections_up', 'reconnects', 'max_worker_elu', 'loop_delay_p99_us', 'cpu_cores', 'rss_mb',
@@ -70,29 +66,23 @@ export function readInstanceIntervals(hlogText: string, csvText: string): Instan
   }
   const startEpochMs = Number.isFinite(reader.startTimeSec) ? Math.round(reader.startTimeSec * 1000) : null;
 
-  const lines = csvText.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(',').map(unquote);
-  const col = {} as Record<CsvColumn, number>;
-  const missing = CSV_COLUMNS.filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new Error(`timeseries.csv: no column ${missing.join(', ')}`);
-  for (const c of CSV_COLUMNS) col[c] = header.indexOf(c);
-
+  const records = readTimeseriesCsv(csvText, CSV_COLUMNS);
   const intervals: InstanceInterval[] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const f = lines[n]!.split(',').map(unquote);
+  for (const [i, f] of records.entries()) {
+    const n = i + 1;
     const num = (c: CsvColumn): number => {
-      const v = Number(f[col[c]]);
-      if (f[col[c]] === undefined || f[col[c]] === '' || !Number.isFinite(v)) throw new Error(`timeseries.csv: line ${n + 1}: ${c} is not a number`);
+      const v = Number(f[c]);
+      if (f[c] === undefined || f[c] === '' || !Number.isFinite(v)) throw new Error(`timeseries.csv: line ${n + 1}: ${c} is not a number`);
       return v;
     };
-    const phase = f[col.phase];
+    const phase = f['phase'];
     if (phase !== 'warmup' && phase !== 'measure') throw new Error(`timeseries.csv: line ${n + 1}: phase ${JSON.stringify(phase)}`);
     const startMs = Math.round(num('start_s') * 1000);
     const hs = byStart.get(startMs) ?? {};
     const encoded = {} as Record<Kind, string>;
     for (const k of KINDS) {
       const e = hs[k];
-      if (e === undefined) throw new Error(`intervals.hlog: no ${k} histogram for interval ${f[col.index]} (start ${f[col.start_s]} s)`);
+      if (e === undefined) throw new Error(`intervals.hlog: no ${k} histogram for interval ${f['index']} (start ${f['start_s']} s)`);
       encoded[k] = e;
     }
     intervals.push({
@@ -100,7 +90,7 @@ export function readInstanceIntervals(hlogText: string, csvText: string): Instan
       phase,
       startMs,
       endMs: Math.round(num('end_s') * 1000),
-      targetRowsHz: f[col.target_rows_per_s] === '' ? null : num('target_rows_per_s'),
+      targetRowsHz: f['target_rows_per_s'] === '' ? null : num('target_rows_per_s'),
       rows: num('rows'),
       ops: num('ops'),
       errors: num('errors'),
