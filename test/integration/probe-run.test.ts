@@ -19,6 +19,7 @@ import { parseProbeFile, type ProbeDef } from '../../src/probe/definition.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { ensureSchema } from '../../src/targets/postgres.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { withClient } from '../helpers/db.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed (apt-get install -y postgresql-15 postgresql-15-hll)';
 const RAW_ROWS = 200_000;
@@ -64,16 +65,6 @@ async function prepareDatabase(url: string, opts: { hll: boolean; rows: number }
     await c.query(insertRawSql(opts.rows));
     await c.query(fillRollupSql(opts.hll));
     await c.query('ANALYZE http_request; ANALYZE http_request_1min');
-  } finally {
-    await c.end();
-  }
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
   } finally {
     await c.end();
   }

@@ -20,6 +20,7 @@ import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { ensureSchema } from '../../src/targets/postgres.js';
 import { tutorialInsert } from '../../src/workload/statements.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { databaseUrl, withClient } from '../helpers/db.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed (apt-get install -y postgresql-15 postgresql-15-hll postgresql-15-cron)';
 
@@ -36,22 +37,6 @@ const FAST_PAUSE_MS = 70;
 const SLOW_COMMIT_MS = 1_500;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
-function databaseUrl(base: string, database: string): string {
-  const u = new URL(base);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /** The tutorial's INSERT (ingest_time = clock_timestamp()) from writers until `until` (epoch ms). */
 async function runLoad(url: string, until: number): Promise<{ acked: number; errors: number }> {

@@ -11,26 +11,11 @@ import { installRollup, type InstalledRollup } from '../../src/rollup/strategies
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { ensureSchema } from '../../src/targets/postgres.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { databaseUrl, withClient } from '../helpers/db.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed (apt-get install -y postgresql-15 postgresql-15-cron)';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function databaseUrl(base: string, database: string): string {
-  const u = new URL(base);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function setUp(url: string): Promise<InstalledRollup> {
   return withClient(url, async (c) => {

@@ -9,6 +9,7 @@ import { hllAvailable, HLL_SKIPPED, installRollup, ROLLUP_STRATEGIES, runRollupO
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { ensureSchema } from '../../src/targets/postgres.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { databaseUrl, withClient } from '../helpers/db.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed (apt-get install -y postgresql-15 postgresql-15-hll)';
 
@@ -16,22 +17,6 @@ const ROWS = 100_000;
 const DISTINCT_IPS = 50_000;
 /** log2m = 11: σ = 1.04/√2048 ≈ 2.3 %; three σ. */
 const MAX_RELATIVE_ERROR = 3 * (1.04 / Math.sqrt(2048));
-
-function databaseUrl(base: string, database: string): string {
-  const u = new URL(base);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /**
  * ROWS rows over 5 minutes that end at least 5 minutes before the current

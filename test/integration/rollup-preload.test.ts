@@ -12,16 +12,11 @@ import { installRollup, runRollupOnce } from '../../src/rollup/strategies.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { ensureSchema } from '../../src/targets/postgres.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { databaseUrl } from '../helpers/db.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed (apt-get install -y postgresql-15)';
 
 const DAY_MS = 86_400_000;
-
-function databaseUrl(base: string, database: string): string {
-  const u = new URL(base);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}
 
 async function withDatabase<T>(cluster: LocalCluster, name: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const admin = new pg.Client({ connectionString: cluster.url });
