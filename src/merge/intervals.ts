@@ -9,29 +9,12 @@ import { KINDS, type IntervalRow, type Kind } from '../metrics/aggregate.js';
 import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from '../metrics/histogram.js';
 import { readTimeseriesCsv } from '../results/timeseries-read.js';
 
-/** One interval of one instance: its timeseries.csv row plus its histograms (µs). */
-export interface InstanceInterval {
-  /** 1-based interval index, counted from the instance's own start. */
-  readonly index: number;
-  readonly phase: 'warmup' | 'measure';
-  /** Milliseconds from the instance's own schedule start. */
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly targetRowsHz: number | null;
-  readonly rows: number;
-  readonly ops: number;
-  readonly errors: number;
-  readonly late: number;
-  readonly dropped: number;
-  readonly connectionsUp: number;
-  readonly reconnects: number;
-  readonly maxWorkerElu: number;
-  readonly maxLoopDelayP99Us: number;
-  readonly cpuCores: number;
-  readonly rssBytes: number;
-  /** Compressed histograms per kind (a decoded one per second would cost ~0.1 MB each). */
-  readonly encoded: Record<Kind, string>;
-}
+/**
+ * One interval of one instance: its timeseries.csv row plus its histograms (µs),
+ * i.e. an IntervalRow less the figures derived from the histograms (recomputed
+ * after merging). Times and the index count from the instance's own start.
+ */
+export type InstanceInterval = Readonly<Omit<IntervalRow, 'achievedRowsHz' | 'responseP50Us' | 'responseP99Us' | 'serviceP99Us' | 'lagP99Us'>>;
 
 export interface InstanceIntervals {
   /** The interval log's StartTime, ms since the epoch; null if the log has none. */
