@@ -11,35 +11,22 @@ import { after, before, describe, test } from 'node:test';
 import { lines, runCli, type CliResult } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
+import { useTempArea } from '../helpers/temp.js';
 
 const noPg = pgAvailable() ? false : 'PostgreSQL server binaries not installed';
 const T = { timeout: 30_000 };
 
-let base: string;
-/** TMPDIR of the CLI: an embedded cluster would be created here (as rtbench-pg-*). */
-let tmpDir: string;
-
-before(async () => {
-  base = await fs.mkdtemp(path.join(os.tmpdir(), 'rtbench-e2e-bad-'));
-  tmpDir = path.join(base, 'tmp');
-  await fs.mkdir(tmpDir);
-  // As root the embedded cluster runs as `postgres`, which must reach TMPDIR.
-  await fs.chmod(base, 0o755);
-  await fs.chmod(tmpDir, 0o1777);
-});
-after(async () => {
-  await fs.rm(base, { recursive: true, force: true });
-});
+const area = useTempArea('rtbench-e2e-bad-');
 
 async function freshDir(): Promise<string> {
-  return fs.mkdtemp(path.join(base, 'results-'));
+  return fs.mkdtemp(path.join(area.base, 'results-'));
 }
 
 /** Run `rtbench <args> --results-dir <fresh>` (unless the args name one). */
 async function runBad(args: string[]): Promise<CliResult & { resultsDir: string }> {
   const resultsDir = await freshDir();
   const withDir = args.includes('--results-dir') ? args : [...args, '--results-dir', resultsDir];
-  const r = await runCli(withDir, { env: { TMPDIR: tmpDir }, timeoutMs: 25_000 });
+  const r = await runCli(withDir, { env: { TMPDIR: area.tmpDir }, timeoutMs: 25_000 });
   return { ...r, resultsDir };
 }
 
@@ -50,7 +37,7 @@ async function expectUsageExit(r: CliResult & { resultsDir: string }, names: Reg
   assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace\n${ctx}`);
   assert.match(r.stderr, names, ctx);
   assert.deepEqual(await fs.readdir(r.resultsDir).catch(() => []), [], 'results dir left empty');
-  const clusters = (await fs.readdir(tmpDir)).filter((n) => n.startsWith('rtbench-pg-'));
+  const clusters = (await fs.readdir(area.tmpDir)).filter((n) => n.startsWith('rtbench-pg-'));
   assert.deepEqual(clusters, [], 'no throwaway cluster dir left in TMPDIR');
 }
 
@@ -134,7 +121,7 @@ describe('wrong password', { skip: noPg }, () => {
 
 describe('bad paths and scenarios', () => {
   test('results dir under a regular file', T, async () => {
-    const file = path.join(base, `file-${randomBytes(4).toString('hex')}`);
+    const file = path.join(area.base, `file-${randomBytes(4).toString('hex')}`);
     await fs.writeFile(file, 'not a directory\n');
     const r = await runBad(['run', '--results-dir', path.join(file, 'sub')]);
     // resultsDir from runBad is the unused fresh one: it must stay empty too.
@@ -142,22 +129,22 @@ describe('bad paths and scenarios', () => {
     expectOneLine(r, new RegExp(`results dir ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/sub`));
   });
 
-  test('missing scenario file', T, () => expectBad(['run', '--scenario', path.join(base, 'missing.json')], /scenario .*missing\.json.*ENOENT/));
+  test('missing scenario file', T, () => expectBad(['run', '--scenario', path.join(area.base, 'missing.json')], /scenario .*missing\.json.*ENOENT/));
 
   test('scenario that is not JSON', T, async () => {
-    const file = path.join(base, 'not-json.json');
+    const file = path.join(area.base, 'not-json.json');
     await fs.writeFile(file, 'rate: 400\nworkers: 2\nduration: 10s\n');
     await expectBad(['run', '--scenario', file], /scenario .*not-json\.json.*not valid JSON/);
   });
 
   test('scenario that is not JSON: exit 2, no stack, nothing written', T, async () => {
-    const file = path.join(base, 'not-json-2.json');
+    const file = path.join(area.base, 'not-json-2.json');
     await fs.writeFile(file, 'rate: 400\nworkers: 2\n');
     await expectUsageExit(await runBad(['run', '--scenario', file]), /^rtbench: scenario .*not-json-2\.json.*not valid JSON/);
   });
 
   test('scenario with three problems lists all three', T, async () => {
-    const file = path.join(base, 'three.json');
+    const file = path.join(area.base, 'three.json');
     await fs.writeFile(file, JSON.stringify({ rate: -1, workers: 0, mode: 'sideways' }));
     const r = await runBad(['run', '--scenario', file]);
     await expectUsageExit(r, /scenario/);

@@ -13,38 +13,25 @@ import type { Summary } from '../../src/results/run-record.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { lines, runCli, type CliResult } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { useTempArea } from '../helpers/temp.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed';
 
-let base: string;
-/** The CLI's TMPDIR (private to this file); the test cluster lives here too. */
-let tmpDir: string;
-
-before(async () => {
-  base = await fs.mkdtemp(path.join(os.tmpdir(), 'rtbench-e2e-cmp-'));
-  tmpDir = path.join(base, 'tmp');
-  await fs.mkdir(tmpDir);
-  // As root the cluster runs as `postgres`, which must reach TMPDIR.
-  await fs.chmod(base, 0o755);
-  await fs.chmod(tmpDir, 0o1777);
-});
-after(async () => {
-  await fs.rm(base, { recursive: true, force: true });
-});
+const area = useTempArea('rtbench-e2e-cmp-');
 
 const out = (r: CliResult): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 /** The CLI with no GITHUB_STEP_SUMMARY unless given (a CI job's own summary must stay untouched). */
 function cli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return runCli(args, { env: { TMPDIR: tmpDir, GITHUB_STEP_SUMMARY: undefined, ...env }, timeoutMs: 60_000 });
+  return runCli(args, { env: { TMPDIR: area.tmpDir, GITHUB_STEP_SUMMARY: undefined, ...env }, timeoutMs: 60_000 });
 }
 
 /** `rtbench run` into a fresh results dir; returns the run directory (exit 0, or 3 when the self-check failed). */
 async function realRun(url: string, rate: number): Promise<string> {
-  const resultsDir = await fs.mkdtemp(path.join(base, 'results-'));
+  const resultsDir = await fs.mkdtemp(path.join(area.base, 'results-'));
   const r = await runCli(
     ['run', '--url', url, '--duration', '4', '--warmup', '1', '--rate', String(rate), '--progress', '0', '--results-dir', resultsDir],
-    { env: { TMPDIR: tmpDir }, timeoutMs: 90_000 },
+    { env: { TMPDIR: area.tmpDir }, timeoutMs: 90_000 },
   );
   assert.ok(r.code === 0 || r.code === 3, `run at ${rate} rows/s: ${out(r)}`);
   const entries = await fs.readdir(resultsDir);
@@ -54,7 +41,7 @@ async function realRun(url: string, rate: number): Promise<string> {
 
 /** A copy of a run directory with summary.json's `valid` set as given. */
 async function copyWithValid(dir: string, valid: boolean): Promise<string> {
-  const copy = path.join(base, `${path.basename(dir)}-${valid ? 'valid' : 'invalid'}`);
+  const copy = path.join(area.base, `${path.basename(dir)}-${valid ? 'valid' : 'invalid'}`);
   await fs.cp(dir, copy, { recursive: true });
   const file = path.join(copy, 'summary.json');
   const s = JSON.parse(await fs.readFile(file, 'utf8')) as Summary & { valid: boolean; invalidReasons: string[] };
@@ -73,7 +60,7 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
   let validity = '';
 
   before(async () => {
-    cluster = await startTestCluster({ baseDir: tmpDir });
+    cluster = await startTestCluster({ baseDir: area.tmpDir });
     runA = await realRun(cluster.url, 300);
     runB = await realRun(cluster.url, 600);
     const s = JSON.parse(await fs.readFile(path.join(runA, 'summary.json'), 'utf8')) as Summary;
@@ -86,7 +73,7 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
 
   test('compare prints a side-by-side table with verdicts; --json writes the comparison', { timeout: 60_000 }, async (t) => {
     t.diagnostic(validity);
-    const json = path.join(base, 'comparison.json');
+    const json = path.join(area.base, 'comparison.json');
     const r = await cli(['compare', runA, runB, '--json', json]);
     assert.equal(r.code, 0, out(r));
     assert.match(r.stdout, /^A: .* \(run .*, \d+ measure intervals\)/m);
@@ -101,7 +88,7 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
     const rate = c.rows.find((x) => x.figure === 'ingest.achievedRateHz');
     assert.ok(rate && rate.b > rate.a * 1.5, `B ran at about twice A's rate: ${JSON.stringify(rate)}`);
     assert.equal(rate.noise?.verdict, 'faster', 'twice the rate is more than noise');
-    const leftovers = (await fs.readdir(base)).filter((f) => f.includes('.tmp-'));
+    const leftovers = (await fs.readdir(area.base)).filter((f) => f.includes('.tmp-'));
     assert.deepEqual(leftovers, [], 'atomic write leaves no temp file');
   });
 
@@ -113,7 +100,7 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
   });
 
   test('check --baseline A A with "ingest.response.p99 < +10%" passes (exit 0) and appends to GITHUB_STEP_SUMMARY', async () => {
-    const summaryFile = path.join(base, 'step-summary.md');
+    const summaryFile = path.join(area.base, 'step-summary.md');
     await fs.writeFile(summaryFile, '# earlier step\n');
     const r = await cli(['check', '--baseline', validA, '--threshold', 'ingest.response.p99 < +10%', validA], { GITHUB_STEP_SUMMARY: summaryFile });
     assert.equal(r.code, 0, out(r));
@@ -134,7 +121,7 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
   });
 
   test('thresholds from a file and a summary.json baseline; absolute units', async () => {
-    const file = path.join(base, 'thresholds.json');
+    const file = path.join(area.base, 'thresholds.json');
     await fs.writeFile(file, JSON.stringify({ thresholds: ['ingest.response.p50 < 10s', 'ingest.errors == 0', 'ingest.service.p99.9 <= +0%'] }));
     const r = await cli(['check', '--baseline', path.join(validA, 'summary.json'), '--thresholds', file, validA]);
     assert.equal(r.code, 0, out(r));
@@ -165,7 +152,7 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
 
   test('a run whose summary says valid: false exits 3', async () => {
     const invalid = await copyWithValid(runA, false);
-    const summaryFile = path.join(base, 'step-summary-invalid.md');
+    const summaryFile = path.join(area.base, 'step-summary-invalid.md');
     const r = await cli(['check', '--baseline', validA, '--threshold', 'ingest.response.p99 < +10%', invalid], { GITHUB_STEP_SUMMARY: summaryFile });
     assert.equal(r.code, 3, out(r));
     assert.match(r.stdout, /^### rtbench check: INVALID RUN/);

@@ -15,27 +15,14 @@ import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { quoteIdent } from '../../src/sql-quote.js';
 import { lines, runCli, type CliResult } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { useTempArea } from '../helpers/temp.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed';
 
 const PROBES = ['raw-minutes', 'rollup-minutes', 'distinct-exact', 'distinct-hll', 'country-raw', 'country-rollup'] as const;
 const WINDOWS = ['5m', '1h', '1d'] as const;
 
-let base: string;
-/** The CLI's TMPDIR (private to this file); the test cluster lives here too. */
-let tmpDir: string;
-
-before(async () => {
-  base = await fs.mkdtemp(path.join(os.tmpdir(), 'rtbench-e2e-dash-'));
-  tmpDir = path.join(base, 'tmp');
-  await fs.mkdir(tmpDir);
-  // As root the cluster runs as `postgres`, which must reach TMPDIR.
-  await fs.chmod(base, 0o755);
-  await fs.chmod(tmpDir, 0o1777);
-});
-after(async () => {
-  await fs.rm(base, { recursive: true, force: true });
-});
+const area = useTempArea('rtbench-e2e-dash-');
 
 const out = (r: CliResult): string => `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
@@ -83,8 +70,8 @@ interface Ran {
 
 /** `rtbench run --url <url> <args> --results-dir <fresh>` and its summary.json. */
 async function runDash(url: string, args: readonly string[], timeoutMs: number): Promise<Ran> {
-  const resultsDir = await fs.mkdtemp(path.join(base, 'results-'));
-  const r = await runCli(['run', '--url', url, '--progress', '0', ...args, '--results-dir', resultsDir], { env: { TMPDIR: tmpDir }, timeoutMs });
+  const resultsDir = await fs.mkdtemp(path.join(area.base, 'results-'));
+  const r = await runCli(['run', '--url', url, '--progress', '0', ...args, '--results-dir', resultsDir], { env: { TMPDIR: area.tmpDir }, timeoutMs });
   let dir: string;
   let s: Summary;
   try {
@@ -122,7 +109,7 @@ function durationAcrossMinute(setupAllowanceS = 10): number {
 describe('rtbench run with a rollup', { skip }, () => {
   let cluster: LocalCluster;
   before(async () => {
-    cluster = await startTestCluster({ baseDir: tmpDir });
+    cluster = await startTestCluster({ baseDir: area.tmpDir });
   });
   after(async () => {
     await cluster?.stop();
@@ -269,10 +256,10 @@ describe('bad values of the dashboard flags: exit 2, one line, no server needed'
   ];
   for (const [name, args, names] of cases) {
     test(name, { timeout: 30_000 }, async () => {
-      const resultsDir = await fs.mkdtemp(path.join(base, 'results-bad-'));
+      const resultsDir = await fs.mkdtemp(path.join(area.base, 'results-bad-'));
       // An unreachable URL: validation must fail before any connection is tried.
       const r = await runCli(['run', '--url', 'postgresql://nobody@127.0.0.1:1/none', ...args, '--results-dir', resultsDir],
-        { env: { TMPDIR: tmpDir }, timeoutMs: 25_000 });
+        { env: { TMPDIR: area.tmpDir }, timeoutMs: 25_000 });
       assert.equal(r.code, 2, out(r));
       const err = lines(r.stderr);
       assert.equal(err.length, 1, `exactly one stderr line\n${out(r)}`);

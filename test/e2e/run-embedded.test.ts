@@ -13,30 +13,18 @@ import type { Summary } from '../../src/results/run-record.js';
 import { stopClusterAt } from '../../src/targets/local-cluster.js';
 import { runCli, sleep, startCli } from '../helpers/cli.js';
 import { pgAvailable } from '../helpers/cluster.js';
+import { useTempArea } from '../helpers/temp.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed';
 
-let base: string;
-/** The CLI's TMPDIR, where its throwaway cluster (rtbench-pg-*) lives; private to this file. */
-let tmpDir: string;
-
-before(async () => {
-  base = await fs.mkdtemp(path.join(os.tmpdir(), 'rtbench-e2e-run-'));
-  tmpDir = path.join(base, 'tmp');
-  await fs.mkdir(tmpDir);
-  // As root the cluster runs as `postgres`, which must reach TMPDIR.
-  await fs.chmod(base, 0o755);
-  await fs.chmod(tmpDir, 0o1777);
-});
-after(async () => {
+const area = useTempArea('rtbench-e2e-run-', async ({ tmpDir }) => {
   // A failed test may leave a cluster behind: stop it before removing its files.
   for (const n of await fs.readdir(tmpDir).catch(() => [])) {
     if (n.startsWith('rtbench-pg-')) await stopClusterAt(path.join(tmpDir, n)).catch(() => undefined);
   }
-  await fs.rm(base, { recursive: true, force: true });
 });
 
-const clusterDirs = async (): Promise<string[]> => (await fs.readdir(tmpDir)).filter((n) => n.startsWith('rtbench-pg-'));
+const clusterDirs = async (): Promise<string[]> => (await fs.readdir(area.tmpDir)).filter((n) => n.startsWith('rtbench-pg-'));
 
 /** The one run directory in `resultsDir` (no leftover hidden temp dirs allowed). */
 async function onlyRunDir(resultsDir: string): Promise<string> {
@@ -54,10 +42,10 @@ const out = (r: { stdout: string; stderr: string }): string => `stdout:\n${r.std
 
 describe('rtbench run on the embedded cluster', { skip }, () => {
   test('a valid run: results complete, acked rows all in the table, cluster removed', { timeout: 90_000 }, async () => {
-    const resultsDir = path.join(base, 'results-valid');
+    const resultsDir = path.join(area.base, 'results-valid');
     const r = await runCli(
       ['run', '--duration', '4', '--warmup', '1', '--rate', '400', '--workers', '2', '--connections', '2', '--results-dir', resultsDir, '--seed', '7'],
-      { env: { TMPDIR: tmpDir }, timeoutMs: 80_000 },
+      { env: { TMPDIR: area.tmpDir }, timeoutMs: 80_000 },
     );
     if (r.code === 3) {
       const s = await readJson<Summary>(path.join(await onlyRunDir(resultsDir), 'summary.json'));
@@ -92,16 +80,16 @@ describe('rtbench run on the embedded cluster', { skip }, () => {
   });
 
   test('--keep leaves the cluster running and prints its URL', { timeout: 90_000 }, async () => {
-    const resultsDir = path.join(base, 'results-keep');
+    const resultsDir = path.join(area.base, 'results-keep');
     const before = new Set(await clusterDirs());
     let rootDir: string | undefined;
     try {
       const r = await runCli(
         ['run', '--keep', '--duration', '2', '--warmup', '0', '--rate', '200', '--workers', '1', '--connections', '2', '--results-dir', resultsDir],
-        { env: { TMPDIR: tmpDir }, timeoutMs: 80_000 },
+        { env: { TMPDIR: area.tmpDir }, timeoutMs: 80_000 },
       );
       const kept = (await clusterDirs()).filter((n) => !before.has(n));
-      if (kept.length === 1) rootDir = path.join(tmpDir, kept[0]!); // fallback for cleanup
+      if (kept.length === 1) rootDir = path.join(area.tmpDir, kept[0]!); // fallback for cleanup
       assert.ok(r.code === 0 || r.code === 3, `finished (valid or not: this test is about --keep)\n${out(r)}`);
       const url = /postgresql:\/\/\S+/.exec(r.stdout)?.[0];
       assert.ok(url, `URL on stdout\n${out(r)}`);
@@ -125,10 +113,10 @@ describe('rtbench run on the embedded cluster', { skip }, () => {
   });
 
   test('Ctrl-C: exit 130, partial results marked interrupted, cluster removed', { timeout: 90_000 }, async () => {
-    const resultsDir = path.join(base, 'results-sigint');
+    const resultsDir = path.join(area.base, 'results-sigint');
     const cli = startCli(
       ['run', '--duration', '30', '--warmup', '1', '--rate', '400', '--workers', '2', '--connections', '2', '--results-dir', resultsDir],
-      { env: { TMPDIR: tmpDir }, timeoutMs: 85_000 },
+      { env: { TMPDIR: area.tmpDir }, timeoutMs: 85_000 },
     );
     try {
       // Wait for the load to be under way (the cluster start takes a few seconds), then ~2 s more.
