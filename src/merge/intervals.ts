@@ -5,8 +5,8 @@
  * never by averaging percentiles.
  */
 import { HistogramLogReader } from 'hdr-histogram-js';
-import { KINDS, type IntervalRow, type Kind } from '../metrics/aggregate.js';
-import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from '../metrics/histogram.js';
+import { KINDS, derivedFigures, type IntervalRow, type Kind } from '../metrics/aggregate.js';
+import { decodeHistogram, encodeHistogram, newHistogram, type Histogram } from '../metrics/histogram.js';
 import { readTimeseriesCsv } from '../results/timeseries-read.js';
 
 /**
@@ -135,8 +135,6 @@ export function mergeIntervals(instances: ReadonlyArray<readonly InstanceInterva
       maxElu = Math.max(maxElu, r.maxWorkerElu);
       maxDelay = Math.max(maxDelay, r.maxLoopDelayP99Us);
     }
-    const seconds = Math.max(1e-3, (endMs - startMs) / 1000);
-    const response = summarize(hs.response);
     out.push({
       index,
       startMs,
@@ -144,12 +142,8 @@ export function mergeIntervals(instances: ReadonlyArray<readonly InstanceInterva
       phase: first.phase,
       targetRowsHz: target,
       rows: sum.rows,
-      achievedRowsHz: sum.rows / seconds,
       ops: sum.ops,
-      responseP50Us: response.p50Us,
-      responseP99Us: response.p99Us,
-      serviceP99Us: summarize(hs.service).p99Us,
-      lagP99Us: summarize(hs.lag).p99Us,
+      ...derivedFigures(hs, sum.rows, startMs, endMs),
       errors: sum.errors,
       late: sum.late,
       dropped: sum.dropped,

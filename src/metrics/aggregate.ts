@@ -79,6 +79,20 @@ interface Pending {
   snaps: Decoded[];
 }
 
+/** The figures of an interval row that come from its merged histograms and row count. */
+export function derivedFigures(
+  hs: Record<Kind, Histogram>, rows: number, startMs: number, endMs: number,
+): Pick<IntervalRow, 'achievedRowsHz' | 'responseP50Us' | 'responseP99Us' | 'serviceP99Us' | 'lagP99Us'> {
+  const r = summarize(hs.response);
+  return {
+    achievedRowsHz: rows / Math.max(1e-3, (endMs - startMs) / 1000),
+    responseP50Us: r.p50Us,
+    responseP99Us: r.p99Us,
+    serviceP99Us: summarize(hs.service).p99Us,
+    lagP99Us: summarize(hs.lag).p99Us,
+  };
+}
+
 export class Aggregator {
   readonly warmup: PhaseTotals = emptyTotals();
   readonly measure: PhaseTotals = emptyTotals();
@@ -164,8 +178,6 @@ export class Aggregator {
       for (const s of snaps) this.measureElu[s.workerIndex]?.push(s.elu);
       this.measureLoopDelayP99Us.push(maxDelay);
     }
-    const seconds = Math.max(1e-3, (endMs - startMs) / 1000);
-    const r = summarize(hs.response);
     return {
       index: snaps[0]?.index ?? 0,
       startMs,
@@ -173,12 +185,8 @@ export class Aggregator {
       phase,
       targetRowsHz: this.targetRowsHz,
       rows: c.rows,
-      achievedRowsHz: c.rows / seconds,
       ops: c.ops,
-      responseP50Us: r.p50Us,
-      responseP99Us: r.p99Us,
-      serviceP99Us: summarize(hs.service).p99Us,
-      lagP99Us: summarize(hs.lag).p99Us,
+      ...derivedFigures(hs, c.rows, startMs, endMs),
       errors: errorCount(c),
       late: c.late,
       dropped: c.dropped,

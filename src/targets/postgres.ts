@@ -126,26 +126,14 @@ async function ensureSchemaLocked(client: pg.Client, ddl: string, reset: boolean
   const present = new Set(existing.map((c) => c.split('.')[0]));
 
   if (reset) {
-    await client.query('BEGIN');
-    try {
+    await inTransaction(client, async () => {
       for (const t of [...TUTORIAL_TABLES].reverse()) await client.query(`DROP TABLE IF EXISTS ${quoteIdent(t)} CASCADE`);
       await client.query(ddl);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
     return 'reset';
   }
   if (present.size === 0) {
-    await client.query('BEGIN');
-    try {
-      await client.query(ddl);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    await inTransaction(client, () => client.query(ddl));
     return 'created';
   }
 
@@ -173,6 +161,18 @@ async function ensureSchemaLocked(client: pg.Client, ddl: string, reset: boolean
   return 'reused';
 }
 
+
+/** Run `fn` in a transaction: committed when it resolves, rolled back when it throws. */
+async function inTransaction(client: pg.Client, fn: () => Promise<unknown>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await fn();
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
 
 /** Sites whose rows a run writes: [offset, offset + count). */
 export interface SiteRange {
