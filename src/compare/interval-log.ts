@@ -82,7 +82,9 @@ export function readTimeseries(text: string): Timeseries {
     const startS = Number(r['start_s']);
     const endS = Number(r['end_s']);
     const rows = Number(r['rows']);
-    if (![startS, endS, rows].every(Number.isFinite) || endS <= startS) throw new Error(`timeseries.csv: line ${n + 2} is malformed`);
+    if (![startS, endS, rows].every(Number.isFinite) || endS < startS) throw new Error(`timeseries.csv: line ${n + 2} is malformed`);
+    // The run's last interval can be empty in time (the final flush fell on a tick): no rate to take from it.
+    if (endS === startS) continue;
     measure.push({ startS, endS, rows });
   }
   return { measureFromS: measure[0]?.startS ?? null, measure };

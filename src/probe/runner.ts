@@ -107,6 +107,8 @@ export class ProbeRunner {
   #backendPid = 0;
   #connections = 0;
   readonly #connectionErrors = new Map<string, number>();
+  /** Connections whose loss is already counted (on a query or as a connection error). */
+  readonly #lossCounted = new WeakSet<pg.Client>();
   #inFlight = false;
   #stopping = false;
   #loop: Promise<void> | null = null;
@@ -190,6 +192,7 @@ export class ProbeRunner {
         if (this.#stopping) break; // cancelled or closed by stop(): not the probe's error
         const state = sqlstateOf(err);
         bump(task.errors, state);
+        if (isConnectionLost(state)) this.#lossCounted.add(client);
         if (isConnectionLost(state)) await this.#drop();
       } finally {
         this.#inFlight = false;
@@ -212,8 +215,13 @@ export class ProbeRunner {
     const { client } = conn;
     client.removeAllListeners('error');
     client.on('error', (err: unknown) => {
-      // A loss during a query is counted on that query; between queries, here.
-      if (!this.#inFlight && !this.#stopping) bump(this.#connectionErrors, sqlstateOf(err));
+      // One loss per connection is counted: on the query it failed, or else here. pg may
+      // emit this before the failing query's catch runs, so decide once that has run.
+      setImmediate(() => {
+        if (this.#lossCounted.has(client) || this.#stopping) return;
+        this.#lossCounted.add(client);
+        bump(this.#connectionErrors, sqlstateOf(err));
+      });
       if (this.#client === client) void this.#drop();
     });
     if (!this.#selected) {

@@ -57,4 +57,7 @@ test('readTimeseries: measure rows by header name', () => {
   assert.deepEqual(readTimeseries(toTimeseriesCsv(ROWS.slice(0, 2))), { measureFromS: null, measure: [] });
   assert.throws(() => readTimeseries('index,start_s\n1,0\n'), /timeseries.csv: no column phase/);
   assert.throws(() => readTimeseries('phase,start_s,end_s,rows\nmeasure,2,x,5\n'), /line 2 is malformed/);
+  assert.throws(() => readTimeseries('phase,start_s,end_s,rows\nmeasure,3,2,5\n'), /line 2 is malformed/);
+  // A run's final flush can fall exactly on a tick: an interval empty in time is skipped, not an error.
+  assert.deepEqual(readTimeseries('phase,start_s,end_s,rows\nmeasure,2,3,5\nmeasure,3,3,0\n').measure, [{ startS: 2, endS: 3, rows: 5 }]);
 });
