@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  bootstrapRatio, bootstrapStats, diffInterval, mergedStats, quantile, toBlocks, toSparseSet, type Stat,
+  bootstrapRatio, bootstrapStats, bootstrapValues, diffInterval, mergedStats, quantile, ratioInterval, toBlocks, toSparseSet, type Stat,
 } from '../../src/compare/bootstrap.js';
 import { compareRuns, type CompareRow, type RunInput } from '../../src/compare/compare.js';
 import { comparisonHeader, comparisonTable } from '../../src/compare/table.js';
@@ -217,4 +217,30 @@ test('compareRuns: probe, rollup and audit figures both runs hold, with ratios',
   const notes = comparisonHeader(differentLoad).join('\n');
   assert.match(notes, /note: the target rates differ \(500 vs closed loop rows\/s\)/);
   assert.match(notes, /note: run B failed its self-check/);
+});
+
+describe('bootstrapValues and ratioInterval (probe cells)', () => {
+  const P50 = [{ kind: 'percentile', p: 50 }] as const;
+  test('resampling one histogram: every resample of a constant is the constant; a spread gives a spread around its median', () => {
+    const constant = newHistogram();
+    for (let i = 0; i < 30; i++) constant.recordValue(1234);
+    const [d] = bootstrapValues(constant, P50, 200, new Prng(3));
+    assert.ok(d!.every((v) => v === constant.getValueAtPercentile(50)));
+
+    const h = newHistogram();
+    for (let i = 1; i <= 41; i++) h.recordValue(i * 100); // median 2100
+    const [s] = bootstrapValues(h, P50, 1000, new Prng(3));
+    const lo = quantile(s!, 0.025);
+    const hi = quantile(s!, 0.975);
+    assert.ok(lo < 2100 && hi > 2100 && lo >= 1400 && hi <= 2800, `95% of resampled medians in [${lo}, ${hi}]`);
+    assert.deepEqual(bootstrapValues(h, P50, 50, new Prng(9)), bootstrapValues(h, P50, 50, new Prng(9)), 'seeded');
+    assert.ok(Number.isNaN(bootstrapValues(newHistogram(), P50, 3, new Prng(1))[0]![0]!), 'empty: NaN');
+  });
+
+  test('ratioInterval: quantiles of num/den per resample; null when most resamples have no ratio', () => {
+    const num = Float64Array.from({ length: 101 }, (_, i) => 100 + i);
+    const den = new Float64Array(101).fill(10);
+    assert.deepEqual(ratioInterval(num, den, 0.9), [10.5, 19.5]);
+    assert.equal(ratioInterval(num, new Float64Array(101), 0.95), null);
+  });
 });

@@ -92,7 +92,7 @@ describe('validateConfig', () => {
       instance: null,
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
-        preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, probeCadenceMs: 1000, idleBaseline: false, expire: false, parallel: false,
+        preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, viewers: 1, refreshMs: 5000, minSamples: 20, idleBaseline: false, expire: false, parallel: false,
       },
     });
   });
