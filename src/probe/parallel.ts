@@ -23,6 +23,7 @@ import { Prng } from '../workload/prng.js';
 import { probeParams, renderProbe, runOrder, type ProbeDef } from './definition.js';
 import { DEFAULT_MIN_SAMPLES, MedianBootstrap, ratio } from './figures.js';
 import { IDLE_TENANT_STREAM } from './idle.js';
+import { maxPlanValue } from './plan.js';
 import { selectRunnable } from './requirements.js';
 import { DEFAULT_WINDOWS, rollupTableFor, type Granularity, type ProbeWindow } from './windows.js';
 import type { ParallelProbeFigure, ParallelResult, ParallelTargetKind } from '../results/run-record.js';
@@ -112,14 +113,7 @@ export function parallelFigures(samples: readonly ParallelSamples[], minSamples 
 
 /** Most "Workers Launched" of any node in an EXPLAIN (FORMAT JSON) plan tree; 0 when none ran in parallel. */
 export function maxWorkersLaunched(plan: unknown): number {
-  if (Array.isArray(plan)) return plan.reduce((m: number, p: unknown) => Math.max(m, maxWorkersLaunched(p)), 0);
-  if (plan === null || typeof plan !== 'object') return 0;
-  let max = 0;
-  for (const [k, v] of Object.entries(plan)) {
-    if (k === 'Workers Launched' && typeof v === 'number') max = Math.max(max, v);
-    else if (typeof v === 'object') max = Math.max(max, maxWorkersLaunched(v));
-  }
-  return max;
+  return maxPlanValue(plan, 'Workers Launched');
 }
 
 /** One side of the comparison: its label in results and the statements that put it in force. */

@@ -5,17 +5,11 @@
  */
 import type pg from 'pg';
 import { probeParams, renderProbe, type ProbeDef } from './definition.js';
+import { maxPlanValue } from './plan.js';
 
 /** Largest "Task Count" in an EXPLAIN (FORMAT JSON) tree; 0 when none (not a distributed plan). */
 export function maxTaskCount(plan: unknown): number {
-  if (Array.isArray(plan)) return plan.reduce((m: number, p: unknown) => Math.max(m, maxTaskCount(p)), 0);
-  if (plan === null || typeof plan !== 'object') return 0;
-  let max = 0;
-  for (const [k, v] of Object.entries(plan)) {
-    if (k === 'Task Count' && typeof v === 'number') max = Math.max(max, v);
-    else if (typeof v === 'object') max = Math.max(max, maxTaskCount(v));
-  }
-  return max;
+  return maxPlanValue(plan, 'Task Count');
 }
 
 /**

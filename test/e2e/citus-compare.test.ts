@@ -68,7 +68,7 @@ describe('Citus', { skip: haveCitus ? false : 'Citus not installed here: only th
   test('run --citus-workers 2: distributed, colocated, parallel speedup measured, cluster removed', { timeout: 300_000 }, async () => {
     const results = path.join(tmp, 'citus-run');
     const r = await runCli(['run', '--citus-workers', '2', '--shard-count', '8', '--rollup', 'incremental', '--rollup-interval', '5s',
-      '--duration', '8', '--warmup', '1', '--rate', '200', '--preload-rows', '20000', '--preload-span', '2h', '--probe-cadence', '100ms',
+      '--duration', '8', '--warmup', '1', '--rate', '200', '--preload-rows', '20000', '--preload-span', '2h', '--viewers', '2', '--refresh', '1s',
       '--progress', '0', '--results-dir', results], { timeoutMs: 290_000, env: { TMPDIR: tmp } });
     assert.ok(r.code === 0 || r.code === 3, out(r));
     const dir = await onlyDir(results);

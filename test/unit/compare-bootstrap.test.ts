@@ -195,7 +195,8 @@ test('compareRuns: probe, rollup and audit figures both runs hold, with ratios',
   const rows = byFigure(c.rows);
   assert.equal(rows.get('probes.rollup-minutes.5m.p50')!.changePct, 50);
   assert.equal(rows.get('probes.rollup-minutes.5m.p50')!.noise, null);
-  assert.match(rows.get('probes.rollup-minutes.5m.p50')!.noVerdictReason!, /single histogram/);
+  assert.match(rows.get('probes.rollup-minutes.5m.p50')!.noVerdictReason!, /no histograms\.json in both runs/);
+  assert.deepEqual(rows.get('probes.rollup-minutes.5m.p50')!.n, { a: 3, b: 3 });
   assert.equal(rows.has('probes.rollup-minutes.1h.p50'), false, 'no samples: not compared');
   assert.equal(rows.get('probes.rollupSpeedup.5m')!.display, 'ratio');
   assert.equal(rows.get('probes.hllRelativeError.5m')!.display, 'fraction');
@@ -243,4 +244,32 @@ describe('bootstrapValues and ratioInterval (probe cells)', () => {
     assert.deepEqual(ratioInterval(num, den, 0.9), [10.5, 19.5]);
     assert.equal(ratioInterval(num, new Float64Array(101), 0.95), null);
   });
+});
+
+test('compareRuns: probe cells get a verdict from their executions, with n per side; a cell under --min-samples gets none', () => {
+  const hs = intervals(8, 5, 50);
+  const cell = (center: number, n: number): Histogram => {
+    const h = newHistogram();
+    for (let i = 0; i < n; i++) h.recordValue(Math.round(center * (0.95 + (0.1 * i) / (n - 1))));
+    return h;
+  };
+  const withCells = (label: string, fast: number, slow: number, nSlow: number): RunInput => {
+    const r = run(label, hs);
+    const histograms = { 'probe-rollup-minutes-5m': cell(fast, 40), 'probe-raw-minutes-5m': cell(slow, nSlow) };
+    const byProbe = Object.fromEntries(Object.entries(histograms).map(([k, h]) => [k.slice('probe-'.length, -'-5m'.length), {
+      '5m': { p50Us: h.getValueAtPercentile(50), p99Us: h.getValueAtPercentile(99), count: h.totalCount, errors: 0, insufficient: h.totalCount < 20 },
+    }]));
+    return { ...r, histograms, summary: { ...r.summary, probes: { windows: ['5m'], granularity: '1m', minSamples: 20, byProbe, skipped: [], notes: [] } } as unknown as Summary };
+  };
+  const c = compareRuns(withCells('a', 1000, 9000, 5), withCells('b', 2000, 9000, 40));
+  const rows = byFigure(c.rows);
+  const p50 = rows.get('probes.rollup-minutes.5m.p50')!;
+  assert.equal(p50.noise?.verdict, 'slower', JSON.stringify(p50));
+  assert.deepEqual(p50.n, { a: 40, b: 40 });
+  assert.ok(p50.ratioCi95 && p50.ratioCi95[0] > 1.8 && p50.ratioCi95[1] < 2.2, `b/a interval about 2: ${JSON.stringify(p50.ratioCi95)}`);
+  const raw = rows.get('probes.raw-minutes.5m.p50')!;
+  assert.equal(raw.noise, null);
+  assert.equal(raw.noVerdictReason, 'too few samples (n 5 vs 40; need 20)');
+  assert.match(comparisonTable(c), /slower \(n 40\/40\)/);
+  assert.deepEqual(compareRuns(withCells('a', 1000, 9000, 5), withCells('b', 2000, 9000, 40)).rows, c.rows, 'seeded: the same verdicts again');
 });

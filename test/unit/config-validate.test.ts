@@ -112,6 +112,19 @@ describe('validateConfig', () => {
     assert.equal(problemsOf({ preloadRows: 10 }).length, 1, 'preload needs a rollup');
   });
 
+  test('viewers, refresh and min-samples; --probe-cadence is refused, naming what replaced it', () => {
+    const c = configOf({ rollup: 'incremental', viewers: '4', refresh: '2s', minSamples: 30 });
+    assert.equal(c.dashboard.viewers, 4);
+    assert.equal(c.dashboard.refreshMs, 2000);
+    assert.equal(c.dashboard.minSamples, 30);
+    assert.equal(configOf({ rollup: 'incremental', viewers: 0 }).dashboard.viewers, 0);
+    assert.match(oneProblemAbout({ rollup: 'incremental', viewers: -1 }, 'viewers'), /whole number/);
+    assert.match(oneProblemAbout({ rollup: 'incremental', refresh: '50ms' }, 'refresh'), /at least 100ms/);
+    assert.match(oneProblemAbout({ rollup: 'incremental', minSamples: 0 }, 'minSamples'), /whole number/);
+    assert.match(oneProblemAbout({ viewers: 2 }, 'viewers'), /run the probes/);
+    assert.match(oneProblemAbout({ rollup: 'incremental', probeCadence: '1s' }, 'probeCadence'), /removed; the dashboard load is --viewers V .* --refresh R/);
+  });
+
   test('undefined values count as absent', () => {
     assert.deepEqual(problemsOf({ rate: undefined, bogus: undefined }), []);
   });
