@@ -6,6 +6,7 @@ import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 import type { DashboardSummary } from '../runner/dashboard.js';
 import type { CitusInfo } from '../targets/citus.js';
+import type { InstanceStart } from '../schedule/rendezvous.js';
 
 export const RESULT_FORMAT_VERSION = 1;
 
@@ -18,6 +19,17 @@ export interface ServerInfo {
   readonly available: Record<string, boolean>;
   /** Settings whose source is not 'default' (name -> value with unit). */
   readonly nonDefaultSettings: Record<string, string>;
+}
+
+/**
+ * run.json `instance` of a `--instance i/N --group G` run. Times are in the
+ * database's clock (ms since the epoch): the one clock all instances share.
+ */
+export interface InstanceRecord extends InstanceStart {
+  readonly count: number;
+  readonly group: string;
+  /** Database clock minus this host's clock, ms (from the smallest of several round trips). */
+  readonly clockOffsetMs: number;
 }
 
 /** run.json: everything needed to reproduce the run. */
@@ -35,6 +47,8 @@ export interface RunInfo {
   readonly server: ServerInfo;
   /** Citus targets: version, workers, shards, colocation. */
   readonly citus?: CitusInfo;
+  /** Several load generators: which one this was and when its group started. */
+  readonly instance?: InstanceRecord;
   readonly machine: { readonly hostname: string; readonly platform: string; readonly release: string; readonly arch: string; readonly cpus: number; readonly cpuModel: string; readonly memoryBytes: number };
 }
 
