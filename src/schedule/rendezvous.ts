@@ -99,8 +99,10 @@ export interface StartSpread {
 /** Spread of the actual schedule starts (common start + each one's lateness) and of the registrations. */
 export function startSpread(starts: readonly InstanceStart[]): StartSpread {
   if (starts.length === 0) throw new RangeError('startSpread: no instances');
-  const actual = starts.map((s) => s.startEpochMs + s.lateStartMs);
-  const reg = starts.map((s) => s.registeredAtEpochMs);
+  // Relative to the earliest common start, so epoch-sized numbers do not eat the sub-millisecond lateness.
+  const base = Math.min(...starts.map((s) => s.startEpochMs));
+  const actual = starts.map((s) => s.startEpochMs - base + s.lateStartMs);
+  const reg = starts.map((s) => s.registeredAtEpochMs - base);
   return {
     startSpreadMs: Math.max(...actual) - Math.min(...actual),
     uncertaintyMs: Math.max(...starts.map((s) => s.clockRoundTripMs / 2)),
