@@ -107,7 +107,7 @@ describe('rtbench merge', { skip }, () => {
     assert.equal(s.merged.start?.startEpochMs, rdv1.startEpochMs);
     assert.ok(s.merged.start!.registeredSpreadMs >= 4000);
     assert.equal(s.merged.start!.startSpreadMs, Math.abs(rdv1.lateStartMs - rdv2.lateStartMs));
-    assert.match(m.stdout, /note: group e2e-merge: 2 instances registered \d+\.\d s apart and started their schedules \d+\.\d ms apart/);
+    assert.match(m.stdout, /note: group e2e-merge: 2 instances registered \d+\.\d s apart and started their schedules \d+\.\d\d ms apart/);
     assert.equal(s1.ingest.targetRateHz, 200);
     assert.equal(s.ingest.acked, s1.ingest.acked + s2.ingest.acked);
     assert.equal(s.ingest.rowsInTable, (s1.ingest.rowsInTable ?? NaN) + (s2.ingest.rowsInTable ?? NaN));

@@ -146,7 +146,7 @@ for (const withHistogramsJson of [true, false]) {
     // Intervals count from the common start, not from either instance's own clock (their logs say 00:00:02 and 00:00:01).
     assert.equal(rec.startEpochMs, COMMON_START);
     assert.deepEqual(s.merged.start, { group: 'g', startEpochMs: COMMON_START, startSpreadMs: 0.4, uncertaintyMs: 0.3, registeredSpreadMs: 5000 });
-    assert.equal(s.notes[0], 'group g: 2 instances registered 5.0 s apart and started their schedules 0.4 ms apart (± 0.3 ms clock uncertainty) at 2026-01-01T00:00:03.000Z (database clock)');
+    assert.equal(s.notes[0], 'group g: 2 instances registered 5.0 s apart and started their schedules 0.40 ms apart (± 0.30 ms clock uncertainty) at 2026-01-01T00:00:03.000Z (database clock)');
   });
 }
 
