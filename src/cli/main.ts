@@ -10,6 +10,9 @@ import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { maskSecrets } from '../targets/url.js';
 import { MODES, ROLLUPS, STATEMENTS } from '../config/validate.js';
 
+/** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
+const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check'] as const;
+
 function runOptions(y: Argv): Argv {
   return y
     .option('scenario', { type: 'string', describe: 'scenario JSON file (flags override its settings)' })
@@ -125,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
         exitCode = await checkCommand(args as Record<string, unknown>);
       },
     )
-    .demandCommand(1, 'name a command: run or db')
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)
     .strict()
     .help()
     .version(false)
