@@ -57,6 +57,12 @@ export interface IngestSummary {
   readonly response: LatencySummary;
   readonly service: LatencySummary;
   readonly lag: LatencySummary;
+  /** The lag split by cause: the harness's own timer lateness (absent in runs of older rtbench). */
+  readonly timerLag?: LatencySummary;
+  /** The lag split by cause: waiting for a free connection, every one busy (the server's backpressure). */
+  readonly connectionWait?: LatencySummary;
+  /** Statements in flight per connection (absent in runs of older rtbench: 1). */
+  readonly pipeline?: number;
   readonly warmup: { readonly rows: number; readonly errors: number; readonly response: LatencySummary };
 }
 

@@ -182,6 +182,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     cpuCoresMean,
     cores: os.cpus().length,
     interrupted,
+    timerLagP99Us: agg.measure.lagParts.timerLag.totalCount > 0 ? summarize(agg.measure.lagParts.timerLag).p99Us : null,
+    lateThresholdUs: config.lateThresholdMs * 1000,
   });
   for (const f of load.workerFailures) invalidReasons.push(f);
 
@@ -227,6 +229,9 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       response: summarize(agg.measure.histograms.response),
       service: summarize(agg.measure.histograms.service),
       lag: summarize(agg.measure.histograms.lag),
+      timerLag: summarize(agg.measure.lagParts.timerLag),
+      connectionWait: summarize(agg.measure.lagParts.connectionWait),
+      pipeline: config.pipeline,
       warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
     },
     ...(dash ? {
@@ -272,6 +277,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       'ingest-response': agg.measure.histograms.response,
       'ingest-service': agg.measure.histograms.service,
       'ingest-lag': agg.measure.histograms.lag,
+      'ingest-timer-lag': agg.measure.lagParts.timerLag,
+      'ingest-connection-wait': agg.measure.lagParts.connectionWait,
       'warmup-response': agg.warmup.histograms.response,
       ...(dash?.histograms ?? {}),
     },
