@@ -4,8 +4,8 @@
  * rollup / exact-vs-HLL bars from the probe figures. Pure.
  */
 import type { IntervalRow } from '../metrics/aggregate.js';
-import { NAMED_SPEEDUPS, type ProbeFigures } from '../probe/figures.js';
-import type { RunRecord } from '../results/run-record.js';
+import { NAMED_SPEEDUPS } from '../probe/figures.js';
+import type { ProbeFigures, RunRecord } from '../results/run-record.js';
 import { barChartSvg, formatNumber, lineChartSvg, percentileChartSvg, type LineSeries, type PercentileSource } from './charts.js';
 import { formatUs } from './console.js';
 import { maxOf, minOf } from './svg.js';

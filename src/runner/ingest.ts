@@ -12,10 +12,10 @@ import { KINDS, errorCount, type IntervalRow } from '../metrics/aggregate.js';
 import { summarize } from '../metrics/histogram.js';
 import { selfCheck } from '../metrics/self-check.js';
 import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
-import { RESULT_FORMAT_VERSION, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
+import { RESULT_FORMAT_VERSION, type CitusInfo, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
 import { DashboardSession } from './dashboard.js';
-import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus, type CitusInfo } from '../targets/citus.js';
+import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
 
 export interface IngestEvents {
