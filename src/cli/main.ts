@@ -10,6 +10,9 @@ import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { maskSecrets } from '../targets/url.js';
 import { runOptions } from './run-options.js';
 
+/** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
+const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check'] as const;
+
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
   await yargs(argv)
@@ -88,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
         exitCode = await checkCommand(args as Record<string, unknown>);
       },
     )
-    .demandCommand(1, 'name a command: run or db')
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)
     .strict()
     .help()
     .version(false)

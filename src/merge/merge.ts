@@ -69,6 +69,12 @@ function rebuildable(intervals: readonly InstanceInterval[]): Record<string, { p
   return out;
 }
 
+/** The lag split by cause: in histograms.json only (not in the interval log); name -> key in the ingest summary. */
+const LAG_PART_HISTOGRAMS = { 'ingest-timer-lag': 'timerLag', 'ingest-connection-wait': 'connectionWait' } as const;
+
+/** Histograms of the load (every instance records its own), as opposed to the dashboard's (instance 1 only). */
+const isLoadHistogram = (name: string): boolean => name.startsWith('ingest-') || name.startsWith('warmup-');
+
 /** Keys of Summary that belong to the dashboard side (instance 1 only). */
 const DASHBOARD_KEYS = ['rollup', 'preload', 'freshness', 'probes', 'parallel', 'expiry'] as const;
 
@@ -128,15 +134,26 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
   const count = first.id.count;
   const notes: string[] = [...(opts.warnings ?? [])];
 
-  // Histograms: every one any instance has, added up (the dashboard's come from instance 1 alone);
-  // from histograms.json when there, else the ingest ones rebuilt from the interval log.
-  const histograms: Record<string, Histogram> = {};
+  // Histograms: from histograms.json when there, else the ingest ones rebuilt from the interval log. One
+  // every instance has is added up (ingest-*, and any a newer rtbench adds, such as the lag split by cause);
+  // one only instance 1 has is the dashboard's (only instance 1 runs it) and is carried over; any other is
+  // left out, with a note, rather than merged from part of the load.
+  const own = runs.map((r) => r.histograms ?? Object.fromEntries(
+    Object.entries(rebuildable(r.intervals)).map(([name, { phase, kind }]) => [name, sumPhase(r.intervals, phase, kind)]),
+  ));
   for (const r of runs) {
-    const own: Record<string, Histogram> = r.histograms ?? Object.fromEntries(
-      Object.entries(rebuildable(r.intervals)).map(([name, { phase, kind }]) => [name, sumPhase(r.intervals, phase, kind)]),
-    );
-    for (const [name, h] of Object.entries(own)) (histograms[name] ??= newHistogram()).add(h);
     if (!r.histograms) notes.push(`${r.label}: no histograms.json (older rtbench); its latency histograms were rebuilt from intervals.hlog`);
+  }
+  const histograms: Record<string, Histogram> = {};
+  for (const name of [...new Set(own.flatMap((h) => Object.keys(h)))]) {
+    const having = runs.filter((_, i) => own[i]![name] !== undefined);
+    if (having.length === runs.length || (!isLoadHistogram(name) && having.length === 1 && having[0] === first)) {
+      const h = newHistogram();
+      for (const hs of own) if (hs[name]) h.add(hs[name]);
+      histograms[name] = h;
+    } else {
+      notes.push(`histogram ${name} is in ${having.map((r) => r.label).join(', ')} only; left out of the merged run`);
+    }
   }
   for (const name of ['ingest-response', 'ingest-service', 'ingest-lag', 'warmup-response']) histograms[name] ??= newHistogram();
   if (!first.histograms && first.summary.rollup) notes.push(`${first.label}: no histograms.json, so the dashboard histograms (.hgrm) could not be carried over`);
@@ -170,6 +187,8 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     response: summarize(histograms['ingest-response']!),
     service: summarize(histograms['ingest-service']!),
     lag: summarize(histograms['ingest-lag']!),
+    ...Object.fromEntries(Object.entries(LAG_PART_HISTOGRAMS).flatMap(([name, key]) => (histograms[name] ? [[key, summarize(histograms[name])]] : []))),
+    ...(first.summary.ingest.pipeline === undefined ? {} : { pipeline: first.summary.ingest.pipeline }),
     warmup: {
       rows: sum(ings.map((i) => i.warmup.rows)),
       errors: sum(ings.map((i) => i.warmup.errors)),
