@@ -76,7 +76,8 @@ export function parseMinEffect(v: string | undefined): number {
   if (v === undefined) return DEFAULT_GATE.minEffect;
   const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*%?\s*$/.exec(v);
   const pct = m ? Number(m[1]) : NaN;
-  if (!Number.isFinite(pct) || pct > 1000) throw new UsageError(`--min-effect: a percentage from 0 to 1000 (e.g. 5%), got ${JSON.stringify(v)}`);
+  // Below 100%: a bigger-is-better figure's limit is mean × (1 − min effect), which must stay above 0.
+  if (!Number.isFinite(pct) || pct >= 100) throw new UsageError(`--min-effect: a percentage from 0 up to (not including) 100 (e.g. 5%), got ${JSON.stringify(v)}`);
   return pct / 100;
 }
 
@@ -138,7 +139,8 @@ async function historyCheck(args: Record<string, unknown>, env: NodeJS.ProcessEn
   }
   const g = gateOptions(args);
   const { run, summary } = await readRunDir(String(args['run']));
-  const records = await readStore(store);
+  // No store yet (the first pull request of a repository): every figure has insufficient history.
+  const records = await readStore(store, { allowMissing: true });
   const selection = { fingerprint: scenarioFingerprint(run.config), testbed: testbedOf(run, g.testbed), branch: g.branch };
   const selected = selectRecords(records, selection, run.runId);
   const { figures, skipped } = defaultFigures(summary);
