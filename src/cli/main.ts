@@ -10,12 +10,19 @@ import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { maskSecrets } from '../targets/url.js';
 import { MODES, ROLLUPS, STATEMENTS } from '../config/validate.js';
 
+/** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
+const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export'] as const;
+
 function runOptions(y: Argv): Argv {
   return y
     .option('scenario', { type: 'string', describe: 'scenario JSON file (flags override its settings)' })
     .option('url', { type: 'string', describe: 'target PostgreSQL URL; default: PG* variables, else a throwaway local cluster' })
     .option('workers', { type: 'string', describe: 'load threads (worker_threads) [default: 2]' })
     .option('connections', { type: 'string', describe: 'pg connections per worker [default: 4]' })
+    .option('pipeline', {
+      type: 'string',
+      describe: 'statements in flight per connection (pg pipeline mode above 1); single and multi modes, not copy [default: 1]',
+    })
     .option('rate', { type: 'string', describe: 'total target rows/s, or "max" for a closed loop [default: max]' })
     .option('duration', { type: 'string', describe: 'measure phase: seconds or 90s, 5m [default: 60s]' })
     .option('warmup', { type: 'string', describe: 'warm-up, recorded apart [default: 5s]' })
@@ -24,7 +31,7 @@ function runOptions(y: Argv): Argv {
     .option('statement', { type: 'string', describe: `${STATEMENTS.join(' | ')} [default: params]` })
     .option('seed', { type: 'string', describe: 'PRNG seed; the same seed gives the same rows [default: random, recorded]' })
     .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
-    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late [default: 5]' })
+    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late; timer lateness p99 above it makes the run invalid [default: 5]' })
     .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
     .option('name', { type: 'string', describe: 'run name, part of the run id' })
     .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
@@ -167,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
         exitCode = await exportCommand(args as Record<string, unknown>);
       },
     )
-    .demandCommand(1, 'name a command: run or db')
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)
     .strict()
     .help()
     .version(false)

@@ -56,6 +56,8 @@ export interface RunConfig {
   readonly workers: number;
   /** pg connections per worker. */
   readonly connections: number;
+  /** Statements in flight per connection (pg's pipeline mode above 1); 1 = one round trip at a time. */
+  readonly pipeline: number;
   /** Total target rate in rows/s, or 'max' for a closed loop. */
   readonly rateHz: number | 'max';
   readonly warmupMs: number;

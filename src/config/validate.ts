@@ -7,7 +7,7 @@ import { TUTORIAL_WORKLOAD, type InsertMode, type RollupChoice, type RollupSched
 
 /** Keys a scenario file (or the merged CLI flags) may carry. */
 export const CONFIG_KEYS = [
-  'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
+  'name', 'description', 'url', 'workers', 'connections', 'pipeline', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
   'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
@@ -19,6 +19,9 @@ const GRANULARITY_TEXT: Record<string, 1 | 5 | 15 | 60> = { '1m': 1, '5m': 5, '1
 
 export const MODES: readonly InsertMode[] = ['single', 'multi', 'copy'];
 export const STATEMENTS: readonly StatementForm[] = ['tutorial-sql', 'params'];
+
+/** Most statements in flight per connection (--pipeline): beyond this a connection only queues. */
+export const MAX_PIPELINE = 1000;
 
 /** The largest multi-row INSERT: PostgreSQL allows 65535 bind parameters, 6 per row. */
 export const MAX_MULTI_BATCH = Math.floor(65535 / 6);
@@ -95,6 +98,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   const url = text('url', undefined);
   const workers = positiveInt('workers', 2, 256);
   const connections = positiveInt('connections', 4, 1000);
+  const pipeline = positiveInt('pipeline', 1, MAX_PIPELINE);
 
   let rateHz: number | 'max' = 'max';
   const rawRate = raw['rate'];
@@ -120,6 +124,9 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   }
   if (mode === 'copy' && statement === 'tutorial-sql' && raw['statement'] !== undefined) {
     problems.push('statement: tutorial-sql computes rows on the server and cannot be sent with --mode copy; use --statement params');
+  }
+  if (mode === 'copy' && pipeline > 1) {
+    problems.push(`pipeline: --mode copy streams each batch over its connection and cannot be pipelined; use --mode single or multi, got ${pipeline}`);
   }
   if (typeof rateHz === 'number' && typeof batch === 'number' && rateHz / batch > 10_000_000) {
     problems.push('rate: more than 10 million operations/s is not a rate this harness can schedule');
@@ -224,7 +231,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   return {
     problems,
     config: {
-      name, url, workers, connections, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
+      name, url, workers, connections, pipeline, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
       workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,

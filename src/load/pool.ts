@@ -70,6 +70,7 @@ export class LoadPool {
         workerIndex: w,
         url,
         connections: config.connections,
+        pipeline: config.pipeline,
         opsPerSecond: opsPerWorker,
         // Interleave workers: worker w starts w/W of an interval later, so arrivals stay evenly spaced.
         scheduleOffsetNs: opsPerWorker === null ? 0 : (w / config.workers) * (1e9 / opsPerWorker),

@@ -53,6 +53,9 @@ const INGEST_HISTOGRAMS: Record<string, { phase: 'warmup' | 'measure'; kind: Kin
   'warmup-response': { phase: 'warmup', kind: 'response' },
 };
 
+/** The lag split by cause: in histograms.json only (not in the interval log), so merged when every instance has it. */
+const LAG_PART_HISTOGRAMS = { 'ingest-timer-lag': 'timerLag', 'ingest-connection-wait': 'connectionWait' } as const;
+
 /** Keys of Summary that belong to the dashboard side (instance 1 only). */
 const DASHBOARD_KEYS = ['rollup', 'preload', 'freshness', 'probes', 'parallel', 'expiry'] as const;
 
@@ -105,11 +108,17 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     for (const r of runs) h.add(r.histograms?.[name] ?? sumPhase(r.intervals, phase, kind));
     histograms[name] = h;
   }
+  for (const name of Object.keys(LAG_PART_HISTOGRAMS)) {
+    if (!runs.every((r) => r.histograms?.[name])) continue;
+    const h = newHistogram();
+    for (const r of runs) h.add(r.histograms![name]!);
+    histograms[name] = h;
+  }
   for (const r of runs) {
     if (!r.histograms) notes.push(`${r.label}: no histograms.json (older rtbench); its latency histograms were rebuilt from intervals.hlog`);
   }
   for (const [name, h] of Object.entries(first.histograms ?? {})) {
-    if (!(name in INGEST_HISTOGRAMS)) histograms[name] = h;
+    if (!(name in INGEST_HISTOGRAMS) && !(name in LAG_PART_HISTOGRAMS)) histograms[name] = h;
   }
   if (!first.histograms && first.summary.rollup) notes.push(`${first.label}: no histograms.json, so the dashboard histograms (.hgrm) could not be carried over`);
 
@@ -132,6 +141,8 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     response: summarize(histograms['ingest-response']!),
     service: summarize(histograms['ingest-service']!),
     lag: summarize(histograms['ingest-lag']!),
+    ...Object.fromEntries(Object.entries(LAG_PART_HISTOGRAMS).flatMap(([name, key]) => (histograms[name] ? [[key, summarize(histograms[name])]] : []))),
+    ...(first.summary.ingest.pipeline === undefined ? {} : { pipeline: first.summary.ingest.pipeline }),
     warmup: {
       rows: sum(ings.map((i) => i.warmup.rows)),
       errors: sum(ings.map((i) => i.warmup.errors)),

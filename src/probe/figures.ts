@@ -5,6 +5,7 @@
  * Ratios are of medians (p50); a ratio whose inputs are missing, have no
  * successful execution, or would divide by zero is left out, never 0 or NaN.
  */
+import type { ByWindow, ProbeFigures, ProbeWindowFigures, TableSizes } from '../results/run-record.js';
 
 /** The per-task numbers figures need (a ProbeTaskSummary has them). */
 export interface ProbeSummaryLike {
@@ -28,13 +29,6 @@ export interface IdleBaselineLike {
   readonly skipped?: readonly string[];
 }
 
-/** Sizes in bytes (see tableSizes). */
-export interface SizesLike {
-  readonly rawTableBytes: number;
-  readonly rollupTableBytes: number | null;
-  readonly hllColumnBytes: number | null;
-}
-
 /** A probe's header fields that define pairs. */
 export interface PairLike {
   readonly name: string;
@@ -47,40 +41,9 @@ export interface FiguresInput {
   readonly idle?: IdleBaselineLike;
   /** From measureHllError. */
   readonly hllError?: readonly { readonly window: string; readonly relativeError: number | null }[];
-  readonly sizes?: SizesLike;
+  readonly sizes?: TableSizes;
   /** Probe definitions; when given, `speedups` holds the ratio of every raw/rollup pair, named or not. */
   readonly probes?: readonly PairLike[];
-}
-
-/** One probe on one window. `loadOverIdle` = p50 under load / idle p50. */
-export interface ProbeWindowFigures {
-  readonly p50Us: number;
-  readonly p99Us: number;
-  readonly count: number;
-  readonly errors: number;
-  readonly idleP50Us?: number;
-  readonly loadOverIdle?: number;
-}
-
-/** Window label → value; a window whose value cannot be computed is absent. */
-export type ByWindow = Record<string, number>;
-
-export interface ProbeFigures {
-  readonly windows: readonly string[];
-  readonly granularity: string;
-  readonly byProbe: Record<string, Record<string, ProbeWindowFigures>>;
-  /** raw-minutes p50 / rollup-minutes p50. */
-  readonly rollupSpeedup?: ByWindow;
-  /** country-raw p50 / country-rollup p50. */
-  readonly countrySpeedup?: ByWindow;
-  /** distinct-exact p50 / distinct-hll p50. */
-  readonly hllSpeedup?: ByWindow;
-  /** (hll - exact) / exact, same closed periods, same snapshot. */
-  readonly hllRelativeError?: ByWindow;
-  /** Every raw/rollup pair, keyed '<raw probe>/<rollup probe>' (when probe definitions were given). */
-  readonly speedups?: Record<string, ByWindow>;
-  readonly sizes?: SizesLike;
-  readonly skipped: readonly string[];
 }
 
 /** The named speedups: field → [raw side, rollup side]. */

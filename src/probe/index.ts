@@ -4,8 +4,8 @@ export { parseProbeFile, checkPairs, renderProbe, runOrder, type ProbeDef, type 
 export { ProbeRunner, type ProbeRunnerOptions, type ProbeResults, type ProbeTaskResult, type ProbeTaskSummary } from './runner.js';
 export { idleBaseline, type IdleBaseline, type IdleBaselineOptions, type IdleTaskResult } from './idle.js';
 export { measureHllError, type HllErrorMeasurement, type HllErrorOptions } from './accuracy.js';
-export { tableSizes, type TableSizes } from './sizes.js';
-export { probeFigures, ratio, relativeError, NAMED_SPEEDUPS, type ProbeFigures, type ProbeWindowFigures, type FiguresInput } from './figures.js';
+export { tableSizes } from './sizes.js';
+export { probeFigures, ratio, relativeError, NAMED_SPEEDUPS, type FiguresInput } from './figures.js';
 export { selectRunnable, installHint, skippedLine, type ProbeSelection } from './requirements.js';
 export { DEFAULT_WINDOWS, rollupTableFor, granularityOfTable, periodInterval, type Granularity, type ProbeWindow } from './windows.js';
-export { measureParallelSpeedup, parallelFigures, type ParallelOptions, type ParallelResult, type ParallelProbeFigure, type ParallelTargetKind } from './parallel.js';
+export { measureParallelSpeedup, parallelFigures, type ParallelOptions } from './parallel.js';

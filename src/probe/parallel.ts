@@ -23,8 +23,7 @@ import { renderProbe, runOrder, type ProbeDef } from './definition.js';
 import { ratio } from './figures.js';
 import { selectRunnable } from './requirements.js';
 import { DEFAULT_WINDOWS, rollupTableFor, type Granularity, type ProbeWindow } from './windows.js';
-
-export type ParallelTargetKind = 'postgres' | 'citus';
+import type { ParallelProbeFigure, ParallelResult, ParallelTargetKind } from '../results/run-record.js';
 
 /** Options of {@link measureParallelSpeedup}. */
 export interface ParallelOptions {
@@ -46,44 +45,6 @@ export interface ParallelOptions {
    * cluster that setup, not the parallel execution, dominates the figure.
    */
   readonly citusCacheParallelConnections?: boolean;
-}
-
-/** One probe × window: both settings' latencies (µs) and their ratio. */
-export interface ParallelProbeFigure {
-  readonly probe: string;
-  readonly window: string;
-  readonly serialP50Us: number;
-  readonly parallelP50Us: number;
-  readonly serialP99Us: number;
-  readonly parallelP99Us: number;
-  /** serial p50 / parallel p50; absent when the parallel p50 is 0 µs (no ratio, never NaN or Infinity). */
-  readonly speedup?: number;
-  /** Measured executions per side. */
-  readonly serialCount: number;
-  readonly parallelCount: number;
-  /** PostgreSQL: most workers any Gather of the plan launched, per setting (EXPLAIN ANALYZE, once). */
-  readonly serialWorkersLaunched?: number;
-  readonly parallelWorkersLaunched?: number;
-  /** Citus: shard count of the table the probe reads (http_request, or the rollup table). */
-  readonly shards?: number;
-}
-
-/** The `parallel` section of summary.json. */
-export interface ParallelResult {
-  readonly kind: ParallelTargetKind;
-  /** The settings compared, as applied, e.g. 'max_parallel_workers_per_gather = 0'. */
-  readonly serialSetting: string;
-  readonly parallelSetting: string;
-  /** Citus: shard count of http_request (per-probe counts are on each figure); PostgreSQL: null. */
-  readonly shards: number | null;
-  /** Citus: active worker nodes; PostgreSQL: the default max_parallel_workers_per_gather. */
-  readonly workers: number;
-  /** One figure per probe × window that has samples on both sides, window-major in run order. */
-  readonly byProbe: readonly ParallelProbeFigure[];
-  /** `skipped: probe <name> (<why>)` lines. */
-  readonly skipped: readonly string[];
-  /** Probe × window tasks that failed (their figure is absent): `probe <name> @ <window>: <message> (SQLSTATE x)`. */
-  readonly errors: readonly string[];
 }
 
 /** Raw samples of one probe × window, whole µs, as {@link parallelFigures} takes them. */

@@ -1,15 +1,7 @@
 /** On-disk sizes behind the figures: raw table, rollup table, and the HLL column's share. */
 import type pg from 'pg';
 import { quoteIdent } from '../sql-quote.js';
-
-/** Bytes; `pg_total_relation_size` includes indexes and TOAST. */
-export interface TableSizes {
-  readonly rawTableBytes: number;
-  /** null when the rollup table does not exist. */
-  readonly rollupTableBytes: number | null;
-  /** sum(pg_column_size(distinct_ip_addresses)); null when the table has no such column. */
-  readonly hllColumnBytes: number | null;
-}
+import type { TableSizes } from '../results/run-record.js';
 
 
 /** Sizes of http_request and `rollupTable` (looked up in the search_path). */

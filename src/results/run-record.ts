@@ -1,11 +1,14 @@
 /**
  * The versioned record of one run: what results/<run-id>/ holds. Built by the
  * runner, written by src/results/write.ts, read back by later tools.
+ *
+ * This module is the one home of the run record's types (run.json, summary.json:
+ * ingest, dashboard, probes, parallel, server and Citus info). The modules that
+ * produce these sections import their shapes from here; this module imports
+ * only metrics types, so it never closes an import cycle.
  */
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
-import type { DashboardSummary } from '../runner/dashboard.js';
-import type { CitusInfo } from '../targets/citus.js';
 
 export const RESULT_FORMAT_VERSION = 1;
 
@@ -18,6 +21,21 @@ export interface ServerInfo {
   readonly available: Record<string, boolean>;
   /** Settings whose source is not 'default' (name -> value with unit). */
   readonly nonDefaultSettings: Record<string, string>;
+}
+
+/** What citusInfo reports (run.json `citus`). */
+export interface CitusInfo {
+  /** Citus release, e.g. "13.2.2" (the extension version, e.g. "13.2-1", when the release is unknown). */
+  version: string;
+  workerCount: number;
+  /** Shards of each table (colocated tables have equally many). */
+  shardCount: number;
+  /** Shard placements per node (`name:port`) of one table; colocated tables are placed alike. */
+  shardsPerNode: Record<string, number>;
+  colocationId: number;
+  tables: Record<string, { shardCount: number; colocationId: number }>;
+  /** Nodes (`name:port`, or `coordinator`) where the hll extension is not created. */
+  hllMissingOn: string[];
 }
 
 /** run.json: everything needed to reproduce the run. */
@@ -59,6 +77,12 @@ export interface IngestSummary {
   readonly response: LatencySummary;
   readonly service: LatencySummary;
   readonly lag: LatencySummary;
+  /** The lag split by cause: the harness's own timer lateness (absent in runs of older rtbench). */
+  readonly timerLag?: LatencySummary;
+  /** The lag split by cause: waiting for a free connection, every one busy (the server's backpressure). */
+  readonly connectionWait?: LatencySummary;
+  /** Statements in flight per connection (absent in runs of older rtbench: 1). */
+  readonly pipeline?: number;
   readonly warmup: { readonly rows: number; readonly errors: number; readonly response: LatencySummary };
 }
 
@@ -70,6 +94,155 @@ export interface ClientSummary {
   readonly loopDelayP99MaxUs: number;
   readonly rssStartBytes: number;
   readonly rssEndBytes: number;
+}
+
+/** Bytes; on PostgreSQL `pg_total_relation_size` (indexes and TOAST included), on a Citus coordinator the distributed tables' shards. */
+export interface TableSizes {
+  readonly rawTableBytes: number;
+  /** null when the rollup table does not exist. */
+  readonly rollupTableBytes: number | null;
+  /** sum(pg_column_size(distinct_ip_addresses)); null when the table has no such column. */
+  readonly hllColumnBytes: number | null;
+}
+
+/** One probe on one window. `loadOverIdle` = p50 under load / idle p50. */
+export interface ProbeWindowFigures {
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly count: number;
+  readonly errors: number;
+  readonly idleP50Us?: number;
+  readonly loadOverIdle?: number;
+}
+
+/** Window label → value; a window whose value cannot be computed is absent. */
+export type ByWindow = Record<string, number>;
+
+/** The `probes` section of summary.json. */
+export interface ProbeFigures {
+  readonly windows: readonly string[];
+  readonly granularity: string;
+  readonly byProbe: Record<string, Record<string, ProbeWindowFigures>>;
+  /** raw-minutes p50 / rollup-minutes p50. */
+  readonly rollupSpeedup?: ByWindow;
+  /** country-raw p50 / country-rollup p50. */
+  readonly countrySpeedup?: ByWindow;
+  /** distinct-exact p50 / distinct-hll p50. */
+  readonly hllSpeedup?: ByWindow;
+  /** (hll - exact) / exact, same closed periods, same snapshot. */
+  readonly hllRelativeError?: ByWindow;
+  /** Every raw/rollup pair, keyed '<raw probe>/<rollup probe>' (when probe definitions were given). */
+  readonly speedups?: Record<string, ByWindow>;
+  readonly sizes?: TableSizes;
+  readonly skipped: readonly string[];
+}
+
+export type ParallelTargetKind = 'postgres' | 'citus';
+
+/** One probe × window: both settings' latencies (µs) and their ratio. */
+export interface ParallelProbeFigure {
+  readonly probe: string;
+  readonly window: string;
+  readonly serialP50Us: number;
+  readonly parallelP50Us: number;
+  readonly serialP99Us: number;
+  readonly parallelP99Us: number;
+  /** serial p50 / parallel p50; absent when the parallel p50 is 0 µs (no ratio, never NaN or Infinity). */
+  readonly speedup?: number;
+  /** Measured executions per side. */
+  readonly serialCount: number;
+  readonly parallelCount: number;
+  /** PostgreSQL: most workers any Gather of the plan launched, per setting (EXPLAIN ANALYZE, once). */
+  readonly serialWorkersLaunched?: number;
+  readonly parallelWorkersLaunched?: number;
+  /** Citus: shard count of the table the probe reads (http_request, or the rollup table). */
+  readonly shards?: number;
+}
+
+/** The `parallel` section of summary.json (one comparison). */
+export interface ParallelResult {
+  readonly kind: ParallelTargetKind;
+  /** The settings compared, as applied, e.g. 'max_parallel_workers_per_gather = 0'. */
+  readonly serialSetting: string;
+  readonly parallelSetting: string;
+  /** Citus: shard count of http_request (per-probe counts are on each figure); PostgreSQL: null. */
+  readonly shards: number | null;
+  /** Citus: active worker nodes; PostgreSQL: the default max_parallel_workers_per_gather. */
+  readonly workers: number;
+  /** One figure per probe × window that has samples on both sides, window-major in run order. */
+  readonly byProbe: readonly ParallelProbeFigure[];
+  /** `skipped: probe <name> (<why>)` lines. */
+  readonly skipped: readonly string[];
+  /** Probe × window tasks that failed (their figure is absent): `probe <name> @ <window>: <message> (SQLSTATE x)`. */
+  readonly errors: readonly string[];
+}
+
+/** The `preload` section: history rows inserted before the run. */
+export interface PreloadResult {
+  readonly rows: number;
+  readonly ms: number;
+  readonly rowsPerS: number;
+}
+
+/** One period's raw and rollup counts. */
+export interface PeriodComparison {
+  readonly periodStart: Date;
+  readonly rawCount: number;
+  readonly rollupCount: number;
+}
+
+/** The rollup audit: raw count(*) against the rollup's sum(request_count), per closed period. */
+export interface AuditResult {
+  /** Every period with rows on either side, in time order. */
+  readonly periods: readonly PeriodComparison[];
+  /** Σ max(0, raw − rollup): events never aggregated. */
+  readonly lostEvents: number;
+  /** Σ max(0, rollup − raw): events aggregated more than once. */
+  readonly duplicatedEvents: number;
+  readonly periodsChecked: number;
+}
+
+/** The `expiry` section. */
+export interface ExpiryResult {
+  readonly rawRowsRemoved: number;
+  readonly rollupRowsRemoved: number;
+  /** Time of the two DELETEs (one transaction), installing the function excluded. */
+  readonly ms: number;
+}
+
+/** summary.json sections the dashboard adds. */
+export interface DashboardSummary {
+  readonly rollup: {
+    readonly strategy: string;
+    readonly granularity: string;
+    readonly table: string;
+    readonly hll: boolean;
+    readonly scheduler: string;
+    readonly intervalMs: number;
+    readonly runs: number;
+    readonly overruns: number;
+    readonly historyRollupMs: number | null;
+    readonly duration: LatencySummary;
+    readonly errorsBySqlstate: Record<string, number>;
+  };
+  readonly preload: PreloadResult | null;
+  readonly freshness: LatencySummary & {
+    readonly markersInserted: number;
+    readonly markersSeen: number;
+    readonly markersUnseen: number;
+    readonly overCounted: number;
+    readonly errorsBySqlstate: Record<string, number>;
+  };
+  readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
+  readonly probes: ProbeFigures | null;
+  /**
+   * Serial vs parallel per probe, no load running. On Citus `asSpecified` is one
+   * connection per worker vs citus.force_max_query_parallelization; `warmConnections`
+   * the same with connections cached (citus.max_cached_conns_per_worker), since
+   * otherwise the parallel side mostly pays for opening connections.
+   */
+  readonly parallel: { readonly asSpecified: ParallelResult; readonly warmConnections?: ParallelResult } | null;
+  readonly expiry: ExpiryResult | null;
 }
 
 /** summary.json */

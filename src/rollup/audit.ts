@@ -9,28 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { sqlPath } from '../paths.js';
 import type { SqlClient } from './strategies.js';
 import { renderTemplate, sqlIdent, type Granularity } from './template.js';
+import type { AuditResult, PeriodComparison } from '../results/run-record.js';
 
 /** A count for one period. */
 export interface PeriodCount {
   readonly periodStart: Date;
   readonly count: number;
-}
-
-/** One period's raw and rollup counts. */
-export interface PeriodComparison {
-  readonly periodStart: Date;
-  readonly rawCount: number;
-  readonly rollupCount: number;
-}
-
-export interface AuditResult {
-  /** Every period with rows on either side, in time order. */
-  readonly periods: readonly PeriodComparison[];
-  /** Σ max(0, raw − rollup): events never aggregated. */
-  readonly lostEvents: number;
-  /** Σ max(0, rollup − raw): events aggregated more than once. */
-  readonly duplicatedEvents: number;
-  readonly periodsChecked: number;
 }
 
 /** Merge raw and rollup counts by period and total the differences. Pure. */

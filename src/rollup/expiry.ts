@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { sqlPath } from '../paths.js';
 import type { SqlClient } from './strategies.js';
 import { sqlIdent } from './template.js';
+import type { ExpiryResult } from '../results/run-record.js';
 
 /** Options of {@link expire}. */
 export interface ExpiryOptions {
@@ -16,13 +17,6 @@ export interface ExpiryOptions {
   readonly rawRetention?: string;
   /** PostgreSQL interval text for rollup rows (default '1 month'). */
   readonly rollupRetention?: string;
-}
-
-export interface ExpiryResult {
-  readonly rawRowsRemoved: number;
-  readonly rollupRowsRemoved: number;
-  /** Time of the two DELETEs (one transaction), installing the function excluded. */
-  readonly ms: number;
 }
 
 /** Install rtbench_expire() (idempotent). */

@@ -18,6 +18,7 @@ import { sqlPath } from '../paths.js';
 import { TUTORIAL_WORKLOAD } from '../config/types.js';
 import type { SqlClient } from './strategies.js';
 import { renderTemplate, sqlIdent } from './template.js';
+import type { PreloadResult } from '../results/run-record.js';
 
 /** History ends this long before now, so that it never overlaps the live load's open periods. */
 export const PRELOAD_END_GAP_MS = 120_000;
@@ -39,12 +40,6 @@ export interface PreloadOptions {
   readonly chunkRows?: number;
   /** Called after each chunk commits. */
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
-}
-
-export interface PreloadResult {
-  readonly rows: number;
-  readonly ms: number;
-  readonly rowsPerS: number;
 }
 
 /** setseed() argument in [−1, 1] for a seed and chunk index. Pure and deterministic. */

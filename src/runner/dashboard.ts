@@ -9,13 +9,13 @@ import type { DashboardConfig, RunConfig } from '../config/types.js';
 import { summarize, type Histogram, type LatencySummary } from '../metrics/histogram.js';
 import {
   DEFAULT_WINDOWS, ProbeRunner, idleBaseline, loadProbes, measureHllError, measureParallelSpeedup, probeFigures, tableSizes,
-  type IdleBaseline, type ParallelResult, type ProbeDef, type ProbeFigures, type ProbeResults,
+  type IdleBaseline, type ProbeDef, type ProbeResults,
 } from '../probe/index.js';
-import { audit, type AuditResult } from '../rollup/audit.js';
+import { audit } from '../rollup/audit.js';
 import { RollupDriver, type RollupDriverResult } from '../rollup/driver.js';
-import { expire, installExpiry, type ExpiryResult } from '../rollup/expiry.js';
+import { expire, installExpiry } from '../rollup/expiry.js';
 import { FreshnessProbe, type FreshnessResult } from '../rollup/freshness.js';
-import { preload, type PreloadResult } from '../rollup/preload.js';
+import { preload } from '../rollup/preload.js';
 import {
   HLL_SKIPPED, coveredUntil, hllAvailable, installRollup, latestRollupTable, rollupTable, runRollupOnce,
   type InstalledRollup,
@@ -23,44 +23,10 @@ import {
 import { quoteIdent } from '../sql-quote.js';
 import { connect } from '../targets/postgres.js';
 import { UsageError } from '../errors.js';
+import type { DashboardSummary, ExpiryResult, PreloadResult, ProbeFigures } from '../results/run-record.js';
 
 /** site_id of the freshness markers: outside the load's range, left out of acked-vs-table counts. */
 export const MARKER_SITE_ID = -1;
-
-/** summary.json sections the dashboard adds. */
-export interface DashboardSummary {
-  readonly rollup: {
-    readonly strategy: string;
-    readonly granularity: string;
-    readonly table: string;
-    readonly hll: boolean;
-    readonly scheduler: string;
-    readonly intervalMs: number;
-    readonly runs: number;
-    readonly overruns: number;
-    readonly historyRollupMs: number | null;
-    readonly duration: LatencySummary;
-    readonly errorsBySqlstate: Record<string, number>;
-  };
-  readonly preload: PreloadResult | null;
-  readonly freshness: LatencySummary & {
-    readonly markersInserted: number;
-    readonly markersSeen: number;
-    readonly markersUnseen: number;
-    readonly overCounted: number;
-    readonly errorsBySqlstate: Record<string, number>;
-  };
-  readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
-  readonly probes: ProbeFigures | null;
-  /**
-   * Serial vs parallel per probe, no load running. On Citus `asSpecified` is one
-   * connection per worker vs citus.force_max_query_parallelization; `warmConnections`
-   * the same with connections cached (citus.max_cached_conns_per_worker), since
-   * otherwise the parallel side mostly pays for opening connections.
-   */
-  readonly parallel: { readonly asSpecified: ParallelResult; readonly warmConnections?: ParallelResult } | null;
-  readonly expiry: ExpiryResult | null;
-}
 
 export interface DashboardOutcome {
   readonly summary: DashboardSummary;

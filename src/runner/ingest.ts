@@ -12,10 +12,10 @@ import { KINDS, errorCount, type IntervalRow } from '../metrics/aggregate.js';
 import { summarize } from '../metrics/histogram.js';
 import { selfCheck } from '../metrics/self-check.js';
 import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
-import { RESULT_FORMAT_VERSION, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
+import { RESULT_FORMAT_VERSION, type CitusInfo, type RunRecord, type ServerInfo, type Summary } from '../results/run-record.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
 import { DashboardSession } from './dashboard.js';
-import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus, type CitusInfo } from '../targets/citus.js';
+import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
 
 export interface IngestEvents {
@@ -190,6 +190,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     cpuCoresMean,
     cores: os.cpus().length,
     interrupted,
+    timerLagP99Us: agg.measure.lagParts.timerLag.totalCount > 0 ? summarize(agg.measure.lagParts.timerLag).p99Us : null,
+    lateThresholdUs: config.lateThresholdMs * 1000,
   });
   for (const f of load.workerFailures) invalidReasons.push(f);
 
@@ -235,6 +237,9 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       response: summarize(agg.measure.histograms.response),
       service: summarize(agg.measure.histograms.service),
       lag: summarize(agg.measure.histograms.lag),
+      timerLag: summarize(agg.measure.lagParts.timerLag),
+      connectionWait: summarize(agg.measure.lagParts.connectionWait),
+      pipeline: config.pipeline,
       warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
     },
     ...(dash ? {
@@ -281,6 +286,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       'ingest-response': agg.measure.histograms.response,
       'ingest-service': agg.measure.histograms.service,
       'ingest-lag': agg.measure.histograms.lag,
+      'ingest-timer-lag': agg.measure.lagParts.timerLag,
+      'ingest-connection-wait': agg.measure.lagParts.connectionWait,
       'warmup-response': agg.warmup.histograms.response,
       ...(dash?.histograms ?? {}),
     },

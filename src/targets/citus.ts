@@ -5,27 +5,13 @@
  */
 import type { ClientBase } from 'pg';
 import { UsageError } from '../errors.js';
+import type { CitusInfo } from '../results/run-record.js';
 
 /** Anything that runs queries: a pg Client or a pool client. */
 export type SqlClient = Pick<ClientBase, 'query'>;
 
 /** The distribution column of every tutorial event table. */
 export const DISTRIBUTION_COLUMN = 'site_id';
-
-/** What {@link citusInfo} reports. */
-export interface CitusInfo {
-  /** Citus release, e.g. "13.2.2" (the extension version, e.g. "13.2-1", when the release is unknown). */
-  version: string;
-  workerCount: number;
-  /** Shards of each table (colocated tables have equally many). */
-  shardCount: number;
-  /** Shard placements per node (`name:port`) of one table; colocated tables are placed alike. */
-  shardsPerNode: Record<string, number>;
-  colocationId: number;
-  tables: Record<string, { shardCount: number; colocationId: number }>;
-  /** Nodes (`name:port`, or `coordinator`) where the hll extension is not created. */
-  hllMissingOn: string[];
-}
 
 /** A Citus worker as the coordinator names it. */
 export interface WorkerNode {

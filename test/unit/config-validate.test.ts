@@ -75,6 +75,7 @@ describe('validateConfig', () => {
       url: undefined,
       workers: 2,
       connections: 4,
+      pipeline: 1,
       rateHz: 'max',
       warmupMs: 5000,
       durationMs: 60_000,
@@ -256,6 +257,14 @@ describe('validateConfig', () => {
     oneProblemAbout({ reset: 'yes' }, 'reset');
     oneProblemAbout({ lateThresholdMs: 0 }, 'lateThresholdMs');
     oneProblemAbout({ progress: 3601 }, 'progress');
+  });
+
+  test('pipeline: statements in flight per connection, single and multi only', () => {
+    assert.equal(configOf({ pipeline: '4' }).pipeline, 4);
+    assert.equal(configOf({ pipeline: 16, mode: 'multi' }).pipeline, 16);
+    assert.equal(configOf({ mode: 'copy' }).pipeline, 1, 'copy with the default depth is fine');
+    for (const bad of [0, '0', -1, 1.5, 'four', 1001]) oneProblemAbout({ pipeline: bad }, 'pipeline');
+    assert.match(oneProblemAbout({ pipeline: 4, mode: 'copy' }, 'pipeline'), /copy .*cannot be pipelined/);
   });
 
   test('an empty progress string is rejected like other empty numbers', () => {

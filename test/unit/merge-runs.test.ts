@@ -149,3 +149,21 @@ test('mergeRuns: rowsInTable is null if any instance could not count, closed loo
   assert.equal(s.ingest.targetRateHz, null);
   assert.equal(s.audit, undefined);
 });
+
+test('mergeRuns keeps the lag split (timer lateness, connection wait) when every instance has it', () => {
+  const f = { fromUs: 1, toUs: 2, withHistogramsJson: true, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z' };
+  const withSplit = (m: MergeInput, timerUs: number, waitUs: number, n: number): MergeInput => ({
+    ...m, histograms: { ...m.histograms, 'ingest-timer-lag': spread(n, timerUs, timerUs), 'ingest-connection-wait': spread(n, waitUs, waitUs) },
+  });
+  const i1 = withSplit(input({ index: 1, acked: 20, ...f }), 50, 0, 10);
+  const i2 = withSplit(input({ index: 2, acked: 20, ...f }), 90, 4000, 30);
+  const rec = mergeRuns([i1, i2], { runId: 'm' });
+  assert.equal(rec.histograms['ingest-timer-lag']?.totalCount, 40);
+  assert.equal(rec.summary.ingest.timerLag?.count, 40);
+  assert.equal(rec.summary.ingest.connectionWait?.count, 40);
+  assert.ok(Math.abs((rec.summary.ingest.connectionWait?.p50Us ?? 0) - 4000) <= 4, 'p50 from the merged histogram: 30 of 40 waited 4 ms');
+  // An instance of an older rtbench has no split: the merged run has none either (no half-merged figure).
+  const old = mergeRuns([i1, input({ index: 2, acked: 20, ...f })], { runId: 'm2' });
+  assert.equal(old.histograms['ingest-timer-lag'], undefined);
+  assert.equal(old.summary.ingest.timerLag, undefined);
+});
