@@ -11,7 +11,7 @@ import { maskSecrets } from '../targets/url.js';
 import { runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
-const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check'] as const;
+const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export'] as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -83,12 +83,54 @@ async function main(argv: string[]): Promise<number> {
       'CI gate: evaluate thresholds on a result dir (exit 0 pass, 99 a threshold failed, 3 invalid run, 2 bad input)',
       (y) => y
         .positional('run', { type: 'string', demandOption: true, describe: 'result dir to check' })
-        .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits)' })
+        .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits); with no threshold: the default figures' })
         .option('threshold', { type: 'string', describe: 'e.g. "ingest.response.p99 < +10%", "freshness.p99 < 10s" (repeatable)' })
-        .option('thresholds', { type: 'string', describe: 'JSON file: an array of thresholds, or {"thresholds": [...]}' }),
+        .option('thresholds', { type: 'string', describe: 'JSON file: an array of thresholds, or {"thresholds": [...]}' })
+        .option('history', { type: 'string', describe: 'history store: hold the default figures against its last --window records (statistical gate)' })
+        .option('window', { type: 'string', describe: '--history: records to hold the run against [default: 10]' })
+        .option('branch', { type: 'string', describe: '--history: baseline branch of the records [default: main]' })
+        .option('testbed', { type: 'string', describe: "--history: testbed of the records [default: the run's host name]" })
+        .option('test', { type: 'string', describe: '--history: t | z | percent [default: t]' })
+        .option('boundary', { type: 'string', describe: '--history: one-sided confidence of the t / z bound [default: 0.99]' })
+        .option('min-effect', { type: 'string', describe: 'smallest change that can fail, e.g. 5% (--history, and --baseline without thresholds) [default: 5%]' }),
       async (args) => {
         const { checkCommand } = await import('./commands/check.js');
         exitCode = await checkCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
+      'history <action> <store> [runs..]',
+      'history store for CI: add RUN… (append runs), list (table), report (trend report.html + report.md)',
+      (y) => y
+        .positional('action', { choices: ['add', 'list', 'report'] as const, demandOption: true })
+        .positional('store', { type: 'string', demandOption: true, describe: 'history store directory (keep it as a CI cache or artifact)' })
+        .positional('runs', { type: 'string', array: true, describe: 'add: result dirs to append' })
+        .option('revision', { type: 'string', describe: "add: git revision to record [default: run.json's]" })
+        .option('branch', { type: 'string', describe: "add: branch to record [default: run.json's]; report: branch to chart [default: main]" })
+        .option('testbed', { type: 'string', describe: "add: testbed label [default: the run's host name]; report: testbed to chart" })
+        .option('fingerprint', { type: 'string', describe: 'report: scenario fingerprint to chart [default: that of the newest record]' })
+        .option('out', { type: 'string', describe: 'report: directory for report.html and report.md [default: STORE/report]' })
+        .option('window', { type: 'string', describe: 'report: the gate band\'s window [default: 10]' })
+        .option('test', { type: 'string', describe: 'report: t | z | percent [default: t]' })
+        .option('boundary', { type: 'string', describe: 'report: one-sided confidence [default: 0.99]' })
+        .option('min-effect', { type: 'string', describe: 'report: smallest change that can fail [default: 5%]' }),
+      async (args) => {
+        const { historyCommand } = await import('./commands/history.js');
+        exitCode = await historyCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
+      'export <run>',
+      'write a run\'s default figures for other CI tools: --format bmf (Bencher) | github-action-benchmark',
+      (y) => y
+        .positional('run', { type: 'string', demandOption: true, describe: 'result dir' })
+        .option('format', { type: 'string', demandOption: true, describe: 'bmf | github-action-benchmark' })
+        .option('direction', { type: 'string', describe: 'github-action-benchmark: smaller (customSmallerIsBetter) | bigger (customBiggerIsBetter) [default: smaller]' })
+        .option('prefix', { type: 'string', describe: 'prepended to every benchmark name, e.g. "quick/" [default: none]' })
+        .option('out', { type: 'string', describe: 'write to this file (atomically) instead of stdout' }),
+      async (args) => {
+        const { exportCommand } = await import('./commands/export.js');
+        exitCode = await exportCommand(args as Record<string, unknown>);
       },
     )
     .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)

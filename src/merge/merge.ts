@@ -236,6 +236,7 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     seed: r1.seed,
     target: r1.target,
     gitRevision: r1.gitRevision,
+    ...(r1.gitBranch !== undefined ? { gitBranch: r1.gitBranch } : {}),
     versions: r1.versions,
     server: r1.server,
     ...(r1.citus ? { citus: r1.citus } : {}),

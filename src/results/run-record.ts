@@ -69,6 +69,8 @@ export interface RunInfo {
   readonly seed: number;
   readonly target: { readonly kind: 'embedded' | 'url'; readonly url: string };
   readonly gitRevision: string | null;
+  /** Git branch of rtbench's checkout; null when detached (CI checkouts of a pull request) or unknown. Absent in older runs. */
+  readonly gitBranch?: string | null;
   readonly versions: { readonly rtbench: string; readonly node: string; readonly pg: string; readonly hdrHistogramJs: string };
   readonly server: ServerInfo;
   /** Citus targets: version, workers, shards, colocation. */

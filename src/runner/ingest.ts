@@ -48,12 +48,20 @@ const versionOf = (pkg: string): string => {
   }
 };
 
-function gitRevision(): Promise<string | null> {
+function gitOutput(args: readonly string[]): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
+    execFile('git', args, { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
       resolve(err ? null : out.trim() || null);
     });
   });
+}
+
+const gitRevision = (): Promise<string | null> => gitOutput(['rev-parse', 'HEAD']);
+
+/** The checked-out branch; null when HEAD is detached. */
+async function gitBranch(): Promise<string | null> {
+  const b = await gitOutput(['rev-parse', '--abbrev-ref', 'HEAD']);
+  return b === 'HEAD' ? null : b;
 }
 
 export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
@@ -286,6 +294,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       seed: config.seed,
       target: { kind: opts.targetKind, url: maskUrl(url) },
       gitRevision: await gitRevision(),
+      gitBranch: await gitBranch(),
       versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: versionOf('pg'), hdrHistogramJs: versionOf('hdr-histogram-js') },
       server,
       ...(citus ? { citus } : {}),
