@@ -178,14 +178,16 @@ export class Rendezvous {
     }
   }
 
-  /** Measure the clock offset, then wait for the group's common start (or the timeout: withdraw, UsageError naming who is missing). */
+  /**
+   * Wait for the group's common start, then measure the clock offset to the database
+   * (or, at the timeout: withdraw, UsageError naming who is missing).
+   */
   async waitForStart(): Promise<AgreedStart> {
-    const clock = estimateClockOffset(await sampleClock(this.client));
     const deadline = performance.now() + this.opts.timeoutMs;
     const pollMs = this.opts.pollMs ?? 100;
     for (;;) {
       const startMs = await this.readStart();
-      if (startMs !== null) return this.agreed(startMs, clock);
+      if (startMs !== null) return this.agreed(startMs);
       if (performance.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - performance.now()))));
     }
@@ -199,7 +201,7 @@ export class Rendezvous {
       await this.client.query(`DELETE FROM ${T} WHERE claim = $1`, [this.claim]);
       return { missing: missingInstances(live.rows.map((r) => r.instance_index), this.opts.count) };
     });
-    if ('startMs' in outcome) return this.agreed(outcome.startMs, clock);
+    if ('startMs' in outcome) return this.agreed(outcome.startMs);
     throw new UsageError(timeoutMessage(this.opts.group, this.opts.count, outcome.missing, this.opts.timeoutMs));
   }
 
@@ -210,7 +212,9 @@ export class Rendezvous {
     return row.start_ms === null ? null : Number(row.start_ms);
   }
 
-  private agreed(startEpochMs: number, clock: ClockOffset): AgreedStart {
+  /** The clock offset is measured now, within the lead before the start, so it is as fresh as it can be. */
+  private async agreed(startEpochMs: number): Promise<AgreedStart> {
+    const clock = estimateClockOffset(await sampleClock(this.client));
     return { startEpochMs, localStartEpochMs: toLocalEpochMs(startEpochMs, clock), clock, registeredAtEpochMs: this.registeredAtEpochMs };
   }
 
