@@ -21,6 +21,8 @@ import {
 } from '../schedule/rendezvous.js';
 import { quoteIdent } from '../sql-quote.js';
 import { connect } from './postgres.js';
+import { sqlstateOf } from './sqlstate.js';
+import { maskSecrets } from './url.js';
 
 /** The rendezvous table (in the connection's default schema). */
 export const RENDEZVOUS_TABLE = 'rtbench_rendezvous';
@@ -96,6 +98,17 @@ export async function sampleClock(client: pg.Client, n = CLOCK_SAMPLES): Promise
     out.push({ sentEpochMs, dbEpochMs: Number(r.rows[0]?.ms), receivedEpochMs });
   }
   return out;
+}
+
+/**
+ * A database error of the rendezvous as one line naming its SQLSTATE (say, no
+ * CREATE privilege for the table): the user's to fix, so a UsageError (exit 2).
+ */
+function rendezvousError(group: string, err: unknown): unknown {
+  if (err instanceof UsageError) return err;
+  const msg = maskSecrets(err instanceof Error ? err.message : String(err));
+  const hint = sqlstateOf(err) === '42501' ? `; rtbench creates the table ${RENDEZVOUS_TABLE} on first use and writes it: grant this user CREATE on the schema (or, if another user created the table, SELECT, INSERT, UPDATE, DELETE on it)` : '';
+  return new UsageError(`rendezvous: group ${group}: ${msg} (SQLSTATE ${sqlstateOf(err)})${hint}`);
 }
 
 /** One instance's claim in its group; {@link close} it when the run ends. */
@@ -174,7 +187,7 @@ export class Rendezvous {
       return new Rendezvous(client, opts, claim, registered);
     } catch (err) {
       await client.end().catch(() => undefined);
-      throw err;
+      throw rendezvousError(opts.group, err);
     }
   }
 
@@ -183,6 +196,14 @@ export class Rendezvous {
    * (or, at the timeout: withdraw, UsageError naming who is missing).
    */
   async waitForStart(): Promise<AgreedStart> {
+    try {
+      return await this.waitOrWithdraw();
+    } catch (err) {
+      throw rendezvousError(this.opts.group, err);
+    }
+  }
+
+  private async waitOrWithdraw(): Promise<AgreedStart> {
     const deadline = performance.now() + this.opts.timeoutMs;
     const pollMs = this.opts.pollMs ?? 100;
     for (;;) {
