@@ -7,16 +7,17 @@
  * except those below, so a setting added later (a new flag, a new section) is
  * part of the fingerprint by default and can never make two different
  * scenarios look alike. A key belongs here only if it cannot change a figure:
- * identity (`name`, `group`, the `description` merge writes), randomness of the rows (`seed`: same
+ * identity (`name`, `group`, `instance.group`, the `description` merge writes), randomness of the rows (`seed`: same
  * distributions, different rows), where output goes (`resultsDir`), console
- * output (`progressS`), cluster housekeeping (`keep`, `reset`) and the
+ * output (`progressS`), cluster housekeeping (`keep`, `reset`), how long instances wait for each
+ * other (`rendezvousTimeoutMs`) and the
  * target's address (`url`, which for the embedded cluster is a random port;
  * the testbed label says where a run ran).
  */
 import { createHash } from 'node:crypto';
 
 /** Dotted paths of run.json `config` that the fingerprint ignores. */
-export const FINGERPRINT_EXCLUDED: readonly string[] = ['name', 'description', 'group', 'seed', 'resultsDir', 'progressS', 'keep', 'reset', 'url'];
+export const FINGERPRINT_EXCLUDED: readonly string[] = ['name', 'description', 'group', 'instance.group', 'rendezvousTimeoutMs', 'seed', 'resultsDir', 'progressS', 'keep', 'reset', 'url'];
 
 /** Hex characters kept of the SHA-256: 64 bits, no collision among a CI cache's scenarios. */
 const FINGERPRINT_HEX = 16;
