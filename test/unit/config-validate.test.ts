@@ -91,6 +91,7 @@ describe('validateConfig', () => {
       progressS: 1,
       shardCount: null,
       instance: null,
+      rendezvousTimeoutMs: 60_000,
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
         preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, probeCadenceMs: 1000, idleBaseline: false, expire: false, parallel: false,
@@ -269,5 +270,19 @@ describe('validateConfig', () => {
 
   test('an empty progress string is rejected like other empty numbers', () => {
     oneProblemAbout({ progress: '' }, 'progress');
+  });
+
+  test('--instance i/N with N > 1 needs --group; --group and --rendezvous-timeout need an instance', () => {
+    assert.deepEqual(configOf({ instance: '2/3', group: 'job-7' }).instance, { index: 2, count: 3, group: 'job-7' });
+    assert.deepEqual(configOf({ instance: '1/1' }).instance, { index: 1, count: 1, group: null });
+    assert.match(oneProblemAbout({ instance: '1/2' }, 'instance'), /^instance: 1\/2 needs --group NAME/);
+    assert.match(oneProblemAbout({ group: 'g' }, 'group'), /only applies to --instance/);
+    assert.match(oneProblemAbout({ instance: '1/2', group: 'has space' }, 'group'), /letters, digits/);
+    assert.match(oneProblemAbout({ instance: '1/2', group: 'a'.repeat(64) }, 'group'), /at most 63/);
+    assert.equal(configOf({ instance: '1/2', group: 'g', rendezvousTimeout: '5s' }).rendezvousTimeoutMs, 5000);
+    assert.equal(configOf({ instance: '1/2', group: 'g' }).rendezvousTimeoutMs, 60_000);
+    assert.match(oneProblemAbout({ instance: '1/1', rendezvousTimeout: '5s' }, 'rendezvousTimeout'), /only applies with --group/);
+    oneProblemAbout({ instance: '1/2', group: 'g', rendezvousTimeout: '0' }, 'rendezvousTimeout');
+    assert.match(oneProblemAbout({ instance: 'auto' }, 'instance'), /or auto/, 'auto is resolved by the CLI before validation');
   });
 });
