@@ -66,6 +66,7 @@ export function trendChartSvg(t: FigureTrend, records: readonly HistoryRecord[])
       ticks: (s) => s.ticks.filter((_tk: Tick, i: number) => i % every === 0 || i === categories.length - 1),
     },
     y: { label: t.name, format: fmt },
+    ...(t.direction === 'zero' ? {} : { areas: [{ name: 'gate band (window mean to limit)', points: t.points.map((p, i) => [i, p.mean, p.limit] as const), color: '#E69F00' }] }),
     markers: true,
   });
 }
@@ -123,7 +124,9 @@ export function historyReportMarkdown(input: HistoryReportInput): string {
 
 /** report.html of a history: one chart per figure, then the tables. */
 export function historyReportHtml(input: HistoryReportInput): string {
-  const charts = input.trends.map((t, i) => `<figure id="c-trend-${i}">${trendChartSvg(t, input.records)}<figcaption>${escapeHtml(`${t.name}: ${direction(t)}; the dashed lines are the mean of the window before each run and the limit the gate held it against; red dots are regressions.`)}</figcaption></figure>`);
+  const charts = input.trends.map((t, i) => `<figure id="c-trend-${i}">${trendChartSvg(t, input.records)}<figcaption>${escapeHtml(t.direction === 'zero'
+    ? `${t.name}: must be 0 in every run; grey dashes are the mean of the runs before; red dots are runs where it was not 0.`
+    : `${t.name}: ${direction(t)}; the shaded band runs from the mean of the window before each run (grey dashes) to the limit the gate held it against (orange dashes); red dots are regressions.`)}</figcaption></figure>`);
   const tables = [summaryTable(input.trends), runsTable(input.records, input.trends)];
   return `${pageHead('rtbench history')}
 <header>

@@ -7,6 +7,7 @@
  * line (exit 2) with the store untouched, `history report` renders in
  * headless Chromium, and `export` writes the documented shapes. The README's
  * sample workflow is .github/workflows/bench.yml.
+ * Set RTBENCH_HISTORY_REPORT=<dir> to keep the trend report.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -183,12 +184,15 @@ describe('history store, check --history, report and export from real runs', { s
     const r = await cli(['history', 'report', withSlow, '--out', outDir]);
     assert.equal(r.code, 0, out(r));
     assert.match(r.stdout, /5 runs, \d+ figures, [1-9]\d* regressions? flagged/);
+    const keep = process.env['RTBENCH_HISTORY_REPORT'];
+    if (keep) await fs.cp(outDir, keep, { recursive: true });
     const html = await fs.readFile(path.join(outDir, 'report.html'), 'utf8');
     const md = await fs.readFile(path.join(outDir, 'report.md'), 'utf8');
     assert.match(md, /\| ingest\.response\.p50 \| smaller is better \| 5 \|.*\| \*\*regression\*\* \|/);
     const charts = html.match(/<svg\b/g)?.length ?? 0;
     assert.ok(charts >= 4, `${charts} charts`);
     assert.match(html, /data-series="gate limit"/);
+    assert.match(html, /<g class="area" data-area="gate band/);
     assert.match(html, /data-series="regression"[^>]*><circle/);
     if (!CHROMIUM) {
       t.skip('headless Chromium not installed (Debian: apt-get install -y chromium)');

@@ -162,6 +162,7 @@ test('trends: each record against the ones before it; a step up is flagged', () 
   assert.equal(html.match(/<svg\b/g)?.length, input.trends.length);
   assert.ok(!/<script/i.test(html));
   assert.match(html, /data-series="regression"[^>]*><circle/);
+  assert.match(html, /<g class="area" data-area="gate band[^"]*"><polygon points="[\d., ]+"/);
   assert.match(historyReportMarkdown(input), /\| ingest\.response\.p50 \| smaller is better \| 6 \|/);
 });
 
