@@ -4,50 +4,14 @@
  * and owns the one top-level catch that maps errors to exit codes. The only
  * place that calls process.exit.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { maskSecrets } from '../targets/url.js';
-import { MODES, ROLLUPS, STATEMENTS } from '../config/validate.js';
+import { runOptions } from './run-options.js';
 
-function runOptions(y: Argv): Argv {
-  return y
-    .option('scenario', { type: 'string', describe: 'scenario JSON file (flags override its settings)' })
-    .option('url', { type: 'string', describe: 'target PostgreSQL URL; default: PG* variables, else a throwaway local cluster' })
-    .option('workers', { type: 'string', describe: 'load threads (worker_threads) [default: 2]' })
-    .option('connections', { type: 'string', describe: 'pg connections per worker [default: 4]' })
-    .option('rate', { type: 'string', describe: 'total target rows/s, or "max" for a closed loop [default: max]' })
-    .option('duration', { type: 'string', describe: 'measure phase: seconds or 90s, 5m [default: 60s]' })
-    .option('warmup', { type: 'string', describe: 'warm-up, recorded apart [default: 5s]' })
-    .option('mode', { type: 'string', describe: `insert mode: ${MODES.join(' | ')} [default: single]` })
-    .option('batch', { type: 'string', describe: 'rows per statement in multi / copy mode [default: 100]' })
-    .option('statement', { type: 'string', describe: `${STATEMENTS.join(' | ')} [default: params]` })
-    .option('seed', { type: 'string', describe: 'PRNG seed; the same seed gives the same rows [default: random, recorded]' })
-    .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
-    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late [default: 5]' })
-    .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
-    .option('name', { type: 'string', describe: 'run name, part of the run id' })
-    .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
-    .option('reset', { type: 'boolean', describe: 'drop and recreate the tutorial tables (deletes their rows)' })
-    .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' })
-    .option('citus-workers', { type: 'string', describe: 'start a throwaway local Citus cluster: a coordinator and N workers (needs the citus extension)' })
-    .option('instance', { type: 'string', describe: 'i/N: load generator i of N (disjoint sites, 1/N of --rate); combine with rtbench merge' })
-    .option('shard-count', { type: 'string', describe: 'Citus: shards per distributed table [default: Citus\'s citus.shard_count]' })
-    .option('rollup', { type: 'string', describe: `rollup strategy: ${ROLLUPS.join(' | ')} [default: none]` })
-    .option('granularity', { type: 'string', describe: 'rollup period: 1m | 5m | 15m | 60m [default: 1m]' })
-    .option('rollup-interval', { type: 'string', describe: 'time between rollup runs, e.g. 5s [default: 60s]' })
-    .option('rollup-scheduler', { type: 'string', describe: 'cron (pg_cron) | harness (own timer) | auto [default: auto]' })
-    .option('grace', { type: 'string', describe: 'closed-minute: wait this long for late commits [default: 10s]' })
-    .option('preload-rows', { type: 'string', describe: 'backfill this many rows of history before the load, then roll them up [default: 0]' })
-    .option('preload-span', { type: 'string', describe: 'time span the preloaded history covers [default: 1d]' })
-    .option('probes', { type: 'boolean', describe: 'run the dashboard probes during the measure phase [default: on with a rollup]' })
-    .option('viewers', { type: 'string', describe: 'concurrent dashboard viewers during the measure phase, one connection each; 0 for no dashboard load [default: 1]' })
-    .option('refresh', { type: 'string', describe: 'each viewer refreshes its dashboard (every probe x window) this often, open loop [default: 5s]' })
-    .option('min-samples', { type: 'string', describe: 'a probe cell with fewer samples is "insufficient" and no ratio is built on it [default: 20]' })
-    .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
-    .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
-    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
-}
+/** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
+const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export'] as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -119,15 +83,57 @@ async function main(argv: string[]): Promise<number> {
       'CI gate: evaluate thresholds on a result dir (exit 0 pass, 99 a threshold failed, 3 invalid run, 2 bad input)',
       (y) => y
         .positional('run', { type: 'string', demandOption: true, describe: 'result dir to check' })
-        .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits)' })
+        .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits); with no threshold: the default figures' })
         .option('threshold', { type: 'string', describe: 'e.g. "ingest.response.p99 < +10%", "freshness.p99 < 10s" (repeatable)' })
-        .option('thresholds', { type: 'string', describe: 'JSON file: an array of thresholds, or {"thresholds": [...]}' }),
+        .option('thresholds', { type: 'string', describe: 'JSON file: an array of thresholds, or {"thresholds": [...]}' })
+        .option('history', { type: 'string', describe: 'history store: hold the default figures against its last --window records (statistical gate)' })
+        .option('window', { type: 'string', describe: '--history: records to hold the run against [default: 10]' })
+        .option('branch', { type: 'string', describe: '--history: baseline branch of the records [default: main]' })
+        .option('testbed', { type: 'string', describe: "--history: testbed of the records [default: the run's host name]" })
+        .option('test', { type: 'string', describe: '--history: t | z | percent [default: t]' })
+        .option('boundary', { type: 'string', describe: '--history: one-sided confidence of the t / z bound [default: 0.99]' })
+        .option('min-effect', { type: 'string', describe: 'smallest change that can fail, e.g. 5% (--history, and --baseline without thresholds) [default: 5%]' }),
       async (args) => {
         const { checkCommand } = await import('./commands/check.js');
         exitCode = await checkCommand(args as Record<string, unknown>);
       },
     )
-    .demandCommand(1, 'name a command: run or db')
+    .command(
+      'history <action> <store> [runs..]',
+      'history store for CI: add RUN… (append runs), list (table), report (trend report.html + report.md)',
+      (y) => y
+        .positional('action', { choices: ['add', 'list', 'report'] as const, demandOption: true })
+        .positional('store', { type: 'string', demandOption: true, describe: 'history store directory (keep it as a CI cache or artifact)' })
+        .positional('runs', { type: 'string', array: true, describe: 'add: result dirs to append' })
+        .option('revision', { type: 'string', describe: "add: git revision to record [default: run.json's]" })
+        .option('branch', { type: 'string', describe: "add: branch to record [default: run.json's]; report: branch to chart [default: main]" })
+        .option('testbed', { type: 'string', describe: "add: testbed label [default: the run's host name]; report: testbed to chart" })
+        .option('fingerprint', { type: 'string', describe: 'report: scenario fingerprint to chart [default: that of the newest record]' })
+        .option('out', { type: 'string', describe: 'report: directory for report.html and report.md [default: STORE/report]' })
+        .option('window', { type: 'string', describe: 'report: the gate band\'s window [default: 10]' })
+        .option('test', { type: 'string', describe: 'report: t | z | percent [default: t]' })
+        .option('boundary', { type: 'string', describe: 'report: one-sided confidence [default: 0.99]' })
+        .option('min-effect', { type: 'string', describe: 'report: smallest change that can fail [default: 5%]' }),
+      async (args) => {
+        const { historyCommand } = await import('./commands/history.js');
+        exitCode = await historyCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
+      'export <run>',
+      'write a run\'s default figures for other CI tools: --format bmf (Bencher) | github-action-benchmark',
+      (y) => y
+        .positional('run', { type: 'string', demandOption: true, describe: 'result dir' })
+        .option('format', { type: 'string', demandOption: true, describe: 'bmf | github-action-benchmark' })
+        .option('direction', { type: 'string', describe: 'github-action-benchmark: smaller (customSmallerIsBetter) | bigger (customBiggerIsBetter) [default: smaller]' })
+        .option('prefix', { type: 'string', describe: 'prepended to every benchmark name, e.g. "quick/" [default: none]' })
+        .option('out', { type: 'string', describe: 'write to this file (atomically) instead of stdout' }),
+      async (args) => {
+        const { exportCommand } = await import('./commands/export.js');
+        exitCode = await exportCommand(args as Record<string, unknown>);
+      },
+    )
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)
     .strict()
     .help()
     .version(false)

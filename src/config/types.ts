@@ -60,6 +60,8 @@ export interface RunConfig {
   readonly workers: number;
   /** pg connections per worker. */
   readonly connections: number;
+  /** Statements in flight per connection (pg's pipeline mode above 1); 1 = one round trip at a time. */
+  readonly pipeline: number;
   /** Total target rate in rows/s, or 'max' for a closed loop. */
   readonly rateHz: number | 'max';
   readonly warmupMs: number;
@@ -82,8 +84,20 @@ export interface RunConfig {
   readonly progressS: number;
   /** Citus: shards per distributed table; null = the server's citus.shard_count. */
   readonly shardCount: number | null;
-  /** One of several load generators (1-based index of count): a disjoint slice of sites, 1/count of the rate. */
-  readonly instance: { readonly index: number; readonly count: number } | null;
+  /**
+   * One of several load generators (1-based index of count): a disjoint slice of sites, 1/count of the rate.
+   * `group` names the launch the instances meet in (required when count > 1).
+   */
+  readonly instance: InstanceConfig | null;
+  /** How long an instance waits for the rest of its group to register before giving up. */
+  readonly rendezvousTimeoutMs: number;
+}
+
+/** `--instance index/count --group group`. */
+export interface InstanceConfig {
+  readonly index: number;
+  readonly count: number;
+  readonly group: string | null;
 }
 
 export const TUTORIAL_WORKLOAD: WorkloadShape = {

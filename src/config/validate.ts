@@ -3,22 +3,29 @@
  * RunConfig, or lists every problem at once (k6's Validate() style). Pure.
  */
 import { parseDurationMs } from './duration.js';
-import { TUTORIAL_WORKLOAD, type InsertMode, type RollupChoice, type RollupSchedulerChoice, type RunConfig, type StatementForm } from './types.js';
+import { TUTORIAL_WORKLOAD, type InsertMode, type InstanceConfig, type RollupChoice, type RollupSchedulerChoice, type RunConfig, type StatementForm } from './types.js';
 
 /** Keys a scenario file (or the merged CLI flags) may carry. */
 export const CONFIG_KEYS = [
-  'name', 'description', 'url', 'workers', 'connections', 'rate', 'warmup', 'duration', 'mode', 'batch',
+  'name', 'description', 'url', 'workers', 'connections', 'pipeline', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
   'preloadRows', 'preloadSpan', 'probes', 'viewers', 'refresh', 'minSamples', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
+  'group', 'rendezvousTimeout',
 ] as const;
 
 export const ROLLUPS: readonly RollupChoice[] = ['none', 'tutorial', 'closed-minute', 'incremental'];
 export const SCHEDULERS: readonly RollupSchedulerChoice[] = ['auto', 'cron', 'harness'];
 const GRANULARITY_TEXT: Record<string, 1 | 5 | 15 | 60> = { '1m': 1, '5m': 5, '15m': 15, '60m': 60, '1h': 60 };
 
+/** A --group name: also a Kubernetes Job name ($(JOB_NAME)) fits. */
+export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
 export const MODES: readonly InsertMode[] = ['single', 'multi', 'copy'];
 export const STATEMENTS: readonly StatementForm[] = ['tutorial-sql', 'params'];
+
+/** Most statements in flight per connection (--pipeline): beyond this a connection only queues. */
+export const MAX_PIPELINE = 1000;
 
 /** The largest multi-row INSERT: PostgreSQL allows 65535 bind parameters, 6 per row. */
 export const MAX_MULTI_BATCH = Math.floor(65535 / 6);
@@ -96,6 +103,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   const url = text('url', undefined);
   const workers = positiveInt('workers', 2, 256);
   const connections = positiveInt('connections', 4, 1000);
+  const pipeline = positiveInt('pipeline', 1, MAX_PIPELINE);
 
   let rateHz: number | 'max' = 'max';
   const rawRate = raw['rate'];
@@ -121,6 +129,9 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   }
   if (mode === 'copy' && statement === 'tutorial-sql' && raw['statement'] !== undefined) {
     problems.push('statement: tutorial-sql computes rows on the server and cannot be sent with --mode copy; use --statement params');
+  }
+  if (mode === 'copy' && pipeline > 1) {
+    problems.push(`pipeline: --mode copy streams each batch over its connection and cannot be pipelined; use --mode single or multi, got ${pipeline}`);
   }
   if (typeof rateHz === 'number' && typeof batch === 'number' && rateHz / batch > 10_000_000) {
     problems.push('rate: more than 10 million operations/s is not a rate this harness can schedule');
@@ -209,28 +220,39 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   }
 
   const shardCount = raw['shardCount'] === undefined ? null : positiveInt('shardCount', 32, 4096);
-  let instance: { index: number; count: number } | null = null;
+  let instance: InstanceConfig | null = null;
+  const group = text('group', undefined) ?? null;
+  if (group !== null && !GROUP_NAME.test(group)) {
+    problems.push(`group: use letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit), got ${JSON.stringify(group)}`);
+  }
+  const rendezvousTimeoutMs = duration('rendezvousTimeout', 60_000, false);
   if (raw['instance'] !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(String(raw['instance']).trim());
     const index = m ? Number(m[1]) : NaN;
     const count = m ? Number(m[2]) : NaN;
     if (!m || count < 1 || index < 1 || index > count) {
-      problems.push(`instance: must be i/N with 1 <= i <= N (this load generator is number i of N), got ${JSON.stringify(raw['instance'])}`);
+      problems.push(`instance: must be i/N with 1 <= i <= N (this load generator is number i of N), or auto, got ${JSON.stringify(raw['instance'])}`);
     } else if (count > sites) {
       problems.push(`instance: ${count} load generators need at least ${count} sites (--sites), got ${sites}`);
     } else {
-      instance = { index, count };
+      instance = { index, count, group };
+      if (count > 1 && group === null) problems.push(`instance: ${index}/${count} needs --group NAME, the name the ${count} instances of one launch meet under`);
       if (statement === 'tutorial-sql') problems.push('instance: the tutorial-sql statement picks site_id on the server, so instances cannot own disjoint sites; use --statement params');
       if (rollup !== 'none' && index > 1) problems.push(`instance: the rollup, probes and audit run on instance 1 only; drop --rollup on instance ${index}/${count}`);
     }
+  } else if (group !== null) {
+    problems.push('group: only applies to --instance i/N (several load generators)');
+  }
+  if (raw['rendezvousTimeout'] !== undefined && group === null) {
+    problems.push('rendezvousTimeout: only applies with --group (the instances of a group wait for each other)');
   }
 
   if (problems.length > 0) return { problems };
   return {
     problems,
     config: {
-      name, url, workers, connections, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
-      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance,
+      name, url, workers, connections, pipeline, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
+      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance, rendezvousTimeoutMs,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
         probes, viewers, refreshMs, minSamples, idleBaseline, expire, parallel,

@@ -9,6 +9,8 @@ export interface WorkerInit {
   /** Connection URL (may hold a password; never printed). */
   readonly url: string;
   readonly connections: number;
+  /** Statements in flight per connection (1: one round trip at a time). */
+  readonly pipeline: number;
   /** Operations per second for this worker, or null for a closed loop. */
   readonly opsPerSecond: number | null;
   /** Offset of this worker's schedule so that workers interleave evenly (ns). */
@@ -32,6 +34,29 @@ export interface WorkerInit {
   readonly applicationName: string;
 }
 
+/** Indexes of the pacer's shared Int32 cells. */
+export const PACER_CELLS = {
+  /** Bumped by the pacer each time operations fall due (the worker waits on it). */
+  tick: 0,
+  /** Set to 1 by the worker to stop the pacer. */
+  stop: 1,
+  /** Set to 1 by the worker once startHi/startLo hold the run's start instant. */
+  started: 2,
+  startHi: 3,
+  startLo: 4,
+  count: 5,
+} as const;
+
+/** workerData of the pacer thread (src/load/pacer.ts). */
+export interface PacerInit {
+  /** SharedArrayBuffer of PACER_CELLS.count Int32 cells. */
+  readonly buffer: SharedArrayBuffer;
+  readonly opsPerSecond: number;
+  readonly scheduleOffsetNs: number;
+  /** End of the schedule, ns after start. */
+  readonly endNs: number;
+}
+
 /** Counters of one phase within one interval of one worker. */
 export interface PhaseCounters {
   ops: number;
@@ -47,6 +72,9 @@ export interface PhaseSnapshot extends PhaseCounters {
   readonly response: string;
   readonly service: string;
   readonly lag: string;
+  /** The lag split by cause (see src/schedule/pacing.ts): the harness's lateness and the wait for a free connection. */
+  readonly timerLag: string;
+  readonly connectionWait: string;
 }
 
 export interface IntervalSnapshot {

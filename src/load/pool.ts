@@ -3,6 +3,7 @@
  * instant, feeds their interval snapshots to the Aggregator, and reports
  * completed intervals through a callback. Never prints.
  */
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { siteSlice, type RunConfig } from '../config/types.js';
 import { Aggregator, type IntervalRow } from '../metrics/aggregate.js';
@@ -12,8 +13,10 @@ export interface LoadResult {
   readonly aggregator: Aggregator;
   /** Operations still in flight when workers gave up waiting for them. */
   readonly unfinished: number;
-  /** Wall-clock start of the schedule (ms since epoch), for the interval log. */
+  /** Wall-clock start of the schedule (ms since epoch, this host's clock), for the interval log. */
   readonly startEpochMs: number;
+  /** How long after the requested origin ({@link LoadOptions.beforeStart}) the workers were told to start; 0 when in time. */
+  readonly lateStartMs: number;
   /** Worker failures (a worker that died); empty when all finished. */
   readonly workerFailures: string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
@@ -27,6 +30,12 @@ export interface LoadOptions {
   readonly intervalMs?: number;
   /** Called for every completed interval, in order. */
   readonly onInterval?: (row: IntervalRow) => void;
+  /**
+   * Called once every worker is connected, before the schedule starts; resolves
+   * with the schedule's origin (ms since the epoch, this host's clock), or null
+   * for "now". A rejection stops the workers and is rethrown.
+   */
+  readonly beforeStart?: () => Promise<number | null>;
 }
 
 /** A failure to start: workers could not connect (bad password, unreachable host…). */
@@ -70,6 +79,7 @@ export class LoadPool {
         workerIndex: w,
         url,
         connections: config.connections,
+        pipeline: config.pipeline,
         opsPerSecond: opsPerWorker,
         // Interleave workers: worker w starts w/W of an interval later, so arrivals stay evenly spaced.
         scheduleOffsetNs: opsPerWorker === null ? 0 : (w / config.workers) * (1e9 / opsPerWorker),
@@ -125,20 +135,25 @@ export class LoadPool {
       }));
     }
 
+    let originEpochMs: number | null;
     try {
       await Promise.all(readies);
+      originEpochMs = (await this.opts.beforeStart?.()) ?? null;
     } catch (err) {
       await Promise.all(this.workers.map((w) => w.terminate()));
       throw err;
     }
-    // A common origin 50 ms ahead, so every worker has received it before it begins.
-    const startNs = process.hrtime.bigint() + 50_000_000n;
-    const startEpochMs = Date.now() + 50;
+    // A common origin: the one asked for, else 50 ms ahead, so every worker has received it before it begins.
+    const nowNs = process.hrtime.bigint();
+    const nowEpochMs = performance.timeOrigin + performance.now();
+    const startEpochMs = originEpochMs ?? nowEpochMs + 50;
+    const startNs = nowNs + BigInt(Math.round((startEpochMs - nowEpochMs) * 1e6));
+    const lateStartMs = Math.max(0, nowEpochMs - startEpochMs);
     for (const w of this.workers) w.postMessage({ type: 'start', startNs: startNs.toString() } satisfies MainToWorker);
     if (this.stopped) this.stop();
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
+    return { aggregator, unfinished, startEpochMs, lateStartMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
   }
 }

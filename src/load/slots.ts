@@ -1,5 +1,6 @@
 /**
- * A worker's pg connections. A slot is free, busy or down; a lost connection
+ * A worker's pg connections. A slot is one connection with up to `depth`
+ * statements in flight (its lanes), or down; a lost connection
  * is re-established in the background with capped exponential backoff while
  * the run goes on.
  */
@@ -9,24 +10,32 @@ import { sqlstateOf } from '../targets/sqlstate.js';
 export interface Slot {
   readonly id: number;
   client: pg.Client | null;
-  busy: boolean;
+  /** Statements in flight on `client` (at most the pipeline depth). */
+  inFlight: number;
 }
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
+/**
+ * A worker's connections, each taking up to `depth` statements at a time
+ * (depth > 1: pg's pipeline mode). Handing out a lane picks the least-loaded
+ * live connection, so a free connection is always used before one is
+ * pipelined behind a busy one.
+ */
 export class Slots {
   private readonly slots: Slot[];
-  private readonly free: Slot[] = [];
   private waiters: Array<(s: Slot) => void> = [];
   private upWaiters: Array<() => void> = [];
   private closed = false;
-  /** Called when a slot becomes free and nobody waits for it (the closed loop sends on it again). */
+  /** Called when a lane becomes free and nobody waits for it (the closed loop sends on it again). */
   onFree: ((slot: Slot) => void) | null = null;
   /** Connections re-established since the last call to takeReconnects(). */
   private reconnects = 0;
 
   /**
+   * @param depth statements in flight per connection; above 1 the clients are
+   *   created with pg's `pipeline: true`
    * @param onConnectionError called with the SQLSTATE of every connection loss not
    *   seen by an operation (an idle connection dropped) and of every failed reconnect,
    *   so an outage is always counted, not only when a statement was in flight.
@@ -34,40 +43,49 @@ export class Slots {
   constructor(
     private readonly config: pg.ClientConfig,
     count: number,
+    private readonly depth: number,
     private readonly onConnectionError: (sqlstate: string) => void = () => undefined,
   ) {
-    this.slots = Array.from({ length: count }, (_, id) => ({ id, client: null, busy: false }));
+    this.slots = Array.from({ length: count }, (_, id) => ({ id, client: null, inFlight: 0 }));
   }
 
   /** Open every connection; rejects with the first error (used before the run starts). */
   async connectAll(): Promise<void> {
     await Promise.all(this.slots.map(async (s) => {
       s.client = await this.open(s);
-      this.free.push(s);
     }));
   }
 
   private async open(slot: Slot): Promise<pg.Client> {
-    const client = new pg.Client(this.config);
+    const client = new pg.Client(this.depth > 1 ? { ...this.config, pipeline: true } : this.config);
     // An 'error' event without a listener would kill the worker; the failing query reports it.
     client.on('error', (err) => {
       if (slot.client !== client) return;
-      // A busy slot's operation fails too and is counted there.
-      if (!slot.busy) this.onConnectionError(sqlstateOf(err));
+      // Statements in flight fail too and are counted there.
+      if (slot.inFlight === 0) this.onConnectionError(sqlstateOf(err));
       this.markDown(slot);
     });
     await client.connect();
     return client;
   }
 
-  /** A free slot, or undefined when all are busy or down. */
+  /** A lane on the least-loaded live connection, or undefined when all are full or down. */
   tryAcquire(): Slot | undefined {
-    return this.free.pop();
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (s.client === null || s.inFlight >= this.depth) continue;
+      if (!best || s.inFlight < best.inFlight) {
+        best = s;
+        if (s.inFlight === 0) break;
+      }
+    }
+    if (best) best.inFlight++;
+    return best;
   }
 
-  /** Wait for a free slot, at most `timeoutMs` (undefined when none came: all busy or down). */
+  /** Wait for a free lane, at most `timeoutMs` (undefined when none came: all busy or down). */
   acquire(timeoutMs: number): Promise<Slot | undefined> {
-    const s = this.free.pop();
+    const s = this.tryAcquire();
     if (s) return Promise.resolve(s);
     return new Promise((resolve) => {
       const waiter = (slot: Slot): void => {
@@ -82,15 +100,25 @@ export class Slots {
     });
   }
 
-  release(slot: Slot): void {
-    slot.busy = false;
-    if (slot.client === null || this.closed) return;
+  /**
+   * A statement sent on `client` through `slot` finished. A statement of a
+   * connection that has since been replaced frees nothing: the new
+   * connection's lanes were counted afresh.
+   */
+  release(slot: Slot, client: pg.Client | null = slot.client): void {
+    if (slot.client !== client || slot.client === null) return;
+    slot.inFlight--;
+    if (this.closed) return;
+    this.handOut(slot);
+  }
+
+  /** Give a free lane of `slot` to a waiter, else tell onFree. */
+  private handOut(slot: Slot): void {
     const w = this.waiters.shift();
     if (w) {
-      slot.busy = true;
+      slot.inFlight++;
       w(slot);
     } else {
-      this.free.push(slot);
       this.onFree?.(slot);
     }
   }
@@ -98,12 +126,6 @@ export class Slots {
   get upCount(): number {
     let n = 0;
     for (const s of this.slots) if (s.client !== null) n++;
-    return n;
-  }
-
-  get busyCount(): number {
-    let n = 0;
-    for (const s of this.slots) if (s.busy) n++;
     return n;
   }
 
@@ -130,8 +152,7 @@ export class Slots {
     const client = slot.client;
     if (client === null) return;
     slot.client = null;
-    const i = this.free.indexOf(slot);
-    if (i >= 0) this.free.splice(i, 1);
+    slot.inFlight = 0;
     client.end().catch(() => undefined);
     void this.reconnect(slot);
   }
@@ -148,11 +169,12 @@ export class Slots {
           return;
         }
         slot.client = client;
+        slot.inFlight = 0;
         this.reconnects++;
         const ups = this.upWaiters;
         this.upWaiters = [];
         for (const u of ups) u();
-        if (!slot.busy) this.release(slot);
+        for (let k = 0; k < this.depth && slot.inFlight < this.depth; k++) this.handOut(slot);
         return;
       } catch (err) {
         if (!this.closed) this.onConnectionError(sqlstateOf(err));

@@ -4,15 +4,16 @@
  * histograms per phase and posts them, encoded, to the main thread every
  * interval. Never merges across workers and never prints.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import type { IntervalSnapshot, MainToWorker, PhaseCounters, PhaseSnapshot, WorkerInit, WorkerToMain } from './messages.js';
+import { PACER_CELLS, type IntervalSnapshot, type MainToWorker, type PacerInit, type PhaseCounters, type PhaseSnapshot, type WorkerInit, type WorkerToMain } from './messages.js';
 import { makeOperation } from './operations.js';
 import { Slots, type Slot } from './slots.js';
 import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { encodeHistogram, newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { OpenLoopSchedule, type Clock, hrClock } from '../schedule/open-loop.js';
+import { ConnectionWaits } from '../schedule/pacing.js';
 import { maskSecrets } from '../targets/url.js';
 
 const init = workerData as WorkerInit;
@@ -24,6 +25,8 @@ class PhaseRecorder {
   response: Histogram = newHistogram();
   service: Histogram = newHistogram();
   lag: Histogram = newHistogram();
+  timerLag: Histogram = newHistogram();
+  connectionWait: Histogram = newHistogram();
   c: PhaseCounters = { ops: 0, rows: 0, late: 0, dropped: 0, errors: {} };
   touched = false;
 
@@ -34,10 +37,14 @@ class PhaseRecorder {
       response: encodeHistogram(this.response),
       service: encodeHistogram(this.service),
       lag: encodeHistogram(this.lag),
+      timerLag: encodeHistogram(this.timerLag),
+      connectionWait: encodeHistogram(this.connectionWait),
     };
     this.response.reset();
     this.service.reset();
     this.lag.reset();
+    this.timerLag.reset();
+    this.connectionWait.reset();
     this.c = { ops: 0, rows: 0, late: 0, dropped: 0, errors: {} };
     this.touched = false;
     return s;
@@ -56,6 +63,7 @@ function countError(rec: PhaseRecorder, sqlstate: string): void {
 const slots = new Slots(
   { connectionString: init.url, application_name: init.applicationName },
   init.connections,
+  init.pipeline,
   (sqlstate) => countError(clock ? recorderFor(clock.nowNs()) : warmup, sqlstate),
 );
 const operation = makeOperation(init);
@@ -65,9 +73,12 @@ let stopping = false;
 let inFlight = 0;
 let drainResolve: (() => void) | null = null;
 
+const waits = new ConnectionWaits();
+
+/** Send one operation on a lane of `slot` (already acquired); times it from its due time. */
 function send(slot: Slot, dueNs: number, sentNs: number): void {
   const client = slot.client as pg.Client;
-  slot.busy = true;
+  const split = waits.split(dueNs, sentNs);
   inFlight++;
   operation(client, (err) => {
     const endAt = clock.nowNs();
@@ -81,11 +92,13 @@ function send(slot: Slot, dueNs: number, sentNs: number): void {
       recordNs(rec.response, endAt - dueNs);
       recordNs(rec.service, endAt - sentNs);
       recordNs(rec.lag, sentNs - dueNs);
+      recordNs(rec.timerLag, split.timerLagNs);
+      recordNs(rec.connectionWait, split.connectionWaitNs);
       rec.c.ops++;
       rec.c.rows += init.batch;
       if (sentNs - dueNs > init.lateThresholdNs) rec.c.late++;
     }
-    slots.release(slot);
+    slots.release(slot, client);
     inFlight--;
     if (inFlight === 0 && drainResolve) drainResolve();
   });
@@ -100,17 +113,89 @@ function drop(dueNs: number, n: number): void {
   rec.c.dropped += n;
 }
 
-/** Open loop: operation i is due at offset + i/rate; late sends are recorded as lag, never skipped silently. */
+/**
+ * The pacer thread (open loop only): it sleeps precisely until each due time
+ * and wakes this thread through the `tick` cell (see pacer.ts). Started before
+ * the worker reports ready.
+ */
+const pacerCells = init.opsPerSecond === null ? null : new Int32Array(new SharedArrayBuffer(4 * PACER_CELLS.count));
+let pacer: Worker | null = null;
+
+async function startPacer(): Promise<void> {
+  if (!pacerCells || init.opsPerSecond === null) return;
+  const pacerInit: PacerInit = {
+    buffer: pacerCells.buffer as SharedArrayBuffer,
+    opsPerSecond: init.opsPerSecond,
+    scheduleOffsetNs: init.scheduleOffsetNs,
+    endNs: init.endNs,
+  };
+  const w = new Worker(new URL('./pacer.js', import.meta.url), { workerData: pacerInit });
+  pacer = w;
+  // A pacer that fails must not leave the sender waiting for a tick that never comes.
+  w.on('error', (err) => {
+    post({ type: 'fatal', message: `pacer thread: ${err.message}` });
+    stopping = true;
+    wakeSender();
+  });
+  await new Promise<void>((resolve, reject) => {
+    w.once('online', resolve);
+    w.once('error', reject);
+  });
+}
+
+/** Wake the sender if it waits for the pacer (stop, or the pacer failed). */
+function wakeSender(): void {
+  if (!pacerCells) return;
+  Atomics.add(pacerCells, PACER_CELLS.tick, 1);
+  Atomics.notify(pacerCells, PACER_CELLS.tick);
+}
+
+function stopPacer(): void {
+  if (!pacerCells) return;
+  Atomics.store(pacerCells, PACER_CELLS.stop, 1);
+  Atomics.notify(pacerCells, PACER_CELLS.stop);
+  wakeSender();
+}
+
+/** Tell the pacer the run's start instant (it blocks until then). */
+function releasePacer(startNs: bigint): void {
+  if (!pacerCells) return;
+  Atomics.store(pacerCells, PACER_CELLS.startHi, Number(startNs >> 32n) | 0);
+  Atomics.store(pacerCells, PACER_CELLS.startLo, Number(startNs & 0xffffffffn) | 0);
+  Atomics.store(pacerCells, PACER_CELLS.started, 1);
+  Atomics.notify(pacerCells, PACER_CELLS.started);
+}
+
+/** Atomics.waitAsync (Node 20 has it; the es2022 lib types do not). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+/** Wait for the pacer's next wake-up, unless `dueNs` has come meanwhile. */
+async function untilDue(cells: Int32Array, dueNs: number): Promise<void> {
+  const seen = Atomics.load(cells, PACER_CELLS.tick);
+  const now = clock.nowNs();
+  if (dueNs <= now) return;
+  // No timeout: a timed waitAsync costs a platform timer per wait (a second wake-up per operation).
+  const w = waitAsync(cells, PACER_CELLS.tick, seen);
+  if (w.async) await w.value;
+}
+
+/**
+ * Open loop: operation i is due at offset + i/rate; late sends are recorded as
+ * lag (split into timer lateness and connection wait), never skipped silently.
+ */
 async function runOpenLoop(opsPerSecond: number): Promise<void> {
   const schedule = new OpenLoopSchedule(opsPerSecond, init.scheduleOffsetNs);
+  const cells = pacerCells!;
   let i = 0;
   for (;;) {
     const due = schedule.dueNs(i);
     if (due >= endNs || stopping) break;
     let now = clock.nowNs();
     if (due > now) {
-      await sleep(Math.round((due - now) / 1e6));
-      continue; // re-check the clock: timers may fire early by rounding
+      await untilDue(cells, due);
+      continue; // re-check the clock and the stop flag
     }
     let slot = slots.tryAcquire();
     if (!slot) {
@@ -123,8 +208,11 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
         i = next;
         continue;
       }
+      // Every connection busy: the wait is the server's backpressure, not the harness's lateness.
+      waits.begin(now);
       slot = await slots.acquire((endNs - now) / 1e6);
       now = clock.nowNs();
+      waits.end(now);
       if (!slot) continue;
       if (now >= endNs || stopping) {
         slots.release(slot);
@@ -134,6 +222,7 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
     send(slot, due, now);
     i++;
   }
+  stopPacer();
   // Operations due before the end but never sent: the client fell behind.
   const last = schedule.firstIndexAtOrAfter(endNs);
   for (let k = i; k < last; k++) drop(schedule.dueNs(k), 1);
@@ -152,7 +241,7 @@ async function runClosedLoop(): Promise<void> {
     if (slot) send(slot, now, now);
   };
   slots.onFree = next;
-  for (let c = 0; c < init.connections; c++) next();
+  for (let c = 0; c < init.connections * init.pipeline; c++) next();
   while (!stopping) {
     const left = endNs - clock.nowNs();
     if (left <= 0) break;
@@ -212,6 +301,7 @@ async function main(startNs: bigint): Promise<void> {
   measureLoopDelay.enable();
   if (init.warmupNs === 0) measureLoopDelayStarted = true;
   eluPrev = performance.eventLoopUtilization();
+  releasePacer(startNs);
   // Wait for the common start instant so every worker's schedule shares one origin.
   const untilStart = -clock.nowNs() / 1e6;
   if (untilStart > 0) await sleep(untilStart);
@@ -228,7 +318,9 @@ async function main(startNs: bigint): Promise<void> {
   measureLoopDelay.disable();
   const measureLoopDelayP99Us = measureLoopDelay.count > 0 ? Math.round(measureLoopDelay.percentile(99) / 1000) : 0;
   const unfinished = inFlight;
+  stopPacer();
   await slots.closeAll();
+  await pacer?.terminate();
   post({ type: 'done', unfinished, measureLoopDelayP99Us });
 }
 
@@ -240,10 +332,11 @@ port.on('message', (m: MainToWorker) => {
   } else if (m.type === 'stop') {
     stopping = true;
     if (clock) endNs = Math.min(endNs, clock.nowNs());
+    wakeSender();
   }
 });
 
-slots.connectAll().then(
+Promise.all([slots.connectAll(), startPacer()]).then(
   () => post({ type: 'ready' }),
   (err: unknown) => {
     post({ type: 'fatal', message: maskSecrets(err instanceof Error ? err.message : String(err)), sqlstate: sqlstateOf(err) });

@@ -19,6 +19,8 @@ export type InstanceInterval = Readonly<Omit<IntervalRow, 'achievedRowsHz' | 're
 export interface InstanceIntervals {
   /** The interval log's StartTime, ms since the epoch; null if the log has none. */
   readonly startEpochMs: number | null;
+  /** The histogram kinds (interval log tags) every interval has, in the log's order. */
+  readonly kinds: readonly string[];
   readonly intervals: readonly InstanceInterval[];
 }
 
@@ -35,16 +37,19 @@ type CsvColumn = (typeof CSV_COLUMNS)[number];
  */
 export function readInstanceIntervals(hlogText: string, csvText: string): InstanceIntervals {
   const reader = new HistogramLogReader(hlogText);
-  const byStart = new Map<number, Partial<Record<Kind, string>>>();
+  const byStart = new Map<number, Record<string, string>>();
+  // Whatever kinds the log has (a newer rtbench may record more than this one's KINDS): merge carries them all.
+  const kinds: string[] = [];
   for (;;) {
     const h = reader.nextIntervalHistogram();
     if (h === null) break;
-    if (!(KINDS as readonly string[]).includes(h.tag)) continue;
+    if (!h.tag) continue;
+    if (!kinds.includes(h.tag)) kinds.push(h.tag);
     // The reader adds its base time (the log's StartTime for relative logs); take it off again.
     const baseMs = Number.isFinite(reader.baseTimeSec) ? reader.baseTimeSec * 1000 : 0;
     const startMs = Math.round(h.startTimeStampMsec - baseMs);
     const entry = byStart.get(startMs) ?? {};
-    entry[h.tag as Kind] = encodeHistogram(h);
+    entry[h.tag] = encodeHistogram(h);
     byStart.set(startMs, entry);
   }
   const startEpochMs = Number.isFinite(reader.startTimeSec) ? Math.round(reader.startTimeSec * 1000) : null;
@@ -62,8 +67,9 @@ export function readInstanceIntervals(hlogText: string, csvText: string): Instan
     if (phase !== 'warmup' && phase !== 'measure') throw new Error(`timeseries.csv: line ${n + 1}: phase ${JSON.stringify(phase)}`);
     const startMs = Math.round(num('start_s') * 1000);
     const hs = byStart.get(startMs) ?? {};
-    const encoded = {} as Record<Kind, string>;
-    for (const k of KINDS) {
+    const encoded: Record<string, string> = {};
+    for (const k of KINDS) if (!kinds.includes(k)) throw new Error(`intervals.hlog: no ${k} histograms`);
+    for (const k of kinds) {
       const e = hs[k];
       if (e === undefined) throw new Error(`intervals.hlog: no ${k} histogram for interval ${f['index']} (start ${f['start_s']} s)`);
       encoded[k] = e;
@@ -86,10 +92,10 @@ export function readInstanceIntervals(hlogText: string, csvText: string): Instan
       cpuCores: num('cpu_cores'),
       // The csv keeps 0.1 MB; that is all the precision there is.
       rssBytes: Math.round(num('rss_mb') * 1048576),
-      encoded,
+      encoded: encoded as Record<Kind, string>,
     });
   }
-  return { startEpochMs, intervals };
+  return { startEpochMs, kinds, intervals };
 }
 
 /** The sum of one kind's histograms over one phase's intervals. */
@@ -99,27 +105,38 @@ export function sumPhase(intervals: readonly InstanceInterval[], phase: 'warmup'
   return h;
 }
 
+/** One instance's intervals and the instant its times count from, in a clock all instances share. */
+export interface TimedIntervals {
+  /** The instance's schedule origin, ms since the epoch (the group's common start, database clock). */
+  readonly originEpochMs: number;
+  readonly intervals: readonly InstanceInterval[];
+}
+
 /**
- * Merge the instances' intervals by index (each counted from its own start):
- * histograms added per kind, counts, connections, CPU and RSS summed, ELU and
- * loop delay maxed, target rates summed. The phase is that of the
- * lowest-numbered instance having the interval. `instances` must be ordered by
- * instance index.
+ * Merge the instances' intervals by time: each interval is placed at its
+ * absolute start (origin + start) and intervals falling in the same
+ * `intervalMs` slot of the earliest origin are merged. Histograms are added
+ * per kind (every kind present), counts, connections, CPU and RSS summed, ELU
+ * and loop delay maxed, target rates summed. The phase is that of the
+ * lowest-numbered instance having the slot. `instances` must be ordered by
+ * instance index. Times in the result count from the earliest origin.
  */
-export function mergeIntervals(instances: ReadonlyArray<readonly InstanceInterval[]>): IntervalRow[] {
-  const byIndex = new Map<number, InstanceInterval[]>();
-  for (const list of instances) {
-    for (const r of list) {
-      const at = byIndex.get(r.index) ?? [];
-      at.push(r);
-      byIndex.set(r.index, at);
+export function mergeIntervals(instances: readonly TimedIntervals[], intervalMs = 1000): IntervalRow[] {
+  const base = Math.min(...instances.map((x) => x.originEpochMs));
+  const bySlot = new Map<number, InstanceInterval[]>();
+  for (const { originEpochMs, intervals } of instances) {
+    const shiftMs = originEpochMs - base;
+    for (const r of intervals) {
+      const aligned = { ...r, startMs: r.startMs + shiftMs, endMs: r.endMs + shiftMs };
+      const slot = Math.round(aligned.startMs / intervalMs);
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), aligned]);
     }
   }
   const out: IntervalRow[] = [];
-  for (const index of [...byIndex.keys()].sort((a, b) => a - b)) {
-    const rs = byIndex.get(index)!;
+  for (const slot of [...bySlot.keys()].sort((a, b) => a - b)) {
+    const rs = bySlot.get(slot)!;
     const first = rs[0]!;
-    const hs: Record<Kind, Histogram> = { response: newHistogram(), service: newHistogram(), lag: newHistogram() };
+    const hs: Record<string, Histogram> = {};
     let startMs = Infinity;
     let endMs = -Infinity;
     let target: number | null = null;
@@ -127,7 +144,7 @@ export function mergeIntervals(instances: ReadonlyArray<readonly InstanceInterva
     let maxElu = 0;
     let maxDelay = 0;
     for (const r of rs) {
-      for (const k of KINDS) hs[k].add(decodeHistogram(r.encoded[k]));
+      for (const [k, e] of Object.entries(r.encoded)) (hs[k] ??= newHistogram()).add(decodeHistogram(e));
       startMs = Math.min(startMs, r.startMs);
       endMs = Math.max(endMs, r.endMs);
       if (r.targetRowsHz !== null) target = (target ?? 0) + r.targetRowsHz;
@@ -135,15 +152,16 @@ export function mergeIntervals(instances: ReadonlyArray<readonly InstanceInterva
       maxElu = Math.max(maxElu, r.maxWorkerElu);
       maxDelay = Math.max(maxDelay, r.maxLoopDelayP99Us);
     }
+    for (const k of KINDS) hs[k] ??= newHistogram();
     out.push({
-      index,
+      index: slot + 1,
       startMs,
       endMs,
       phase: first.phase,
       targetRowsHz: target,
       rows: sum.rows,
       ops: sum.ops,
-      ...derivedFigures(hs, sum.rows, startMs, endMs),
+      ...derivedFigures(hs as Record<Kind, Histogram>, sum.rows, startMs, endMs),
       errors: sum.errors,
       late: sum.late,
       dropped: sum.dropped,
@@ -153,7 +171,7 @@ export function mergeIntervals(instances: ReadonlyArray<readonly InstanceInterva
       maxLoopDelayP99Us: maxDelay,
       cpuCores: sum.cpuCores,
       rssBytes: sum.rssBytes,
-      encoded: { response: encodeHistogram(hs.response), service: encodeHistogram(hs.service), lag: encodeHistogram(hs.lag) },
+      encoded: Object.fromEntries(Object.entries(hs).map(([k, h]) => [k, encodeHistogram(h)])) as Record<Kind, string>,
     });
   }
   return out;

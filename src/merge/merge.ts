@@ -7,9 +7,10 @@
  */
 import { KINDS, type Kind } from '../metrics/aggregate.js';
 import { newHistogram, summarize, type Histogram } from '../metrics/histogram.js';
-import { RESULT_FORMAT_VERSION, type ClientSummary, type IngestSummary, type RunInfo, type RunRecord, type Summary } from '../results/run-record.js';
+import { RESULT_FORMAT_VERSION, type ClientSummary, type IngestSummary, type InstanceRecord, type RunInfo, type RunRecord, type Summary } from '../results/run-record.js';
 import { mergeIntervals, sumPhase, type InstanceInterval } from './intervals.js';
-import { instanceOf } from './validate.js';
+import { startSpread, type StartSpread } from '../schedule/rendezvous.js';
+import { instanceOf, rendezvousOf } from './validate.js';
 
 /** One instance's result directory, read and parsed. */
 export interface MergeInput {
@@ -30,8 +31,17 @@ export interface MergedInstance {
   readonly valid: boolean;
 }
 
+/** How the instances of a merged run started: their group, common start and actual spread. */
+export interface MergedStart extends StartSpread {
+  readonly group: string;
+  /** The common start, database clock, ms since the epoch. */
+  readonly startEpochMs: number;
+}
+
 /** summary.json of a merged run: a Summary plus which instances went into it. */
-export type MergedSummary = Summary & { readonly merged: { readonly count: number; readonly instances: readonly MergedInstance[] } };
+export type MergedSummary = Summary & {
+  readonly merged: { readonly count: number; readonly instances: readonly MergedInstance[]; readonly start: MergedStart | null };
+};
 
 /** run.json of a merged run: instance 1's, plus every instance's machine. */
 export type MergedRunInfo = RunInfo & {
@@ -45,13 +55,25 @@ export interface MergedRecord extends RunRecord {
   readonly summary: MergedSummary;
 }
 
-/** The ingest histograms every run has: name -> phase and kind in the interval data. */
-const INGEST_HISTOGRAMS: Record<string, { phase: 'warmup' | 'measure'; kind: Kind }> = {
-  'ingest-response': { phase: 'measure', kind: 'response' },
-  'ingest-service': { phase: 'measure', kind: 'service' },
-  'ingest-lag': { phase: 'measure', kind: 'lag' },
-  'warmup-response': { phase: 'warmup', kind: 'response' },
-};
+/**
+ * Histograms a run without histograms.json (an older rtbench) can have rebuilt
+ * from its interval log: ingest-<kind> (measure phase) for every kind it
+ * logged, and warmup-response.
+ */
+function rebuildable(intervals: readonly InstanceInterval[]): Record<string, { phase: 'warmup' | 'measure'; kind: Kind }> {
+  const kinds = new Set<string>();
+  for (const r of intervals) for (const k of Object.keys(r.encoded)) kinds.add(k);
+  const out: Record<string, { phase: 'warmup' | 'measure'; kind: Kind }> = {};
+  for (const k of kinds) out[`ingest-${k}`] = { phase: 'measure', kind: k as Kind };
+  if (kinds.has('response')) out['warmup-response'] = { phase: 'warmup', kind: 'response' };
+  return out;
+}
+
+/** The lag split by cause: in histograms.json only (not in the interval log); name -> key in the ingest summary. */
+const LAG_PART_HISTOGRAMS = { 'ingest-timer-lag': 'timerLag', 'ingest-connection-wait': 'connectionWait' } as const;
+
+/** Histograms of the load (every instance records its own), as opposed to the dashboard's (instance 1 only). */
+const isLoadHistogram = (name: string): boolean => name.startsWith('ingest-') || name.startsWith('warmup-');
 
 /** Keys of Summary that belong to the dashboard side (instance 1 only). */
 const DASHBOARD_KEYS = ['rollup', 'preload', 'freshness', 'probes', 'parallel', 'expiry'] as const;
@@ -83,6 +105,20 @@ function mergeClient(cs: readonly ClientSummary[], ackedMeasure: readonly number
   };
 }
 
+/** The kinds of the merged interval log: this rtbench's, then any other the instances logged. */
+function mergedKinds(lists: ReadonlyArray<readonly InstanceInterval[]>): Kind[] {
+  const out: string[] = [...KINDS];
+  for (const l of lists) for (const r of l) for (const k of Object.keys(r.encoded)) if (!out.includes(k)) out.push(k);
+  return out as Kind[];
+}
+
+/** "group g: 2 instances registered 5.0 s apart, started their schedules 0.0 ms apart (± 0.1 ms)". */
+export function startNote(s: MergedStart, count: number): string {
+  return `group ${s.group}: ${count} instance${count === 1 ? '' : 's'} registered ${(s.registeredSpreadMs / 1000).toFixed(1)} s apart and started ` +
+    `their schedules ${s.startSpreadMs.toFixed(2)} ms apart (± ${s.uncertaintyMs.toFixed(2)} ms clock uncertainty) at ` +
+    `${new Date(s.startEpochMs).toISOString()} (database clock)`;
+}
+
 /**
  * Merge validated instance runs (see checkInstances) into one record.
  * `warnings` become the first notes of the merged summary.
@@ -98,20 +134,39 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
   const count = first.id.count;
   const notes: string[] = [...(opts.warnings ?? [])];
 
-  // Histograms: histograms.json when there, else the sum of the interval log's intervals.
-  const histograms: Record<string, Histogram> = {};
-  for (const [name, { phase, kind }] of Object.entries(INGEST_HISTOGRAMS)) {
-    const h = newHistogram();
-    for (const r of runs) h.add(r.histograms?.[name] ?? sumPhase(r.intervals, phase, kind));
-    histograms[name] = h;
-  }
+  // Histograms: from histograms.json when there, else the ingest ones rebuilt from the interval log. One
+  // every instance has is added up (ingest-*, and any a newer rtbench adds, such as the lag split by cause);
+  // one only instance 1 has is the dashboard's (only instance 1 runs it) and is carried over; any other is
+  // left out, with a note, rather than merged from part of the load.
+  const own = runs.map((r) => r.histograms ?? Object.fromEntries(
+    Object.entries(rebuildable(r.intervals)).map(([name, { phase, kind }]) => [name, sumPhase(r.intervals, phase, kind)]),
+  ));
   for (const r of runs) {
     if (!r.histograms) notes.push(`${r.label}: no histograms.json (older rtbench); its latency histograms were rebuilt from intervals.hlog`);
   }
-  for (const [name, h] of Object.entries(first.histograms ?? {})) {
-    if (!(name in INGEST_HISTOGRAMS)) histograms[name] = h;
+  const histograms: Record<string, Histogram> = {};
+  for (const name of [...new Set(own.flatMap((h) => Object.keys(h)))]) {
+    const having = runs.filter((_, i) => own[i]![name] !== undefined);
+    if (having.length === runs.length || (!isLoadHistogram(name) && having.length === 1 && having[0] === first)) {
+      const h = newHistogram();
+      for (const hs of own) if (hs[name]) h.add(hs[name]);
+      histograms[name] = h;
+    } else {
+      notes.push(`histogram ${name} is in ${having.map((r) => r.label).join(', ')} only; left out of the merged run`);
+    }
   }
+  for (const name of ['ingest-response', 'ingest-service', 'ingest-lag', 'warmup-response']) histograms[name] ??= newHistogram();
   if (!first.histograms && first.summary.rollup) notes.push(`${first.label}: no histograms.json, so the dashboard histograms (.hgrm) could not be carried over`);
+
+  // Placed by time: each instance's intervals count from the group's common start (database clock).
+  const rdvs = runs.map((r) => rendezvousOf(r.run));
+  const origin = (i: number): number => rdvs[i]?.startEpochMs ?? runs[i]!.startEpochMs ?? Date.parse(runs[i]!.run.startedAt);
+  let start: MergedStart | null = null;
+  if (rdvs.every((x) => x !== null)) {
+    const rs = rdvs as InstanceRecord[];
+    start = { group: rs[0]!.group, startEpochMs: Math.min(...rs.map((x) => x.startEpochMs)), ...startSpread(rs) };
+    notes.unshift(startNote(start, count));
+  }
 
   const ings = runs.map((r) => r.summary.ingest);
   const acked = sum(ings.map((i) => i.acked));
@@ -132,6 +187,8 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     response: summarize(histograms['ingest-response']!),
     service: summarize(histograms['ingest-service']!),
     lag: summarize(histograms['ingest-lag']!),
+    ...Object.fromEntries(Object.entries(LAG_PART_HISTOGRAMS).flatMap(([name, key]) => (histograms[name] ? [[key, summarize(histograms[name])]] : []))),
+    ...(first.summary.ingest.pipeline === undefined ? {} : { pipeline: first.summary.ingest.pipeline }),
     warmup: {
       rows: sum(ings.map((i) => i.warmup.rows)),
       errors: sum(ings.map((i) => i.warmup.errors)),
@@ -159,6 +216,7 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     merged: {
       count,
       instances: runs.map((r) => ({ index: r.id.index, runId: r.run.runId, achievedRateHz: r.summary.ingest.achievedRateHz, valid: r.summary.valid })),
+      start,
     },
   };
 
@@ -178,6 +236,7 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     seed: r1.seed,
     target: r1.target,
     gitRevision: r1.gitRevision,
+    ...(r1.gitBranch !== undefined ? { gitBranch: r1.gitBranch } : {}),
     versions: r1.versions,
     server: r1.server,
     ...(r1.citus ? { citus: r1.citus } : {}),
@@ -188,8 +247,8 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     run,
     summary,
     histograms,
-    intervals: mergeIntervals(runs.map((r) => r.intervals)),
-    startEpochMs: first.startEpochMs ?? Date.parse(r1.startedAt),
-    kinds: KINDS,
+    intervals: mergeIntervals(runs.map((r, i) => ({ originEpochMs: origin(i), intervals: r.intervals }))),
+    startEpochMs: Math.min(...runs.map((_, i) => origin(i))),
+    kinds: mergedKinds(runs.map((r) => r.intervals)),
   };
 }

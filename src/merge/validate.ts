@@ -2,7 +2,7 @@
  * Whether a set of run directories is one complete `--instance i/N` family:
  * every problem found at once, plus warnings that do not block the merge. Pure.
  */
-import type { RunInfo } from '../results/run-record.js';
+import type { InstanceRecord, RunInfo } from '../results/run-record.js';
 
 /** Which load generator a run was: `--instance index/count`. */
 export interface InstanceId {
@@ -25,6 +25,23 @@ export function instanceOf(run: RunInfo): InstanceId | null {
   if (count < 1 || index < 1 || index > count) return null;
   return { index, count };
 }
+
+/** run.json `instance` (the rendezvous record), or null if the run has none or it is malformed. */
+export function rendezvousOf(run: RunInfo): InstanceRecord | null {
+  const v: unknown = run.instance;
+  if (v === null || typeof v !== 'object') return null;
+  const r = v as Record<string, unknown>;
+  const nums = ['index', 'count', 'startEpochMs', 'clockOffsetMs', 'clockRoundTripMs', 'registeredAtEpochMs', 'lateStartMs'];
+  if (typeof r['group'] !== 'string' || !nums.every((k) => typeof r[k] === 'number' && Number.isFinite(r[k]))) return null;
+  return v as InstanceRecord;
+}
+
+/**
+ * Settings every instance of one launch must share: they shape the schedule
+ * and the rows, so instances that differ in them did not run one benchmark.
+ * (Workers and connections may differ per host; the rollup runs on instance 1 only.)
+ */
+export const SHARED_SETTINGS = ['rateHz', 'durationMs', 'warmupMs', 'mode', 'batch', 'statement', 'workload', 'lateThresholdMs'] as const;
 
 export interface InstanceCheck {
   /** Blocking problems, one line each (exit 2). */
@@ -64,13 +81,45 @@ export function checkInstances(runs: readonly InstanceRun[]): InstanceCheck {
     if (missing.length > 0) problems.push(`instance${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} missing: give the result dirs of all ${n} instances`);
   }
 
+  // Started together? Every instance must carry the rendezvous record of one launch of one group.
+  const starts = ids.map((x) => ({ ...x, rdv: rendezvousOf(x.run) }));
+  const n = counts.size === 1 ? [...counts][0]! : 0;
+  if (n > 1) {
+    for (const x of starts.filter((s) => s.rdv === null)) {
+      problems.push(`${x.dir}: instance ${x.id.index}/${x.id.count} has no common start (run without --group, or by an older rtbench), so its intervals cannot be aligned by time`);
+    }
+  }
+  const withRdv = starts.filter((s) => s.rdv !== null);
+  const groups = new Set(withRdv.map((s) => s.rdv!.group));
+  if (groups.size > 1) {
+    problems.push(`the runs belong to different groups: ${withRdv.map((s) => `${s.dir} is group ${s.rdv!.group}`).join(', ')}`);
+  } else if (groups.size === 1) {
+    const startsAt = new Set(withRdv.map((s) => s.rdv!.startEpochMs));
+    if (startsAt.size > 1) {
+      problems.push(`the runs of group ${[...groups][0]} come from different launches (common starts ${withRdv.map((s) => `${s.dir}: ${new Date(s.rdv!.startEpochMs).toISOString()}`).join(', ')})`);
+    }
+  }
+  for (const key of SHARED_SETTINGS) {
+    const values = new Map<string, string[]>();
+    for (const x of ids) {
+      const v = JSON.stringify(x.run.config[key] ?? null);
+      values.set(v, [...(values.get(v) ?? []), x.dir]);
+    }
+    if (values.size > 1) {
+      problems.push(`the instances ran with different settings: ${key} is ${[...values].map(([v, dirs]) => `${v} in ${dirs.join(', ')}`).join('; ')}`);
+    }
+  }
+
   const versions = new Set(runs.map((r) => r.run.formatVersion));
   if (versions.size > 1) {
     problems.push(`the runs have different result format versions: ${runs.map((r) => `${r.dir} v${r.run.formatVersion}`).join(', ')}`);
   }
   const seeds = new Set(ids.map((x) => x.run.seed));
   if (seeds.size > 1) {
-    warnings.push(`the instances ran with different seeds (${ids.map((x) => `${x.id.index}/${x.id.count}: ${x.run.seed}`).join(', ')}); were they launched together?`);
+    // With a common start they were launched together; the seeds are then only what a re-run needs.
+    const together = starts.every((x) => x.rdv !== null) && groups.size === 1;
+    warnings.push(`the instances ran with different seeds (${ids.map((x) => `${x.id.index}/${x.id.count}: ${x.run.seed}`).join(', ')})` +
+      (together ? ': to reproduce the rows, re-run each instance with its own --seed' : '; were they launched together?'));
   }
   return { problems, warnings };
 }

@@ -9,8 +9,17 @@ import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogr
 export const KINDS = ['response', 'service', 'lag'] as const;
 export type Kind = (typeof KINDS)[number];
 
+/**
+ * The lag split by cause (src/schedule/pacing.ts): the harness's own timer
+ * lateness and the wait for a free connection. Kept per phase for the summary
+ * and its .hgrm files, not per interval.
+ */
+export const LAG_PARTS = ['timerLag', 'connectionWait'] as const;
+export type LagPart = (typeof LAG_PARTS)[number];
+
 export interface PhaseTotals {
   readonly histograms: Record<Kind, Histogram>;
+  readonly lagParts: Record<LagPart, Histogram>;
   readonly counters: PhaseCounters;
 }
 
@@ -60,7 +69,11 @@ export function addCounters(into: PhaseCounters, from: PhaseCounters): void {
 }
 
 function emptyTotals(): PhaseTotals {
-  return { histograms: { response: newHistogram(), service: newHistogram(), lag: newHistogram() }, counters: emptyCounters() };
+  return {
+    histograms: { response: newHistogram(), service: newHistogram(), lag: newHistogram() },
+    lagParts: { timerLag: newHistogram(), connectionWait: newHistogram() },
+    counters: emptyCounters(),
+  };
 }
 
 export function errorCount(c: PhaseCounters): number {
@@ -119,6 +132,7 @@ export class Aggregator {
       if (!p) continue;
       const histograms = { response: decodeHistogram(p.response), service: decodeHistogram(p.service), lag: decodeHistogram(p.lag) };
       for (const k of KINDS) this[phase].histograms[k].add(histograms[k]);
+      for (const k of LAG_PARTS) this[phase].lagParts[k].add(decodeHistogram(p[k]));
       addCounters(this[phase].counters, p);
       decoded.phases.push({ histograms, counters: p });
     }

@@ -18,6 +18,13 @@ export interface SelfCheckInput {
   readonly cores: number;
   /** True when the measure phase was cut short (Ctrl-C). */
   readonly interrupted: boolean;
+  /**
+   * p99 of the harness's own timer lateness over the measure phase, µs (the lag
+   * less the wait for a free connection); null when nothing was sent.
+   */
+  readonly timerLagP99Us?: number | null;
+  /** --late-threshold-ms in µs: timer lateness p99 above it makes the run invalid. */
+  readonly lateThresholdUs?: number;
 }
 
 export interface SelfCheckLimits {
@@ -59,6 +66,14 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
       reasons.push(`client-limited: worker ${w} event-loop delay p99 ${(delay / 1000).toFixed(1)} ms over the measure phase (limit ${limits.maxLoopDelayUs / 1000} ms)`);
     }
   });
+  // The harness, not the server, set the tail: its own lateness. Waiting for a busy connection
+  // (a stalled server) is not counted here; it shows in connection wait and response time.
+  if (input.timerLagP99Us != null && input.lateThresholdUs !== undefined && input.timerLagP99Us > input.lateThresholdUs) {
+    reasons.push(
+      `client-limited: timer lateness p99 ${(input.timerLagP99Us / 1000).toFixed(2)} ms exceeds --late-threshold-ms ${input.lateThresholdUs / 1000} ` +
+      '(the harness, not the server, set the tail); add --workers, lower the rate, or run the client on a quieter machine',
+    );
+  }
   if (input.cpuCoresMean > limits.maxCpuShare * input.cores) {
     reasons.push(`client-limited: the client used ${input.cpuCoresMean.toFixed(2)} of ${input.cores} cores (limit ${(limits.maxCpuShare * 100).toFixed(0)}%)`);
   }

@@ -52,6 +52,8 @@ export interface LineChartOptions {
   readonly y: ValueAxis;
   /** Shaded x ranges, e.g. the warm-up. */
   readonly bands?: ReadonlyArray<{ readonly from: number; readonly to: number; readonly label: string }>;
+  /** Shaded y ranges that vary along x (e.g. a gate's band between a mean and a limit); null ends leave a gap. */
+  readonly areas?: ReadonlyArray<{ readonly name: string; readonly points: ReadonlyArray<readonly [number, number | null, number | null]>; readonly color: string }>;
   /** Dots at the points: always, never, or (auto) when no series has more than 40 points. */
   readonly markers?: boolean | 'auto';
   readonly width?: number;
@@ -183,6 +185,20 @@ export function lineChartSvg(o: LineChartOptions): string {
       `<text x="${px((x0 + x1) / 2)}" y="${f.top + 14}" text-anchor="middle" fill="#666" font-style="italic">${escapeXml(b.label)}</text></g>`);
   }
   out.push(axes(f, xs, ys, o.x.label, o.y.label));
+  for (const a of o.areas ?? []) {
+    // One polygon per run of points with both ends drawable: along the upper edge, back along the lower.
+    const runs: Array<Array<readonly [number, number, number]>> = [[]];
+    for (const [x, lo, hi] of a.points) {
+      if (lo === null || hi === null || !xs.accepts(x) || !ys.accepts(lo) || !ys.accepts(hi)) runs.push([]);
+      else runs[runs.length - 1]!.push([x, lo, hi]);
+    }
+    const polys = runs.filter((r) => r.length > 1).map((r) => {
+      const upper = r.map(([x, , hi]) => `${px(xs.map(x))},${px(ys.map(hi))}`);
+      const lower = [...r].reverse().map(([x, lo]) => `${px(xs.map(x))},${px(ys.map(lo))}`);
+      return `<polygon points="${[...upper, ...lower].join(' ')}" fill="${a.color}" fill-opacity="0.15" stroke="none"><title>${escapeXml(a.name)}</title></polygon>`;
+    });
+    if (polys.length > 0) out.push(`<g class="area" data-area="${escapeXml(a.name)}">${polys.join('')}</g>`);
+  }
   const maxPoints = maxOf(o.series.map((s) => s.points.length));
   const markers = o.markers === true || ((o.markers ?? 'auto') === 'auto' && maxPoints <= 40);
   o.series.forEach((s, i) => {

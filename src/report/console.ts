@@ -121,6 +121,8 @@ export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): 
   latency('response', ing.response);
   latency('service', ing.service);
   latency('lag', ing.lag);
+  if (ing.timerLag) latency('  timer lateness', ing.timerLag);
+  if (ing.connectionWait) latency('  connection wait', ing.connectionWait);
 
   row('client CPU', `${cli.cpuUsPerRow === null ? 'n/a' : `${cli.cpuUsPerRow.toFixed(2)} µs/row`}, ${cli.cpuCoresMean.toFixed(2)} cores`);
   row('worker ELU (busiest, mean)', cli.maxWorkerEluMean.toFixed(3));

@@ -13,7 +13,8 @@ import { reportTables, type Cell, type ReportTable } from './tables.js';
 /** Escape text for HTML (text nodes and quoted attributes). */
 export const escapeHtml = escapeXml;
 
-const CSS = `
+/** The stylesheet of the HTML reports (run and history). */
+export const REPORT_CSS = `
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #222; margin: 0 auto; padding: 16px 24px 48px; max-width: 1400px; background: #fafafa; }
 h1 { font-size: 22px; margin: 8px 0 4px; word-break: break-all; }
@@ -36,6 +37,23 @@ th { background: #f3f3f3; font-weight: 600; }
 td.good { color: #1a7f37; } td.bad { color: #c62828; font-weight: 600; } td.warn { color: #b26a00; font-weight: 600; }
 details { margin-top: 16px; } pre { background: #fff; border: 1px solid #ddd; padding: 10px; overflow-x: auto; font-size: 12px; }
 `;
+
+/**
+ * The start of a self-contained report page up to `<body>`: the CSP allows
+ * inline styles and data: images only, so no script runs and nothing is fetched.
+ */
+export function pageHead(title: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${escapeHtml(title)}</title>
+<style>${REPORT_CSS}</style>
+</head>
+<body>`;
+}
 
 function cellHtml(c: Cell): string {
   return typeof c === 'string' ? `<td>${escapeHtml(c)}</td>` : `<td class="${c.tone}">${escapeHtml(c.text)}</td>`;
@@ -79,16 +97,7 @@ function renderHtml(record: RunRecord): string {
   const verdict = s.valid ? '<span class="verdict valid">VALID</span>' : '<span class="verdict invalid">INVALID</span>';
   const reasons = s.invalidReasons.length > 0 ? `<ul class="reasons">${s.invalidReasons.map((r) => `<li>${escapeHtml(maskSecrets(r))}</li>`).join('')}</ul>` : '';
   const nav = tables.map((t) => `<a href="#t-${escapeHtml(t.id)}">${escapeHtml(t.title)}</a>`).join('');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>rtbench ${escapeHtml(runId)}</title>
-<style>${CSS}</style>
-</head>
-<body>
+  return `${pageHead(`rtbench ${runId}`)}
 <header>
 <h1>rtbench run ${escapeHtml(runId)}</h1>
 <div>${verdict} ${escapeHtml(`${record.run.startedAt} → ${record.run.finishedAt}, measured ${(s.durationMs / 1000).toFixed(1)} s, target ${record.run.target.kind}`)}</div>

@@ -123,8 +123,9 @@ export function histogramGroups(names: readonly string[], probes: ProbeFigures |
   const take = (n: string): boolean => left.delete(n);
   const groups: HistogramGroup[] = [];
   const order = (n: string): number => {
-    const i = ['ingest-response', 'ingest-service', 'ingest-lag'].indexOf(n);
-    return i < 0 ? 3 : i;
+    const known = ['ingest-response', 'ingest-service', 'ingest-lag', 'ingest-timer-lag', 'ingest-connection-wait'];
+    const i = known.indexOf(n);
+    return i < 0 ? known.length : i;
   };
   const ingest = names.filter((n) => n.startsWith('ingest-') && take(n)).sort((x, y) => order(x) - order(y));
   if (ingest.length > 0) groups.push({ id: 'dist-ingest', title: 'Ingest latency distribution (measure phase)', names: ingest, labels: ingest.map((n) => n.slice('ingest-'.length)) });

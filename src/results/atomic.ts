@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
 /** A short random suffix for temp names, so concurrent writers never collide. */
@@ -70,6 +70,39 @@ function errCode(err: unknown): string {
 }
 
 /**
+ * `mkdir -p` one component at a time, from the nearest existing ancestor down.
+ * Node's own `mkdir(dir, { recursive: true })` spins forever on paths such as
+ * `/proc/nope` (the kernel answers ENOENT for a parent that exists); here the
+ * first failing component fails at once with its error code.
+ */
+async function mkdirParents(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let cur = resolve(dir);
+  for (;;) {
+    const st = await stat(cur).catch((err: unknown) => {
+      if (errCode(err) === 'ENOENT') return null;
+      throw err;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${cur}: not a directory`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.push(cur);
+    const parent = dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      // Another process may create the same directory meanwhile.
+      if (errCode(err) !== 'EEXIST' || !(await stat(d)).isDirectory()) throw err;
+    }
+  }
+}
+
+/**
  * Make sure `dir` exists (created recursively) and that we can create files in
  * it, by creating and removing a temp file. Throws a {@link UsageError} with a
  * one-line message such as `results dir /x: not writable (EACCES)` otherwise.
@@ -78,7 +111,7 @@ function errCode(err: unknown): string {
  */
 export async function checkWritableDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirParents(dir);
   } catch (err) {
     const code = errCode(err);
     if (code === 'ENOTDIR' || code === 'EEXIST') throw new UsageError(`results dir ${dir}: not a directory (${code})`);

@@ -38,6 +38,26 @@ export interface CitusInfo {
   hllMissingOn: string[];
 }
 
+/**
+ * run.json `instance` of a `--instance i/N --group G` run. Times are in the
+ * database's clock (ms since the epoch): the one clock all instances share.
+ */
+export interface InstanceRecord {
+  readonly index: number;
+  readonly count: number;
+  readonly group: string;
+  /** The common start, ms since the epoch: equal in every instance of one launch. */
+  readonly startEpochMs: number;
+  /** Database clock minus this host's clock, ms (from the smallest of several round trips). */
+  readonly clockOffsetMs: number;
+  /** Round trip of that measurement, ms: the offset is known to within half of it. */
+  readonly clockRoundTripMs: number;
+  /** When this instance registered. */
+  readonly registeredAtEpochMs: number;
+  /** This instance's schedule started this long after the common start, ms (0 when it was ready in time). */
+  readonly lateStartMs: number;
+}
+
 /** run.json: everything needed to reproduce the run. */
 export interface RunInfo {
   readonly formatVersion: number;
@@ -49,10 +69,14 @@ export interface RunInfo {
   readonly seed: number;
   readonly target: { readonly kind: 'embedded' | 'url'; readonly url: string };
   readonly gitRevision: string | null;
+  /** Git branch of rtbench's checkout; null when detached (CI checkouts of a pull request) or unknown. Absent in older runs. */
+  readonly gitBranch?: string | null;
   readonly versions: { readonly rtbench: string; readonly node: string; readonly pg: string; readonly hdrHistogramJs: string };
   readonly server: ServerInfo;
   /** Citus targets: version, workers, shards, colocation. */
   readonly citus?: CitusInfo;
+  /** Several load generators: which one this was and when its group started. */
+  readonly instance?: InstanceRecord;
   readonly machine: { readonly hostname: string; readonly platform: string; readonly release: string; readonly arch: string; readonly cpus: number; readonly cpuModel: string; readonly memoryBytes: number };
 }
 
@@ -75,6 +99,12 @@ export interface IngestSummary {
   readonly response: LatencySummary;
   readonly service: LatencySummary;
   readonly lag: LatencySummary;
+  /** The lag split by cause: the harness's own timer lateness (absent in runs of older rtbench). */
+  readonly timerLag?: LatencySummary;
+  /** The lag split by cause: waiting for a free connection, every one busy (the server's backpressure). */
+  readonly connectionWait?: LatencySummary;
+  /** Statements in flight per connection (absent in runs of older rtbench: 1). */
+  readonly pipeline?: number;
   readonly warmup: { readonly rows: number; readonly errors: number; readonly response: LatencySummary };
 }
 

@@ -17,6 +17,7 @@ import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } 
 import { DashboardSession } from './dashboard.js';
 import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
+import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
 
 export interface IngestEvents {
   /** A completed interval (progress line material). */
@@ -47,12 +48,20 @@ const versionOf = (pkg: string): string => {
   }
 };
 
-function gitRevision(): Promise<string | null> {
+function gitOutput(args: readonly string[]): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
+    execFile('git', args, { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
       resolve(err ? null : out.trim() || null);
     });
   });
+}
+
+const gitRevision = (): Promise<string | null> => gitOutput(['rev-parse', 'HEAD']);
+
+/** The checked-out branch; null when HEAD is detached. */
+async function gitBranch(): Promise<string | null> {
+  const b = await gitOutput(['rev-parse', '--abbrev-ref', 'HEAD']);
+  return b === 'HEAD' ? null : b;
 }
 
 export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
@@ -103,7 +112,18 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   } finally {
     await admin.end().catch(() => undefined);
   }
-  opts.events?.onReady?.(server);
+  // Claimed before anything is printed about the load, so a refused second claim is the one line the user sees.
+  const group = config.instance?.group ?? null;
+  let agreed: AgreedStart | null = null;
+  const rendezvous = config.instance && group !== null
+    ? await Rendezvous.claim({ url, group, index: config.instance.index, count: config.instance.count, timeoutMs: config.rendezvousTimeoutMs, onNotice: notice })
+    : null;
+  if (rendezvous && config.instance) {
+    notice(`rendezvous: group ${group}: instance ${config.instance.index}/${config.instance.count} registered; ` +
+      `waiting for the others (up to ${config.rendezvousTimeoutMs / 1000} s)`);
+  } else {
+    opts.events?.onReady?.(server);
+  }
 
   const tutorialTemplate = await readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
   const intervals: IntervalRow[] = [];
@@ -116,6 +136,20 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     config,
     url,
     tutorialTemplate,
+    // After set-up (and instance 1's preload) and with every worker connected: meet the group, then start the rollup.
+    beforeStart: async () => {
+      if (rendezvous && config.instance && group !== null) {
+        const { index, count } = config.instance;
+        agreed = await rendezvous.waitForStart();
+        const inMs = agreed.localStartEpochMs - localEpochMs();
+        notice(`rendezvous: group ${group}: all ${count} registered; common start ${new Date(agreed.startEpochMs).toISOString()} ` +
+          `(database clock) in ${inMs.toFixed(0)} ms; clock offset ${agreed.clock.offsetMs.toFixed(1)} ms ± ${(agreed.clock.roundTripMs / 2).toFixed(1)} ms`);
+        // Only now is the load about to start: a Ctrl-C while waiting quits at once (the claim ends with the process).
+        opts.events?.onReady?.(server);
+      }
+      await dashboard?.startLoadPhase();
+      return agreed?.localStartEpochMs ?? null;
+    },
     onInterval: (row) => {
       const now = process.hrtime.bigint();
       const cpu = process.cpuUsage(cpuPrev);
@@ -141,10 +175,14 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let load;
   try {
-    await dashboard?.startLoadPhase();
     load = await pool.run();
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    await rendezvous?.close();
+  }
+  const started = agreed as AgreedStart | null;
+  if (started && load.lateStartMs > 0) {
+    notice(`rendezvous: this instance started its schedule ${load.lateStartMs.toFixed(1)} ms after the common start (its operations due before were late)`);
   }
   const rssEndBytes = process.memoryUsage().rss;
   const interrupted = opts.signal?.aborted ?? false;
@@ -182,6 +220,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     cpuCoresMean,
     cores: os.cpus().length,
     interrupted,
+    timerLagP99Us: agg.measure.lagParts.timerLag.totalCount > 0 ? summarize(agg.measure.lagParts.timerLag).p99Us : null,
+    lateThresholdUs: config.lateThresholdMs * 1000,
   });
   for (const f of load.workerFailures) invalidReasons.push(f);
 
@@ -227,6 +267,9 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       response: summarize(agg.measure.histograms.response),
       service: summarize(agg.measure.histograms.service),
       lag: summarize(agg.measure.histograms.lag),
+      timerLag: summarize(agg.measure.lagParts.timerLag),
+      connectionWait: summarize(agg.measure.lagParts.connectionWait),
+      pipeline: config.pipeline,
       warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
     },
     ...(dash ? {
@@ -254,9 +297,22 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       seed: config.seed,
       target: { kind: opts.targetKind, url: maskUrl(url) },
       gitRevision: await gitRevision(),
+      gitBranch: await gitBranch(),
       versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: versionOf('pg'), hdrHistogramJs: versionOf('hdr-histogram-js') },
       server,
       ...(citus ? { citus } : {}),
+      ...(started && config.instance && group !== null ? {
+        instance: {
+          index: config.instance.index,
+          count: config.instance.count,
+          group,
+          startEpochMs: started.startEpochMs,
+          clockOffsetMs: started.clock.offsetMs,
+          clockRoundTripMs: started.clock.roundTripMs,
+          registeredAtEpochMs: started.registeredAtEpochMs,
+          lateStartMs: load.lateStartMs,
+        },
+      } : {}),
       machine: {
         hostname: os.hostname(),
         platform: os.platform(),
@@ -272,6 +328,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
       'ingest-response': agg.measure.histograms.response,
       'ingest-service': agg.measure.histograms.service,
       'ingest-lag': agg.measure.histograms.lag,
+      'ingest-timer-lag': agg.measure.lagParts.timerLag,
+      'ingest-connection-wait': agg.measure.lagParts.connectionWait,
       'warmup-response': agg.warmup.histograms.response,
       ...(dash?.histograms ?? {}),
     },

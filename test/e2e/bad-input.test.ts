@@ -74,6 +74,17 @@ describe('bad flags', () => {
   }
 });
 
+describe('no command', () => {
+  test('names every command --help lists', T, async () => {
+    const help = await runCli(['--help'], { timeoutMs: 25_000 });
+    const listed = [...help.stdout.matchAll(/^\s+rtbench ([a-z-]+)/gm)].map((m) => m[1]!);
+    assert.ok(listed.length >= 7, `commands in --help:\n${help.stdout}`);
+    const r = await runBad([]);
+    expectOneLine(r, /name a command/);
+    for (const c of listed) assert.match(r.stderr, new RegExp(`\\b${c}\\b`), `names ${c}: ${r.stderr}`);
+  });
+});
+
 describe('bad URLs (no server needed)', () => {
   test('not a PostgreSQL scheme', T, () => expectBad(['run', '--url', 'mysql://x/y'], /--url.*not a PostgreSQL URL/));
 
@@ -127,6 +138,15 @@ describe('bad paths and scenarios', () => {
     // resultsDir from runBad is the unused fresh one: it must stay empty too.
     await expectUsageExit(r, /results dir/);
     expectOneLine(r, new RegExp(`results dir ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/sub`));
+  });
+
+  // Regression: Node's recursive mkdir spun forever in system CPU on /proc/nope.
+  test('results dir under /proc fails at once', T, async () => {
+    const t0 = Date.now();
+    const r = await runBad(['run', '--results-dir', '/proc/nope', '--duration', '1']);
+    await expectUsageExit(r, /results dir \/proc\/nope/);
+    expectOneLine(r, /results dir \/proc\/nope: not writable/);
+    assert.ok(Date.now() - t0 < 20_000, 'fails without waiting for anything');
   });
 
   test('missing scenario file', T, () => expectBad(['run', '--scenario', path.join(area.base, 'missing.json')], /scenario .*missing\.json.*ENOENT/));

@@ -1,6 +1,8 @@
 /**
- * `rtbench merge`: two load generators (--instance 1/2, 2/2) run concurrently
- * against one server, then merge into one result dir shaped like a single run.
+ * `rtbench merge`: two load generators (--instance 1/2, 2/2 --group) launched
+ * 5 s apart against one server meet in it, start their schedules together, and
+ * merge into one result dir shaped like a single run. Also: the rendezvous
+ * timeout and a refused second claim, from the CLI.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -11,7 +13,7 @@ import pg from 'pg';
 import type { Summary } from '../../src/results/run-record.js';
 import type { MergedSummary } from '../../src/merge/merge.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
-import { lines, runCli, type CliResult } from '../helpers/cli.js';
+import { lines, runCli, sleep, startCli, type CliResult } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 
 const skip = pgAvailable() ? false : 'PostgreSQL server binaries not installed';
@@ -55,19 +57,34 @@ async function assertFinished(r: CliResult, dir: string, what: string): Promise<
 }
 
 describe('rtbench merge', { skip }, () => {
-  test('two concurrent instances merge into one run: sums, histograms, same files', { timeout: 120_000 }, async () => {
+  test('two instances launched 5 s apart start together and merge into one run: sums, histograms, same files', { timeout: 120_000 }, async () => {
     cluster = await startTestCluster();
     const runArgs = (i: number): string[] => [
-      'run', '--url', cluster!.url, '--instance', `${i}/2`, '--rate', '400', '--duration', '4', '--warmup', '1', '--seed', '3',
+      'run', '--url', cluster!.url, '--instance', `${i}/2`, '--group', 'e2e-merge', '--rate', '400', '--duration', '4', '--warmup', '1', '--seed', '3',
       '--workers', '1', '--connections', '2', '--progress', '0', '--results-dir', path.join(base, `i${i}`),
     ];
-    const [r1, r2] = await Promise.all([runCli(runArgs(1), { timeoutMs: 80_000 }), runCli(runArgs(2), { timeoutMs: 80_000 })]);
+    const first = startCli(runArgs(1), { timeoutMs: 80_000 });
+    await sleep(5000);
+    const r2 = await runCli(runArgs(2), { timeoutMs: 80_000 });
+    const r1 = await first.done;
     const d1 = await onlyRunDir(path.join(base, 'i1'));
     const d2 = await onlyRunDir(path.join(base, 'i2'));
-    await assertFinished(r1!, d1, 'instance 1/2');
-    await assertFinished(r2!, d2, 'instance 2/2');
+    await assertFinished(r1, d1, 'instance 1/2');
+    await assertFinished(r2, d2, 'instance 2/2');
     const s1 = await readJson<Summary>(path.join(d1, 'summary.json'));
     const s2 = await readJson<Summary>(path.join(d2, 'summary.json'));
+
+    // One common start, recorded alike by both; instance 1 waited for instance 2.
+    type Rdv = { index: number; count: number; group: string; startEpochMs: number; clockOffsetMs: number; clockRoundTripMs: number; registeredAtEpochMs: number; lateStartMs: number };
+    const rdv1 = (await readJson<{ instance: Rdv }>(path.join(d1, 'run.json'))).instance;
+    const rdv2 = (await readJson<{ instance: Rdv }>(path.join(d2, 'run.json'))).instance;
+    assert.equal(rdv1.startEpochMs, rdv2.startEpochMs, 'equal startEpochMs');
+    assert.deepEqual([rdv1.index, rdv1.count, rdv1.group, rdv2.index, rdv2.group], [1, 2, 'e2e-merge', 2, 'e2e-merge']);
+    assert.ok(rdv2.registeredAtEpochMs - rdv1.registeredAtEpochMs >= 4000, `registered ${rdv2.registeredAtEpochMs - rdv1.registeredAtEpochMs} ms apart`);
+    assert.ok(rdv1.startEpochMs > rdv2.registeredAtEpochMs, 'the start comes after the last registration');
+    for (const r of [rdv1, rdv2]) assert.ok(Math.abs(r.clockOffsetMs) <= r.clockRoundTripMs / 2 + 1, `same machine, offset ~0: ${JSON.stringify(r)}`);
+    assert.match(r1.stderr, /rendezvous: group e2e-merge: instance 1\/2 registered; waiting for the others/);
+    assert.match(r1.stderr, /rendezvous: group e2e-merge: all 2 registered; common start/);
 
     const mergedResults = path.join(base, 'merged');
     const m = await runCli(['merge', d1, d2, '--results-dir', mergedResults], { timeoutMs: 30_000 });
@@ -83,6 +100,14 @@ describe('rtbench merge', { skip }, () => {
 
     const s = await readJson<MergedSummary>(path.join(dm, 'summary.json'));
     assert.equal(s.ingest.targetRateHz, 400);
+    // The summed rate: each instance ran its half over the same seconds.
+    assert.equal(s.ingest.achievedRateHz, s1.ingest.achievedRateHz + s2.ingest.achievedRateHz);
+    if (s.valid) assert.ok(Math.abs(s.ingest.achievedRateHz - 400) <= 20, `merged achieved ${s.ingest.achievedRateHz} rows/s`);
+    assert.equal(s.merged.start?.group, 'e2e-merge');
+    assert.equal(s.merged.start?.startEpochMs, rdv1.startEpochMs);
+    assert.ok(s.merged.start!.registeredSpreadMs >= 4000);
+    assert.equal(s.merged.start!.startSpreadMs, Math.abs(rdv1.lateStartMs - rdv2.lateStartMs));
+    assert.match(m.stdout, /note: group e2e-merge: 2 instances registered \d+\.\d s apart and started their schedules \d+\.\d\d ms apart/);
     assert.equal(s1.ingest.targetRateHz, 200);
     assert.equal(s.ingest.acked, s1.ingest.acked + s2.ingest.acked);
     assert.equal(s.ingest.rowsInTable, (s1.ingest.rowsInTable ?? NaN) + (s2.ingest.rowsInTable ?? NaN));
@@ -118,6 +143,21 @@ describe('rtbench merge', { skip }, () => {
       await client.end();
     }
 
+    // Intervals by time: with one common start, each merged measure interval holds both halves of the rate.
+    const csv = (await fs.readFile(path.join(dm, 'timeseries.csv'), 'utf8')).split('\n').filter((l) => l.split(',')[1] === 'measure');
+    assert.ok(csv.slice(0, 3).every((l) => l.split(',')[4] === '400'), csv.join('\n'));
+
+    // A dir from another group: exit 2, one line naming both, nothing written.
+    const other = path.join(base, 'other-group');
+    await fs.cp(d2, other, { recursive: true });
+    const otherRun = await readJson<{ instance: Rdv }>(path.join(other, 'run.json'));
+    otherRun.instance.group = 'another-launch';
+    await fs.writeFile(path.join(other, 'run.json'), JSON.stringify(otherRun));
+    const mixed = await runCli(['merge', d1, other, '--results-dir', path.join(base, 'never')], { timeoutMs: 30_000 });
+    assert.equal(mixed.code, 2, out(mixed));
+    assert.deepEqual(lines(mixed.stderr), [`rtbench: the runs belong to different groups: ${d1} is group e2e-merge, ${other} is group another-launch`]);
+    await assert.rejects(fs.access(path.join(base, 'never')), 'nothing written');
+
     // A single run that is not an instance: exit 2, one line.
     const plain = path.join(base, 'plain');
     await fs.cp(d1, plain, { recursive: true });
@@ -129,5 +169,50 @@ describe('rtbench merge', { skip }, () => {
     assert.equal(bad.stdout, '');
     assert.deepEqual(lines(bad.stderr), [`rtbench: ${plain}: run ${s1.runId} is not an instance run (its run.json has no --instance i/N)`]);
     await assert.rejects(fs.access(path.join(base, 'never')), 'nothing written');
+  });
+
+  test('rendezvous from the CLI: a second claim is refused in one line; a missing instance times out naming it; nothing written', { timeout: 60_000 }, async () => {
+    cluster ??= await startTestCluster();
+    const args = (dir: string): string[] => [
+      'run', '--url', cluster!.url, '--instance', '1/2', '--group', 'e2e-alone', '--rendezvous-timeout', '4s', '--rate', '100', '--duration', '2',
+      '--warmup', '0', '--workers', '1', '--connections', '1', '--progress', '0', '--results-dir', path.join(base, dir),
+    ];
+    const waiting = startCli(args('alone'), { timeoutMs: 40_000 });
+    for (let i = 0; i < 200 && !/registered; waiting/.test(waiting.stderr()); i++) await sleep(50);
+    assert.match(waiting.stderr(), /instance 1\/2 registered; waiting for the others \(up to 4 s\)/);
+
+    const dup = await runCli(args('dup'), { timeoutMs: 30_000 });
+    assert.equal(dup.code, 2, out(dup));
+    assert.equal(dup.stdout, '');
+    const dupLines = lines(dup.stderr);
+    assert.equal(dupLines.length, 1, out(dup));
+    assert.match(dupLines[0]!, /^rtbench: rendezvous: group e2e-alone: instance 1\/2 is already claimed by .+ \(pid \d+\) since .+; a second claim is refused$/);
+
+    const alone = await waiting.done;
+    assert.equal(alone.code, 2, out(alone));
+    assert.equal(alone.stdout, '');
+    assert.equal(lines(alone.stderr).at(-1), 'rtbench: rendezvous: group e2e-alone: instance 2/2 did not register within 4 s (--rendezvous-timeout); nothing was run');
+    assert.doesNotMatch(alone.stderr, /internal error|\n\s+at /);
+    for (const d of ['alone', 'dup']) assert.deepEqual(await fs.readdir(path.join(base, d)).catch(() => []), [], `${d}: no run dir`);
+
+    // A killed instance leaves its row; its session is gone, so the next claim of the same instance takes it over.
+    const registered = async (c: ReturnType<typeof startCli>): Promise<void> => {
+      for (let i = 0; i < 200 && !/registered; waiting/.test(c.stderr()); i++) await sleep(50);
+      assert.match(c.stderr(), /registered; waiting/, c.stderr());
+    };
+    const killed = startCli(args('killed'), { timeoutMs: 40_000 });
+    await registered(killed);
+    killed.signal('SIGKILL');
+    assert.equal((await killed.done).signal, 'SIGKILL');
+    await sleep(300); // the server notices the closed connection
+    const again = startCli(args('again'), { timeoutMs: 40_000 });
+    await registered(again);
+    assert.match(again.stderr(), /rendezvous: group e2e-alone: removed 1 stale registration\(s\) of instances no longer connected/);
+    // Ctrl-C while waiting: the load had not started, so it quits at once.
+    again.signal('SIGINT');
+    const interrupted = await again.done;
+    assert.equal(interrupted.code, 130, out(interrupted));
+    assert.match(interrupted.stderr, /SIGINT: quitting \(the load had not started\)/);
+    for (const d of ['killed', 'again']) assert.deepEqual(await fs.readdir(path.join(base, d)).catch(() => []), [], `${d}: no run dir`);
   });
 });

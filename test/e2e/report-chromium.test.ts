@@ -10,67 +10,22 @@
  * Set RTBENCH_REPORT_SCREENSHOT=<file.png> to keep the screenshot.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
+import { CHROMIUM, chromium as runChromium, consoleLines } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const skip = !CHROMIUM
   ? 'headless Chromium not installed (Debian: apt-get install -y chromium)'
   : !pgAvailable() ? 'PostgreSQL server binaries not installed' : false;
 
 let base: string;
-let profiles = 0;
 
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Run Chromium headless on a file with a fresh profile and no way to reach the
- * network (every host name resolves to nothing). Output is collected whole.
- */
-function chromium(file: string, extra: readonly string[], timeoutMs = 60_000): Promise<Ran> {
-  const profile = path.join(base, `profile-${++profiles}`);
-  const args = [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND',
-    '--enable-logging=stderr', '--v=0', `--user-data-dir=${profile}`, ...extra, pathToFileURL(file).href,
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(CHROMIUM!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      reject(new Error(`chromium ${extra.join(' ')}: still running after ${timeoutMs} ms; killed.\n${stderr}`));
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Console messages Chromium logged for a page (`INFO:CONSOLE…] "…", source: file://…`). */
-function consoleLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => /:CONSOLE[:(\]]|Uncaught/.test(l));
-}
+const chromium = (file: string, extra: readonly string[]): ReturnType<typeof runChromium> => runChromium(CHROMIUM!, file, base, extra);
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

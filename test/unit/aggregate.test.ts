@@ -14,7 +14,10 @@ function hist(...pairs: Array<[number, number]>): Histogram {
   return h;
 }
 
-function phase(response: Array<[number, number]>, counters: Partial<PhaseCounters> = {}, service = response, lag: Array<[number, number]> = []): PhaseSnapshot {
+function phase(
+  response: Array<[number, number]>, counters: Partial<PhaseCounters> = {}, service = response, lag: Array<[number, number]> = [],
+  connectionWait: Array<[number, number]> = [],
+): PhaseSnapshot {
   const ops = response.reduce((a, [, n]) => a + n, 0);
   return {
     ops,
@@ -26,6 +29,8 @@ function phase(response: Array<[number, number]>, counters: Partial<PhaseCounter
     response: encodeHistogram(hist(...response)),
     service: encodeHistogram(hist(...service)),
     lag: encodeHistogram(hist(...lag)),
+    timerLag: encodeHistogram(hist(...lag)),
+    connectionWait: encodeHistogram(hist(...connectionWait)),
   };
 }
 
@@ -179,6 +184,21 @@ describe('Aggregator', () => {
     // Only measure intervals feed the self-check samples.
     assert.deepEqual(agg.measureElu, [[0.7, 0.8], [0.6, 0.9]]);
     assert.deepEqual(agg.measureLoopDelayP99Us, [9000, 200]);
+  });
+
+  test('the lag split (timer lateness, connection wait) is added up per phase from both workers', () => {
+    const agg = new Aggregator(2, WARMUP_MS, 1000);
+    agg.add(snap(0, 1, { warmup: phase([[50, 10]], {}, undefined, [[5, 10]], [[0, 10]]) }));
+    agg.add(snap(1, 1, { warmup: phase([[50, 10]], {}, undefined, [[7, 10]], [[0, 10]]) }));
+    agg.add(snap(0, 2, { measure: phase([[900, 5]], {}, undefined, [[30, 5]], [[800, 5]]) }));
+    agg.add(snap(1, 2, { measure: phase([[100, 95]], {}, undefined, [[40, 95]], [[0, 95]]) }));
+    assert.equal(agg.warmup.lagParts.timerLag.totalCount, 20);
+    assert.equal(agg.measure.lagParts.timerLag.totalCount, 100);
+    assert.equal(agg.measure.lagParts.connectionWait.totalCount, 100);
+    assert.equal(agg.measure.lagParts.timerLag.maxValue, 40);
+    // 5 of 100 waited 800 µs for a connection: the p90 is 0, the p99 is the wait.
+    assert.equal(summarize(agg.measure.lagParts.connectionWait).p90Us, 0);
+    assert.ok(Math.abs(summarize(agg.measure.lagParts.connectionWait).p99Us - 800) <= 1);
   });
 
   test('achievedRowsHz = rows / interval seconds', () => {

@@ -75,6 +75,7 @@ describe('validateConfig', () => {
       url: undefined,
       workers: 2,
       connections: 4,
+      pipeline: 1,
       rateHz: 'max',
       warmupMs: 5000,
       durationMs: 60_000,
@@ -90,6 +91,7 @@ describe('validateConfig', () => {
       progressS: 1,
       shardCount: null,
       instance: null,
+      rendezvousTimeoutMs: 60_000,
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
         preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, viewers: 1, refreshMs: 5000, minSamples: 20, idleBaseline: false, expire: false, parallel: false,
@@ -271,7 +273,29 @@ describe('validateConfig', () => {
     oneProblemAbout({ progress: 3601 }, 'progress');
   });
 
+  test('pipeline: statements in flight per connection, single and multi only', () => {
+    assert.equal(configOf({ pipeline: '4' }).pipeline, 4);
+    assert.equal(configOf({ pipeline: 16, mode: 'multi' }).pipeline, 16);
+    assert.equal(configOf({ mode: 'copy' }).pipeline, 1, 'copy with the default depth is fine');
+    for (const bad of [0, '0', -1, 1.5, 'four', 1001]) oneProblemAbout({ pipeline: bad }, 'pipeline');
+    assert.match(oneProblemAbout({ pipeline: 4, mode: 'copy' }, 'pipeline'), /copy .*cannot be pipelined/);
+  });
+
   test('an empty progress string is rejected like other empty numbers', () => {
     oneProblemAbout({ progress: '' }, 'progress');
+  });
+
+  test('--instance i/N with N > 1 needs --group; --group and --rendezvous-timeout need an instance', () => {
+    assert.deepEqual(configOf({ instance: '2/3', group: 'job-7' }).instance, { index: 2, count: 3, group: 'job-7' });
+    assert.deepEqual(configOf({ instance: '1/1' }).instance, { index: 1, count: 1, group: null });
+    assert.match(oneProblemAbout({ instance: '1/2' }, 'instance'), /^instance: 1\/2 needs --group NAME/);
+    assert.match(oneProblemAbout({ group: 'g' }, 'group'), /only applies to --instance/);
+    assert.match(oneProblemAbout({ instance: '1/2', group: 'has space' }, 'group'), /letters, digits/);
+    assert.match(oneProblemAbout({ instance: '1/2', group: 'a'.repeat(64) }, 'group'), /at most 63/);
+    assert.equal(configOf({ instance: '1/2', group: 'g', rendezvousTimeout: '5s' }).rendezvousTimeoutMs, 5000);
+    assert.equal(configOf({ instance: '1/2', group: 'g' }).rendezvousTimeoutMs, 60_000);
+    assert.match(oneProblemAbout({ instance: '1/1', rendezvousTimeout: '5s' }, 'rendezvousTimeout'), /only applies with --group/);
+    oneProblemAbout({ instance: '1/2', group: 'g', rendezvousTimeout: '0' }, 'rendezvousTimeout');
+    assert.match(oneProblemAbout({ instance: 'auto' }, 'instance'), /or auto/, 'auto is resolved by the CLI before validation');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * merge: interval data read back from an instance's intervals.hlog and
- * timeseries.csv (written by our own writers), then merged by index.
+ * timeseries.csv (written by our own writers), then merged by time.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import { KINDS, type IntervalRow, type Kind } from '../../src/metrics/aggregate.
 import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
 import type { RunRecord } from '../../src/results/run-record.js';
 import { toIntervalLog, toTimeseriesCsv } from '../../src/results/write.js';
-import { mergeIntervals, readInstanceIntervals, sumPhase } from '../../src/merge/intervals.js';
+import { mergeIntervals, readInstanceIntervals, sumPhase, type TimedIntervals } from '../../src/merge/intervals.js';
 
 /** A histogram holding `n` values spread evenly over [from, to) µs. */
 function spread(n: number, from: number, to: number): Histogram {
@@ -35,6 +35,9 @@ function files(rows: IntervalRow[], startEpochMs = 1_800_000_000_000): { hlog: s
   const record = { run: { runId: 'r' }, intervals: rows, startEpochMs, kinds: KINDS } as unknown as RunRecord;
   return { hlog: toIntervalLog(record), csv: toTimeseriesCsv(rows) };
 }
+
+/** Intervals whose times count from `originEpochMs`. */
+const at = (originEpochMs: number, intervals: TimedIntervals['intervals']): TimedIntervals => ({ originEpochMs, intervals });
 
 const a = [
   row(1, 'warmup', 50, 100, 200),
@@ -71,10 +74,10 @@ test('readInstanceIntervals: a row without histograms, or a missing column, is a
   assert.throws(() => readInstanceIntervals(hlog, csv.replace('rss_mb', 'rss')), /timeseries\.csv: no column rss_mb/);
 });
 
-test('mergeIntervals: histograms added per index (percentiles of the union, not averaged), counts summed, maxes kept', () => {
+test('mergeIntervals: common origin: histograms added per interval (percentiles of the union, not averaged), counts summed, maxes kept', () => {
   const ia = readInstanceIntervals(files(a).hlog, files(a).csv).intervals;
   const ib = readInstanceIntervals(files(b).hlog, files(b).csv).intervals;
-  const merged = mergeIntervals([ia, ib]);
+  const merged = mergeIntervals([at(0, ia), at(0, ib)]);
   assert.deepEqual(merged.map((r) => [r.index, r.phase]), [[1, 'warmup'], [2, 'measure'], [3, 'measure'], [4, 'measure']]);
 
   const m2 = merged[1]!;
@@ -120,6 +123,35 @@ test('mergeIntervals: histograms added per index (percentiles of the union, not 
 test('mergeIntervals: the phase is that of the first instance listed', () => {
   const ia = readInstanceIntervals(files([row(1, 'warmup', 5, 1, 2)]).hlog, files([row(1, 'warmup', 5, 1, 2)]).csv).intervals;
   const ib = readInstanceIntervals(files([row(1, 'measure', 5, 1, 2)]).hlog, files([row(1, 'measure', 5, 1, 2)]).csv).intervals;
-  assert.equal(mergeIntervals([ia, ib])[0]!.phase, 'warmup');
-  assert.equal(mergeIntervals([ib, ia])[0]!.phase, 'measure');
+  assert.equal(mergeIntervals([at(0, ia), at(0, ib)])[0]!.phase, 'warmup');
+  assert.equal(mergeIntervals([at(0, ib), at(0, ia)])[0]!.phase, 'measure');
+});
+
+test('mergeIntervals: aligned by absolute start, not by index: an instance whose origin is 1 s later fills the next slots', () => {
+  const ia = readInstanceIntervals(files(a).hlog, files(a).csv).intervals;
+  const ib = readInstanceIntervals(files(b).hlog, files(b).csv).intervals;
+  const merged = mergeIntervals([at(1_800_000_000_000, ia), at(1_800_000_001_000, ib)]);
+  // b's interval k (its own index) lands in slot k + 1 of a's clock.
+  assert.deepEqual(merged.map((r) => [r.index, r.startMs, r.rows]), [[1, 0, 50], [2, 1000, 100 + 50], [3, 2000, 100 + 100], [4, 3000, 100], [5, 4000, 30]]);
+  assert.equal(merged[4]!.endMs, 4500);
+  // By index, interval 2 would have held a's 100 and b's 100 rows.
+  const byIndex = mergeIntervals([at(0, ia), at(0, ib)]);
+  assert.notEqual(byIndex[1]!.rows, merged[1]!.rows);
+  // A sub-interval difference (timer jitter, clock error) still pairs the same intervals.
+  assert.deepEqual(mergeIntervals([at(0, ia), at(3, ib)]).map((r) => r.rows), byIndex.map((r) => r.rows));
+});
+
+test('readInstanceIntervals and mergeIntervals carry a histogram kind this rtbench does not know', () => {
+  const withExtra = (rows: IntervalRow[]): IntervalRow[] => rows.map((r) => ({ ...r, encoded: { ...r.encoded, timerLag: encodeHistogram(spread(r.rows, 1, 9)) } }));
+  const file = (rows: IntervalRow[]): { hlog: string; csv: string } => {
+    const record = { run: { runId: 'r' }, intervals: rows, startEpochMs: 1_800_000_000_000, kinds: [...KINDS, 'timerLag'] } as unknown as RunRecord;
+    return { hlog: toIntervalLog(record), csv: toTimeseriesCsv(rows) };
+  };
+  const fa = file(withExtra(a));
+  const fb = file(withExtra(b));
+  const ra = readInstanceIntervals(fa.hlog, fa.csv);
+  assert.deepEqual(ra.kinds, [...KINDS, 'timerLag']);
+  const merged = mergeIntervals([at(0, ra.intervals), at(0, readInstanceIntervals(fb.hlog, fb.csv).intervals)]);
+  const extra = (r: IntervalRow): number => decodeHistogram((r.encoded as Record<string, string>)['timerLag']!).totalCount;
+  assert.deepEqual(merged.map(extra), [100, 200, 200, 30]);
 });

@@ -32,6 +32,8 @@ function interval(index: number, phase: 'warmup' | 'measure', h: Histogram): Ins
   };
 }
 
+const COMMON_START = Date.parse('2026-01-01T00:00:03.000Z');
+
 interface Fixture {
   index: number;
   acked: number;
@@ -64,6 +66,11 @@ function input(f: Fixture): MergeInput {
     versions: { rtbench: '0', node: 'v20', pg: '8', hdrHistogramJs: '3' },
     server: { version: 'PostgreSQL 15', versionNum: 150000, extensions: {}, available: {}, nonDefaultSettings: {} },
     machine: { hostname: `host${f.index}`, platform: 'linux', release: '6', arch: 'x64', cpus: 4, cpuModel: 'x', memoryBytes: 1 },
+    // Both met in group g: instance 2 registered 5 s after instance 1 and started 0.4 ms late.
+    instance: {
+      index: f.index, count: 2, group: 'g', startEpochMs: COMMON_START, clockOffsetMs: f.index, clockRoundTripMs: f.index === 1 ? 0.2 : 0.6,
+      registeredAtEpochMs: COMMON_START - 2000 - (f.index === 1 ? 5000 : 0), lateStartMs: f.index === 1 ? 0 : 0.4,
+    },
   } as RunInfo;
   const histograms = f.withHistogramsJson
     ? { 'ingest-response': measure, 'ingest-service': measure, 'ingest-lag': measure, 'warmup-response': warm, ...(f.index === 1 ? { 'rollup-duration': spread(3, 1000, 2000) } : {}) }
@@ -88,7 +95,7 @@ for (const withHistogramsJson of [true, false]) {
     assert.equal(s.runId, 'merged-x');
     assert.equal(s.valid, false);
     assert.deepEqual(s.invalidReasons, ['instance 2/2: client-limited']);
-    assert.equal(s.notes[0], 'seeds differ');
+    assert.equal(s.notes[1], 'seeds differ');
     assert.equal(s.notes.some((n) => /^instance 1\/2: no histograms\.json/.test(n)), !withHistogramsJson);
     assert.ok(s.notes.includes('instance 1/2: one note'));
 
@@ -136,7 +143,10 @@ for (const withHistogramsJson of [true, false]) {
     assert.match(String(r.config['description']), /merge of 2 load generators.*run-1, run-2/);
     assert.equal(r.machine.hostname, 'host1');
     assert.deepEqual(r.machine.instances.map((x) => [x.index, x.runId, x.machine.hostname]), [[1, 'run-1', 'host1'], [2, 'run-2', 'host2']]);
-    assert.equal(rec.startEpochMs, Date.parse('2026-01-01T00:00:02.000Z'));
+    // Intervals count from the common start, not from either instance's own clock (their logs say 00:00:02 and 00:00:01).
+    assert.equal(rec.startEpochMs, COMMON_START);
+    assert.deepEqual(s.merged.start, { group: 'g', startEpochMs: COMMON_START, startSpreadMs: 0.4, uncertaintyMs: 0.3, registeredSpreadMs: 5000 });
+    assert.equal(s.notes[0], 'group g: 2 instances registered 5.0 s apart and started their schedules 0.40 ms apart (± 0.30 ms clock uncertainty) at 2026-01-01T00:00:03.000Z (database clock)');
   });
 }
 
@@ -148,4 +158,22 @@ test('mergeRuns: rowsInTable is null if any instance could not count, closed loo
   assert.equal(s.ingest.rowsInTable, null);
   assert.equal(s.ingest.targetRateHz, null);
   assert.equal(s.audit, undefined);
+});
+
+test('mergeRuns keeps the lag split (timer lateness, connection wait) when every instance has it', () => {
+  const f = { fromUs: 1, toUs: 2, withHistogramsJson: true, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z' };
+  const withSplit = (m: MergeInput, timerUs: number, waitUs: number, n: number): MergeInput => ({
+    ...m, histograms: { ...m.histograms, 'ingest-timer-lag': spread(n, timerUs, timerUs), 'ingest-connection-wait': spread(n, waitUs, waitUs) },
+  });
+  const i1 = withSplit(input({ index: 1, acked: 20, ...f }), 50, 0, 10);
+  const i2 = withSplit(input({ index: 2, acked: 20, ...f }), 90, 4000, 30);
+  const rec = mergeRuns([i1, i2], { runId: 'm' });
+  assert.equal(rec.histograms['ingest-timer-lag']?.totalCount, 40);
+  assert.equal(rec.summary.ingest.timerLag?.count, 40);
+  assert.equal(rec.summary.ingest.connectionWait?.count, 40);
+  assert.ok(Math.abs((rec.summary.ingest.connectionWait?.p50Us ?? 0) - 4000) <= 4, 'p50 from the merged histogram: 30 of 40 waited 4 ms');
+  // An instance of an older rtbench has no split: the merged run has none either (no half-merged figure).
+  const old = mergeRuns([i1, input({ index: 2, acked: 20, ...f })], { runId: 'm2' });
+  assert.equal(old.histograms['ingest-timer-lag'], undefined);
+  assert.equal(old.summary.ingest.timerLag, undefined);
 });

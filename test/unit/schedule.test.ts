@@ -1,18 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OpenLoopSchedule, phaseAt, type Clock } from '../../src/schedule/open-loop.js';
+import { OpenLoopSchedule, phaseAt } from '../../src/schedule/open-loop.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { Prng } from '../../src/workload/prng.js';
-
-/** A clock the test moves by hand. */
-class FakeClock implements Clock {
-  constructor(private t = 0) {}
-  nowNs(): number {
-    return this.t;
-  }
-  advance(ns: number): void {
-    this.t += ns;
-  }
-}
 
 /** round(i·1e9/rate) in exact integer arithmetic (half up), for an integer rate. */
 function exactDueNs(i: number, rate: number, offsetNs = 0): bigint {

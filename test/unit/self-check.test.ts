@@ -21,6 +21,24 @@ describe('selfCheck', () => {
     assert.deepEqual(selfCheck(input({ workerElu: [], loopDelayP99Us: [] })), [], 'no samples is not a failure');
   });
 
+  test('timer lateness p99 above --late-threshold-ms makes the run invalid, blaming the harness', () => {
+    const reasons = selfCheck(input({ timerLagP99Us: 6_200, lateThresholdUs: 5_000 }));
+    assert.equal(reasons.length, 1, JSON.stringify(reasons));
+    assert.match(reasons[0]!, /timer lateness p99 6\.20 ms exceeds --late-threshold-ms 5\b/);
+    assert.match(reasons[0]!, /the harness, not the server/);
+  });
+
+  test('timer lateness at or under the threshold, or unknown, is fine', () => {
+    assert.deepEqual(selfCheck(input({ timerLagP99Us: 5_000, lateThresholdUs: 5_000 })), []);
+    assert.deepEqual(selfCheck(input({ timerLagP99Us: 300, lateThresholdUs: 1_000 })), []);
+    assert.deepEqual(selfCheck(input({ timerLagP99Us: null, lateThresholdUs: 1_000 })), [], 'nothing sent');
+  });
+
+  test('a stalled server (long connection wait, on-time timers) is not an invalid run', () => {
+    // The self-check sees only timer lateness: connection wait belongs to the response time.
+    assert.deepEqual(selfCheck(input({ timerLagP99Us: 120, lateThresholdUs: 5_000 })), []);
+  });
+
   test('defaults', () => {
     assert.deepEqual(DEFAULT_LIMITS, { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9 });
   });

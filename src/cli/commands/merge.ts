@@ -19,7 +19,7 @@ import { newRunId, runExitCode } from '../run-session.js';
 const errCode = (err: unknown): string => (err && typeof err === 'object' && 'code' in err ? String(err.code) : err instanceof Error ? err.message : String(err));
 
 /** Read one instance's directory; problems go to `problems` (one line each), never thrown. */
-async function readInstance(dir: string, problems: string[]): Promise<MergeInput | null> {
+async function readInstance(dir: string, problems: string[]): Promise<(MergeInput & { kinds: readonly string[] }) | null> {
   let head;
   try {
     head = await readRunDir(dir);
@@ -38,11 +38,11 @@ async function readInstance(dir: string, problems: string[]): Promise<MergeInput
         throw new Error(`${f}: ${errCode(err)}`);
       }
     }));
-    const { intervals, startEpochMs } = readInstanceIntervals(hlog ?? '', csv ?? '');
-    return { dir, ...head, histograms: await readHistograms(dir), intervals, startEpochMs };
+    const { intervals, startEpochMs, kinds } = readInstanceIntervals(hlog ?? '', csv ?? '');
+    return { dir, ...head, histograms: await readHistograms(dir), intervals, startEpochMs, kinds };
   } catch (err) {
     problems.push(`${dir}: ${err instanceof Error ? err.message : String(err)}`);
-    return { dir, ...head, histograms: null, intervals: [], startEpochMs: null };
+    return { dir, ...head, histograms: null, intervals: [], startEpochMs: null, kinds: [] };
   }
 }
 
@@ -53,13 +53,17 @@ export async function mergeCommand(args: Record<string, unknown>): Promise<numbe
   if (dirs.length === 0) throw new UsageError('merge: name the result dirs of the instances');
 
   const problems: string[] = [];
-  const inputs: MergeInput[] = [];
+  const inputs: Array<MergeInput & { kinds: readonly string[] }> = [];
   for (const dir of dirs) {
     const input = await readInstance(dir, problems);
     if (input) inputs.push(input);
   }
   const { problems: instanceProblems, warnings } = checkInstances(inputs);
   problems.push(...instanceProblems);
+  const kindSets = new Set(inputs.filter((i) => i.kinds.length > 0).map((i) => [...i.kinds].sort().join(',')));
+  if (kindSets.size > 1) {
+    problems.push(`the instances logged different histogram kinds (different rtbench versions?): ${inputs.map((i) => `${i.dir}: ${i.kinds.join(', ')}`).join('; ')}`);
+  }
   if (problems.length > 0) throw new UsageError(problems);
   await checkWritableDir(resultsDir);
 

@@ -5,6 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
+import { autoInstance } from '../../config/instance-auto.js';
 import { validateConfig, CONFIG_KEYS } from '../../config/validate.js';
 import type { RunConfig } from '../../config/types.js';
 import { ExitCode, UsageError } from '../../errors.js';
@@ -17,15 +18,23 @@ import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js
 
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** Build the RunConfig from a scenario file and flags, naming where each problem came from. */
-export async function resolveConfig(args: Record<string, unknown>): Promise<RunConfig> {
+/**
+ * Build the RunConfig from a scenario file and flags, naming where each problem came from.
+ * `env` is read for `--instance auto` only (Kubernetes Indexed Job variables).
+ */
+export async function resolveConfig(args: Record<string, unknown>, env: Readonly<Record<string, string | undefined>> = process.env): Promise<RunConfig> {
   const scenarioFile = typeof args['scenario'] === 'string' ? args['scenario'] : undefined;
   const scenario = scenarioFile ? await readScenario(scenarioFile) : {};
   const fromFlags: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
     if (args[key] !== undefined) fromFlags[key] = args[key];
   }
-  const raw = { ...scenario, ...fromFlags };
+  const raw: Record<string, unknown> = { ...scenario, ...fromFlags };
+  if (raw['instance'] === 'auto') {
+    const auto = autoInstance(env);
+    if ('problem' in auto) throw new UsageError(`${'instance' in fromFlags ? '--' : `scenario ${scenarioFile ?? ''}: `}${auto.problem}`);
+    raw['instance'] = auto.value;
+  }
   const { config, problems } = validateConfig(raw, { seed: randomInt(0, 2 ** 32 - 1), resultsDir: 'results' });
   if (!config) {
     throw new UsageError(problems.map((p) => {

@@ -1,0 +1,84 @@
+/**
+ * The options of `rtbench run` (also taken by sweep and compare-targets), and
+ * a check of a `run` command line that parses and validates it without running
+ * anything: what the Kubernetes manifest test holds the manifest's args to.
+ */
+import yargs, { type Argv } from 'yargs';
+import { COMPLETION_INDEX_VAR, INSTANCE_COUNT_VAR } from '../config/instance-auto.js';
+import type { RunConfig } from '../config/types.js';
+import { MODES, ROLLUPS, STATEMENTS } from '../config/validate.js';
+import { UsageError } from '../errors.js';
+
+export function runOptions(y: Argv): Argv {
+  return y
+    .option('scenario', { type: 'string', describe: 'scenario JSON file (flags override its settings)' })
+    .option('url', { type: 'string', describe: 'target PostgreSQL URL; default: PG* variables, else a throwaway local cluster' })
+    .option('workers', { type: 'string', describe: 'load threads (worker_threads) [default: 2]' })
+    .option('connections', { type: 'string', describe: 'pg connections per worker [default: 4]' })
+    .option('pipeline', {
+      type: 'string',
+      describe: 'statements in flight per connection (pg pipeline mode above 1); single and multi modes, not copy [default: 1]',
+    })
+    .option('rate', { type: 'string', describe: 'total target rows/s, or "max" for a closed loop [default: max]' })
+    .option('duration', { type: 'string', describe: 'measure phase: seconds or 90s, 5m [default: 60s]' })
+    .option('warmup', { type: 'string', describe: 'warm-up, recorded apart [default: 5s]' })
+    .option('mode', { type: 'string', describe: `insert mode: ${MODES.join(' | ')} [default: single]` })
+    .option('batch', { type: 'string', describe: 'rows per statement in multi / copy mode [default: 100]' })
+    .option('statement', { type: 'string', describe: `${STATEMENTS.join(' | ')} [default: params]` })
+    .option('seed', { type: 'string', describe: 'PRNG seed; the same seed gives the same rows [default: random, recorded]' })
+    .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
+    .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late; timer lateness p99 above it makes the run invalid [default: 5]' })
+    .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
+    .option('name', { type: 'string', describe: 'run name, part of the run id' })
+    .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
+    .option('reset', { type: 'boolean', describe: 'drop and recreate the tutorial tables (deletes their rows)' })
+    .option('keep', { type: 'boolean', describe: 'leave the throwaway local cluster running and print its URL' })
+    .option('citus-workers', { type: 'string', describe: 'start a throwaway local Citus cluster: a coordinator and N workers (needs the citus extension)' })
+    .option('instance', { type: 'string', describe: `i/N: load generator i of N (disjoint sites, 1/N of --rate); auto: from ${COMPLETION_INDEX_VAR} (0-based) and ${INSTANCE_COUNT_VAR}; combine with rtbench merge` })
+    .option('group', { type: 'string', describe: 'with --instance i/N (N > 1): the launch the N instances meet under in the target database; they start their schedules together' })
+    .option('rendezvous-timeout', { type: 'string', describe: 'with --group: how long to wait for the rest of the group to register [default: 60s]' })
+    .option('shard-count', { type: 'string', describe: 'Citus: shards per distributed table [default: Citus\'s citus.shard_count]' })
+    .option('rollup', { type: 'string', describe: `rollup strategy: ${ROLLUPS.join(' | ')} [default: none]` })
+    .option('granularity', { type: 'string', describe: 'rollup period: 1m | 5m | 15m | 60m [default: 1m]' })
+    .option('rollup-interval', { type: 'string', describe: 'time between rollup runs, e.g. 5s [default: 60s]' })
+    .option('rollup-scheduler', { type: 'string', describe: 'cron (pg_cron) | harness (own timer) | auto [default: auto]' })
+    .option('grace', { type: 'string', describe: 'closed-minute: wait this long for late commits [default: 10s]' })
+    .option('preload-rows', { type: 'string', describe: 'backfill this many rows of history before the load, then roll them up [default: 0]' })
+    .option('preload-span', { type: 'string', describe: 'time span the preloaded history covers [default: 1d]' })
+    .option('probes', { type: 'boolean', describe: 'run the dashboard probes during the measure phase [default: on with a rollup]' })
+    .option('viewers', { type: 'string', describe: 'concurrent dashboard viewers during the measure phase, one connection each; 0 for no dashboard load [default: 1]' })
+    .option('refresh', { type: 'string', describe: 'each viewer refreshes its dashboard (every probe x window) this often, open loop [default: 5s]' })
+    .option('min-samples', { type: 'string', describe: 'a probe cell with fewer samples is "insufficient" and no ratio is built on it [default: 20]' })
+    .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
+    .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
+    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
+}
+
+/**
+ * Parse and validate `run …` argv (without the program name) as `rtbench run`
+ * would, against `env` (for --instance auto and the PG* variables), without
+ * connecting or writing. Resolves with the RunConfig; rejects with a
+ * UsageError listing the problems. A `--scenario` file is read.
+ */
+export async function checkRunArgv(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<RunConfig> {
+  if (argv[0] !== 'run') throw new UsageError(`expected the run command, got ${JSON.stringify(argv[0] ?? '')}`);
+  const args = await runOptions(yargs([...argv.slice(1)]))
+    .strict()
+    .version(false)
+    .help(false)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    })
+    .parseAsync();
+  const rest = (args._ ?? []).map(String);
+  if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+  // Imported here, not at the top: main.ts imports this file for every command and keeps the run code lazy.
+  const { parseCitusWorkers, resolveConfig } = await import('./commands/run.js');
+  const { runTargetSpec } = await import('./target-session.js');
+  const config = await resolveConfig(args as Record<string, unknown>, env);
+  const citusWorkers = args['citusWorkers'] === undefined ? undefined : parseCitusWorkers(args['citusWorkers']);
+  runTargetSpec(config.url, citusWorkers, env as NodeJS.ProcessEnv);
+  return config;
+}

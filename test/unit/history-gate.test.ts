@@ -1,0 +1,181 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultFigures, shortName } from '../../src/check/figures.js';
+import { gateFigure, gateLimit, stats, DEFAULT_GATE, MIN_HISTORY } from '../../src/check/gate.js';
+import { gateRun, historyMarkdown, historyStatus } from '../../src/check/history-gate.js';
+import { canonicalJson, scenarioFingerprint, FINGERPRINT_EXCLUDED } from '../../src/history/fingerprint.js';
+import { buildRecord, parseRecord, selectRecords, windowValues, type HistoryRecord } from '../../src/history/record.js';
+import { trends } from '../../src/history/trend.js';
+import { toBmf, toGithubActionBenchmark } from '../../src/export/formats.js';
+import { historyReportHtml, historyReportMarkdown } from '../../src/report/history-report.js';
+import { defaultThresholds } from '../../src/cli/commands/check.js';
+import type { RunInfo, Summary } from '../../src/results/run-record.js';
+
+const lat = (count: number, p50Us: number, p99Us: number): Record<string, number> => ({ count, p50Us, p90Us: p99Us, p99Us, p999Us: p99Us, maxUs: p99Us, meanUs: p50Us });
+
+function summary(over: Record<string, unknown> = {}): Summary {
+  return {
+    formatVersion: 1, runId: 'r', valid: true, invalidReasons: [], notes: [], durationMs: 4000,
+    ingest: { achievedRateHz: 200, errors: 0, response: lat(800, 1000, 4000) },
+    ...over,
+  } as unknown as Summary;
+}
+
+test('stats: mean and sample standard deviation', () => {
+  const s = stats([1, 2, 3, 4]);
+  assert.equal(s.mean, 2.5);
+  assert.ok(Math.abs(s.sd - Math.sqrt(5 / 3)) < 1e-12);
+  assert.deepEqual(stats([7]), { n: 1, mean: 7, sd: 0 });
+});
+
+test('t-test limit: mean + t(0.99; n-1) · s · sqrt(1 + 1/n), from the @stdlib quantile', () => {
+  // t(0.99; 2) = 6.9646 (tables).
+  const { limit, history } = gateLimit([100, 110, 120], 'smaller', DEFAULT_GATE);
+  assert.equal(history.sd, 10);
+  assert.ok(Math.abs(limit! - (110 + 6.9646 * 10 * Math.sqrt(4 / 3))) < 0.01, String(limit));
+  // Bigger is better: the bound is below the mean.
+  const lower = gateLimit([100, 110, 120], 'bigger', DEFAULT_GATE).limit!;
+  assert.ok(Math.abs(lower - (110 - 6.9646 * 10 * Math.sqrt(4 / 3))) < 0.01);
+});
+
+test('z-test limit uses the normal quantile: z(0.99) = 2.3263', () => {
+  const { limit } = gateLimit([100, 110, 120], 'smaller', { ...DEFAULT_GATE, test: 'z' });
+  assert.ok(Math.abs(limit! - (110 + 2.3263 * 10)) < 0.01);
+});
+
+test('the minimum effect wins over a tiny spread; percent is the minimum effect alone', () => {
+  const quiet = [1000, 1000.5, 999.5];
+  assert.ok(Math.abs(gateLimit(quiet, 'smaller', DEFAULT_GATE).limit! - 1050) < 1e-9, 'mean × 1.05');
+  assert.equal(gateFigure(1030, quiet, 'smaller', DEFAULT_GATE).verdict, 'pass', 'a significant 3% change does not fail');
+  assert.equal(gateFigure(1060, quiet, 'smaller', DEFAULT_GATE).verdict, 'regression');
+  assert.equal(gateFigure(940, quiet, 'bigger', DEFAULT_GATE).verdict, 'regression');
+  assert.equal(gateFigure(2000, quiet, 'bigger', DEFAULT_GATE).verdict, 'pass', 'better is never a regression');
+  const p = { ...DEFAULT_GATE, test: 'percent' as const, minEffect: 0.2 };
+  assert.equal(gateLimit([100, 200, 300], 'smaller', p).limit, 240);
+});
+
+test('fewer than 3 history values: insufficient, never a failure; must-be-zero figures need no history', () => {
+  assert.equal(MIN_HISTORY, 3);
+  const r = gateFigure(1e9, [1, 1], 'smaller', DEFAULT_GATE);
+  assert.equal(r.verdict, 'insufficient');
+  assert.equal(r.limit, null);
+  assert.equal(gateFigure(0, [], 'zero', DEFAULT_GATE).verdict, 'pass');
+  assert.equal(gateFigure(2, [], 'zero', DEFAULT_GATE).verdict, 'regression');
+});
+
+test('default figures: the documented set, probe cells, insufficient cells skipped and named', () => {
+  const s = summary({
+    rollup: { duration: lat(6, 2000, 5000) },
+    freshness: lat(0, 0, 0),
+    audit: { lostEvents: 0, duplicatedEvents: 1 },
+    probes: { byProbe: { 'rollup-minutes': { '5m': { ...lat(40, 800, 900), errors: 0 }, '1d': { ...lat(2, 900, 900), insufficient: true } } } },
+  });
+  const { figures, skipped } = defaultFigures(s);
+  assert.deepEqual(figures.map((f) => `${f.name}:${f.direction}`), [
+    'ingest.response.p50:smaller', 'ingest.response.p99:smaller', 'ingest.achievedRateHz:bigger', 'ingest.errors:zero',
+    'rollup.duration.p99:smaller', 'probes.rollup-minutes.5m.p50:smaller', 'audit.lostEvents:zero', 'audit.duplicatedEvents:zero',
+  ], 'freshness with no samples is absent');
+  assert.equal(figures[0]!.path, 'ingest.response.p50Us');
+  assert.equal(figures[0]!.samples, 800);
+  assert.equal(figures[2]!.samples, null);
+  assert.equal(skipped.length, 1);
+  assert.match(skipped[0]!, /probes\.rollup-minutes\.1d\.p50: insufficient samples \(n=2\)/);
+  assert.equal(shortName('probes.byProbe.x.5m.p50Us'), 'probes.x.5m.p50');
+});
+
+test('fingerprint: excluded keys do not change it; any other key, even a new one, does', () => {
+  const base = { name: 'a', seed: 1, resultsDir: '/x', progressS: 1, keep: false, reset: false, rateHz: 200, workers: 2, dashboard: { rollup: 'none' } };
+  const fp = scenarioFingerprint(base);
+  assert.match(fp, /^[0-9a-f]{16}$/);
+  assert.equal(scenarioFingerprint({ ...base, name: 'b', seed: 2, resultsDir: '/y', progressS: 0, keep: true, reset: true, url: 'postgresql://h:1/db', group: 'g' }), fp);
+  assert.equal(scenarioFingerprint({ dashboard: { rollup: 'none' }, workers: 2, rateHz: 200, name: 'z' }), fp, 'key order does not matter');
+  assert.notEqual(scenarioFingerprint({ ...base, rateHz: 201 }), fp);
+  assert.notEqual(scenarioFingerprint({ ...base, dashboard: { rollup: 'incremental' } }), fp);
+  assert.notEqual(scenarioFingerprint({ ...base, pipeline: 4 }), fp, 'a setting added later is in by default');
+  assert.notEqual(scenarioFingerprint({ ...base, viewers: 3 }), fp);
+  assert.ok(FINGERPRINT_EXCLUDED.includes('seed'));
+  assert.equal(canonicalJson({ b: 1, a: [2, { d: 1, c: 2 }] }), '{"a":[2,{"c":2,"d":1}],"b":1}');
+});
+
+function runInfo(runId: string, startedAt: string, config: Record<string, unknown> = { rateHz: 200 }): RunInfo {
+  return { runId, startedAt, config, gitRevision: 'a'.repeat(40), gitBranch: 'main', machine: { hostname: 'box' } } as unknown as RunInfo;
+}
+
+function record(runId: string, minute: number, p50Us: number, branch = 'main'): HistoryRecord {
+  return buildRecord(runInfo(runId, `2026-12-01T10:${String(minute).padStart(2, '0')}:00.000Z`), summary({ runId, ingest: { achievedRateHz: 200, errors: 0, response: lat(800, p50Us, p50Us * 4) } }), { branch });
+}
+
+test('records: built from a run, parsed back, foreign JSON refused with a reason', () => {
+  const r = record('r1', 1, 1000);
+  assert.equal(r.kind, 'rtbench-history-record');
+  assert.equal(r.testbed, 'box');
+  assert.equal(r.branch, 'main');
+  assert.equal(r.figures['ingest.response.p50Us']!.value, 1000);
+  assert.deepEqual(parseRecord(JSON.parse(JSON.stringify(r))), r);
+  assert.match(String(parseRecord({ hello: 1 })), /not an rtbench history record/);
+  assert.match(String(parseRecord([])), /not a JSON object/);
+  assert.match(String(parseRecord({ ...r, formatVersion: 99 })), /newer/);
+  assert.match(String(parseRecord({ ...r, figures: { x: { value: 'NaN', unit: 'us', direction: 'smaller', samples: null } } })), /figure x: no finite value/);
+  assert.match(String(parseRecord({ ...r, runId: '../x' })), /runId/);
+});
+
+test('selection and window: same fingerprint, testbed and branch; the run itself excluded; last N', () => {
+  const recs = [record('r3', 3, 1020), record('r1', 1, 1000), record('r2', 2, 1010), record('pr', 4, 5000, 'feature'), record('r4', 5, 990)];
+  const sel = selectRecords(recs, { fingerprint: recs[0]!.fingerprint, testbed: 'box', branch: 'main' }, 'r4');
+  assert.deepEqual(sel.map((r) => r.runId), ['r1', 'r2', 'r3']);
+  assert.deepEqual(windowValues(sel, 'ingest.response.p50Us', 2).values, [1010, 1020]);
+});
+
+test('gateRun + markdown: a slower run fails with mean ± sd, run, limit; an unchanged one passes', () => {
+  const history = [record('r1', 1, 1000), record('r2', 2, 1040), record('r3', 3, 980)];
+  const slow = defaultFigures(summary({ ingest: { achievedRateHz: 200, errors: 0, response: lat(800, 5000, 20000) } })).figures;
+  const rows = gateRun(slow, history, 10, DEFAULT_GATE);
+  assert.equal(historyStatus(rows, true), 'fail');
+  const md = historyMarkdown({ rows, run: { runId: 'slow', valid: true, invalidReasons: [] }, store: 'st', selection: { fingerprint: 'f', testbed: 'box', branch: 'main' }, matching: 3, window: 10, options: DEFAULT_GATE, skipped: [] });
+  assert.match(md, /^### rtbench check --history: FAIL/);
+  assert.match(md, /\| `ingest.response.p50` \| smaller \| 3 \| 1\.01ms ± [^|]+ \| 5ms \(n=800\) \| \+39\d% \| <= [^|]+ \| \*\*FAIL\*\* \|/);
+  assert.match(md, /\| `ingest.achievedRateHz` \| bigger \| 3 \|.*\| PASS \|/);
+  const same = defaultFigures(summary({ ingest: { achievedRateHz: 200, errors: 0, response: lat(800, 1010, 4040) } })).figures;
+  assert.equal(historyStatus(gateRun(same, history, 10, DEFAULT_GATE), true), 'pass');
+  assert.equal(historyStatus(gateRun(same, history, 10, DEFAULT_GATE), false), 'invalid');
+  const short = gateRun(slow, history.slice(0, 2), 10, DEFAULT_GATE);
+  assert.equal(historyStatus(short, true), 'pass', 'two records: insufficient history is neutral');
+  assert.match(historyMarkdown({ rows: short, run: { runId: 's', valid: true, invalidReasons: [] }, store: 'st', selection: { fingerprint: 'f', testbed: 'b', branch: 'main' }, matching: 2, window: 10, options: DEFAULT_GATE, skipped: [] }), /insufficient history \(n=2 < 3\)/);
+});
+
+test('check --baseline default thresholds: min effect either way, zero figures == 0', () => {
+  const run = defaultFigures(summary({ audit: { lostEvents: 0, duplicatedEvents: 0 } })).figures;
+  assert.deepEqual(defaultThresholds(run, summary(), 0.05), [
+    'ingest.response.p50 <= +5%', 'ingest.response.p99 <= +5%', 'ingest.achievedRateHz >= -5%', 'ingest.errors == 0', 'audit.lostEvents == 0', 'audit.duplicatedEvents == 0',
+  ]);
+});
+
+test('trends: each record against the ones before it; a step up is flagged', () => {
+  const recs = [1000, 1010, 990, 1005, 3000, 1000].map((v, i) => record(`r${i}`, i, v));
+  const t = trends(recs, 10, DEFAULT_GATE).find((x) => x.path === 'ingest.response.p50Us')!;
+  assert.deepEqual(t.points.map((p) => p.verdict), ['insufficient', 'insufficient', 'insufficient', 'pass', 'regression', 'pass']);
+  assert.equal(t.points[0]!.mean, null);
+  assert.ok(t.points[4]!.limit! > 1005 && t.points[4]!.limit! < 3000);
+  const input = { store: 'st', selection: { fingerprint: recs[0]!.fingerprint, testbed: 'box', branch: 'main' }, records: recs, trends: trends(recs, 10, DEFAULT_GATE), window: 10, options: DEFAULT_GATE, storeRecords: 6 };
+  const html = historyReportHtml(input);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  assert.equal(html.match(/<svg\b/g)?.length, input.trends.length);
+  assert.ok(!/<script/i.test(html));
+  assert.match(html, /data-series="regression"[^>]*><circle/);
+  assert.match(html, /<g class="area" data-area="gate band[^"]*"><polygon points="[\d., ]+"/);
+  assert.match(historyReportMarkdown(input), /\| ingest\.response\.p50 \| smaller is better \| 6 \|/);
+});
+
+test('exports: BMF {benchmark: {measure: {value}}} in ns for latency; github-action-benchmark split by direction', () => {
+  const figs = defaultFigures(summary()).figures;
+  const bmf = toBmf(figs, 'quick/');
+  assert.deepEqual(bmf['quick/ingest.response.p50'], { latency: { value: 1_000_000 } });
+  assert.deepEqual(bmf['quick/ingest.achievedRateHz'], { throughput: { value: 200 } });
+  assert.deepEqual(bmf['quick/ingest.errors'], { count: { value: 0 } });
+  const smaller = toGithubActionBenchmark(figs, 'smaller', { runId: 'r', revision: null });
+  assert.deepEqual(smaller.map((e) => e.name), ['ingest.response.p50', 'ingest.response.p99', 'ingest.errors']);
+  assert.equal(smaller[0]!.unit, 'us');
+  assert.match(smaller[0]!.extra!, /n=800 samples/);
+  const bigger = toGithubActionBenchmark(figs, 'bigger', { runId: 'r', revision: null });
+  assert.deepEqual(bigger.map((e) => [e.name, e.unit, e.value]), [['ingest.achievedRateHz', 'rows/s', 200]]);
+});
