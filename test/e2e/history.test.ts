@@ -39,12 +39,18 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return m;
 }
 
+async function readRecordFingerprint(store: string): Promise<string> {
+  const [file] = (await fs.readdir(store)).sort();
+  return (JSON.parse(await fs.readFile(path.join(store, file!), 'utf8')) as { fingerprint: string }).fingerprint;
+}
+
 describe('history store, check --history, report and export from real runs', { skip }, () => {
   let cluster: LocalCluster | undefined;
   let store: string;
   const history: string[] = [];
   let unchanged = '';
   let slower = '';
+  let dashboardRun = '';
   const notes: string[] = [];
 
   /**
@@ -54,11 +60,11 @@ describe('history store, check --history, report and export from real runs', { s
    * history: it is re-run once; if still invalid, its figures (real ones) are
    * used from a copy marked valid, and the test says so.
    */
-  async function realRun(label: string): Promise<string> {
+  async function realRun(label: string, extra: readonly string[] = []): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const resultsDir = await fs.mkdtemp(path.join(area.base, `results-${label}-`));
       const r = await cli(['run', '--url', cluster!.url, '--duration', '4', '--warmup', '1', '--rate', '200', '--seed', '7', '--name', 'hist',
-        '--late-threshold-ms', '20', '--progress', '0', '--results-dir', resultsDir]);
+        '--late-threshold-ms', '20', '--progress', '0', '--results-dir', resultsDir, ...extra]);
       assert.ok(r.code === 0 || r.code === 3, `run ${label}: ${out(r)}`);
       const [id] = await fs.readdir(resultsDir);
       const dir = path.join(resultsDir, id!);
@@ -80,6 +86,8 @@ describe('history store, check --history, report and export from real runs', { s
     store = path.join(area.base, 'store');
     for (let i = 0; i < 3; i++) history.push(await realRun(`h${i}`));
     unchanged = await realRun('same');
+    // The dashboard side too (rollup, freshness markers, probes, audit), for the figures a run has "where present".
+    dashboardRun = await realRun('dash', ['--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--probe-cadence', '100ms']);
     // The server made slower: every inserted row waits 5 ms (p50 ≈ 1 ms before).
     await withClient(cluster.url, async (c) => {
       await c.query(`CREATE FUNCTION rtbench_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$`);
@@ -233,6 +241,26 @@ describe('history store, check --history, report and export from real runs', { s
     const bad = await cli(['export', '--format', 'csv', unchanged]);
     assert.equal(bad.code, 2);
     assert.equal(lines(bad.stderr).length, 1, bad.stderr);
+  });
+
+  test('a run with a rollup and probes: its record and exports hold rollup, freshness, every probe cell and the audit', async () => {
+    const dashStore = path.join(area.base, 'store-dash');
+    const r = await cli(['history', 'add', dashStore, dashboardRun, '--branch', 'main']);
+    assert.equal(r.code, 0, out(r));
+    const [file] = await fs.readdir(dashStore);
+    const rec = JSON.parse(await fs.readFile(path.join(dashStore, file!), 'utf8')) as { fingerprint: string; figures: Record<string, { direction: string; samples: number | null }> };
+    const paths = Object.keys(rec.figures);
+    for (const p of ['rollup.duration.p99Us', 'freshness.p99Us', 'audit.lostEvents', 'audit.duplicatedEvents']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+    assert.equal(rec.figures['audit.lostEvents']!.direction, 'zero');
+    const probeCells = paths.filter((p) => /^probes\.byProbe\.[\w-]+\.\w+\.p50Us$/.test(p));
+    const summary = JSON.parse(await fs.readFile(path.join(dashboardRun, 'summary.json'), 'utf8')) as { probes: { byProbe: Record<string, Record<string, { count: number; insufficient?: boolean }>> } };
+    const measured = Object.values(summary.probes.byProbe).flatMap((w) => Object.values(w)).filter((c) => c.count > 0 && c.insufficient !== true).length;
+    assert.ok(measured > 0, 'the probes ran');
+    assert.equal(probeCells.length, measured, 'one figure per measured probe cell');
+    const home = await readRecordFingerprint(store);
+    assert.notEqual(rec.fingerprint, home, 'a rollup run is another scenario');
+    const bmf = JSON.parse((await cli(['export', '--format', 'bmf', dashboardRun])).stdout) as Record<string, Record<string, { value: number }>>;
+    assert.ok(bmf['rollup.duration.p99']?.['latency'] && bmf['freshness.p99']?.['latency'] && bmf['audit.lostEvents']?.['count'], Object.keys(bmf).join(', '));
   });
 
   test('check --baseline with no thresholds uses the default figures (no exit 2)', async () => {
