@@ -113,9 +113,6 @@ function drop(dueNs: number, n: number): void {
   rec.c.dropped += n;
 }
 
-/** Extra wait beyond the due time before the sender re-checks the clock by itself (a pacer that died must not hang the run). */
-const PACER_SAFETY_MS = 20;
-
 /**
  * The pacer thread (open loop only): it sleeps precisely until each due time
  * and wakes this thread through the `tick` cell (see pacer.ts). Started before
@@ -134,20 +131,30 @@ async function startPacer(): Promise<void> {
   };
   const w = new Worker(new URL('./pacer.js', import.meta.url), { workerData: pacerInit });
   pacer = w;
-  // The sender falls back to its own re-checks if the pacer fails; say so rather than die.
-  w.on('error', (err) => post({ type: 'fatal', message: `pacer thread: ${err.message}` }));
+  // A pacer that fails must not leave the sender waiting for a tick that never comes.
+  w.on('error', (err) => {
+    post({ type: 'fatal', message: `pacer thread: ${err.message}` });
+    stopping = true;
+    wakeSender();
+  });
   await new Promise<void>((resolve, reject) => {
     w.once('online', resolve);
     w.once('error', reject);
   });
 }
 
+/** Wake the sender if it waits for the pacer (stop, or the pacer failed). */
+function wakeSender(): void {
+  if (!pacerCells) return;
+  Atomics.add(pacerCells, PACER_CELLS.tick, 1);
+  Atomics.notify(pacerCells, PACER_CELLS.tick);
+}
+
 function stopPacer(): void {
   if (!pacerCells) return;
   Atomics.store(pacerCells, PACER_CELLS.stop, 1);
   Atomics.notify(pacerCells, PACER_CELLS.stop);
-  Atomics.add(pacerCells, PACER_CELLS.tick, 1);
-  Atomics.notify(pacerCells, PACER_CELLS.tick);
+  wakeSender();
 }
 
 /** Tell the pacer the run's start instant (it blocks until then). */
@@ -161,7 +168,7 @@ function releasePacer(startNs: bigint): void {
 
 /** Atomics.waitAsync (Node 20 has it; the es2022 lib types do not). */
 const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: false; value: string } | { async: true; value: Promise<string> };
+  waitAsync(a: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }).waitAsync;
 
 /** Wait for the pacer's next wake-up, unless `dueNs` has come meanwhile. */
@@ -169,7 +176,8 @@ async function untilDue(cells: Int32Array, dueNs: number): Promise<void> {
   const seen = Atomics.load(cells, PACER_CELLS.tick);
   const now = clock.nowNs();
   if (dueNs <= now) return;
-  const w = waitAsync(cells, PACER_CELLS.tick, seen, (dueNs - now) / 1e6 + PACER_SAFETY_MS);
+  // No timeout: a timed waitAsync costs a platform timer per wait (a second wake-up per operation).
+  const w = waitAsync(cells, PACER_CELLS.tick, seen);
   if (w.async) await w.value;
 }
 
@@ -324,11 +332,7 @@ port.on('message', (m: MainToWorker) => {
   } else if (m.type === 'stop') {
     stopping = true;
     if (clock) endNs = Math.min(endNs, clock.nowNs());
-    // Wake the sender if it waits for the pacer.
-    if (pacerCells) {
-      Atomics.add(pacerCells, PACER_CELLS.tick, 1);
-      Atomics.notify(pacerCells, PACER_CELLS.tick);
-    }
+    wakeSender();
   }
 });
 

@@ -35,15 +35,20 @@ export function pacerStep(schedule: OpenLoopSchedule, i: number, nowNs: number, 
 export interface LagSplit {
   /** The harness's own lateness: time after the due time when the sender was not waiting for a connection. */
   readonly timerLagNs: number;
-  /** Time after the due time when every connection was busy (the server's backpressure). */
+  /** Time after the due time spent waiting for a connection or working off the backlog the waits built up (the server's backpressure). */
   readonly connectionWaitNs: number;
 }
 
 /**
  * The spans during which the sender waited for a free connection, so that the
- * lag of each operation can be split into connection wait (time inside these
- * spans) and timer lateness (the rest). Operations are sent in due order, so
- * spans that end before the oldest unsent due time are forgotten.
+ * lag of each operation can be split into connection wait and timer lateness.
+ * Connection wait runs from the first wait that overlaps the operation's lag
+ * to the end of the last one: in between, the sender was working off the
+ * backlog that the busy connections built up (sending earlier operations),
+ * which is the server's backpressure, not the harness's lateness. Lateness
+ * before the first wait and after the last one is timer lateness. Operations
+ * are sent in due order, so spans that end before the oldest unsent due time
+ * are forgotten.
  */
 export class ConnectionWaits {
   /** Closed spans [start, end), oldest first. */
@@ -66,13 +71,20 @@ export class ConnectionWaits {
   split(dueNs: number, sentNs: number): LagSplit {
     while (this.spans.length > 0 && this.spans[0]!.endNs <= dueNs) this.spans.shift();
     const lagNs = Math.max(0, sentNs - dueNs);
-    let waitNs = 0;
-    for (const s of this.spans) {
-      if (s.startNs >= sentNs) break;
-      waitNs += Math.max(0, Math.min(s.endNs, sentNs) - Math.max(s.startNs, dueNs));
+    const first = this.spans[0];
+    const open = this.openSinceNs !== null && this.openSinceNs < sentNs;
+    let fromNs: number;
+    let toNs: number;
+    if (first && first.startNs < sentNs) {
+      fromNs = first.startNs;
+      toNs = open ? sentNs : Math.min(sentNs, this.spans[this.spans.length - 1]!.endNs);
+    } else if (open) {
+      fromNs = this.openSinceNs!;
+      toNs = sentNs;
+    } else {
+      return { timerLagNs: lagNs, connectionWaitNs: 0 };
     }
-    if (this.openSinceNs !== null && this.openSinceNs < sentNs) waitNs += sentNs - Math.max(this.openSinceNs, dueNs);
-    waitNs = Math.min(lagNs, waitNs);
+    const waitNs = Math.min(lagNs, Math.max(0, toNs - Math.max(fromNs, dueNs)));
     return { timerLagNs: lagNs - waitNs, connectionWaitNs: waitNs };
   }
 

@@ -121,4 +121,16 @@ describe('rendezvous', { skip }, () => {
     assert.equal(s.startEpochMs, again.registeredAtEpochMs + 300);
     await again.close();
   });
+
+  test('a user who may not create the table gets one line naming the SQLSTATE and the fix', async () => {
+    await withClient(cluster.url, (c) => c.query('CREATE ROLE rdv_nocreate LOGIN'));
+    const u = new URL(cluster.url);
+    u.username = 'rdv_nocreate';
+    await withClient(cluster.url, (c) => c.query(`DROP TABLE IF EXISTS "${RENDEZVOUS_TABLE}"`));
+    await assert.rejects(Rendezvous.claim({ ...opts('perm', 1, 1), url: u.toString() }), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /^rendezvous: group perm: permission denied for schema public \(SQLSTATE 42501\); rtbench creates the table rtbench_rendezvous on first use and writes it: grant this user CREATE on the schema \(or, if another user created the table, SELECT, INSERT, UPDATE, DELETE on it\)$/);
+      return true;
+    });
+  });
 });

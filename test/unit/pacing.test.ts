@@ -79,12 +79,16 @@ describe('ConnectionWaits: lag split by cause', () => {
     assert.equal(w.size, 0, 'spans before the oldest due time are forgotten');
   });
 
-  test('several waits inside one lag add up; the parts always sum to the lag', () => {
+  test('several waits inside one lag: from the first to the end of the last is backlog (connection wait); the parts always sum to the lag', () => {
     const w = new ConnectionWaits();
     w.begin(100); w.end(200);
-    w.begin(300); w.end(450);
+    w.begin(300); w.end(450); // 200..300: sending the backlog between waits
     w.begin(500); w.end(500); // empty: ignored
-    assert.deepEqual(w.split(150, 600), { timerLagNs: 450 - 50 - 150, connectionWaitNs: 50 + 150 });
+    assert.deepEqual(w.split(150, 600), { timerLagNs: 150, connectionWaitNs: 450 - 150 });
+    assert.deepEqual(w.split(50 + 1e3, 1e3 + 60), { timerLagNs: 10, connectionWaitNs: 0 }, 'due after every wait');
+    const late = new ConnectionWaits();
+    late.begin(2000); late.end(3000);
+    assert.deepEqual(late.split(1000, 3100), { timerLagNs: 1000 + 100, connectionWaitNs: 1000 }, 'late before the first wait and after the last: timer lateness');
     const prng = new Prng(11);
     const r = new ConnectionWaits();
     let t = 0;
