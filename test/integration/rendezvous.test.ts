@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { UsageError } from '../../src/errors.js';
-import { Rendezvous, RENDEZVOUS_TABLE, localEpochMs, type RendezvousOptions } from '../../src/targets/rendezvous.js';
+import { Rendezvous, RENDEZVOUS_TABLE, type RendezvousOptions } from '../../src/targets/rendezvous.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 import { withClient } from '../helpers/db.js';
@@ -46,7 +46,6 @@ describe('rendezvous', { skip }, () => {
         assert.equal(s.localStartEpochMs, s.startEpochMs - s.clock.offsetMs);
         assert.equal(s.clock.samples, 8);
       }
-      assert.ok(starts[0]!.localStartEpochMs > localEpochMs() - 300, 'the start was still ahead when announced (give or take)');
       assert.equal(await rows('g3'), 3);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
