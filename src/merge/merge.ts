@@ -114,9 +114,10 @@ function mergedKinds(lists: ReadonlyArray<readonly InstanceInterval[]>): Kind[] 
 
 /** "group g: 2 instances registered 5.0 s apart, started their schedules 0.0 ms apart (± 0.1 ms)". */
 export function startNote(s: MergedStart, count: number): string {
-  return `group ${s.group}: ${count} instance${count === 1 ? '' : 's'} registered ${(s.registeredSpreadMs / 1000).toFixed(1)} s apart and started ` +
-    `their schedules ${s.startSpreadMs.toFixed(2)} ms apart (± ${s.uncertaintyMs.toFixed(2)} ms clock uncertainty) at ` +
-    `${new Date(s.startEpochMs).toISOString()} (database clock)`;
+  const at = `at ${new Date(s.startEpochMs).toISOString()} (database clock)`;
+  if (count === 1) return `group ${s.group}: 1 instance, started ${at}`;
+  return `group ${s.group}: ${count} instances registered ${(s.registeredSpreadMs / 1000).toFixed(1)} s apart and started ` +
+    `their schedules ${s.startSpreadMs.toFixed(2)} ms apart (± ${s.uncertaintyMs.toFixed(2)} ms clock uncertainty) ${at}`;
 }
 
 /**

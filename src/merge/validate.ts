@@ -116,7 +116,10 @@ export function checkInstances(runs: readonly InstanceRun[]): InstanceCheck {
   }
   const seeds = new Set(ids.map((x) => x.run.seed));
   if (seeds.size > 1) {
-    warnings.push(`the instances ran with different seeds (${ids.map((x) => `${x.id.index}/${x.id.count}: ${x.run.seed}`).join(', ')}); were they launched together?`);
+    // With a common start they were launched together; the seeds are then only what a re-run needs.
+    const together = starts.every((x) => x.rdv !== null) && groups.size === 1;
+    warnings.push(`the instances ran with different seeds (${ids.map((x) => `${x.id.index}/${x.id.count}: ${x.run.seed}`).join(', ')})` +
+      (together ? ': to reproduce the rows, re-run each instance with its own --seed' : '; were they launched together?'));
   }
   return { problems, warnings };
 }

@@ -121,8 +121,9 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   if (rendezvous && config.instance) {
     notice(`rendezvous: group ${group}: instance ${config.instance.index}/${config.instance.count} registered; ` +
       `waiting for the others (up to ${config.rendezvousTimeoutMs / 1000} s)`);
+  } else {
+    opts.events?.onReady?.(server);
   }
-  opts.events?.onReady?.(server);
 
   const tutorialTemplate = await readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
   const intervals: IntervalRow[] = [];
@@ -143,6 +144,8 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
         const inMs = agreed.localStartEpochMs - localEpochMs();
         notice(`rendezvous: group ${group}: all ${count} registered; common start ${new Date(agreed.startEpochMs).toISOString()} ` +
           `(database clock) in ${inMs.toFixed(0)} ms; clock offset ${agreed.clock.offsetMs.toFixed(1)} ms ± ${(agreed.clock.roundTripMs / 2).toFixed(1)} ms`);
+        // Only now is the load about to start: a Ctrl-C while waiting quits at once (the claim ends with the process).
+        opts.events?.onReady?.(server);
       }
       await dashboard?.startLoadPhase();
       return agreed?.localStartEpochMs ?? null;

@@ -21,6 +21,8 @@ import {
 } from '../schedule/rendezvous.js';
 import { quoteIdent } from '../sql-quote.js';
 import { connect } from './postgres.js';
+import { sqlstateOf } from './sqlstate.js';
+import { maskSecrets } from './url.js';
 
 /** The rendezvous table (in the connection's default schema). */
 export const RENDEZVOUS_TABLE = 'rtbench_rendezvous';
@@ -96,6 +98,17 @@ export async function sampleClock(client: pg.Client, n = CLOCK_SAMPLES): Promise
     out.push({ sentEpochMs, dbEpochMs: Number(r.rows[0]?.ms), receivedEpochMs });
   }
   return out;
+}
+
+/**
+ * A database error of the rendezvous as one line naming its SQLSTATE (say, no
+ * CREATE privilege for the table): the user's to fix, so a UsageError (exit 2).
+ */
+function rendezvousError(group: string, err: unknown): unknown {
+  if (err instanceof UsageError) return err;
+  const msg = maskSecrets(err instanceof Error ? err.message : String(err));
+  const hint = sqlstateOf(err) === '42501' ? `; rtbench creates the table ${RENDEZVOUS_TABLE} on first use and writes it: grant this user CREATE on the schema (or, if another user created the table, SELECT, INSERT, UPDATE, DELETE on it)` : '';
+  return new UsageError(`rendezvous: group ${group}: ${msg} (SQLSTATE ${sqlstateOf(err)})${hint}`);
 }
 
 /** One instance's claim in its group; {@link close} it when the run ends. */
@@ -174,18 +187,28 @@ export class Rendezvous {
       return new Rendezvous(client, opts, claim, registered);
     } catch (err) {
       await client.end().catch(() => undefined);
-      throw err;
+      throw rendezvousError(opts.group, err);
     }
   }
 
-  /** Measure the clock offset, then wait for the group's common start (or the timeout: withdraw, UsageError naming who is missing). */
+  /**
+   * Wait for the group's common start, then measure the clock offset to the database
+   * (or, at the timeout: withdraw, UsageError naming who is missing).
+   */
   async waitForStart(): Promise<AgreedStart> {
-    const clock = estimateClockOffset(await sampleClock(this.client));
+    try {
+      return await this.waitOrWithdraw();
+    } catch (err) {
+      throw rendezvousError(this.opts.group, err);
+    }
+  }
+
+  private async waitOrWithdraw(): Promise<AgreedStart> {
     const deadline = performance.now() + this.opts.timeoutMs;
     const pollMs = this.opts.pollMs ?? 100;
     for (;;) {
       const startMs = await this.readStart();
-      if (startMs !== null) return this.agreed(startMs, clock);
+      if (startMs !== null) return this.agreed(startMs);
       if (performance.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - performance.now()))));
     }
@@ -199,7 +222,7 @@ export class Rendezvous {
       await this.client.query(`DELETE FROM ${T} WHERE claim = $1`, [this.claim]);
       return { missing: missingInstances(live.rows.map((r) => r.instance_index), this.opts.count) };
     });
-    if ('startMs' in outcome) return this.agreed(outcome.startMs, clock);
+    if ('startMs' in outcome) return this.agreed(outcome.startMs);
     throw new UsageError(timeoutMessage(this.opts.group, this.opts.count, outcome.missing, this.opts.timeoutMs));
   }
 
@@ -210,7 +233,9 @@ export class Rendezvous {
     return row.start_ms === null ? null : Number(row.start_ms);
   }
 
-  private agreed(startEpochMs: number, clock: ClockOffset): AgreedStart {
+  /** The clock offset is measured now, within the lead before the start, so it is as fresh as it can be. */
+  private async agreed(startEpochMs: number): Promise<AgreedStart> {
+    const clock = estimateClockOffset(await sampleClock(this.client));
     return { startEpochMs, localStartEpochMs: toLocalEpochMs(startEpochMs, clock), clock, registeredAtEpochMs: this.registeredAtEpochMs };
   }
 

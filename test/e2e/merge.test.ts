@@ -194,5 +194,25 @@ describe('rtbench merge', { skip }, () => {
     assert.equal(lines(alone.stderr).at(-1), 'rtbench: rendezvous: group e2e-alone: instance 2/2 did not register within 4 s (--rendezvous-timeout); nothing was run');
     assert.doesNotMatch(alone.stderr, /internal error|\n\s+at /);
     for (const d of ['alone', 'dup']) assert.deepEqual(await fs.readdir(path.join(base, d)).catch(() => []), [], `${d}: no run dir`);
+
+    // A killed instance leaves its row; its session is gone, so the next claim of the same instance takes it over.
+    const registered = async (c: ReturnType<typeof startCli>): Promise<void> => {
+      for (let i = 0; i < 200 && !/registered; waiting/.test(c.stderr()); i++) await sleep(50);
+      assert.match(c.stderr(), /registered; waiting/, c.stderr());
+    };
+    const killed = startCli(args('killed'), { timeoutMs: 40_000 });
+    await registered(killed);
+    killed.signal('SIGKILL');
+    assert.equal((await killed.done).signal, 'SIGKILL');
+    await sleep(300); // the server notices the closed connection
+    const again = startCli(args('again'), { timeoutMs: 40_000 });
+    await registered(again);
+    assert.match(again.stderr(), /rendezvous: group e2e-alone: removed 1 stale registration\(s\) of instances no longer connected/);
+    // Ctrl-C while waiting: the load had not started, so it quits at once.
+    again.signal('SIGINT');
+    const interrupted = await again.done;
+    assert.equal(interrupted.code, 130, out(interrupted));
+    assert.match(interrupted.stderr, /SIGINT: quitting \(the load had not started\)/);
+    for (const d of ['killed', 'again']) assert.deepEqual(await fs.readdir(path.join(base, d)).catch(() => []), [], `${d}: no run dir`);
   });
 });

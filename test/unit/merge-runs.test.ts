@@ -176,4 +176,5 @@ test('mergeRuns keeps the lag split (timer lateness, connection wait) when every
   const old = mergeRuns([i1, input({ index: 2, acked: 20, ...f })], { runId: 'm2' });
   assert.equal(old.histograms['ingest-timer-lag'], undefined);
   assert.equal(old.summary.ingest.timerLag, undefined);
+  assert.ok(old.summary.notes.includes('histogram ingest-timer-lag is in instance 1/2 only; left out of the merged run'), old.summary.notes.join('\n'));
 });

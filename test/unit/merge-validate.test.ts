@@ -66,7 +66,10 @@ test('a single non-instance run: one line', () => {
 test('different seeds are a warning, not a problem', () => {
   const c = checkInstances([run('a', { index: 1, count: 2 }, { seed: 1 }), run('b', { index: 2, count: 2 }, { seed: 2 })]);
   assert.deepEqual(c.problems, []);
-  assert.deepEqual(c.warnings, ['the instances ran with different seeds (1/2: 1, 2/2: 2); were they launched together?']);
+  assert.deepEqual(c.warnings, ['the instances ran with different seeds (1/2: 1, 2/2: 2): to reproduce the rows, re-run each instance with its own --seed']);
+  // Without a common start, nothing says they ran together.
+  const apart = checkInstances([run('a', { index: 1, count: 2 }, { seed: 1, rendezvous: false }), run('b', { index: 2, count: 2 }, { seed: 2, rendezvous: false })]);
+  assert.deepEqual(apart.warnings, ['the instances ran with different seeds (1/2: 1, 2/2: 2); were they launched together?']);
 });
 
 test('instanceOf: malformed values are not instances', () => {
