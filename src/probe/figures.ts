@@ -21,6 +21,7 @@ export interface ProbeSummaryLike {
   readonly errors: number;
   readonly responseP50Us?: number;
   readonly responseP99Us?: number;
+  readonly lagP99Us?: number;
 }
 
 /** What figures read from ProbeResults. */
@@ -160,6 +161,7 @@ export function probeFigures(input: FiguresInput): ProbeFigures {
       insufficient: s.count < minSamples,
       ...(s.responseP50Us !== undefined && { responseP50Us: s.responseP50Us }),
       ...(s.responseP99Us !== undefined && { responseP99Us: s.responseP99Us }),
+      ...(s.lagP99Us !== undefined && { lagP99Us: s.lagP99Us }),
       ...(idleCell !== undefined && { idleP50Us: idleCell.p50Us, idleCount: idleCell.count, idleInsufficient: idleCell.count < minSamples }),
       ...(lo !== undefined && { loadOverIdle: lo.value, loadOverIdleCi95: lo.ci }),
     };

@@ -71,6 +71,8 @@ export interface ProbeTaskSummary {
   /** Response time: from the refresh's due time to the result (waiting behind earlier panels and a late start included). */
   readonly responseP50Us: number;
   readonly responseP99Us: number;
+  /** Lag: from the refresh's due time to sending this panel's query. */
+  readonly lagP99Us: number;
 }
 
 /** One probe × window: its service histogram (µs), response histogram and summary. */
@@ -107,6 +109,7 @@ interface TaskState {
   readonly sql: string;
   readonly histogram: Histogram;
   readonly response: Histogram;
+  readonly lag: Histogram;
   readonly errors: Map<string, number>;
   lastRowCount: number | null;
 }
@@ -262,6 +265,7 @@ export class ProbeRunner {
         const task = this.#tasks[p.panel]!;
         recordNs(task.histogram, p.doneNs - p.sentNs);
         recordNs(task.response, p.doneNs - p.dueNs);
+        recordNs(task.lag, p.sentNs - p.dueNs);
       },
       onRefresh: (r) => {
         this.#started++;
@@ -356,7 +360,7 @@ export class ProbeRunner {
     // Window-major: both sides of a pair run back to back on the same window.
     for (const window of this.#opts.windows) {
       for (const probe of ordered) {
-        tasks.push({ probe, window, sql: renderProbe(probe, this.#opts.rollupTable), histogram: newHistogram(), response: newHistogram(), errors: new Map(), lastRowCount: null });
+        tasks.push({ probe, window, sql: renderProbe(probe, this.#opts.rollupTable), histogram: newHistogram(), response: newHistogram(), lag: newHistogram(), errors: new Map(), lastRowCount: null });
       }
     }
     return tasks;
@@ -389,7 +393,7 @@ export class ProbeRunner {
         responseHistogram: t.response,
         summary: {
           p50Us: s.p50Us, p99Us: s.p99Us, count: s.count, errors, errorsBySqlstate: Object.fromEntries(t.errors), lastRowCount: t.lastRowCount,
-          responseP50Us: r.p50Us, responseP99Us: r.p99Us,
+          responseP50Us: r.p50Us, responseP99Us: r.p99Us, lagP99Us: summarize(t.lag).p99Us,
         },
       };
     });

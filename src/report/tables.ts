@@ -181,13 +181,15 @@ function dashboardTables(s: Summary): ReportTable[] {
         if (!x) continue;
         rows.push([p.routing?.[name] ? `${name} (${p.routing[name]})` : name, w, x.count > 0 ? formatUs(x.p50Us) : '—', x.count > 0 ? formatUs(x.p99Us) : '—',
           x.insufficient ? warn(`${int(x.count)} ${INSUFFICIENT}`) : int(x.count),
-          x.errors > 0 ? bad(int(x.errors)) : '0', x.idleP50Us === undefined ? '—' : `${formatUs(x.idleP50Us)} (n=${x.idleCount ?? '?'})`,
+          x.errors > 0 ? bad(int(x.errors)) : '0',
+          x.responseP50Us === undefined || x.count === 0 ? '—' : `${formatUs(x.responseP50Us)} / ${formatUs(x.responseP99Us ?? 0)}`,
+          x.idleP50Us === undefined ? '—' : `${formatUs(x.idleP50Us)} (n=${x.idleCount ?? '?'})`,
           x.loadOverIdle === null ? warn(INSUFFICIENT) : formatRatio(x.loadOverIdle, x.loadOverIdleCi95)]);
       }
     }
     const v = p.viewers;
     const load = v ? `, ${v.viewers} viewers refreshing every ${v.refreshMs / 1000} s (${v.started}/${v.due} refreshes, ${v.late} late, ${v.unfinished} unfinished)` : '';
-    out.push({ id: 'probes', title: `Dashboard probes (rollup granularity ${p.granularity}${load}; a cell needs n ≥ ${p.minSamples})`, head: ['probe', 'window', 'p50', 'p99', 'count', 'errors', 'idle p50', 'load / idle [95% CI]'], rows });
+    out.push({ id: 'probes', title: `Dashboard probes (rollup granularity ${p.granularity}${load}; a cell needs n ≥ ${p.minSamples})`, head: ['probe', 'window', 'p50', 'p99', 'count', 'errors', 'response p50 / p99', 'idle p50', 'load / idle [95% CI]'], rows });
     const speedRows: Cell[][] = ratioRows(p).map(([label, by, ci]) => [label, ...p.windows.map((w) => (by?.[w] === null ? warn(INSUFFICIENT) : formatRatio(by?.[w], ci?.[w])))]);
     speedRows.push(['HLL relative error', ...p.windows.map((w) => (p.hllRelativeError?.[w] === undefined ? '—' : pct(p.hllRelativeError[w])))]);
     out.push({ id: 'speedups', title: 'Speedups and HLL accuracy', head: ['', ...p.windows], rows: speedRows });

@@ -145,6 +145,8 @@ export interface ProbeWindowFigures {
   /** Response time from the refresh's due time (waiting behind earlier panels included). */
   readonly responseP50Us?: number;
   readonly responseP99Us?: number;
+  /** Lag: the refresh's due time → this panel's send (the panels before it and a late start). */
+  readonly lagP99Us?: number;
   readonly idleP50Us?: number;
   /** Idle baseline executions behind idleP50Us. */
   readonly idleCount?: number;

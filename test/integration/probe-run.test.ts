@@ -99,6 +99,7 @@ describe('probes on PostgreSQL', { skip }, () => {
       assert.equal(t.histogram.totalCount, t.summary.count);
       assert.ok((t.summary.lastRowCount ?? 0) > 0, `${t.probe} ${t.window} read a non-empty window`);
       assert.ok(t.summary.responseP50Us >= t.summary.p50Us, `${t.probe} ${t.window}: response (from the due time) ≥ service`);
+      assert.ok(t.summary.lagP99Us <= t.summary.responseP99Us, `${t.probe} ${t.window}: lag (due → send) ≤ response (due → result)`);
     }
     // Every refresh runs every panel: the cells of one viewer differ by at most the unfinished refreshes.
     const counts = results.tasks.map((t) => t.summary.count);
