@@ -305,6 +305,9 @@ async function main(startNs: bigint): Promise<void> {
   // Wait for the common start instant so every worker's schedule shares one origin.
   const untilStart = -clock.nowNs() / 1e6;
   if (untilStart > 0) await sleep(untilStart);
+  // Millisecond timers may end a fraction early: block the rest so nothing starts before the origin.
+  const restMs = -clock.nowNs() / 1e6;
+  if (restMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, restMs);
   scheduleTick();
   if (init.opsPerSecond === null) await runClosedLoop();
   else await runOpenLoop(init.opsPerSecond);
