@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
         .option('branch', { type: 'string', describe: "add: branch to record [default: run.json's]; report: branch to chart [default: main]" })
         .option('testbed', { type: 'string', describe: "add: testbed label [default: the run's host name]; report: testbed to chart" })
         .option('fingerprint', { type: 'string', describe: 'report: scenario fingerprint to chart [default: that of the newest record]' })
-        .option('out', { type: 'string', describe: 'report: directory for report.html and report.md [default: STORE/report]' })
+        .option('out', { type: 'string', describe: 'report: directory for report.html and report.md [default: STORE-report, beside the store]' })
         .option('window', { type: 'string', describe: 'report: the gate band\'s window [default: 10]' })
         .option('test', { type: 'string', describe: 'report: t | z | percent [default: t]' })
         .option('boundary', { type: 'string', describe: 'report: one-sided confidence [default: 0.99]' })

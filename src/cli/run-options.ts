@@ -46,7 +46,9 @@ export function runOptions(y: Argv): Argv {
     .option('preload-rows', { type: 'string', describe: 'backfill this many rows of history before the load, then roll them up [default: 0]' })
     .option('preload-span', { type: 'string', describe: 'time span the preloaded history covers [default: 1d]' })
     .option('probes', { type: 'boolean', describe: 'run the dashboard probes during the measure phase [default: on with a rollup]' })
-    .option('probe-cadence', { type: 'string', describe: 'pause between probe queries [default: 1s]' })
+    .option('viewers', { type: 'string', describe: 'concurrent dashboard viewers during the measure phase, one connection each; 0 for no dashboard load [default: 1]' })
+    .option('refresh', { type: 'string', describe: 'each viewer refreshes its dashboard (every probe x window) this often, open loop [default: 5s]' })
+    .option('min-samples', { type: 'string', describe: 'a probe cell with fewer samples is "insufficient" and no ratio is built on it [default: 20]' })
     .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
     .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
     .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });

@@ -302,3 +302,60 @@ export function diffInterval(a: Float64Array, b: Float64Array, confidence: numbe
 }
 
 
+/**
+ * Bootstrap distribution of `stats` over the individual values one histogram
+ * recorded (e.g. the n executions of one probe cell): each resample draws
+ * `totalCount` values with replacement from the recorded distribution (bucket
+ * by bucket, so a value is its bucket's highest equivalent value, as
+ * HdrHistogram reports percentiles) and takes the statistics. For small
+ * counts (a probe cell's tens to thousands of samples); an empty histogram
+ * gives NaN. Returns one Float64Array per stat.
+ */
+export function bootstrapValues(h: Histogram, stats: readonly Stat[], resamples: number, prng: Prng): Float64Array[] {
+  const set = toSparseSet([[h]]);
+  const s = set.groups[0]?.[0];
+  const dists = stats.map(() => new Float64Array(resamples).fill(Number.NaN));
+  if (!s || s.total <= 0) return dists;
+  const total = s.total;
+  // Cumulative counts over the sparse buckets: a uniform draw in [0, total) falls in one bucket.
+  const cum = new Float64Array(s.idx.length);
+  let acc = 0;
+  for (let k = 0; k < s.idx.length; k++) cum[k] = acc += s.counts[k]!;
+  const dense = new Float64Array(set.highs.length);
+  for (let r = 0; r < resamples; r++) {
+    dense.fill(0);
+    for (let d = 0; d < total; d++) {
+      const u = prng.below(total);
+      let lo = 0;
+      let hi = cum.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cum[mid]! > u) hi = mid;
+        else lo = mid + 1;
+      }
+      dense[s.idx[lo]!]!++;
+    }
+    const values = statsOfCounts(dense, total, set, stats);
+    values.forEach((v, i) => (dists[i]![r] = v));
+  }
+  return dists;
+}
+
+/**
+ * The central `confidence` interval of num / den from two bootstrap
+ * distributions of independent samples (paired by resample index, which pairs
+ * independent draws); null when fewer than half the resamples give a finite
+ * ratio (a side with no samples, or a zero denominator).
+ */
+export function ratioInterval(num: ArrayLike<number>, den: ArrayLike<number>, confidence: number): [number, number] | null {
+  const n = Math.min(num.length, den.length);
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = num[i]!;
+    const b = den[i]!;
+    if (Number.isFinite(a) && Number.isFinite(b) && b > 0 && a >= 0) ratios.push(a / b);
+  }
+  if (n === 0 || ratios.length < n / 2) return null;
+  const tail = (1 - confidence) / 2;
+  return [quantile(ratios, tail), quantile(ratios, 1 - tail)];
+}

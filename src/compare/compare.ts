@@ -6,15 +6,18 @@
  *
  * Ingest latencies are recomputed from the interval histograms of
  * intervals.hlog, merged with Histogram.add() (percentiles are never
- * averaged); rollup, freshness and probe latencies are single histograms, so
- * their summary.json figures are used as they are.
+ * averaged); rollup and freshness latencies are single histograms, so their
+ * summary.json figures are used as they are. Probe cells (probe × window)
+ * are bootstrapped over their individual executions (histograms.json), so
+ * they get a verdict too, with n per side; a cell under either run's
+ * --min-samples gets none.
  */
 import { resolveFigure } from '../check/figure-path.js';
 import { newHistogram, type Histogram } from '../metrics/histogram.js';
 import type { Summary } from '../results/run-record.js';
 import { Prng } from '../workload/prng.js';
 import {
-  bootstrapRatio, bootstrapStats, diffInterval, toBlocks, toSparseSet,
+  bootstrapRatio, bootstrapStats, bootstrapValues, diffInterval, ratioInterval, toBlocks, toSparseSet,
   type Better, type DiffInterval, type Stat,
 } from './bootstrap.js';
 import type { RateInterval } from './interval-log.js';
@@ -30,6 +33,8 @@ export interface RunInput {
   readonly intervals: ReadonlyMap<string, readonly Histogram[]>;
   /** Measure-phase rows of timeseries.csv; empty when absent. */
   readonly rates: readonly RateInterval[];
+  /** histograms.json (probe cells as `probe-<probe>-<window>`); absent in older runs. */
+  readonly histograms?: Readonly<Record<string, Histogram>> | null;
 }
 
 export interface CompareOptions {
@@ -65,6 +70,10 @@ export interface CompareRow {
   readonly noise: DiffInterval | null;
   /** Why there is no verdict, when `better` is set and `noise` is null. */
   readonly noVerdictReason: string | null;
+  /** Samples behind each side (probe cells: executions; ingest: intervals), when known. */
+  readonly n?: { readonly a: number; readonly b: number };
+  /** 95% bootstrap interval of b / a, beside the verdict. */
+  readonly ratioCi95?: readonly [number, number] | null;
 }
 
 export interface RunHeader {
@@ -95,6 +104,8 @@ interface Entry {
   readonly tag?: string;
   readonly stat?: Stat;
   readonly rate?: true;
+  /** A probe cell's latency: bootstrapped over its executions. */
+  readonly cell?: { readonly probe: string; readonly window: string };
 }
 
 const LATENCY_STATS: ReadonlyArray<readonly [string, Stat]> = [
@@ -139,7 +150,9 @@ function catalog(a: Summary, b: Summary): Entry[] {
   const probes = union(Object.keys(pa?.byProbe ?? {}), Object.keys(pb?.byProbe ?? {})).sort();
   for (const p of probes) {
     for (const w of windows) {
-      for (const f of ['p50', 'p99']) e.push({ section: 'probes', figure: `probes.${p}.${w}.${f}`, display: 'us', better: 'lower' });
+      for (const [f, stat] of [['p50', LATENCY_STATS[0]![1]], ['p99', LATENCY_STATS[2]![1]]] as const) {
+        e.push({ section: 'probes', figure: `probes.${p}.${w}.${f}`, display: 'us', better: 'lower', stat, cell: { probe: p, window: w } });
+      }
     }
   }
   for (const r of NAMED_RATIOS) for (const w of windows) e.push({ section: 'probe ratios', figure: `probes.${r}.${w}`, display: 'ratio', better: 'higher' });
@@ -168,7 +181,14 @@ interface TagResult {
   readonly a: Map<string, number>;
   readonly b: Map<string, number>;
   readonly noise: Map<string, DiffInterval | null>;
+  readonly ratio: Map<string, readonly [number, number] | null>;
   readonly reason: string | null;
+}
+
+/** Samples of a probe cell in a summary (its `count`), or null. */
+function cellCount(s: Summary, probe: string, window: string): number | null {
+  const c = s.probes?.byProbe[probe]?.[window]?.count;
+  return typeof c === 'number' ? c : null;
 }
 
 /**
@@ -195,7 +215,7 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
     const ma = mergeAll(ha);
     const mb = mergeAll(hb);
     if (ma.totalCount === 0 || mb.totalCount === 0) return;
-    const res: TagResult = { a: new Map(), b: new Map(), noise: new Map(), reason: null };
+    const res: TagResult = { a: new Map(), b: new Map(), noise: new Map(), ratio: new Map(), reason: null };
     for (const e of stats) {
       res.a.set(e.figure, statOf(ma, e.stat!));
       res.b.set(e.figure, statOf(mb, e.stat!));
@@ -209,9 +229,39 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
     const statList = stats.map((e) => e.stat!);
     const distA = bootstrapStats(units[0]!, set, statList, opts.resamples, new Prng(opts.seed, 2 * t + 1));
     const distB = bootstrapStats(units[1]!, set, statList, opts.resamples, new Prng(opts.seed, 2 * t + 2));
-    stats.forEach((e, i) => res.noise.set(e.figure, diffInterval(distA[i]!, distB[i]!, opts.confidence, 'lower')));
+    stats.forEach((e, i) => {
+      res.noise.set(e.figure, diffInterval(distA[i]!, distB[i]!, opts.confidence, 'lower'));
+      res.ratio.set(e.figure, ratioInterval(distB[i]!, distA[i]!, opts.confidence));
+    });
     tagResults.set(tag, res);
   });
+
+  // Probe cells: value-level bootstrap of each side's executions, one PRNG stream per cell and side.
+  const minSamples = Math.max(a.summary.probes?.minSamples ?? 20, b.summary.probes?.minSamples ?? 20);
+  const cellDists = new Map<string, { a: Float64Array[]; b: Float64Array[] }>();
+  const cellStats: Stat[] = [LATENCY_STATS[0]![1], LATENCY_STATS[2]![1]];
+  const cellVerdict = (e: Entry): { noise: DiffInterval | null; reason: string | null; n?: { a: number; b: number }; ratioCi95?: readonly [number, number] | null } => {
+    const { probe, window } = e.cell!;
+    const na = cellCount(a.summary, probe, window);
+    const nb = cellCount(b.summary, probe, window);
+    const n = na !== null && nb !== null ? { a: na, b: nb } : undefined;
+    const name = `probe-${probe}-${window}`;
+    const ha = a.histograms?.[name];
+    const hb = b.histograms?.[name];
+    if (!ha || !hb) return { noise: null, reason: 'no histograms.json in both runs', ...(n && { n }) };
+    if (ha.totalCount < minSamples || hb.totalCount < minSamples) {
+      return { noise: null, reason: `too few samples (n ${ha.totalCount} vs ${hb.totalCount}; need ${minSamples})`, n: { a: ha.totalCount, b: hb.totalCount } };
+    }
+    let d = cellDists.get(name);
+    if (!d) {
+      const stream = 1000 + 2 * cellDists.size;
+      d = { a: bootstrapValues(ha, cellStats, opts.resamples, new Prng(opts.seed, stream)), b: bootstrapValues(hb, cellStats, opts.resamples, new Prng(opts.seed, stream + 1)) };
+      cellDists.set(name, d);
+    }
+    const k = e.stat === cellStats[0] ? 0 : 1;
+    const noise = diffInterval(d.a[k]!, d.b[k]!, opts.confidence, 'lower');
+    return { noise, reason: noise ? null : 'bootstrap gave no interval', n: { a: ha.totalCount, b: hb.totalCount }, ratioCi95: ratioInterval(d.b[k]!, d.a[k]!, opts.confidence) };
+  };
 
   const rows: CompareRow[] = [];
   for (const e of entries) {
@@ -223,7 +273,15 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
     let source: CompareRow['source'] = 'summary';
     let noise: DiffInterval | null = null;
     let reason: string | null = null;
-    if (e.tag !== undefined) {
+    let n: CompareRow['n'];
+    let ratioCi95: CompareRow['ratioCi95'];
+    if (e.cell !== undefined) {
+      const r = cellVerdict(e);
+      noise = r.noise;
+      reason = r.reason;
+      n = r.n;
+      ratioCi95 = r.ratioCi95;
+    } else if (e.tag !== undefined) {
       const tr = tagResults.get(e.tag);
       const pa = tr?.a.get(e.figure);
       const pb = tr?.b.get(e.figure);
@@ -232,6 +290,8 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
         bv = pb;
         source = 'intervals';
         noise = tr.noise.get(e.figure) ?? null;
+        ratioCi95 = tr.ratio.get(e.figure) ?? null;
+        n = { a: a.intervals.get(e.tag)?.length ?? 0, b: b.intervals.get(e.tag)?.length ?? 0 };
         reason = noise ? null : tr.reason ?? 'bootstrap gave no interval';
       } else {
         reason = 'no interval log in both runs';
@@ -245,6 +305,8 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
         const da = bootstrapRatio(ua, opts.resamples, new Prng(opts.seed, 101));
         const db = bootstrapRatio(ub, opts.resamples, new Prng(opts.seed, 102));
         noise = diffInterval(da, db, opts.confidence, 'higher');
+        ratioCi95 = ratioInterval(db, da, opts.confidence);
+        n = { a: ua.length, b: ub.length };
         reason = noise ? null : 'bootstrap gave no interval';
       }
     } else if (e.better !== null) {
@@ -261,6 +323,8 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
       source,
       noise,
       noVerdictReason: e.better === null ? null : reason,
+      ...(n && { n }),
+      ...(ratioCi95 !== undefined && { ratioCi95 }),
     });
   }
 

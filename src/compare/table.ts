@@ -39,8 +39,10 @@ function intervalText(r: CompareRow): string {
 }
 
 function verdictText(r: CompareRow): string {
-  if (r.noise) return r.noise.verdict;
-  return '—';
+  // Probe cells say how many executions each side's verdict rests on.
+  const n = r.section === 'probes' && r.n ? ` (n ${r.n.a}/${r.n.b})` : '';
+  if (r.noise) return `${r.noise.verdict}${n}`;
+  return `—${n}`;
 }
 
 /** Lines above the table: which run is A and B, validity, how verdicts were made. */

@@ -35,8 +35,12 @@ export interface DashboardConfig {
   readonly preloadSpanMs: number;
   /** Run the dashboard probes during the measure phase (default: when a rollup runs). */
   readonly probes: boolean;
-  /** Pause between probe queries. */
-  readonly probeCadenceMs: number;
+  /** Concurrent dashboard viewers during the measure phase, one connection each (0: no dashboard load). */
+  readonly viewers: number;
+  /** Each viewer's refresh period (open loop: refresh k is due at start + offset + k·refresh). */
+  readonly refreshMs: number;
+  /** A probe cell (probe × window) with fewer samples is insufficient: no ratio is built on it. */
+  readonly minSamples: number;
   /** Time each probe with no load first (tinybench), for the under-load / idle ratio. */
   readonly idleBaseline: boolean;
   /** Run the tutorial's DELETE-based expiry after the audit. */

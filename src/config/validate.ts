@@ -10,7 +10,7 @@ export const CONFIG_KEYS = [
   'name', 'description', 'url', 'workers', 'connections', 'pipeline', 'rate', 'warmup', 'duration', 'mode', 'batch',
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
-  'preloadRows', 'preloadSpan', 'probes', 'probeCadence', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
+  'preloadRows', 'preloadSpan', 'probes', 'viewers', 'refresh', 'minSamples', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
   'group', 'rendezvousTimeout',
 ] as const;
 
@@ -45,7 +45,8 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   const problems: string[] = [];
   const known = new Set<string>(CONFIG_KEYS);
   for (const key of Object.keys(raw)) {
-    if (!known.has(key) && raw[key] !== undefined) problems.push(`${key}: unknown setting`);
+    if (key === 'probeCadence' && raw[key] !== undefined) problems.push('probeCadence: removed; the dashboard load is --viewers V (concurrent viewers) and --refresh R (each refreshes every R)');
+    else if (!known.has(key) && raw[key] !== undefined) problems.push(`${key}: unknown setting`);
   }
 
   const positiveInt = (key: string, fallback: number, max = 1_000_000): number => {
@@ -203,7 +204,11 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
     problems.push('preloadSpan: must be at least 5m (history ends two minutes before now)');
   }
   const probes = bool('probes', rollup !== 'none');
-  const probeCadenceMs = duration('probeCadence', 1000, true);
+  const viewers = raw['viewers'] === 0 || raw['viewers'] === '0' ? 0 : positiveInt('viewers', 1, 1000);
+  const refreshMs = duration('refresh', 5000, false);
+  if (refreshMs < 100 && raw['refresh'] !== undefined && problems.every((p) => !p.startsWith('refresh'))) problems.push('refresh: must be at least 100ms');
+  const minSamples = positiveInt('minSamples', 20, 1_000_000);
+  if (!probes && raw['viewers'] !== undefined && viewers > 0) problems.push('viewers: dashboard viewers run the probes; drop --no-probes or use a --rollup strategy');
   const idleBaseline = bool('idleBaseline', probes);
   const expire = bool('expire');
   const parallel = bool('parallel', probes);
@@ -250,7 +255,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
       workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance, rendezvousTimeoutMs,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
-        probes, probeCadenceMs, idleBaseline, expire, parallel,
+        probes, viewers, refreshMs, minSamples, idleBaseline, expire, parallel,
       },
     },
   };

@@ -15,6 +15,8 @@
  *
  * The body takes the window as `$1::interval` and names the rollup table as
  * `{{rollup_table}}`, replaced by the quoted table name of the granularity in use.
+ * A tenant panel (a probe named `tenant-<name>`) reads one site: it also takes
+ * `site_id = $2`, the site drawn for each refresh; other probes use only $1.
  */
 import { quoteIdent } from '../sql-quote.js';
 
@@ -34,8 +36,18 @@ export interface ProbeDef {
   readonly pair: string | undefined;
   /** 'scalar': one row, one value; 'rows': a row set. */
   readonly result: 'rows' | 'scalar';
+  /** A tenant panel (name `tenant-…`): one site, `site_id = $2`; on Citus a router query. */
+  readonly tenant: boolean;
   /** The SQL with its placeholders still in place; render with {@link renderProbe}. */
   readonly sqlTemplate: string;
+}
+
+/** Name prefix of tenant panels (one site per refresh, `site_id = $2`). */
+export const TENANT_PREFIX = 'tenant-';
+
+/** Query parameters of a probe: the window, and for a tenant panel the site. */
+export function probeParams(probe: Pick<ProbeDef, 'tenant'>, interval: string, siteId: number): unknown[] {
+  return probe.tenant ? [interval, siteId] : [interval];
 }
 
 /** Placeholders a probe may use. */
@@ -108,8 +120,10 @@ export function parseProbeFile(fileName: string, text: string): ParsedProbe {
   if (code.trim() === '') problems.push('no SQL after the header');
   else {
     if (!/\$1(?!\d)/.test(code)) problems.push('the SQL must take the window as $1 (e.g. now() - $1::interval)');
-    const extra = code.match(/\$([2-9]|\d{2,})/);
-    if (extra) problems.push(`the SQL may use only $1 (the window), not $${extra[1] ?? ''}`);
+    const tenant = name?.startsWith(TENANT_PREFIX) ?? false;
+    const extra = code.match(tenant ? /\$([3-9]|\d{2,})/ : /\$([2-9]|\d{2,})/);
+    if (extra) problems.push(tenant ? `a tenant probe may use only $1 (the window) and $2 (the site), not $${extra[1] ?? ''}` : `the SQL may use only $1 (the window), not $${extra[1] ?? ''} (a probe named ${TENANT_PREFIX}<name> also takes the site as $2)`);
+    if (tenant && !/site_id\s*=\s*\$2(?!\d)/.test(code)) problems.push('a tenant probe must read one site with site_id = $2');
     for (const m of code.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
       if (!(PLACEHOLDERS as readonly string[]).includes(m[1] ?? '')) problems.push(`unknown placeholder {{${m[1] ?? ''}}} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')})`);
     }
@@ -126,6 +140,7 @@ export function parseProbeFile(fileName: string, text: string): ParsedProbe {
       requires,
       pair,
       result: result as 'rows' | 'scalar',
+      tenant: (name as string).startsWith(TENANT_PREFIX),
       sqlTemplate,
     },
   };

@@ -4,8 +4,10 @@
  * denominator of the under-load / idle ratio.
  */
 import { Bench } from 'tinybench';
+import { newHistogram, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
-import { renderProbe, runOrder, type ProbeDef } from './definition.js';
+import { Prng } from '../workload/prng.js';
+import { probeParams, renderProbe, runOrder, type ProbeDef } from './definition.js';
 import { selectRunnable } from './requirements.js';
 import { DEFAULT_WINDOWS, rollupTableFor, type Granularity, type ProbeWindow } from './windows.js';
 
@@ -20,7 +22,14 @@ export interface IdleBaselineOptions {
   readonly iterations?: number;
   /** Unmeasured executions per task first (default 1: warms caches and plans). */
   readonly warmupIterations?: number;
+  /** Tenant panels read one site drawn from [0, sites) per task (default 32). */
+  readonly sites?: number;
+  /** Seed of those draws (the run's seed; default 1). */
+  readonly seed?: number;
 }
+
+/** PRNG stream of the idle baseline's tenant draws (apart from the viewers' streams). */
+export const IDLE_TENANT_STREAM = 999_999;
 
 /** One probe × window of the idle baseline. */
 export interface IdleTaskResult {
@@ -29,6 +38,8 @@ export interface IdleTaskResult {
   /** Median latency, µs; null when the task failed. */
   readonly p50Us: number | null;
   readonly samples: number;
+  /** The measured executions, µs (empty when the task failed). */
+  readonly histogram: Histogram;
   /** The failure, when the task errored. */
   readonly error?: string;
 }
@@ -67,17 +78,21 @@ export async function idleBaseline(
       warmupIterations: opts.warmupIterations ?? 1,
       timestampProvider: 'hrtimeNow',
       throws: false,
+      retainSamples: true,
     });
+    const prng = new Prng(opts.seed ?? 1, IDLE_TENANT_STREAM);
+    const sites = opts.sites ?? 32;
     const keys: { probe: string; window: string; name: string }[] = [];
     for (const window of windows) {
       for (const probe of runOrder(runnable)) {
         const sql = renderProbe(probe, rollupTable);
         const name = taskName(probe.name, window.label);
+        const params = probeParams(probe, window.interval, prng.below(sites));
         keys.push({ probe: probe.name, window: window.label, name });
         bench.add(
           name,
           async () => {
-            await client.query(sql, [window.interval]);
+            await client.query(sql, params);
           },
           { async: true },
         );
@@ -87,9 +102,13 @@ export async function idleBaseline(
     const tasks = keys.map(({ probe, window, name }): IdleTaskResult => {
       const r = bench.getTask(name)?.result;
       if (r && (r.state === 'completed' || r.state === 'aborted-with-statistics')) {
-        return { probe, window, p50Us: Math.round(r.latency.p50 * 1000), samples: r.latency.samplesCount };
+        const histogram = newHistogram();
+        for (const ms of r.latency.samples ?? []) if (Number.isFinite(ms) && ms >= 0) histogram.recordValue(Math.floor(ms * 1000));
+        // The histogram's median, as under load, so that load / idle and its interval compare like with like.
+        const p50Us = histogram.totalCount > 0 ? histogram.getValueAtPercentile(50) : Math.round(r.latency.p50 * 1000);
+        return { probe, window, p50Us, samples: r.latency.samplesCount, histogram };
       }
-      return { probe, window, p50Us: null, samples: 0, error: r?.state === 'errored' ? r.error.message : (r?.state ?? 'not run') };
+      return { probe, window, p50Us: null, samples: 0, histogram: newHistogram(), error: r?.state === 'errored' ? r.error.message : (r?.state ?? 'not run') };
     });
     return { tasks, skipped };
   } finally {

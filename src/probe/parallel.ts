@@ -15,12 +15,15 @@
  */
 import type pg from 'pg';
 import { UsageError } from '../errors.js';
-import { newHistogram, summarize } from '../metrics/histogram.js';
+import { newHistogram, summarize, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
 import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { maskUrl } from '../targets/url.js';
-import { renderProbe, runOrder, type ProbeDef } from './definition.js';
-import { ratio } from './figures.js';
+import { Prng } from '../workload/prng.js';
+import { probeParams, renderProbe, runOrder, type ProbeDef } from './definition.js';
+import { DEFAULT_MIN_SAMPLES, MedianBootstrap, ratio } from './figures.js';
+import { IDLE_TENANT_STREAM } from './idle.js';
+import { maxPlanValue } from './plan.js';
 import { selectRunnable } from './requirements.js';
 import { DEFAULT_WINDOWS, rollupTableFor, type Granularity, type ProbeWindow } from './windows.js';
 import type { ParallelProbeFigure, ParallelResult, ParallelTargetKind } from '../results/run-record.js';
@@ -45,6 +48,11 @@ export interface ParallelOptions {
    * cluster that setup, not the parallel execution, dominates the figure.
    */
   readonly citusCacheParallelConnections?: boolean;
+  /** A side with fewer measured executions is insufficient: its speedup is null [20]. */
+  readonly minSamples?: number;
+  /** Tenant panels read one site drawn from [0, sites) per probe × window [32], seeded by the run's seed [1]. */
+  readonly sites?: number;
+  readonly seed?: number;
 }
 
 /** Raw samples of one probe × window, whole µs, as {@link parallelFigures} takes them. */
@@ -59,25 +67,31 @@ export interface ParallelSamples {
 }
 
 /** A histogram summary of µs samples; negative and non-finite samples are dropped. */
-function summarizeUs(samples: readonly number[]): { count: number; p50Us: number; p99Us: number } {
+function summarizeUs(samples: readonly number[]): { count: number; p50Us: number; p99Us: number; histogram: Histogram } {
   const h = newHistogram();
   for (const us of samples) if (Number.isFinite(us) && us >= 0) h.recordValue(Math.floor(us));
   const s = summarize(h);
-  return { count: s.count, p50Us: s.p50Us, p99Us: s.p99Us };
+  return { count: s.count, p50Us: s.p50Us, p99Us: s.p99Us, histogram: h };
 }
 
 /**
  * Figures from raw samples: p50/p99 per side from an HDR histogram, speedup =
- * serial p50 / parallel p50. A task without a valid sample on either side has
- * no figure; a 0 µs parallel p50 gives a figure without `speedup`. Pure.
+ * serial p50 / parallel p50 with its 95% bootstrap interval. A task without a
+ * valid sample on either side has no figure; a side with fewer than
+ * `minSamples` makes the figure insufficient and its speedup null; a 0 µs
+ * parallel p50 gives a figure without `speedup`. Pure and seeded.
  */
-export function parallelFigures(samples: readonly ParallelSamples[]): ParallelProbeFigure[] {
+export function parallelFigures(samples: readonly ParallelSamples[], minSamples = DEFAULT_MIN_SAMPLES, seed = 1): ParallelProbeFigure[] {
   const out: ParallelProbeFigure[] = [];
+  const boot = new MedianBootstrap(seed);
   for (const s of samples) {
     const serial = summarizeUs(s.serialUs);
     const parallel = summarizeUs(s.parallelUs);
     if (serial.count === 0 || parallel.count === 0) continue;
-    const speedup = ratio(serial.p50Us, parallel.p50Us);
+    const insufficient = serial.count < minSamples || parallel.count < minSamples;
+    const r = ratio(serial.p50Us, parallel.p50Us);
+    const speedup = r === undefined ? undefined : insufficient ? null : r;
+    const speedupCi95 = speedup == null ? null : boot.ratioCi(serial.histogram, parallel.histogram);
     out.push({
       probe: s.probe,
       window: s.window,
@@ -85,9 +99,10 @@ export function parallelFigures(samples: readonly ParallelSamples[]): ParallelPr
       parallelP50Us: parallel.p50Us,
       serialP99Us: serial.p99Us,
       parallelP99Us: parallel.p99Us,
-      ...(speedup !== undefined && { speedup }),
+      ...(speedup !== undefined && { speedup, speedupCi95 }),
       serialCount: serial.count,
       parallelCount: parallel.count,
+      insufficient,
       ...(s.serialWorkersLaunched !== undefined && { serialWorkersLaunched: s.serialWorkersLaunched }),
       ...(s.parallelWorkersLaunched !== undefined && { parallelWorkersLaunched: s.parallelWorkersLaunched }),
       ...(s.shards !== undefined && { shards: s.shards }),
@@ -98,14 +113,7 @@ export function parallelFigures(samples: readonly ParallelSamples[]): ParallelPr
 
 /** Most "Workers Launched" of any node in an EXPLAIN (FORMAT JSON) plan tree; 0 when none ran in parallel. */
 export function maxWorkersLaunched(plan: unknown): number {
-  if (Array.isArray(plan)) return plan.reduce((m: number, p: unknown) => Math.max(m, maxWorkersLaunched(p)), 0);
-  if (plan === null || typeof plan !== 'object') return 0;
-  let max = 0;
-  for (const [k, v] of Object.entries(plan)) {
-    if (k === 'Workers Launched' && typeof v === 'number') max = Math.max(max, v);
-    else if (typeof v === 'object') max = Math.max(max, maxWorkersLaunched(v));
-  }
-  return max;
+  return maxPlanValue(plan, 'Workers Launched');
 }
 
 /** One side of the comparison: its label in results and the statements that put it in force. */
@@ -186,7 +194,10 @@ function positiveInt(name: string, v: number, min: number): number {
 export async function measureParallelSpeedup(url: string, probes: readonly ProbeDef[], opts: ParallelOptions): Promise<ParallelResult> {
   const windows = opts.windows ?? DEFAULT_WINDOWS;
   const rollupTable = opts.rollupTable ?? rollupTableFor(opts.granularity ?? '1m');
-  const iterations = positiveInt('iterations', opts.iterations ?? 5, 1);
+  const minSamples = opts.minSamples ?? DEFAULT_MIN_SAMPLES;
+  const iterations = positiveInt('iterations', opts.iterations ?? minSamples, 1);
+  const prng = new Prng(opts.seed ?? 1, IDLE_TENANT_STREAM);
+  const sites = opts.sites ?? 32;
   const warmups = positiveInt('warmupIterations', opts.warmupIterations ?? 1, 0);
   const client = await connect(url, 'rtbench-probe-parallel');
   try {
@@ -204,7 +215,7 @@ export async function measureParallelSpeedup(url: string, probes: readonly Probe
     for (const window of windows) {
       for (const probe of ordered) {
         const sql = renderProbe(probe, rollupTable);
-        const params = [window.interval];
+        const params = probeParams(probe, window.interval, prng.below(sites));
         const timed = async (mode: Mode): Promise<number> => {
           await client.query(mode.apply);
           const t0 = process.hrtime.bigint();
@@ -255,7 +266,7 @@ export async function measureParallelSpeedup(url: string, probes: readonly Probe
       parallelSetting: plan.parallel.label,
       shards: plan.shards,
       workers: plan.workers,
-      byProbe: parallelFigures(samples),
+      byProbe: parallelFigures(samples, minSamples, opts.seed ?? 1),
       skipped: [...skipped],
       errors,
     };

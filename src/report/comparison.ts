@@ -1,43 +1,65 @@
 /**
  * Side-by-side figures of two runs of the same scenario on two targets, with
- * the ratio b/a per row. Pure: builds rows and a table string.
+ * the ratio b/a per row, its 95% bootstrap interval and the verdict of
+ * `rtbench compare` (faster / slower / within noise, n per side) where the
+ * runs' samples allow one. Pure: builds rows and a table string.
  */
 import Table from 'cli-table3';
+import type { Comparison } from '../compare/compare.js';
 import type { Summary } from '../results/run-record.js';
 import { formatUs } from './console.js';
 
 export interface ComparisonRow {
   readonly figure: string;
+  /** The figure path (as `rtbench check` and `rtbench compare` name it). */
+  readonly path: string;
   /** Unit of a and b: 'us' (latency), 'rows/s', 'count'. */
   readonly unit: 'us' | 'rows/s' | 'count';
   readonly a: number | null;
   readonly b: number | null;
   /** b / a, null when either side is missing or a is 0. */
   readonly ratio: number | null;
+  /** 95% bootstrap interval of b / a; null when the runs lack the samples for one. */
+  readonly ratioCi95?: readonly [number, number] | null;
+  /** B vs A: faster / slower / within noise; null with `noVerdictReason` otherwise. */
+  readonly verdict?: string | null;
+  readonly noVerdictReason?: string | null;
+  /** Samples behind each side (probe cells: executions; ingest: measure intervals). */
+  readonly n?: { readonly a: number; readonly b: number };
 }
 
-function row(figure: string, unit: ComparisonRow['unit'], a: number | null | undefined, b: number | null | undefined): ComparisonRow {
+function row(figure: string, path: string, unit: ComparisonRow['unit'], a: number | null | undefined, b: number | null | undefined): ComparisonRow {
   const av = a ?? null;
   const bv = b ?? null;
-  return { figure, unit, a: av, b: bv, ratio: av !== null && bv !== null && av !== 0 ? bv / av : null };
+  return { figure, path, unit, a: av, b: bv, ratio: av !== null && bv !== null && av !== 0 ? bv / av : null };
+}
+
+/** The rows with the interval, verdict and n of the same figure in `c` (rtbench compare over the two run dirs). */
+export function withVerdicts(rows: readonly ComparisonRow[], c: Comparison): ComparisonRow[] {
+  const byPath = new Map(c.rows.map((r) => [r.figure, r]));
+  return rows.map((r) => {
+    const x = byPath.get(r.path);
+    if (!x) return r;
+    return { ...r, ratioCi95: x.ratioCi95 ?? null, verdict: x.noise?.verdict ?? null, noVerdictReason: x.noVerdictReason, ...(x.n && { n: x.n }) };
+  });
 }
 
 /** Every figure both summaries can hold, in a fixed order. */
 export function comparisonRows(a: Summary, b: Summary): ComparisonRow[] {
   const rows: ComparisonRow[] = [
-    row('ingest achieved rate', 'rows/s', a.ingest.achievedRateHz, b.ingest.achievedRateHz),
-    row('ingest response p50', 'us', a.ingest.response.p50Us, b.ingest.response.p50Us),
-    row('ingest response p99', 'us', a.ingest.response.p99Us, b.ingest.response.p99Us),
-    row('ingest service p99', 'us', a.ingest.service.p99Us, b.ingest.service.p99Us),
-    row('ingest errors', 'count', a.ingest.errors, b.ingest.errors),
+    row('ingest achieved rate', 'ingest.achievedRateHz', 'rows/s', a.ingest.achievedRateHz, b.ingest.achievedRateHz),
+    row('ingest response p50', 'ingest.response.p50', 'us', a.ingest.response.p50Us, b.ingest.response.p50Us),
+    row('ingest response p99', 'ingest.response.p99', 'us', a.ingest.response.p99Us, b.ingest.response.p99Us),
+    row('ingest service p99', 'ingest.service.p99', 'us', a.ingest.service.p99Us, b.ingest.service.p99Us),
+    row('ingest errors', 'ingest.errors', 'count', a.ingest.errors, b.ingest.errors),
   ];
   if (a.rollup || b.rollup) {
     rows.push(
-      row('rollup duration p50', 'us', a.rollup?.duration.p50Us, b.rollup?.duration.p50Us),
-      row('rollup duration p99', 'us', a.rollup?.duration.p99Us, b.rollup?.duration.p99Us),
-      row('freshness p50', 'us', a.freshness?.p50Us, b.freshness?.p50Us),
-      row('freshness p99', 'us', a.freshness?.p99Us, b.freshness?.p99Us),
-      row('audit lost events', 'count', a.audit?.lostEvents, b.audit?.lostEvents),
+      row('rollup duration p50', 'rollup.duration.p50', 'us', a.rollup?.duration.p50Us, b.rollup?.duration.p50Us),
+      row('rollup duration p99', 'rollup.duration.p99', 'us', a.rollup?.duration.p99Us, b.rollup?.duration.p99Us),
+      row('freshness p50', 'freshness.p50', 'us', a.freshness?.p50Us, b.freshness?.p50Us),
+      row('freshness p99', 'freshness.p99', 'us', a.freshness?.p99Us, b.freshness?.p99Us),
+      row('audit lost events', 'audit.lostEvents', 'count', a.audit?.lostEvents, b.audit?.lostEvents),
     );
   }
   const probes = new Set([...Object.keys(a.probes?.byProbe ?? {}), ...Object.keys(b.probes?.byProbe ?? {})]);
@@ -46,7 +68,7 @@ export function comparisonRows(a: Summary, b: Summary): ComparisonRow[] {
     for (const w of windows) {
       const pa = a.probes?.byProbe[p]?.[w];
       const pb = b.probes?.byProbe[p]?.[w];
-      rows.push(row(`${p} ${w} p50`, 'us', pa?.p50Us, pb?.p50Us), row(`${p} ${w} p99`, 'us', pa?.p99Us, pb?.p99Us));
+      rows.push(row(`${p} ${w} p50`, `probes.${p}.${w}.p50`, 'us', pa?.p50Us, pb?.p50Us), row(`${p} ${w} p99`, `probes.${p}.${w}.p99`, 'us', pa?.p99Us, pb?.p99Us));
     }
   }
   return rows;
@@ -59,8 +81,22 @@ function show(v: number | null, unit: ComparisonRow['unit']): string {
   return v.toLocaleString('en-US');
 }
 
+/** b/a with its interval: `1.23 [1.10–1.40]`. */
+function ratioText(r: ComparisonRow): string {
+  if (r.ratio === null) return '—';
+  return r.ratioCi95 ? `${r.ratio.toFixed(2)} [${r.ratioCi95[0].toFixed(2)}–${r.ratioCi95[1].toFixed(2)}]` : r.ratio.toFixed(2);
+}
+
+/** Verdict of b vs a with n per side; `—` and the short reason when there is none. */
+function verdictText(r: ComparisonRow): string {
+  const n = r.n ? ` (n ${r.n.a}/${r.n.b})` : '';
+  if (r.verdict) return `${r.verdict}${n}`;
+  if (r.noVerdictReason && /too few samples/.test(r.noVerdictReason)) return `insufficient${n}`;
+  return `—${n}`;
+}
+
 export function comparisonTable(rows: readonly ComparisonRow[], labelA: string, labelB: string): string {
-  const t = new Table({ head: ['figure', `a: ${labelA}`, `b: ${labelB}`, 'b/a'], style: { head: [], border: [] } });
-  for (const r of rows) t.push([r.figure, show(r.a, r.unit), show(r.b, r.unit), r.ratio === null ? '—' : r.ratio.toFixed(2)]);
+  const t = new Table({ head: ['figure', `a: ${labelA}`, `b: ${labelB}`, 'b/a [95% CI]', 'b vs a (n a/b)'], style: { head: [], border: [] } });
+  for (const r of rows) t.push([r.figure, show(r.a, r.unit), show(r.b, r.unit), ratioText(r), verdictText(r)]);
   return t.toString();
 }

@@ -28,6 +28,20 @@ export function formatUs(us: number): string {
   return `${sig3(us / 1_000_000)}s`;
 }
 
+/** Marks a figure built on too few samples (never printed as a number). */
+export const INSUFFICIENT = 'insufficient';
+
+/**
+ * A ratio with its 95% interval: `4.12x [3.80–4.51]`; `insufficient` when it
+ * is null (too few samples behind it); `—` when it was not computed.
+ */
+export function formatRatio(value: number | null | undefined, ci?: readonly [number, number] | null, digits = 2): string {
+  if (value === undefined) return '—';
+  if (value === null) return INSUFFICIENT;
+  const x = (v: number): string => v.toFixed(digits);
+  return ci ? `${x(value)}x [${x(ci[0])}–${x(ci[1])}]` : `${x(value)}x`;
+}
+
 function formatInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }

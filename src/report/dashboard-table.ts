@@ -3,12 +3,27 @@
  * per-probe latencies with their speedups. Pure: returns a string.
  */
 import Table from 'cli-table3';
-import type { Summary } from '../results/run-record.js';
-import { formatUs } from './console.js';
+import { NAMED_SPEEDUPS } from '../probe/figures.js';
+import type { ByWindow, CiByWindow, ProbeFigures, Summary } from '../results/run-record.js';
+import { INSUFFICIENT, formatRatio, formatUs } from './console.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-const times = (x: number | undefined): string => (x === undefined ? '—' : `${x.toFixed(1)}x`);
 const mb = (b: number | null | undefined): string => (b === null || b === undefined ? '—' : `${(b / 1048576).toFixed(1)} MB`);
+
+/**
+ * The ratio rows of the probe figures, labelled: the named speedups, then
+ * every other raw/rollup pair (the tenant panels), each with its intervals.
+ */
+export function ratioRows(p: ProbeFigures): Array<[string, ByWindow | undefined, CiByWindow | undefined]> {
+  const rows: Array<[string, ByWindow | undefined, CiByWindow | undefined]> = [
+    ['rollup speedup (raw / rollup p50) [95% CI]', p.rollupSpeedup, p.rollupSpeedupCi95],
+    ['country speedup', p.countrySpeedup, p.countrySpeedupCi95],
+    ['HLL speedup (exact / HLL p50)', p.hllSpeedup, p.hllSpeedupCi95],
+  ];
+  const named = new Set(Object.values(NAMED_SPEEDUPS).map(([a, b]) => `${a}/${b}`));
+  for (const [k, by] of Object.entries(p.speedups ?? {})) if (!named.has(k)) rows.push([`${k} speedup`, by, p.speedupsCi95?.[k]]);
+  return rows;
+}
 
 /** Empty string when the run had no rollup. */
 export function dashboardTable(s: Summary): string {
@@ -35,17 +50,24 @@ export function dashboardTable(s: Summary): string {
   const p = s.probes;
   if (p) {
     const windows = p.windows;
-    const pt = new Table({ head: ['probe', ...windows.map((w) => `${w} p50 / p99 (load/idle)`)], style: { head: [], border: [] } });
+    const v = p.viewers;
+    if (v) {
+      out.push(`dashboard load: ${v.viewers} viewer${v.viewers === 1 ? '' : 's'}, refresh every ${v.refreshMs / 1000} s: ${v.started}/${v.due} refreshes started, ` +
+        `${v.late} late, ${v.unfinished} unfinished${v.withoutConnection ? `, ${v.withoutConnection} without a connection` : ''}; ` +
+        `refresh response p50 ${formatUs(v.response.p50Us)}, p99 ${formatUs(v.response.p99Us)}`);
+    }
+    const routing = p.routing;
+    const pt = new Table({ head: [`probe (n ≥ ${p.minSamples})`, ...windows.map((w) => `${w} p50 / p99, n (load/idle)`)], style: { head: [], border: [] } });
     for (const [name, byWindow] of Object.entries(p.byProbe)) {
-      pt.push([name, ...windows.map((w) => {
+      const label = routing?.[name] ? `${name} [${routing[name]}]` : name;
+      pt.push([label, ...windows.map((w) => {
         const x = byWindow[w];
-        if (!x || x.count === 0) return '—';
-        return `${formatUs(x.p50Us)} / ${formatUs(x.p99Us)}${x.loadOverIdle !== undefined ? ` (${x.loadOverIdle.toFixed(2)})` : ''}`;
+        if (!x || x.count === 0) return x ? `no sample${x.errors ? ` (${x.errors} errors)` : ''}` : '—';
+        const lo = x.loadOverIdle === undefined ? '' : ` (${x.loadOverIdle === null ? INSUFFICIENT : x.loadOverIdle.toFixed(2)})`;
+        return `${formatUs(x.p50Us)} / ${formatUs(x.p99Us)}, n=${x.count}${x.insufficient ? ` ${INSUFFICIENT}` : ''}${lo}`;
       })]);
     }
-    pt.push(['rollup speedup (raw / rollup p50)', ...windows.map((w) => times(p.rollupSpeedup?.[w]))]);
-    pt.push(['country speedup', ...windows.map((w) => times(p.countrySpeedup?.[w]))]);
-    pt.push(['HLL speedup (exact / HLL p50)', ...windows.map((w) => times(p.hllSpeedup?.[w]))]);
+    for (const [label, by, ci] of ratioRows(p)) pt.push([label, ...windows.map((w) => formatRatio(by?.[w], ci?.[w]))]);
     pt.push(['HLL relative error', ...windows.map((w) => (p.hllRelativeError?.[w] === undefined ? "—" : pct(p.hllRelativeError[w])))]);
     out.push(pt.toString());
     if (p.sizes) out.push(`sizes: raw ${mb(p.sizes.rawTableBytes)}, rollup ${mb(p.sizes.rollupTableBytes)}, HLL column ${mb(p.sizes.hllColumnBytes)}`);
@@ -62,7 +84,7 @@ export function dashboardTable(s: Summary): string {
       for (const probe of [...new Set(r.byProbe.map((f) => f.probe))]) {
         ptab.push([probe, ...windows.map((w) => {
           const f = r.byProbe.find((x) => x.probe === probe && x.window === w);
-          return f ? `${formatUs(f.serialP50Us)} → ${formatUs(f.parallelP50Us)} (${times(f.speedup)})` : '—';
+          return f ? `${formatUs(f.serialP50Us)} → ${formatUs(f.parallelP50Us)}, n=${f.serialCount}/${f.parallelCount} (${formatRatio(f.speedup, f.speedupCi95)})` : '—';
         })]);
       }
       out.push(ptab.toString());

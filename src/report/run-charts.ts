@@ -5,9 +5,9 @@
  */
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { NAMED_SPEEDUPS } from '../probe/figures.js';
-import type { ProbeFigures, RunRecord } from '../results/run-record.js';
+import type { ByWindow, ProbeFigures, RunRecord } from '../results/run-record.js';
 import { barChartSvg, formatNumber, lineChartSvg, percentileChartSvg, type LineSeries, type PercentileSource } from './charts.js';
-import { formatUs } from './console.js';
+import { INSUFFICIENT, formatUs } from './console.js';
 import { maxOf, minOf } from './svg.js';
 
 export interface ReportChart {
@@ -155,7 +155,7 @@ function distributionCharts(histograms: Record<string, PercentileSource>, probes
 }
 
 /** Raw-vs-rollup pairs to draw: every pair the figures name, else the built-in ones present. */
-function probePairs(p: ProbeFigures): Array<{ raw: string; rollup: string; ratios: Record<string, number> }> {
+function probePairs(p: ProbeFigures): Array<{ raw: string; rollup: string; ratios: ByWindow }> {
   if (p.speedups) {
     return Object.entries(p.speedups).flatMap(([key, ratios]) => {
       const i = key.indexOf('/');
@@ -178,7 +178,8 @@ function probeBarCharts(p: ProbeFigures): ReportChart[] {
     const annotations = p.windows.map((w) => {
       const parts: string[] = [];
       const r = ratios[w];
-      if (r !== undefined) parts.push(`speedup ${r.toFixed(2)}x`);
+      if (r === null) parts.push(`speedup ${INSUFFICIENT} (n < ${p.minSamples})`);
+      else if (r !== undefined) parts.push(`speedup ${r.toFixed(2)}x`);
       const e = isHll ? p.hllRelativeError?.[w] : undefined;
       if (e !== undefined) parts.push(`HLL error ${e >= 0 ? '+' : ''}${(e * 100).toFixed(2)}%`);
       return parts.length > 0 ? parts.join(' · ') : undefined;

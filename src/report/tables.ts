@@ -5,7 +5,8 @@
 import type { LatencySummary } from '../metrics/histogram.js';
 import type { RunRecord, Summary } from '../results/run-record.js';
 import { maskSecrets } from '../targets/url.js';
-import { formatUs } from './console.js';
+import { INSUFFICIENT, formatRatio, formatUs } from './console.js';
+import { ratioRows } from './dashboard-table.js';
 
 /** A cell: text, optionally flagged so renderers can make it stand out. */
 export type Cell = string | { readonly text: string; readonly tone: 'good' | 'bad' | 'warn' };
@@ -176,15 +177,16 @@ function dashboardTables(s: Summary): ReportTable[] {
       for (const w of p.windows) {
         const x = byWindow[w];
         if (!x) continue;
-        rows.push([name, w, x.count > 0 ? formatUs(x.p50Us) : '—', x.count > 0 ? formatUs(x.p99Us) : '—', int(x.count),
-          x.errors > 0 ? bad(int(x.errors)) : '0', x.idleP50Us === undefined ? '—' : formatUs(x.idleP50Us), times(x.loadOverIdle)]);
+        rows.push([p.routing?.[name] ? `${name} (${p.routing[name]})` : name, w, x.count > 0 ? formatUs(x.p50Us) : '—', x.count > 0 ? formatUs(x.p99Us) : '—',
+          x.insufficient ? warn(`${int(x.count)} ${INSUFFICIENT}`) : int(x.count),
+          x.errors > 0 ? bad(int(x.errors)) : '0', x.idleP50Us === undefined ? '—' : `${formatUs(x.idleP50Us)} (n=${x.idleCount ?? '?'})`,
+          x.loadOverIdle === null ? warn(INSUFFICIENT) : formatRatio(x.loadOverIdle, x.loadOverIdleCi95)]);
       }
     }
-    out.push({ id: 'probes', title: `Dashboard probes (rollup granularity ${p.granularity})`, head: ['probe', 'window', 'p50', 'p99', 'count', 'errors', 'idle p50', 'load / idle'], rows });
-    const pairs: Array<[string, Record<string, number> | undefined]> = p.speedups
-      ? Object.entries(p.speedups).map(([k, v]) => [`${k} (p50 ratio)`, v])
-      : [['rollup speedup (raw / rollup p50)', p.rollupSpeedup], ['country speedup', p.countrySpeedup], ['HLL speedup (exact / HLL p50)', p.hllSpeedup]];
-    const speedRows: Cell[][] = pairs.map(([label, by]) => [label, ...p.windows.map((w) => times(by?.[w]))]);
+    const v = p.viewers;
+    const load = v ? `, ${v.viewers} viewers refreshing every ${v.refreshMs / 1000} s (${v.started}/${v.due} refreshes, ${v.late} late, ${v.unfinished} unfinished)` : '';
+    out.push({ id: 'probes', title: `Dashboard probes (rollup granularity ${p.granularity}${load}; a cell needs n ≥ ${p.minSamples})`, head: ['probe', 'window', 'p50', 'p99', 'count', 'errors', 'idle p50', 'load / idle [95% CI]'], rows });
+    const speedRows: Cell[][] = ratioRows(p).map(([label, by, ci]) => [label, ...p.windows.map((w) => (by?.[w] === null ? warn(INSUFFICIENT) : formatRatio(by?.[w], ci?.[w])))]);
     speedRows.push(['HLL relative error', ...p.windows.map((w) => (p.hllRelativeError?.[w] === undefined ? '—' : pct(p.hllRelativeError[w])))]);
     out.push({ id: 'speedups', title: 'Speedups and HLL accuracy', head: ['', ...p.windows], rows: speedRows });
     if (p.sizes) {

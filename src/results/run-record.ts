@@ -129,18 +129,56 @@ export interface TableSizes {
   readonly hllColumnBytes: number | null;
 }
 
-/** One probe on one window. `loadOverIdle` = p50 under load / idle p50. */
+/** A 95% bootstrap interval [low, high]. */
+export type Ci95 = readonly [number, number];
+
+/**
+ * One probe on one window (a cell). p50/p99 are service times (send → result)
+ * of the viewers' executions; `count` of them succeeded. `insufficient`: fewer
+ * than `minSamples`, so no ratio is built on it. `loadOverIdle` = p50 under
+ * load / idle p50, null when either side is insufficient.
+ */
 export interface ProbeWindowFigures {
   readonly p50Us: number;
   readonly p99Us: number;
   readonly count: number;
   readonly errors: number;
+  readonly insufficient: boolean;
+  /** Response time from the refresh's due time (waiting behind earlier panels included). */
+  readonly responseP50Us?: number;
+  readonly responseP99Us?: number;
   readonly idleP50Us?: number;
-  readonly loadOverIdle?: number;
+  /** Idle baseline executions behind idleP50Us. */
+  readonly idleCount?: number;
+  readonly idleInsufficient?: boolean;
+  readonly loadOverIdle?: number | null;
+  readonly loadOverIdleCi95?: Ci95 | null;
 }
 
-/** Window label → value; a window whose value cannot be computed is absent. */
-export type ByWindow = Record<string, number>;
+/** Window label → value; null when a cell behind it is insufficient (the reason is in `notes`); absent when not computable. */
+export type ByWindow = Record<string, number | null>;
+/** Window label → 95% bootstrap interval of the ratio of the same name; null beside a null ratio. */
+export type CiByWindow = Record<string, Ci95 | null>;
+
+/** The dashboard viewers' refreshes (the load the probe cells were measured under). */
+export interface ViewerLoad {
+  readonly viewers: number;
+  readonly refreshMs: number;
+  /** Refreshes the schedule had due between start and stop. */
+  readonly due: number;
+  /** Refreshes started (finished + unfinished). */
+  readonly started: number;
+  /** Started more than the late threshold after their due time (the previous refresh was still running). */
+  readonly late: number;
+  /** Stopped before their last panel. */
+  readonly unfinished: number;
+  /** Refreshes that found no connection and ran no panel (the reconnect failed). */
+  readonly withoutConnection: number;
+  /** Refresh response: due time → last panel's result, finished refreshes. */
+  readonly response: LatencySummary;
+  /** Due time → start of the refresh. */
+  readonly lag: LatencySummary;
+}
 
 /** The `probes` section of summary.json. */
 export interface ProbeFigures {
@@ -154,11 +192,26 @@ export interface ProbeFigures {
   /** distinct-exact p50 / distinct-hll p50. */
   readonly hllSpeedup?: ByWindow;
   /** (hll - exact) / exact, same closed periods, same snapshot. */
-  readonly hllRelativeError?: ByWindow;
+  readonly hllRelativeError?: Record<string, number>;
   /** Every raw/rollup pair, keyed '<raw probe>/<rollup probe>' (when probe definitions were given). */
   readonly speedups?: Record<string, ByWindow>;
+  /** 95% bootstrap intervals beside each ratio (resampled from the executions behind both p50s). */
+  readonly rollupSpeedupCi95?: CiByWindow;
+  readonly countrySpeedupCi95?: CiByWindow;
+  readonly hllSpeedupCi95?: CiByWindow;
+  readonly speedupsCi95?: Record<string, CiByWindow>;
   readonly sizes?: TableSizes;
   readonly skipped: readonly string[];
+  /** A cell with fewer samples is insufficient (--min-samples). */
+  readonly minSamples: number;
+  /** Why a ratio is null (an insufficient cell behind it). */
+  readonly notes: readonly string[];
+  /** The viewer load the cells were measured under. */
+  readonly viewers?: ViewerLoad;
+  /** Tenant panels (one site per refresh, site_id = $2). */
+  readonly tenantPanels?: readonly string[];
+  /** Citus: how each probe is executed, from EXPLAIN's task count: 'router' (one shard) or 'multi-shard'. */
+  readonly routing?: Record<string, 'router' | 'multi-shard'>;
 }
 
 export type ParallelTargetKind = 'postgres' | 'citus';
@@ -171,11 +224,14 @@ export interface ParallelProbeFigure {
   readonly parallelP50Us: number;
   readonly serialP99Us: number;
   readonly parallelP99Us: number;
-  /** serial p50 / parallel p50; absent when the parallel p50 is 0 µs (no ratio, never NaN or Infinity). */
-  readonly speedup?: number;
+  /** serial p50 / parallel p50; null when a side is insufficient; absent when the parallel p50 is 0 µs (no ratio, never NaN or Infinity). */
+  readonly speedup?: number | null;
+  readonly speedupCi95?: Ci95 | null;
   /** Measured executions per side. */
   readonly serialCount: number;
   readonly parallelCount: number;
+  /** Either side has fewer than minSamples executions. */
+  readonly insufficient: boolean;
   /** PostgreSQL: most workers any Gather of the plan launched, per setting (EXPLAIN ANALYZE, once). */
   readonly serialWorkersLaunched?: number;
   readonly parallelWorkersLaunched?: number;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { HistogramLogWriter } from 'hdr-histogram-js';
 import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../errors.js';
-import { decodeHistogram, encodeHistogram, toHgrm } from '../metrics/histogram.js';
+import { decodeHistogram, encodeHistogram, toHgrm, type Histogram } from '../metrics/histogram.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { maskSecrets } from '../targets/url.js';
 import { reportHtml } from '../report/html.js';
@@ -195,4 +195,34 @@ export async function readRunDir(dir: string): Promise<{ run: RunInfo; summary: 
     throw new UsageError(`${dir}: run.json and summary.json name different runs (${String(run['runId'])} vs ${String(summary['runId'])})`);
   }
   return { run: run as unknown as RunInfo, summary: summary as unknown as Summary };
+}
+
+const errCode = (err: unknown): string => (err && typeof err === 'object' && 'code' in err ? String(err.code) : err instanceof Error ? err.message : String(err));
+
+/** histograms.json of a run dir: name -> histogram; null if the file is absent (older runs). @throws Error naming the problem. */
+export async function readHistograms(dir: string): Promise<Record<string, Histogram> | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'histograms.json'), 'utf8');
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return null;
+    throw new Error(`histograms.json: ${errCode(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error('histograms.json: invalid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('histograms.json: not a JSON object');
+  const out: Record<string, Histogram> = {};
+  for (const [name, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string') throw new Error(`histograms.json: ${name} is not an encoded histogram`);
+    try {
+      out[name] = decodeHistogram(v);
+    } catch {
+      throw new Error(`histograms.json: ${name} does not decode`);
+    }
+  }
+  return out;
 }

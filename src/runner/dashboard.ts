@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { DashboardConfig, RunConfig } from '../config/types.js';
 import { summarize, type Histogram, type LatencySummary } from '../metrics/histogram.js';
 import {
-  DEFAULT_WINDOWS, ProbeRunner, idleBaseline, loadProbes, measureHllError, measureParallelSpeedup, probeFigures, tableSizes,
+  DEFAULT_WINDOWS, ProbeRunner, idleBaseline, loadProbes, measureHllError, measureParallelSpeedup, probeFigures, probeRouting, tableSizes,
   type IdleBaseline, type ProbeDef, type ProbeResults,
 } from '../probe/index.js';
 import { audit } from '../rollup/audit.js';
@@ -20,6 +20,7 @@ import {
   HLL_SKIPPED, coveredUntil, hllAvailable, installRollup, latestRollupTable, rollupTable, runRollupOnce,
   type InstalledRollup,
 } from '../rollup/strategies.js';
+import { selectRunnable } from '../probe/requirements.js';
 import { quoteIdent } from '../sql-quote.js';
 import { connect } from '../targets/postgres.js';
 import { UsageError } from '../errors.js';
@@ -77,6 +78,7 @@ export class DashboardSession {
     private readonly parallel: DashboardSummary['parallel'],
     private readonly notice: (line: string) => void,
     setupNotes: string[],
+    private readonly routing: Record<string, 'router' | 'multi-shard'> | undefined,
   ) {
     this.notes.push(...setupNotes);
   }
@@ -163,23 +165,43 @@ export class DashboardSession {
         defs = await loadProbes();
         if (d.idleBaseline) {
           notice(`probes: idle baseline of ${defs.length} probes x ${DEFAULT_WINDOWS.length} windows (tinybench, no load)`);
-          idle = await idleBaseline(url, defs, DEFAULT_WINDOWS, { granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table });
+          idle = await idleBaseline(url, defs, DEFAULT_WINDOWS, {
+            granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table,
+            iterations: d.minSamples, timeMs: 0, sites: config.workload.sites, seed: config.seed,
+          });
         }
       }
       let parallel: DashboardSummary['parallel'] = null;
       if (d.probes && d.parallel) {
         const kind = hooks.citus ? 'citus' : 'postgres';
         notice(`probes: serial vs parallel (${kind === 'citus' ? 'one connection per worker vs full parallelism' : 'max_parallel_workers_per_gather 0 vs default'}), no load`);
-        const common = { kind, granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table, iterations: 3, warmupIterations: 1 } as const;
+        const common = {
+          kind, granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table, iterations: d.minSamples, warmupIterations: 1,
+          minSamples: d.minSamples, sites: config.workload.sites, seed: config.seed,
+        } as const;
         try {
           const asSpecified = await measureParallelSpeedup(url, defs, common);
           const warmConnections = kind === 'citus' ? await measureParallelSpeedup(url, defs, { ...common, citusCacheParallelConnections: true }) : undefined;
           parallel = { asSpecified, ...(warmConnections ? { warmConnections } : {}) };
+          for (const [name, r] of [['asSpecified', asSpecified], ['warmConnections', warmConnections]] as const) {
+            for (const f of r?.byProbe ?? []) {
+              if (f.speedup === null) notes.push(`parallel.${name} ${f.probe} @ ${f.window} speedup is null: ${f.serialCount} serial / ${f.parallelCount} parallel samples (< --min-samples ${d.minSamples})`);
+            }
+          }
         } catch (err) {
           notes.push(`parallel speedup not measured: ${(err as Error).message}`);
         }
       }
-      return new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, parallel, notice, notes);
+      let routing: Record<string, 'router' | 'multi-shard'> | undefined;
+      if (d.probes && hooks.citus) {
+        try {
+          const { runnable } = await selectRunnable(client, defs, installed.table);
+          routing = await probeRouting(client, runnable, installed.table);
+        } catch (err) {
+          notes.push(`router vs multi-shard not determined: ${(err as Error).message}`);
+        }
+      }
+      return new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, parallel, notice, notes, routing);
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -202,13 +224,17 @@ export class DashboardSession {
 
   /** Start the dashboard probes (at the start of the measure phase). Never throws. */
   startProbes(): void {
-    if (!this.config.dashboard.probes || this.probeRunner) return;
+    if (!this.config.dashboard.probes || this.config.dashboard.viewers === 0 || this.probeRunner) return;
     this.probeRunner = new ProbeRunner({
       url: this.url,
       probes: this.probeDefs,
       granularity: this.granularity,
       rollupTable: this.installed.table,
-      cadenceMs: this.config.dashboard.probeCadenceMs,
+      viewers: this.config.dashboard.viewers,
+      refreshMs: this.config.dashboard.refreshMs,
+      sites: this.config.workload.sites,
+      seed: this.config.seed,
+      lateThresholdMs: this.config.lateThresholdMs,
     });
     this.probeStart = this.probeRunner.start().catch((err: unknown) => {
       this.notes.push(`probes could not start: ${(err as Error).message}`);
@@ -250,7 +276,11 @@ export class DashboardSession {
           })
           : undefined;
         const sizes = await tableSizes(client, this.installed.table);
-        figures = probeFigures({ results: probeResults, idle: this.idle, hllError, sizes, probes: this.probeDefs });
+        figures = probeFigures({
+          results: probeResults, idle: this.idle, hllError, sizes, probes: this.probeDefs,
+          minSamples: d.minSamples, seed: this.config.seed, ...(this.routing && { routing: this.routing }),
+        });
+        this.notes.push(...figures.notes);
       }
 
       let expiry: ExpiryResult | null = null;

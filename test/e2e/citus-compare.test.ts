@@ -68,8 +68,8 @@ describe('Citus', { skip: haveCitus ? false : 'Citus not installed here: only th
   test('run --citus-workers 2: distributed, colocated, parallel speedup measured, cluster removed', { timeout: 300_000 }, async () => {
     const results = path.join(tmp, 'citus-run');
     const r = await runCli(['run', '--citus-workers', '2', '--shard-count', '8', '--rollup', 'incremental', '--rollup-interval', '5s',
-      '--duration', '8', '--warmup', '1', '--rate', '200', '--preload-rows', '20000', '--preload-span', '2h', '--probe-cadence', '100ms',
-      '--progress', '0', '--results-dir', results], { timeoutMs: 290_000, env: { TMPDIR: tmp } });
+      '--duration', '8', '--warmup', '1', '--rate', '200', '--preload-rows', '20000', '--preload-span', '2h', '--viewers', '2', '--refresh', '1s',
+      '--min-samples', '5', '--progress', '0', '--results-dir', results], { timeoutMs: 290_000, env: { TMPDIR: tmp } });
     assert.ok(r.code === 0 || r.code === 3, out(r));
     const dir = await onlyDir(results);
     const run = JSON.parse(await readFile(path.join(dir, 'run.json'), 'utf8')) as { citus?: { workerCount: number; shardCount: number; colocationId: number; tables: Record<string, { colocationId: number; shardCount: number }>; shardsPerNode: Record<string, number> } };
@@ -83,7 +83,15 @@ describe('Citus', { skip: haveCitus ? false : 'Citus not installed here: only th
     const s = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as {
       ingest: { acked: number; rowsInTable: number }; audit: { lostEvents: number; duplicatedEvents: number };
       parallel: { asSpecified: { kind: string; shards: number; workers: number; byProbe: unknown[] } } | null;
+      probes: { routing?: Record<string, string>; byProbe: Record<string, Record<string, { count: number }>>; sizes?: { rawTableBytes: number } } | null;
     };
+    // Tenant panels run on Citus as router queries; the fleet-wide ones fan out to every shard.
+    assert.ok(s.probes, 'summary.probes');
+    assert.equal(s.probes.routing?.['tenant-raw-minutes'], 'router', JSON.stringify(s.probes.routing));
+    assert.equal(s.probes.routing?.['raw-minutes'], 'multi-shard', JSON.stringify(s.probes.routing));
+    assert.ok((s.probes.byProbe['tenant-raw-minutes']?.['1h']?.count ?? 0) > 0, JSON.stringify(s.probes.byProbe['tenant-raw-minutes']));
+    assert.ok((s.probes.sizes?.rawTableBytes ?? 0) > 1_000_000, `distributed raw size ${s.probes.sizes?.rawTableBytes}`);
+    assert.match(r.stdout, /tenant-raw-minutes \[router\]/);
     assert.equal(s.ingest.acked, s.ingest.rowsInTable);
     assert.equal(s.audit.lostEvents, 0);
     assert.equal(s.audit.duplicatedEvents, 0);
@@ -102,6 +110,8 @@ describe('Citus', { skip: haveCitus ? false : 'Citus not installed here: only th
     assert.ok(r.code === 0 || r.code === 3, out(r));
     assert.match(r.stdout, /local-citus:2/);
     assert.match(r.stdout, /rollup-minutes 1h p50/);
+    assert.match(r.stdout, /b\/a \[95% CI\]/);
+    assert.match(r.stdout, /b vs a \(n a\/b\)/);
     const dir = await onlyDir(results);
     const cmp = JSON.parse(await readFile(path.join(dir, 'comparison.json'), 'utf8')) as { b: { target: string } };
     assert.equal(cmp.b.target, 'local-citus:2');

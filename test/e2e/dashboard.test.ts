@@ -119,7 +119,7 @@ describe('rtbench run with a rollup', { skip }, () => {
     const url = await createDb(cluster, 'dash_incremental');
     const ran = await runDash(url, [
       '--rollup', 'incremental', '--rollup-interval', '5s', '--duration', '20', '--warmup', '2', '--rate', '300',
-      '--preload-rows', '50000', '--preload-span', '2h', '--probe-cadence', '200ms',
+      '--preload-rows', '50000', '--preload-span', '2h', '--viewers', '2', '--refresh', '1s', '--min-samples', '10',
     ], 140_000);
     const { r, dir, s } = ran;
     expectValidOrClientLimited(t, ran);
@@ -147,7 +147,9 @@ describe('rtbench run with a rollup', { skip }, () => {
       }
     }
     const speedup = p.rollupSpeedup?.['1h'];
-    assert.ok(speedup !== undefined && speedup > 1, `rollup speedup 1h ${speedup}`);
+    assert.ok(typeof speedup === 'number' && speedup > 1, `rollup speedup 1h ${speedup}`);
+    const ci = p.rollupSpeedupCi95?.['1h'];
+    assert.ok(ci && ci[0] <= speedup && speedup <= ci[1], `interval ${JSON.stringify(ci)} holds ${speedup}`);
     const hllErr = p.hllRelativeError?.['1h'];
     assert.ok(hllErr !== undefined && Math.abs(hllErr) <= 0.069, `HLL relative error 1h ${hllErr}`);
     assert.ok((p.sizes?.rawTableBytes ?? 0) > 0, `sizes ${JSON.stringify(p.sizes)}`);
@@ -222,6 +224,26 @@ describe('rtbench run with a rollup', { skip }, () => {
 
   test('no HLL (non-superuser cannot CREATE EXTENSION hll), harness scheduler: column and probe skipped, the run goes on', { timeout: 120_000 }, async (t) => {
     await expectHllSkipped(t, 'dash_nohll_harness', ['--rollup-scheduler', 'harness']);
+  });
+
+  test('too few samples: every cell insufficient, every ratio null with the reason in the notes, "insufficient" printed', { timeout: 120_000 }, async (t) => {
+    const url = await createDb(cluster, 'dash_insufficient');
+    const ran = await runDash(url, [
+      '--rollup', 'incremental', '--rollup-interval', '5s', '--duration', '4', '--warmup', '1', '--rate', '100',
+      '--viewers', '1', '--refresh', '2s', '--min-samples', '50', '--no-parallel', '--no-idle-baseline',
+    ], 110_000);
+    expectRanThrough(t, ran);
+    const p = ran.s.probes;
+    assert.ok(p, `summary.probes\n${out(ran.r)}`);
+    assert.equal(p.minSamples, 50);
+    const cells = Object.values(p.byProbe).flatMap((byWindow) => Object.values(byWindow));
+    assert.ok(cells.length > 0 && cells.every((c) => c.insufficient && c.count < 50), JSON.stringify(cells.map((c) => [c.count, c.insufficient])));
+    const ratios = Object.values(p.rollupSpeedup ?? {});
+    assert.ok(ratios.length > 0 && ratios.every((r) => r === null), `rollupSpeedup ${JSON.stringify(p.rollupSpeedup)}`);
+    assert.ok(Object.values(p.rollupSpeedupCi95 ?? {}).every((ci) => ci === null));
+    assert.ok(ran.s.notes.some((n) => /^probes\.rollupSpeedup\.\w+ is null: raw-minutes @ \w+ has \d+ samples? \(< --min-samples 50\)/.test(n)), ran.s.notes.join('\n'));
+    assert.match(ran.r.stdout, /rollup speedup[^\n]*insufficient/);
+    assert.doesNotMatch(ran.r.stdout, /rollup speedup[^\n]*\d+\.\d+x/, 'no ratio printed as a number');
   });
 
   test('--rollup-scheduler cron at 5 s on pg_cron 1.4 falls back to the harness; harness asked for is harness', { timeout: 120_000 }, async (t) => {

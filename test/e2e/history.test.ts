@@ -39,32 +39,48 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return m;
 }
 
+async function readRecordFingerprint(store: string): Promise<string> {
+  const [file] = (await fs.readdir(store)).sort();
+  return (JSON.parse(await fs.readFile(path.join(store, file!), 'utf8')) as { fingerprint: string }).fingerprint;
+}
+
 describe('history store, check --history, report and export from real runs', { skip }, () => {
   let cluster: LocalCluster | undefined;
   let store: string;
   const history: string[] = [];
   let unchanged = '';
+  const same = (): string => unchanged;
   let slower = '';
+  let dashboardRun = '';
+  /** Checked runs this machine left invalid. */
+  const invalid = new Set<string>();
   const notes: string[] = [];
 
   /**
    * One short run (4 s at 200 rows/s, the same seed and settings: one
    * fingerprint; a 20 ms late threshold, as timers on this shared 2-core
-   * machine run late). A run the machine marks invalid cannot join the
-   * history: it is re-run once; if still invalid, its figures (real ones) are
-   * used from a copy marked valid, and the test says so.
+   * machine run late). A run the machine marks invalid is re-run once. If it
+   * is still invalid: a history run (`forHistory`) cannot join the store, so
+   * its figures (real ones) are used from a copy marked valid; a run to be
+   * checked stays invalid, and the check must then say so (exit 3). The test
+   * reports either.
    */
-  async function realRun(label: string): Promise<string> {
+  async function realRun(label: string, extra: readonly string[] = [], forHistory = false): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const resultsDir = await fs.mkdtemp(path.join(area.base, `results-${label}-`));
       const r = await cli(['run', '--url', cluster!.url, '--duration', '4', '--warmup', '1', '--rate', '200', '--seed', '7', '--name', 'hist',
-        '--late-threshold-ms', '20', '--progress', '0', '--results-dir', resultsDir]);
+        '--late-threshold-ms', '20', '--progress', '0', '--results-dir', resultsDir, ...extra]);
       assert.ok(r.code === 0 || r.code === 3, `run ${label}: ${out(r)}`);
       const [id] = await fs.readdir(resultsDir);
       const dir = path.join(resultsDir, id!);
       const file = path.join(dir, 'summary.json');
       const s = JSON.parse(await fs.readFile(file, 'utf8')) as Summary & { valid: boolean; invalidReasons: string[] };
       if (s.valid) return dir;
+      if (attempt === 2 && !forHistory) {
+        notes.push(`run ${label} invalid twice (${s.invalidReasons.join('; ')}): its check must exit 3`);
+        invalid.add(dir);
+        return dir;
+      }
       if (attempt === 2) {
         notes.push(`run ${label} invalid twice (${s.invalidReasons.join('; ')}); its figures are used from a copy marked valid`);
         s.valid = true;
@@ -75,11 +91,26 @@ describe('history store, check --history, report and export from real runs', { s
     }
   }
 
+  /** The run itself, or (when this machine left it invalid) a copy marked valid, for tests about shapes and drawing, not verdicts. */
+  async function validCopy(dir: string): Promise<string> {
+    if (!invalid.has(dir)) return dir;
+    const copy = `${dir}-as-valid`;
+    await fs.cp(dir, copy, { recursive: true });
+    const file = path.join(copy, 'summary.json');
+    const s = JSON.parse(await fs.readFile(file, 'utf8')) as Summary & { valid: boolean; invalidReasons: string[] };
+    s.valid = true;
+    s.invalidReasons = [];
+    await fs.writeFile(file, JSON.stringify(s, null, 2) + '\n');
+    return copy;
+  }
+
   before(async () => {
     cluster = await startTestCluster({ baseDir: area.tmpDir });
     store = path.join(area.base, 'store');
-    for (let i = 0; i < 3; i++) history.push(await realRun(`h${i}`));
+    for (let i = 0; i < 3; i++) history.push(await realRun(`h${i}`, [], true));
     unchanged = await realRun('same');
+    // The dashboard side too (rollup, freshness markers, probes, audit), for the figures a run has "where present".
+    dashboardRun = await realRun('dash', ['--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--probe-cadence', '100ms'], true);
     // The server made slower: every inserted row waits 5 ms (p50 ≈ 1 ms before).
     await withClient(cluster.url, async (c) => {
       await c.query(`CREATE FUNCTION rtbench_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$`);
@@ -122,6 +153,12 @@ describe('history store, check --history, report and export from real runs', { s
     const summaryFile = path.join(area.base, 'step-summary.md');
     const r = await cli(['check', '--history', store, '--testbed', 'e2e', unchanged], { GITHUB_STEP_SUMMARY: summaryFile });
     t.diagnostic(r.stdout);
+    if (invalid.has(unchanged)) {
+      // The client, not the server, set the figures: no verdict on them, exit 3.
+      assert.equal(r.code, 3, out(r));
+      assert.match(r.stdout, /^### rtbench check --history: INVALID RUN/);
+      return;
+    }
     assert.equal(r.code, 0, out(r));
     assert.match(r.stdout, /^### rtbench check --history: PASS/);
     assert.match(r.stdout, /\| `ingest.response.p50` \| smaller \| 3 \| [^|]+ ± [^|]+ \| [^|]+ \(n=\d+\) \| [^|]+ \| <= [^|]+ \| PASS \|/);
@@ -132,6 +169,11 @@ describe('history store, check --history, report and export from real runs', { s
   test('check --history fails a run against a server made slower (exit 99)', async (t) => {
     const r = await cli(['check', '--history', store, '--testbed', 'e2e', slower]);
     t.diagnostic(r.stdout);
+    for (const n of notes) t.diagnostic(n);
+    if (invalid.has(slower)) {
+      assert.equal(r.code, 3, out(r));
+      return;
+    }
     assert.equal(r.code, 99, out(r));
     assert.match(r.stdout, /^### rtbench check --history: FAIL/);
     assert.match(r.stdout, /\| `ingest.response.p50` \| smaller \| 3 \|.*\| \*\*FAIL\*\* \|/);
@@ -141,11 +183,12 @@ describe('history store, check --history, report and export from real runs', { s
   test('too little history is neutral: two records, or another testbed or branch, cannot fail', async () => {
     const small = path.join(area.base, 'store-small');
     assert.equal((await cli(['history', 'add', small, history[0]!, history[1]!, '--branch', 'main', '--testbed', 'e2e'])).code, 0);
-    const r = await cli(['check', '--history', small, '--testbed', 'e2e', slower]);
+    const slow = await validCopy(slower);
+    const r = await cli(['check', '--history', small, '--testbed', 'e2e', slow]);
     assert.equal(r.code, 0, out(r));
     assert.match(r.stdout, /\| `ingest.response.p50` \| smaller \| 2 \|.*\| insufficient history \(n=2 < 3\) \|/);
     assert.match(r.stderr, /insufficient history/);
-    const other = await cli(['check', '--history', store, '--testbed', 'elsewhere', slower]);
+    const other = await cli(['check', '--history', store, '--testbed', 'elsewhere', slow]);
     assert.equal(other.code, 0, out(other));
     assert.match(other.stdout, /insufficient history \(n=0 < 3\)/);
   });
@@ -179,11 +222,16 @@ describe('history store, check --history, report and export from real runs', { s
   test('history report: a chart per figure with the band and the regression, rendered by headless Chromium', { timeout: 120_000 }, async (t) => {
     const withSlow = path.join(area.base, 'store-report');
     await fs.cp(store, withSlow, { recursive: true });
-    assert.equal((await cli(['history', 'add', withSlow, unchanged, slower, '--branch', 'main', '--testbed', 'e2e'])).code, 0);
+    assert.equal((await cli(['history', 'add', withSlow, await validCopy(unchanged), await validCopy(slower), '--branch', 'main', '--testbed', 'e2e'])).code, 0);
     const outDir = path.join(area.base, 'trend');
     const r = await cli(['history', 'report', withSlow, '--out', outDir]);
     assert.equal(r.code, 0, out(r));
     assert.match(r.stdout, /5 runs, \d+ figures, [1-9]\d* regressions? flagged/);
+    // Without --out the report goes beside the store, so the store still holds only records.
+    const beside = await cli(['history', 'report', withSlow]);
+    assert.equal(beside.code, 0, out(beside));
+    assert.ok((await fs.stat(`${withSlow}-report/report.html`)).isFile());
+    assert.equal((await cli(['history', 'list', withSlow])).code, 0);
     const keep = process.env['RTBENCH_HISTORY_REPORT'];
     if (keep) await fs.cp(outDir, keep, { recursive: true });
     const html = await fs.readFile(path.join(outDir, 'report.html'), 'utf8');
@@ -204,6 +252,7 @@ describe('history store, check --history, report and export from real runs', { s
   });
 
   test('export: BMF and github-action-benchmark shapes, stdout or --out', async () => {
+    const unchanged = await validCopy(same());
     const r = await cli(['export', '--format', 'bmf', unchanged]);
     assert.equal(r.code, 0, out(r));
     const bmf = JSON.parse(r.stdout) as Record<string, Record<string, { value: number }>>;
@@ -233,6 +282,26 @@ describe('history store, check --history, report and export from real runs', { s
     const bad = await cli(['export', '--format', 'csv', unchanged]);
     assert.equal(bad.code, 2);
     assert.equal(lines(bad.stderr).length, 1, bad.stderr);
+  });
+
+  test('a run with a rollup and probes: its record and exports hold rollup, freshness, every probe cell and the audit', async () => {
+    const dashStore = path.join(area.base, 'store-dash');
+    const r = await cli(['history', 'add', dashStore, dashboardRun, '--branch', 'main']);
+    assert.equal(r.code, 0, out(r));
+    const [file] = await fs.readdir(dashStore);
+    const rec = JSON.parse(await fs.readFile(path.join(dashStore, file!), 'utf8')) as { fingerprint: string; figures: Record<string, { direction: string; samples: number | null }> };
+    const paths = Object.keys(rec.figures);
+    for (const p of ['rollup.duration.p99Us', 'freshness.p99Us', 'audit.lostEvents', 'audit.duplicatedEvents']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+    assert.equal(rec.figures['audit.lostEvents']!.direction, 'zero');
+    const probeCells = paths.filter((p) => /^probes\.byProbe\.[\w-]+\.\w+\.p50Us$/.test(p));
+    const summary = JSON.parse(await fs.readFile(path.join(dashboardRun, 'summary.json'), 'utf8')) as { probes: { byProbe: Record<string, Record<string, { count: number; insufficient?: boolean }>> } };
+    const measured = Object.values(summary.probes.byProbe).flatMap((w) => Object.values(w)).filter((c) => c.count > 0 && c.insufficient !== true).length;
+    assert.ok(measured > 0, 'the probes ran');
+    assert.equal(probeCells.length, measured, 'one figure per measured probe cell');
+    const home = await readRecordFingerprint(store);
+    assert.notEqual(rec.fingerprint, home, 'a rollup run is another scenario');
+    const bmf = JSON.parse((await cli(['export', '--format', 'bmf', dashboardRun])).stdout) as Record<string, Record<string, { value: number }>>;
+    assert.ok(bmf['rollup.duration.p99']?.['latency'] && bmf['freshness.p99']?.['latency'] && bmf['audit.lostEvents']?.['count'], Object.keys(bmf).join(', '));
   });
 
   test('check --baseline with no thresholds uses the default figures (no exit 2)', async () => {

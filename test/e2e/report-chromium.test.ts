@@ -62,7 +62,7 @@ describe('report.html in headless Chromium', { skip }, () => {
     const resultsDir = path.join(base, 'results');
     const run = await runCli(
       ['run', '--url', cluster!.url, '--duration', '4', '--warmup', '1', '--rate', '200', '--progress', '0',
-        '--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--probe-cadence', '100ms', '--results-dir', resultsDir],
+        '--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--viewers', '1', '--refresh', '1s', '--min-samples', '3', '--results-dir', resultsDir],
       { timeoutMs: 150_000 },
     );
     // 3 = a run marked invalid (a slow CI machine); its report is written all the same.

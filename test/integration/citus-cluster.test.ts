@@ -12,6 +12,11 @@ import { ensureSchema } from '../../src/targets/postgres.js';
 import { findPgBinDir } from '../../src/targets/local-cluster.js';
 import { CITUS_SKIP, freshSchema, withCitus, type CitusHandle } from '../helpers/citus.js';
 import { pgAvailable } from '../helpers/cluster.js';
+import { loadProbes } from '../../src/probe/loader.js';
+import { probeParams, renderProbe } from '../../src/probe/definition.js';
+import { selectRunnable } from '../../src/probe/requirements.js';
+import { probeRouting } from '../../src/probe/routing.js';
+import { tableSizes } from '../../src/probe/sizes.js';
 
 const citusUrl = process.env.CITUS_URL;
 const local = citusInstalled();
@@ -107,6 +112,37 @@ if (!citusUrl && !local) {
       assert.equal(perNode.rows.length, workers.length);
       assert.ok(perNode.rows.every((r) => Number(r.n) > 0), JSON.stringify(perNode.rows));
       assert.equal(perNode.rows.reduce((a, r) => a + Number(r.n), 0), 320);
+    });
+
+    test('sizes are the distributed tables\' (the sum of citus_shards.shard_size), not the coordinator shell; tenant panels are router queries', async () => {
+      await distributeTables(client, EVENT_TABLES, { shardCount: 8 });
+      await client.query(
+        `INSERT INTO http_request (site_id, url, request_country, ip_address, status_code, response_time_msec)
+         SELECT g % 32, 'http://example.com/' || md5(g::text), 'USA', '10.0.' || (g % 200) || '.' || (g % 250 + 2), 200, 5 + g % 150
+           FROM generate_series(0, 19999) g`,
+      );
+      const sizes = await tableSizes(client, 'http_request_1min');
+      const shard = async (table: string): Promise<number> => Number((await client.query<{ n: string }>(
+        'SELECT sum(shard_size)::bigint AS n FROM citus_shards WHERE table_name = to_regclass($1)', [table])).rows[0]?.n);
+      const shell = Number((await client.query<{ n: string }>(`SELECT pg_total_relation_size('http_request') AS n`)).rows[0]?.n);
+      const rawShards = await shard('http_request');
+      assert.equal(sizes.rawTableBytes, rawShards, `raw ${sizes.rawTableBytes} vs Σ citus_shards.shard_size ${rawShards}`);
+      assert.equal(sizes.rollupTableBytes, await shard('http_request_1min'));
+      assert.ok(sizes.rawTableBytes > 1_000_000 && sizes.rawTableBytes > 10 * shell, `shards ${sizes.rawTableBytes} B, coordinator shell ${shell} B`);
+
+      // The rollup's columns the probes read (installRollup adds them in a run).
+      await client.query('ALTER TABLE http_request_1min ADD COLUMN IF NOT EXISTS country_counters jsonb');
+      const hll = (await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'hll'`)).rowCount === 1;
+      if (hll) await client.query('ALTER TABLE http_request_1min ADD COLUMN IF NOT EXISTS distinct_ip_addresses hll');
+      const probes = await loadProbes();
+      const { runnable } = await selectRunnable(client, probes, 'http_request_1min');
+      const routing = await probeRouting(client, runnable, 'http_request_1min');
+      for (const p of runnable) assert.equal(routing[p.name], p.tenant ? 'router' : 'multi-shard', `${p.name}: ${routing[p.name]}`);
+      assert.ok(runnable.filter((p) => p.tenant).length >= 5, 'the tenant panels run (tenant-distinct-hll needs hll)');
+      // The tenant panels run on Citus and read the one site they are given.
+      const tenantRaw = runnable.find((p) => p.name === 'tenant-raw-minutes')!;
+      const r = await client.query<{ request_count: string }>(renderProbe(tenantRaw, 'http_request_1min'), probeParams(tenantRaw, '1 hour', 7));
+      assert.equal(r.rows.reduce((n, x) => n + Number(x.request_count), 0), 20_000 / 32 + 10, 'site 7: 625 of the rows above and 10 of the first insert');
     });
 
     test('a table distributed by another column is a UsageError', async () => {

@@ -46,8 +46,8 @@ async function prepareDatabase(url: string, opts: { hll: boolean; rows: number }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function fmt(x: number | undefined): string {
-  return x === undefined ? '—' : x.toFixed(3);
+function fmt(x: number | null | undefined): string {
+  return x === undefined ? '—' : x === null ? 'insufficient' : x.toFixed(3);
 }
 
 describe('probes on PostgreSQL', { skip }, () => {
@@ -76,11 +76,21 @@ describe('probes on PostgreSQL', { skip }, () => {
     }
   });
 
-  test('probe runner: every probe × window measured, no errors', async () => {
-    const runner = new ProbeRunner({ url: cluster.url, probes, cadenceMs: 50 });
+  test('viewers: every probe × window measured on each viewer\'s own connection, no errors, tenant panels included', async () => {
+    const runner = new ProbeRunner({ url: cluster.url, probes, viewers: 3, refreshMs: 1000, applicationName: 'rtbench-probe-viewers' });
     await runner.start();
-    await sleep(5_000);
+    const conns = await withClient(cluster.url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'rtbench-probe-viewers' AND backend_type = 'client backend'`)).rows[0]?.n);
+    assert.equal(conns, 3, 'one connection per viewer');
+    await sleep(4_000);
     results = await runner.stop();
+    assert.ok(probes.some((p) => p.tenant), 'the tenant panels are loaded');
+    const v = results.refreshes;
+    assert.equal(v.viewers, 3);
+    // A refresh of every panel can take longer than 1 s here: then refreshes start late (counted), never skipped.
+    assert.ok(v.started >= 3 && v.started <= v.due, `refreshes started ${v.started}, due ${v.due}`);
+    assert.equal(v.response.count, v.started - v.unfinished);
+    if (v.response.p50Us > 1_500_000) assert.ok(v.late > 0, `refreshes of ${v.response.p50Us} µs with R = 1 s must be late: ${JSON.stringify(v)}`);
+    assert.ok(v.response.count > 0 && v.response.p50Us > 0);
     assert.deepEqual(results.skipped, []);
     assert.equal(results.tasks.length, probes.length * DEFAULT_WINDOWS.length);
     for (const t of results.tasks) {
@@ -88,7 +98,11 @@ describe('probes on PostgreSQL', { skip }, () => {
       assert.equal(t.summary.errors, 0, `${t.probe} ${t.window}: ${JSON.stringify(t.summary.errorsBySqlstate)}`);
       assert.equal(t.histogram.totalCount, t.summary.count);
       assert.ok((t.summary.lastRowCount ?? 0) > 0, `${t.probe} ${t.window} read a non-empty window`);
+      assert.ok(t.summary.responseP50Us >= t.summary.p50Us, `${t.probe} ${t.window}: response (from the due time) ≥ service`);
     }
+    // Every refresh runs every panel: the cells of one viewer differ by at most the unfinished refreshes.
+    const counts = results.tasks.map((t) => t.summary.count);
+    assert.ok(Math.max(...counts) - Math.min(...counts) <= v.unfinished, `counts ${counts.join(',')}`);
     assert.deepEqual(results.connectionErrorsBySqlstate, {});
     assert.equal(results.reconnects, 0);
   });
@@ -99,7 +113,7 @@ describe('probes on PostgreSQL', { skip }, () => {
       hllError: await measureHllError(c, 'http_request_1min', DEFAULT_WINDOWS),
       sizes: await tableSizes(c, 'http_request_1min'),
     }));
-    const f: ProbeFigures = probeFigures({ results, idle, hllError, sizes, probes });
+    const f: ProbeFigures = probeFigures({ results, idle, hllError, sizes, probes, minSamples: 2 });
 
     for (const m of hllError) t.diagnostic(`hll ${m.window}: exact ${m.exact}, hll ${Math.round(m.hll)}, error ${fmt(m.relativeError ?? undefined)} over [${m.lower}, ${m.upper})`);
     for (const w of f.windows) {
@@ -117,8 +131,14 @@ describe('probes on PostgreSQL', { skip }, () => {
     assert.ok(f.hllRelativeError?.['1d'] !== undefined);
     assert.ok(Math.abs(f.hllRelativeError['1d']) <= HLL_3_SIGMA, `HLL relative error ${f.hllRelativeError['1d']} within ±${HLL_3_SIGMA}`);
 
-    assert.ok(f.rollupSpeedup?.['1d'] !== undefined, 'rollupSpeedup for 1d');
-    assert.ok(f.rollupSpeedup['1d'] > 1, `the rollup must beat raw over a day: raw/rollup p50 = ${f.rollupSpeedup['1d']}`);
+    const day1 = f.rollupSpeedup?.['1d'];
+    assert.ok(typeof day1 === 'number', `rollupSpeedup for 1d: ${day1} (n ${f.byProbe['raw-minutes']?.['1d']?.count})`);
+    assert.ok(day1 > 1, `the rollup must beat raw over a day: raw/rollup p50 = ${day1}`);
+    const ci = f.rollupSpeedupCi95?.['1d'];
+    assert.ok(ci && ci[0] <= day1 && day1 <= ci[1], `the interval ${JSON.stringify(ci)} holds the ratio ${day1}`);
+    const tenant = f.speedups?.['tenant-raw-minutes/tenant-rollup-minutes']?.['1d'];
+    assert.ok(typeof tenant === 'number' && tenant > 0, `tenant panel speedup ${tenant}`);
+    assert.deepEqual([...(f.tenantPanels ?? [])].sort(), probes.filter((p) => p.tenant).map((p) => p.name).sort());
     for (const w of f.windows) {
       for (const name of Object.keys(f.byProbe)) assert.ok(f.byProbe[name]?.[w]?.idleP50Us !== undefined, `${name} ${w} has an idle p50`);
     }
@@ -143,7 +163,7 @@ describe('probes on PostgreSQL', { skip }, () => {
   });
 
   test('an unreachable server: start() does not throw, failures are counted, stop() returns', async () => {
-    const runner = new ProbeRunner({ url: 'postgresql://nobody@127.0.0.1:1/rtbench', probes, cadenceMs: 10 });
+    const runner = new ProbeRunner({ url: 'postgresql://nobody@127.0.0.1:1/rtbench', probes, refreshMs: 100 });
     await runner.start();
     await sleep(300);
     const r = await runner.stop();
@@ -162,9 +182,9 @@ describe('probes on PostgreSQL', { skip }, () => {
     });
 
     test('distinct-hll is skipped with its message; the others run; a killed connection is counted and reopened', async () => {
-      const runner = new ProbeRunner({ url, probes, cadenceMs: 20, applicationName: 'rtbench-probe-nohll' });
+      const runner = new ProbeRunner({ url, probes, refreshMs: 200, applicationName: 'rtbench-probe-nohll' });
       await runner.start();
-      assert.deepEqual(runner.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)']);
+      assert.deepEqual(runner.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)', 'skipped: probe tenant-distinct-hll (install postgresql-15-hll)']);
       await sleep(1_000);
       const killed = await withClient(url, async (c) =>
         (await c.query<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'rtbench-probe-nohll'`)).rows,
@@ -173,9 +193,9 @@ describe('probes on PostgreSQL', { skip }, () => {
       await sleep(1_500);
       const r = await runner.stop();
 
-      assert.deepEqual(r.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)']);
-      assert.equal(r.tasks.length, (probes.length - 1) * DEFAULT_WINDOWS.length);
-      assert.ok(!r.tasks.some((t) => t.probe === 'distinct-hll'));
+      assert.deepEqual(r.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)', 'skipped: probe tenant-distinct-hll (install postgresql-15-hll)']);
+      assert.equal(r.tasks.length, (probes.length - 2) * DEFAULT_WINDOWS.length);
+      assert.ok(!r.tasks.some((t) => t.probe.endsWith('distinct-hll')));
       for (const t of r.tasks) assert.ok(t.summary.count > 0, `${t.probe} ${t.window} ran`);
       const taskErrors = r.tasks.reduce((n, t) => n + t.summary.errors, 0);
       const connErrors = Object.values(r.connectionErrorsBySqlstate).reduce((n, x) => n + x, 0);
@@ -183,7 +203,7 @@ describe('probes on PostgreSQL', { skip }, () => {
       assert.equal(r.reconnects, 1);
 
       const idleNoHll = await idleBaseline(url, probes, DEFAULT_WINDOWS.slice(0, 1), { timeMs: 0, iterations: 1 });
-      assert.deepEqual(idleNoHll.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)']);
+      assert.deepEqual(idleNoHll.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)', 'skipped: probe tenant-distinct-hll (install postgresql-15-hll)']);
       assert.ok(idleNoHll.tasks.every((t) => t.p50Us !== null));
       const sizes = await withClient(url, (c) => tableSizes(c, 'http_request_1min'));
       assert.equal(sizes.hllColumnBytes, null);

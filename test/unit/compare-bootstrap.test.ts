@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  bootstrapRatio, bootstrapStats, diffInterval, mergedStats, quantile, toBlocks, toSparseSet, type Stat,
+  bootstrapRatio, bootstrapStats, bootstrapValues, diffInterval, mergedStats, quantile, ratioInterval, toBlocks, toSparseSet, type Stat,
 } from '../../src/compare/bootstrap.js';
 import { compareRuns, type CompareRow, type RunInput } from '../../src/compare/compare.js';
 import { comparisonHeader, comparisonTable } from '../../src/compare/table.js';
@@ -195,7 +195,8 @@ test('compareRuns: probe, rollup and audit figures both runs hold, with ratios',
   const rows = byFigure(c.rows);
   assert.equal(rows.get('probes.rollup-minutes.5m.p50')!.changePct, 50);
   assert.equal(rows.get('probes.rollup-minutes.5m.p50')!.noise, null);
-  assert.match(rows.get('probes.rollup-minutes.5m.p50')!.noVerdictReason!, /single histogram/);
+  assert.match(rows.get('probes.rollup-minutes.5m.p50')!.noVerdictReason!, /no histograms\.json in both runs/);
+  assert.deepEqual(rows.get('probes.rollup-minutes.5m.p50')!.n, { a: 3, b: 3 });
   assert.equal(rows.has('probes.rollup-minutes.1h.p50'), false, 'no samples: not compared');
   assert.equal(rows.get('probes.rollupSpeedup.5m')!.display, 'ratio');
   assert.equal(rows.get('probes.hllRelativeError.5m')!.display, 'fraction');
@@ -217,4 +218,58 @@ test('compareRuns: probe, rollup and audit figures both runs hold, with ratios',
   const notes = comparisonHeader(differentLoad).join('\n');
   assert.match(notes, /note: the target rates differ \(500 vs closed loop rows\/s\)/);
   assert.match(notes, /note: run B failed its self-check/);
+});
+
+describe('bootstrapValues and ratioInterval (probe cells)', () => {
+  const P50 = [{ kind: 'percentile', p: 50 }] as const;
+  test('resampling one histogram: every resample of a constant is the constant; a spread gives a spread around its median', () => {
+    const constant = newHistogram();
+    for (let i = 0; i < 30; i++) constant.recordValue(1234);
+    const [d] = bootstrapValues(constant, P50, 200, new Prng(3));
+    assert.ok(d!.every((v) => v === constant.getValueAtPercentile(50)));
+
+    const h = newHistogram();
+    for (let i = 1; i <= 41; i++) h.recordValue(i * 100); // median 2100
+    const [s] = bootstrapValues(h, P50, 1000, new Prng(3));
+    const lo = quantile(s!, 0.025);
+    const hi = quantile(s!, 0.975);
+    assert.ok(lo < 2100 && hi > 2100 && lo >= 1400 && hi <= 2800, `95% of resampled medians in [${lo}, ${hi}]`);
+    assert.deepEqual(bootstrapValues(h, P50, 50, new Prng(9)), bootstrapValues(h, P50, 50, new Prng(9)), 'seeded');
+    assert.ok(Number.isNaN(bootstrapValues(newHistogram(), P50, 3, new Prng(1))[0]![0]!), 'empty: NaN');
+  });
+
+  test('ratioInterval: quantiles of num/den per resample; null when most resamples have no ratio', () => {
+    const num = Float64Array.from({ length: 101 }, (_, i) => 100 + i);
+    const den = new Float64Array(101).fill(10);
+    assert.deepEqual(ratioInterval(num, den, 0.9), [10.5, 19.5]);
+    assert.equal(ratioInterval(num, new Float64Array(101), 0.95), null);
+  });
+});
+
+test('compareRuns: probe cells get a verdict from their executions, with n per side; a cell under --min-samples gets none', () => {
+  const hs = intervals(8, 5, 50);
+  const cell = (center: number, n: number): Histogram => {
+    const h = newHistogram();
+    for (let i = 0; i < n; i++) h.recordValue(Math.round(center * (0.95 + (0.1 * i) / (n - 1))));
+    return h;
+  };
+  const withCells = (label: string, fast: number, slow: number, nSlow: number): RunInput => {
+    const r = run(label, hs);
+    const histograms = { 'probe-rollup-minutes-5m': cell(fast, 40), 'probe-raw-minutes-5m': cell(slow, nSlow) };
+    const byProbe = Object.fromEntries(Object.entries(histograms).map(([k, h]) => [k.slice('probe-'.length, -'-5m'.length), {
+      '5m': { p50Us: h.getValueAtPercentile(50), p99Us: h.getValueAtPercentile(99), count: h.totalCount, errors: 0, insufficient: h.totalCount < 20 },
+    }]));
+    return { ...r, histograms, summary: { ...r.summary, probes: { windows: ['5m'], granularity: '1m', minSamples: 20, byProbe, skipped: [], notes: [] } } as unknown as Summary };
+  };
+  const c = compareRuns(withCells('a', 1000, 9000, 5), withCells('b', 2000, 9000, 40));
+  const rows = byFigure(c.rows);
+  const p50 = rows.get('probes.rollup-minutes.5m.p50')!;
+  assert.equal(p50.noise?.verdict, 'slower', JSON.stringify(p50));
+  assert.deepEqual(p50.n, { a: 40, b: 40 });
+  assert.ok(p50.ratioCi95 && p50.ratioCi95[0] > 1.8 && p50.ratioCi95[1] < 2.2, `b/a interval about 2: ${JSON.stringify(p50.ratioCi95)}`);
+  const raw = rows.get('probes.raw-minutes.5m.p50')!;
+  assert.equal(raw.noise, null);
+  assert.equal(raw.noVerdictReason, 'too few samples (n 5 vs 40; need 20)');
+  assert.match(comparisonTable(c), /slower \(n 40\/40\)/);
+  assert.deepEqual(compareRuns(withCells('a', 1000, 9000, 5), withCells('b', 2000, 9000, 40)).rows, c.rows, 'seeded: the same verdicts again');
 });

@@ -94,7 +94,7 @@ describe('validateConfig', () => {
       rendezvousTimeoutMs: 60_000,
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
-        preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, probeCadenceMs: 1000, idleBaseline: false, expire: false, parallel: false,
+        preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, viewers: 1, refreshMs: 5000, minSamples: 20, idleBaseline: false, expire: false, parallel: false,
       },
     });
   });
@@ -112,6 +112,19 @@ describe('validateConfig', () => {
     assert.equal(problems.length, 5, JSON.stringify(problems));
     assert.equal(problemsOf({ probes: true }).length, 1, 'probes need a rollup');
     assert.equal(problemsOf({ preloadRows: 10 }).length, 1, 'preload needs a rollup');
+  });
+
+  test('viewers, refresh and min-samples; --probe-cadence is refused, naming what replaced it', () => {
+    const c = configOf({ rollup: 'incremental', viewers: '4', refresh: '2s', minSamples: 30 });
+    assert.equal(c.dashboard.viewers, 4);
+    assert.equal(c.dashboard.refreshMs, 2000);
+    assert.equal(c.dashboard.minSamples, 30);
+    assert.equal(configOf({ rollup: 'incremental', viewers: 0 }).dashboard.viewers, 0);
+    assert.match(oneProblemAbout({ rollup: 'incremental', viewers: -1 }, 'viewers'), /whole number/);
+    assert.match(oneProblemAbout({ rollup: 'incremental', refresh: '50ms' }, 'refresh'), /at least 100ms/);
+    assert.match(oneProblemAbout({ rollup: 'incremental', minSamples: 0 }, 'minSamples'), /whole number/);
+    assert.match(oneProblemAbout({ viewers: 2 }, 'viewers'), /run the probes/);
+    assert.match(oneProblemAbout({ rollup: 'incremental', probeCadence: '1s' }, 'probeCadence'), /removed; the dashboard load is --viewers V .* --refresh R/);
   });
 
   test('undefined values count as absent', () => {

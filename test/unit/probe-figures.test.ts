@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { newHistogram } from '../../src/metrics/histogram.js';
 import { probeFigures, ratio, relativeError, type ProbeResultsLike } from '../../src/probe/figures.js';
 
 function task(probe: string, window: string, p50Us: number, count = 10, errors = 0) {
@@ -28,9 +29,9 @@ describe('probeFigures', () => {
     results,
     idle: {
       tasks: [
-        { probe: 'raw-minutes', window: '5m', p50Us: 500 },
-        { probe: 'rollup-minutes', window: '5m', p50Us: 0 },
-        { probe: 'raw-minutes', window: '1h', p50Us: null },
+        { probe: 'raw-minutes', window: '5m', p50Us: 500, samples: 10 },
+        { probe: 'rollup-minutes', window: '5m', p50Us: 0, samples: 10 },
+        { probe: 'raw-minutes', window: '1h', p50Us: null, samples: 0 },
       ],
       skipped: ['skipped: probe distinct-hll (install postgresql-15-hll)'],
     },
@@ -45,6 +46,7 @@ describe('probeFigures', () => {
       { name: 'country-raw', reads: 'raw', pair: 'country-rollup' },
       { name: 'country-rollup', reads: 'rollup', pair: 'country-raw' },
     ],
+    minSamples: 5,
   });
 
   test('speedups are raw p50 / rollup p50; zero, missing or failed sides leave the window out', () => {
@@ -57,10 +59,12 @@ describe('probeFigures', () => {
   });
 
   test('byProbe carries the summary, the idle p50 and load/idle where both exist', () => {
-    assert.deepEqual(f.byProbe['raw-minutes']?.['5m'], { p50Us: 1000, p99Us: 2000, count: 10, errors: 0, idleP50Us: 500, loadOverIdle: 2 });
-    assert.deepEqual(f.byProbe['rollup-minutes']?.['5m'], { p50Us: 250, p99Us: 500, count: 10, errors: 0, idleP50Us: 0 }, 'idle 0: no ratio');
-    assert.deepEqual(f.byProbe['raw-minutes']?.['1h'], { p50Us: 2000, p99Us: 4000, count: 10, errors: 0 }, 'idle failed: nothing');
-    assert.deepEqual(f.byProbe['rollup-minutes']?.['1d'], { p50Us: 900, p99Us: 1800, count: 0, errors: 3 });
+    const idle = { idleCount: 10, idleInsufficient: false };
+    assert.deepEqual(f.byProbe['raw-minutes']?.['5m'], { p50Us: 1000, p99Us: 2000, count: 10, errors: 0, insufficient: false, idleP50Us: 500, ...idle, loadOverIdle: 2, loadOverIdleCi95: null },
+      'no histograms given: no interval');
+    assert.deepEqual(f.byProbe['rollup-minutes']?.['5m'], { p50Us: 250, p99Us: 500, count: 10, errors: 0, insufficient: false, idleP50Us: 0, ...idle }, 'idle 0: no ratio');
+    assert.deepEqual(f.byProbe['raw-minutes']?.['1h'], { p50Us: 2000, p99Us: 4000, count: 10, errors: 0, insufficient: false }, 'idle failed: nothing');
+    assert.deepEqual(f.byProbe['rollup-minutes']?.['1d'], { p50Us: 900, p99Us: 1800, count: 0, errors: 3, insufficient: true });
   });
 
   test('HLL error keeps measured windows only; sizes, windows, granularity, skipped pass through (deduplicated)', () => {
@@ -77,8 +81,58 @@ describe('probeFigures', () => {
 
   test('nothing measured: empty byProbe, no ratios, and the result is JSON-clean', () => {
     const empty = probeFigures({ results: { granularity: '5m', windows: ['5m'], tasks: [], skipped: [] } });
-    assert.deepEqual(empty, { windows: ['5m'], granularity: '5m', byProbe: {}, skipped: [] });
+    assert.deepEqual(empty, { windows: ['5m'], granularity: '5m', minSamples: 20, byProbe: {}, skipped: [], notes: [] });
     assert.deepEqual(JSON.parse(JSON.stringify(f)), f);
+  });
+});
+
+/** A histogram of `n` values spread evenly over [center·0.9, center·1.1]. */
+function spread(center: number, n: number) {
+  const h = newHistogram();
+  for (let i = 0; i < n; i++) h.recordValue(Math.round(center * (0.9 + (0.2 * i) / Math.max(1, n - 1))));
+  return h;
+}
+
+function cell(probe: string, window: string, center: number, n: number) {
+  const histogram = spread(center, n);
+  return { probe, window, histogram, summary: { p50Us: histogram.getValueAtPercentile(50), p99Us: histogram.getValueAtPercentile(99), count: n, errors: 0 } };
+}
+
+describe('insufficient cells and bootstrap intervals', () => {
+  const input = {
+    results: {
+      granularity: '1m',
+      windows: ['5m', '1h'],
+      tasks: [
+        cell('raw-minutes', '5m', 10_000, 40), cell('rollup-minutes', '5m', 1_000, 40),
+        cell('raw-minutes', '1h', 50_000, 3), cell('rollup-minutes', '1h', 2_000, 40),
+      ],
+      skipped: [],
+    },
+    idle: { tasks: [{ probe: 'raw-minutes', window: '5m', p50Us: 8_000, histogram: spread(8_000, 25) }] },
+    minSamples: 20,
+    seed: 7,
+  };
+  const f = probeFigures(input);
+
+  test('a cell under --min-samples is marked, its ratio is null and the notes say why', () => {
+    assert.equal(f.byProbe['raw-minutes']?.['1h']?.insufficient, true);
+    assert.equal(f.byProbe['raw-minutes']?.['5m']?.insufficient, false);
+    assert.equal(f.rollupSpeedup?.['1h'], null);
+    assert.equal(f.rollupSpeedupCi95?.['1h'], null);
+    assert.deepEqual(f.notes, ['probes.rollupSpeedup.1h is null: raw-minutes @ 1h has 3 samples (< --min-samples 20)']);
+  });
+
+  test('a sufficient ratio carries a 95% interval around it, the same for the same seed', () => {
+    const r = f.rollupSpeedup?.['5m'];
+    const ci = f.rollupSpeedupCi95?.['5m'];
+    assert.ok(typeof r === 'number' && ci, `ratio ${r}, interval ${JSON.stringify(ci)}`);
+    assert.ok(ci[0] <= r && r <= ci[1], `${ci[0]} <= ${r} <= ${ci[1]}`);
+    assert.ok(ci[0] > 8 && ci[1] < 12.5, `the interval of about 10x is narrow for 40 samples a side: ${JSON.stringify(ci)}`);
+    assert.ok(ci[1] > ci[0], 'resampling varies the ratio');
+    assert.deepEqual(probeFigures(input).rollupSpeedupCi95, f.rollupSpeedupCi95);
+    const lo = f.byProbe['raw-minutes']?.['5m'];
+    assert.ok(lo?.loadOverIdle && lo.loadOverIdleCi95 && lo.loadOverIdleCi95[0] <= lo.loadOverIdle && lo.loadOverIdle <= lo.loadOverIdleCi95[1], JSON.stringify(lo));
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { checkPairs, parseProbeFile, renderProbe, runOrder, type ProbeDef } from '../../src/probe/definition.js';
+import { checkPairs, parseProbeFile, probeParams, renderProbe, runOrder, type ProbeDef } from '../../src/probe/definition.js';
 import { loadProbes } from '../../src/probe/loader.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -116,10 +116,32 @@ describe('loadProbes', () => {
   test("the repository's own probes load, in pairs", async () => {
     const probes = await loadProbes();
     const names = probes.map((p) => p.name).sort();
-    assert.deepEqual(names, ['country-raw', 'country-rollup', 'distinct-exact', 'distinct-hll', 'raw-minutes', 'rollup-minutes']);
+    const fleet = ['country-raw', 'country-rollup', 'distinct-exact', 'distinct-hll', 'raw-minutes', 'rollup-minutes'];
+    assert.deepEqual(names, [...fleet, ...fleet.map((n) => `tenant-${n}`)]);
+    for (const p of probes) assert.equal(p.tenant, p.name.startsWith('tenant-'), p.name);
     assert.deepEqual(probes.find((p) => p.name === 'distinct-hll')?.requires, ['hll']);
     for (const p of probes) assert.ok(p.pair, `${p.name} has a pair`);
     for (const p of probes.filter((x) => x.reads === 'raw')) assert.ok(!/\bLIMIT\b/i.test(p.sqlTemplate.replace(/--[^\n]*/g, '')), `${p.name} has no LIMIT`);
+  });
+});
+
+describe('tenant panels', () => {
+  const head = (name: string): string => `-- probe: ${name}\n-- reads: raw\n-- result: scalar\n\n`;
+  test('a tenant-* probe takes the site as $2 and must filter on it; other probes may not use $2', () => {
+    const ok = parseProbeFile('tenant-x.sql', `${head('tenant-x')}SELECT count(*) FROM http_request WHERE site_id = $2 AND ingest_time > now() - $1::interval;`);
+    assert.equal(ok.status, 'ok');
+    if (ok.status === 'ok') {
+      assert.equal(ok.probe.tenant, true);
+      assert.deepEqual(probeParams(ok.probe, '1 hour', 7), ['1 hour', 7]);
+    }
+    const noSite = parseProbeFile('tenant-y.sql', `${head('tenant-y')}SELECT count(*) FROM http_request WHERE ingest_time > now() - $1::interval;`);
+    assert.equal(noSite.status, 'invalid');
+    if (noSite.status === 'invalid') assert.deepEqual(noSite.problems, ['a tenant probe must read one site with site_id = $2']);
+    const fleet = parseProbeFile('fleet.sql', `${head('fleet')}SELECT count(*) FROM http_request WHERE site_id = $2 AND ingest_time > now() - $1::interval;`);
+    assert.equal(fleet.status, 'invalid');
+    if (fleet.status === 'invalid') assert.match(fleet.problems.join('; '), /may use only \$1 .*tenant-<name> also takes the site as \$2/);
+    const three = parseProbeFile('tenant-z.sql', `${head('tenant-z')}SELECT $3::int FROM http_request WHERE site_id = $2 AND ingest_time > now() - $1::interval;`);
+    assert.equal(three.status, 'invalid');
   });
 });
 

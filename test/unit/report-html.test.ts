@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
 import { KINDS, type IntervalRow } from '../../src/metrics/aggregate.js';
-import { RESULT_FORMAT_VERSION, type RunRecord, type Summary } from '../../src/results/run-record.js';
+import { RESULT_FORMAT_VERSION, type ProbeWindowFigures, type RunRecord, type Summary } from '../../src/results/run-record.js';
 import { writeRunDir } from '../../src/results/write.js';
 import { barChartSvg, lineChartSvg, percentileCurve, percentileLabel, sweepCurvesSvg, thin } from '../../src/report/charts.js';
 import { reportHtml } from '../../src/report/html.js';
@@ -54,8 +54,8 @@ function row(index: number, phase: 'warmup' | 'measure', over: Partial<IntervalR
 const latency = (from: number, to: number): ReturnType<typeof summarize> => summarize(histogramOf(from, to, Math.max(1, Math.floor((to - from) / 1000))));
 
 function dashboardSummary(): Partial<Summary> {
-  const probe = (p50Us: number): { p50Us: number; p99Us: number; count: number; errors: number; idleP50Us: number; loadOverIdle: number } =>
-    ({ p50Us, p99Us: p50Us * 2, count: 10, errors: 0, idleP50Us: p50Us / 2, loadOverIdle: 2 });
+  const probe = (p50Us: number, count = 30): ProbeWindowFigures =>
+    ({ p50Us, p99Us: p50Us * 2, count, errors: 0, insufficient: count < 20, idleP50Us: p50Us / 2, idleCount: 20, idleInsufficient: false, loadOverIdle: count < 20 ? null : 2, loadOverIdleCi95: count < 20 ? null : [1.8, 2.3] });
   return {
     rollup: {
       strategy: 'incremental', granularity: '1m', table: 'http_request_1min', hll: true, scheduler: 'harness', intervalMs: 5000,
@@ -74,10 +74,14 @@ function dashboardSummary(): Partial<Summary> {
         'raw-minutes': { '5m': probe(40_000), '1h': probe(400_000) },
         'rollup-minutes': { '5m': probe(4_000), '1h': probe(8_000) },
         'distinct-exact': { '5m': probe(30_000), '1h': probe(90_000) },
-        'distinct-hll': { '5m': probe(10_000), '1h': probe(12_000) },
+        'distinct-hll': { '5m': probe(10_000, 4), '1h': probe(12_000) },
       },
       rollupSpeedup: { '5m': 10, '1h': 50 },
-      hllSpeedup: { '5m': 3, '1h': 7.5 },
+      rollupSpeedupCi95: { '5m': [9.1, 11.2], '1h': [44, 57] },
+      hllSpeedup: { '5m': null, '1h': 7.5 },
+      hllSpeedupCi95: { '5m': null, '1h': [6.9, 8.1] },
+      minSamples: 20,
+      notes: ['probes.hllSpeedup.5m is null: distinct-hll @ 5m has 4 samples (< --min-samples 20)'],
       hllRelativeError: { '5m': 0.004, '1h': -0.012 },
       sizes: { rawTableBytes: 8e6, rollupTableBytes: 6e6, hllColumnBytes: 5e5 },
       skipped: [],
@@ -207,7 +211,9 @@ test('report.md holds the summary tables, escaped and masked', () => {
   assert.ok(md.includes(`| ingest response | ${formatUs(s.ingest.response.p50Us)} | ${formatUs(s.ingest.response.p90Us)} | ${formatUs(s.ingest.response.p99Us)} |`));
   assert.ok(md.includes('| rows in table | 6,000 |'));
   assert.ok(md.includes('| lost events | **1** |'));
-  assert.ok(md.includes('| raw-minutes/rollup-minutes') || md.includes('| rollup speedup (raw / rollup p50) | 10.00x | 50.00x |'));
+  assert.ok(md.includes('| rollup speedup (raw / rollup p50) \\[95% CI\\] | 10.00x \\[9.10–11.20\\] | 50.00x \\[44.00–57.00\\] |'), 'ratios with their intervals');
+  assert.ok(md.includes('| HLL speedup (exact / HLL p50) | **insufficient** | 7.50x \\[6.90–8.10\\] |'), 'an insufficient ratio is a word, not a number');
+  assert.ok(/\| distinct-hll \| 5m \| [^|]+\| [^|]+\| \*\*4 insufficient\*\* \|/.test(md), 'the cell is marked');
   assert.ok(md.includes('| HLL relative error | 0.40% | -1.20% |'));
   // The configuration is a fenced JSON block (inert, shown verbatim); everywhere else no raw tag.
   const config = md.slice(md.indexOf('## Configuration'));

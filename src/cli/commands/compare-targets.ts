@@ -7,11 +7,13 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
-import { comparisonRows, comparisonTable } from '../../report/comparison.js';
+import { compareRuns } from '../../compare/compare.js';
+import { comparisonRows, comparisonTable, withVerdicts } from '../../report/comparison.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import type { RunRecord } from '../../results/run-record.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, parseTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
+import { loadRun } from './compare.js';
 import { resolveConfig } from './run.js';
 
 export async function compareTargetsCommand(args: Record<string, unknown>): Promise<number> {
@@ -27,14 +29,16 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
   await mkdir(tmp, { recursive: true });
   try {
     const records: RunRecord[] = [];
+    const dirs: string[] = [];
     for (const [side, spec] of [['a', specA], ['b', specB]] as Array<['a' | 'b', TargetSpec]>) {
       let target: OpenTarget | undefined;
       try {
         target = await openTarget(spec, log);
         guard.track(target);
         log(`rtbench: compare-targets ${side} = ${target.label}`);
-        const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}` });
+        const { record, dir } = await executeRun(config, target, { log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}` });
         records.push(record);
+        dirs.push(dir);
       } finally {
         if (target) await guard.release(target);
       }
@@ -42,7 +46,9 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
     }
     const [a, b] = records;
     if (!a || !b) return ExitCode.interrupted;
-    const rows = comparisonRows(a.summary, b.summary);
+    // The same bootstrap as `rtbench compare` over the two run dirs: an interval on b/a and a verdict per row.
+    const [ra, rb] = await Promise.all(dirs.map((d) => loadRun(d)));
+    const rows = withVerdicts(comparisonRows(a.summary, b.summary), compareRuns(ra!.input, rb!.input, { seed: config.seed }));
     const labelA = specLabel(specA);
     const labelB = specLabel(specB);
     await writeFileAtomic(path.join(tmp, 'comparison.json'), JSON.stringify({

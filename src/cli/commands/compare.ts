@@ -11,7 +11,7 @@ import { readIntervalLog, readTimeseries, type Timeseries } from '../../compare/
 import { comparisonHeader, comparisonTable } from '../../compare/table.js';
 import type { Histogram } from '../../metrics/histogram.js';
 import { writeFileAtomic } from '../../results/atomic.js';
-import { readRunDir } from '../../results/write.js';
+import { readHistograms, readRunDir } from '../../results/write.js';
 
 /** A file's text, or null if it does not exist; other read errors are a UsageError. */
 async function readOptional(file: string): Promise<string | null> {
@@ -49,7 +49,14 @@ export async function loadRun(dir: string): Promise<{ input: RunInput; notes: st
       throw new UsageError(`${path.join(dir, 'intervals.hlog')}: cannot decode it (${(err as Error).message})`);
     }
   }
-  return { input: { label: dir, summary, intervals, rates: ts.measure }, notes };
+  let histograms: Record<string, Histogram> | null;
+  try {
+    histograms = await readHistograms(dir);
+  } catch (err) {
+    throw new UsageError(`${dir}: ${(err as Error).message}`);
+  }
+  if (histograms === null && summary.probes) notes.push(`${dir}: no histograms.json; probe cells get no verdict`);
+  return { input: { label: dir, summary, intervals, rates: ts.measure, histograms }, notes };
 }
 
 function intOption(v: unknown, flag: string, min: number, max: number, dflt: number): number {

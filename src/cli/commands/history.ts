@@ -23,7 +23,8 @@ async function add(store: string, runDirs: readonly string[], args: Record<strin
   const labels = { revision: once(args['revision'], '--revision'), branch: once(args['branch'], '--branch'), testbed: once(args['testbed'], '--testbed') };
   const problems = labelProblems(labels);
   if (problems.length > 0) throw new UsageError(problems);
-  // Read every run first: one bad directory and nothing is added.
+  // The store first (a corrupt one is the only message), then every run: one bad directory and nothing is added.
+  await readStore(store, { allowMissing: true });
   const records: HistoryRecord[] = [];
   let refused = 0;
   for (const dir of runDirs) {
@@ -49,12 +50,13 @@ async function add(store: string, runDirs: readonly string[], args: Record<strin
 async function report(store: string, args: Record<string, unknown>): Promise<number> {
   const g = gateOptions(args);
   const fingerprintArg = once(args['fingerprint'], '--fingerprint');
-  const outDir = once(args['out'], '--out') ?? join(store, 'report');
+  // Beside the store, not in it: a store holds only records.
+  const outDir = once(args['out'], '--out') ?? `${store.replace(/[\\/]+$/, '')}-report`;
   const all = await readStore(store);
   const onBranch = all.filter((r) => r.branch === g.branch && (g.testbed === undefined || r.testbed === g.testbed) && (fingerprintArg === undefined || r.fingerprint === fingerprintArg));
   const newest = onBranch[onBranch.length - 1];
   if (!newest) {
-    throw new UsageError(`history report ${store}: no record on branch ${g.branch}${g.testbed ? `, testbed ${g.testbed}` : ''}${fingerprintArg ? `, fingerprint ${fingerprintArg}` : ''} (${all.length} records in the store)`);
+    throw new UsageError(`history report ${store}: no record on branch ${g.branch}${g.testbed ? `, testbed ${g.testbed}` : ''}${fingerprintArg ? `, fingerprint ${fingerprintArg}` : ''} (${all.length} records in the store; --branch, --testbed and --fingerprint choose others)`);
   }
   const selection = { fingerprint: fingerprintArg ?? newest.fingerprint, testbed: g.testbed ?? newest.testbed, branch: g.branch };
   const records = onBranch.filter((r) => r.fingerprint === selection.fingerprint && r.testbed === selection.testbed);

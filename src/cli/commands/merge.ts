@@ -7,45 +7,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
-import { decodeHistogram, type Histogram } from '../../metrics/histogram.js';
 import { mergeRuns, type MergeInput } from '../../merge/merge.js';
 import { readInstanceIntervals } from '../../merge/intervals.js';
 import { checkInstances, instanceOf } from '../../merge/validate.js';
 import { checkWritableDir } from '../../results/atomic.js';
-import { readRunDir, writeRunDir } from '../../results/write.js';
+import { readHistograms, readRunDir, writeRunDir } from '../../results/write.js';
 import { summaryTable } from '../../report/console.js';
 import { dashboardTable } from '../../report/dashboard-table.js';
 import { newRunId, runExitCode } from '../run-session.js';
 
 const errCode = (err: unknown): string => (err && typeof err === 'object' && 'code' in err ? String(err.code) : err instanceof Error ? err.message : String(err));
-
-/** histograms.json: name -> compressed histogram; null if the file is absent (older runs). */
-async function readHistograms(dir: string): Promise<Record<string, Histogram> | null> {
-  let text: string;
-  try {
-    text = await readFile(path.join(dir, 'histograms.json'), 'utf8');
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') return null;
-    throw new Error(`histograms.json: ${errCode(err)}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error('histograms.json: invalid JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('histograms.json: not a JSON object');
-  const out: Record<string, Histogram> = {};
-  for (const [name, v] of Object.entries(parsed)) {
-    if (typeof v !== 'string') throw new Error(`histograms.json: ${name} is not an encoded histogram`);
-    try {
-      out[name] = decodeHistogram(v);
-    } catch {
-      throw new Error(`histograms.json: ${name} does not decode`);
-    }
-  }
-  return out;
-}
 
 /** Read one instance's directory; problems go to `problems` (one line each), never thrown. */
 async function readInstance(dir: string, problems: string[]): Promise<(MergeInput & { kinds: readonly string[] }) | null> {
