@@ -89,7 +89,8 @@ export async function executeRun(
       onReady: (server) => {
         opts.guard.loadStarted = true;
         if (target.spec.kind === 'url') log(`rtbench: target ${target.label}: ${server.version.split(' on ')[0] ?? server.version}`);
-        log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections, ${rateText}, ` +
+        log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections` +
+          `${config.pipeline > 1 ? ` x ${config.pipeline} in flight (pipeline)` : ''}, ${rateText}, ` +
           `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`);
       },
       onInterval: (row) => {

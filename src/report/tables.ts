@@ -107,6 +107,8 @@ function latencyTable(s: Summary): ReportTable {
     latencyRow('ingest response', s.ingest.response),
     latencyRow('ingest service', s.ingest.service),
     latencyRow('ingest lag', s.ingest.lag),
+    ...(s.ingest.timerLag ? [latencyRow('lag: timer lateness', s.ingest.timerLag)] : []),
+    ...(s.ingest.connectionWait ? [latencyRow('lag: connection wait', s.ingest.connectionWait)] : []),
     latencyRow('warm-up response', s.ingest.warmup.response),
   ];
   if (s.rollup) rows.push(latencyRow('rollup duration', s.rollup.duration));

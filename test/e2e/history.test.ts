@@ -110,7 +110,7 @@ describe('history store, check --history, report and export from real runs', { s
     for (let i = 0; i < 3; i++) history.push(await realRun(`h${i}`, [], true));
     unchanged = await realRun('same');
     // The dashboard side too (rollup, freshness markers, probes, audit), for the figures a run has "where present".
-    dashboardRun = await realRun('dash', ['--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--probe-cadence', '100ms'], true);
+    dashboardRun = await realRun('dash', ['--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--viewers', '1', '--refresh', '1s', '--min-samples', '3'], true);
     // The server made slower: every inserted row waits 5 ms (p50 ≈ 1 ms before).
     await withClient(cluster.url, async (c) => {
       await c.query(`CREATE FUNCTION rtbench_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$`);

@@ -123,6 +123,8 @@ describe('--pipeline against a real server', { skip }, () => {
     // The stall is the server's: statements waited for a connection; the harness's own timers stayed on time.
     assert.ok(s.ingest.connectionWait!.maxUs >= 100_000, `connection wait max ${s.ingest.connectionWait!.maxUs} µs`);
     assert.ok(s.ingest.response.maxUs >= 300_000, `the stall is in the response time: max ${s.ingest.response.maxUs} µs`);
-    assert.ok(!s.invalidReasons.some((x) => /timer lateness/.test(x)), s.invalidReasons.join('; '));
+    // (Not "the run is valid": on a loaded test machine the scheduler alone can push timer lateness past 5 ms.)
+    assert.ok(s.ingest.timerLag!.maxUs < s.ingest.connectionWait!.maxUs / 2,
+      `the ${s.ingest.connectionWait!.maxUs} µs stall is connection wait, not timer lateness (max ${s.ingest.timerLag!.maxUs} µs)`);
   });
 });

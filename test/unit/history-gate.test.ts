@@ -8,7 +8,8 @@ import { buildRecord, parseRecord, selectRecords, windowValues, type HistoryReco
 import { trends } from '../../src/history/trend.js';
 import { toBmf, toGithubActionBenchmark } from '../../src/export/formats.js';
 import { historyReportHtml, historyReportMarkdown } from '../../src/report/history-report.js';
-import { defaultThresholds } from '../../src/cli/commands/check.js';
+import { defaultThresholds, gateOptions, parseMinEffect } from '../../src/cli/commands/check.js';
+import { UsageError } from '../../src/errors.js';
 import type { RunInfo, Summary } from '../../src/results/run-record.js';
 
 const lat = (count: number, p50Us: number, p99Us: number): Record<string, number> => ({ count, p50Us, p90Us: p99Us, p99Us, p999Us: p99Us, maxUs: p99Us, meanUs: p50Us });
@@ -178,4 +179,17 @@ test('exports: BMF {benchmark: {measure: {value}}} in ns for latency; github-act
   assert.match(smaller[0]!.extra!, /n=800 samples/);
   const bigger = toGithubActionBenchmark(figs, 'bigger', { runId: 'r', revision: null });
   assert.deepEqual(bigger.map((e) => [e.name, e.unit, e.value]), [['ingest.achievedRateHz', 'rows/s', 200]]);
+});
+
+test('gate options from the command line: defaults, and every bad value reported at once', () => {
+  assert.deepEqual(gateOptions({}), { options: DEFAULT_GATE, window: 10, branch: 'main', testbed: undefined });
+  assert.equal(parseMinEffect('12.5%'), 0.125);
+  assert.equal(parseMinEffect('0'), 0);
+  assert.throws(() => gateOptions({ test: 'q', window: '0', boundary: '1.5', minEffect: '100%' }), (e: unknown) => {
+    assert.ok(e instanceof UsageError);
+    assert.equal(e.problems.length, 4, e.problems.join('\n'));
+    assert.match(e.problems[0]!, /^--test: one of t, z, percent/);
+    assert.match(e.problems[3]!, /^--min-effect/);
+    return true;
+  });
 });

@@ -159,7 +159,11 @@ async function historyCheck(args: Record<string, unknown>, env: NodeJS.ProcessEn
     process.stderr.write(`rtbench: check: ${failed.length} figure${failed.length === 1 ? '' : 's'} regressed against the history: ${failed.join(', ')}\n`);
     return EXIT_THRESHOLD_FAILED;
   }
-  if (selected.length < 3) process.stderr.write(`rtbench: check: only ${selected.length} matching history record${selected.length === 1 ? '' : 's'}: insufficient history, nothing can fail yet\n`);
+  if (selected.length < 3) {
+    const others = records.length - selected.length;
+    process.stderr.write(`rtbench: check: only ${selected.length} matching history record${selected.length === 1 ? '' : 's'}: insufficient history, nothing can fail yet` +
+      (others > 0 ? ` (${others} other record${others === 1 ? '' : 's'} in the store differ in fingerprint, testbed or branch: see rtbench history list)` : '') + '\n');
+  }
   return ExitCode.ok;
 }
 
