@@ -74,10 +74,13 @@ let inFlight = 0;
 let drainResolve: (() => void) | null = null;
 
 const waits = new ConnectionWaits();
+/** When this worker sent its first operation, ns after the schedule's origin (when the schedule really began). */
+let firstSentNs: number | null = null;
 
 /** Send one operation on a lane of `slot` (already acquired); times it from its due time. */
 function send(slot: Slot, dueNs: number, sentNs: number): void {
   const client = slot.client as pg.Client;
+  firstSentNs ??= sentNs;
   const split = waits.split(dueNs, sentNs);
   inFlight++;
   operation(client, (err) => {
@@ -324,7 +327,7 @@ async function main(startNs: bigint): Promise<void> {
   stopPacer();
   await slots.closeAll();
   await pacer?.terminate();
-  post({ type: 'done', unfinished, measureLoopDelayP99Us });
+  post({ type: 'done', unfinished, measureLoopDelayP99Us, firstSentNs });
 }
 
 port.on('message', (m: MainToWorker) => {

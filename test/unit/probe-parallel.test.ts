@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { maxWorkersLaunched, parallelFigures } from '../../src/probe/parallel.js';
+import { maxTaskCount } from '../../src/probe/routing.js';
 
 describe('parallelFigures', () => {
   test('p50, p99 and speedup = serial p50 / parallel p50', () => {
@@ -110,4 +111,12 @@ test('parallelFigures: a side under minSamples marks the figure insufficient, it
   assert.equal(many?.insufficient, false);
   assert.ok(typeof many?.speedup === 'number' && many.speedupCi95, JSON.stringify(many));
   assert.ok(many.speedupCi95[0] <= many.speedup && many.speedup <= many.speedupCi95[1] && many.speedupCi95[0] > 1.5, JSON.stringify(many.speedupCi95));
+});
+
+test('maxTaskCount reads the distributed plan of a Citus EXPLAIN: 1 task is a router query', () => {
+  const router = [{ Plan: { 'Node Type': 'Custom Scan', 'Custom Plan Provider': 'Citus Adaptive', 'Distributed Query': { Job: { 'Task Count': 1, 'Tasks Shown': 'All' } } } }];
+  const fanOut = [{ Plan: { 'Node Type': 'Sort', Plans: [{ 'Node Type': 'Custom Scan', 'Distributed Query': { Job: { 'Task Count': 32 } } }] } }];
+  assert.equal(maxTaskCount(router), 1);
+  assert.equal(maxTaskCount(fanOut), 32);
+  assert.equal(maxTaskCount([{ Plan: { 'Node Type': 'Seq Scan' } }]), 0, 'not distributed');
 });
