@@ -98,7 +98,13 @@ export interface IntervalSnapshot {
 export type WorkerToMain =
   | { readonly type: 'ready' }
   | IntervalSnapshot
-  | { readonly type: 'done'; readonly unfinished: number; readonly measureLoopDelayP99Us: number }
+  | {
+    readonly type: 'done';
+    readonly unfinished: number;
+    readonly measureLoopDelayP99Us: number;
+    /** When the worker sent its first operation, ns after the schedule's origin; null if it sent none. */
+    readonly firstSentNs: number | null;
+  }
   | { readonly type: 'fatal'; readonly message: string; readonly sqlstate?: string };
 
 export type MainToWorker =

@@ -17,6 +17,8 @@ export interface LoadResult {
   readonly startEpochMs: number;
   /** How long after the requested origin ({@link LoadOptions.beforeStart}) the workers were told to start; 0 when in time. */
   readonly lateStartMs: number;
+  /** When the first operation of any worker was sent, ms after the origin (the schedule's real start); null if none was. */
+  readonly firstSentMs: number | null;
   /** Worker failures (a worker that died); empty when all finished. */
   readonly workerFailures: string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
@@ -74,6 +76,7 @@ export class LoadPool {
     const dones: Promise<number>[] = [];
     const failures: string[] = [];
     const loopDelays: number[] = new Array<number>(config.workers).fill(0);
+    let firstSentMs: number | null = null;
     for (let w = 0; w < config.workers; w++) {
       const init: WorkerInit = {
         workerIndex: w,
@@ -113,6 +116,7 @@ export class LoadPool {
             case 'done':
               finished = true;
               loopDelays[w] = m.measureLoopDelayP99Us;
+              if (m.firstSentNs !== null) firstSentMs = Math.min(firstSentMs ?? Infinity, m.firstSentNs / 1e6);
               resolve(m.unfinished);
               break;
             case 'fatal':
@@ -154,6 +158,6 @@ export class LoadPool {
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, lateStartMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
+    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
   }
 }

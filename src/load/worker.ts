@@ -74,10 +74,13 @@ let inFlight = 0;
 let drainResolve: (() => void) | null = null;
 
 const waits = new ConnectionWaits();
+/** When this worker sent its first operation, ns after the schedule's origin (when the schedule really began). */
+let firstSentNs: number | null = null;
 
 /** Send one operation on a lane of `slot` (already acquired); times it from its due time. */
 function send(slot: Slot, dueNs: number, sentNs: number): void {
   const client = slot.client as pg.Client;
+  firstSentNs ??= sentNs;
   const split = waits.split(dueNs, sentNs);
   inFlight++;
   operation(client, (err) => {
@@ -305,6 +308,9 @@ async function main(startNs: bigint): Promise<void> {
   // Wait for the common start instant so every worker's schedule shares one origin.
   const untilStart = -clock.nowNs() / 1e6;
   if (untilStart > 0) await sleep(untilStart);
+  // Millisecond timers may end a fraction early: block the rest so nothing starts before the origin.
+  const restMs = -clock.nowNs() / 1e6;
+  if (restMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, restMs);
   scheduleTick();
   if (init.opsPerSecond === null) await runClosedLoop();
   else await runOpenLoop(init.opsPerSecond);
@@ -321,7 +327,7 @@ async function main(startNs: bigint): Promise<void> {
   stopPacer();
   await slots.closeAll();
   await pacer?.terminate();
-  post({ type: 'done', unfinished, measureLoopDelayP99Us });
+  post({ type: 'done', unfinished, measureLoopDelayP99Us, firstSentNs });
 }
 
 port.on('message', (m: MainToWorker) => {

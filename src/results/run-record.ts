@@ -54,8 +54,10 @@ export interface InstanceRecord {
   readonly clockRoundTripMs: number;
   /** When this instance registered. */
   readonly registeredAtEpochMs: number;
-  /** This instance's schedule started this long after the common start, ms (0 when it was ready in time). */
+  /** This instance told its workers to start this long after the common start, ms (0 when it was ready in time). */
   readonly lateStartMs: number;
+  /** Its first operation was sent this long after the common start, ms: when its schedule really began (null if none was sent). */
+  readonly firstSentMs: number | null;
 }
 
 /** run.json: everything needed to reproduce the run. */

@@ -311,6 +311,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
           clockRoundTripMs: started.clock.roundTripMs,
           registeredAtEpochMs: started.registeredAtEpochMs,
           lateStartMs: load.lateStartMs,
+          firstSentMs: load.firstSentMs,
         },
       } : {}),
       machine: {

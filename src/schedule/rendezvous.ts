@@ -78,8 +78,10 @@ export interface InstanceStart {
   readonly index: number;
   /** The common start, database clock, ms since the epoch (equal in every instance of a launch). */
   readonly startEpochMs: number;
-  /** This instance's schedule started this long after the common start (0 when it was ready in time). */
+  /** This instance told its workers to start this long after the common start (0 when it was ready in time). */
   readonly lateStartMs: number;
+  /** Its first operation was sent this long after the common start: when its schedule really began (null: none sent, or an older record). */
+  readonly firstSentMs?: number | null;
   /** Round trip of the clock offset measurement: the start is known to within half of it. */
   readonly clockRoundTripMs: number;
   /** When this instance registered, database clock. */
@@ -88,7 +90,7 @@ export interface InstanceStart {
 
 /** How far apart the instances of one group started and registered. */
 export interface StartSpread {
-  /** Latest minus earliest schedule start, database clock, ms. */
+  /** Latest minus earliest actual schedule start (first operation sent), database clock, ms. */
   readonly startSpreadMs: number;
   /** The spread is known to within this (the largest half round trip), ms. */
   readonly uncertaintyMs: number;
@@ -96,12 +98,15 @@ export interface StartSpread {
   readonly registeredSpreadMs: number;
 }
 
-/** Spread of the actual schedule starts (common start + each one's lateness) and of the registrations. */
+/**
+ * Spread of the actual schedule starts (common start + when each sent its first
+ * operation, or, in a record without that, its late start) and of the registrations.
+ */
 export function startSpread(starts: readonly InstanceStart[]): StartSpread {
   if (starts.length === 0) throw new RangeError('startSpread: no instances');
   // Relative to the earliest common start, so epoch-sized numbers do not eat the sub-millisecond lateness.
   const base = Math.min(...starts.map((s) => s.startEpochMs));
-  const actual = starts.map((s) => s.startEpochMs - base + s.lateStartMs);
+  const actual = starts.map((s) => s.startEpochMs - base + (s.firstSentMs ?? s.lateStartMs));
   const reg = starts.map((s) => s.registeredAtEpochMs - base);
   return {
     startSpreadMs: Math.max(...actual) - Math.min(...actual),

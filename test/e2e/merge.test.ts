@@ -75,7 +75,7 @@ describe('rtbench merge', { skip }, () => {
     const s2 = await readJson<Summary>(path.join(d2, 'summary.json'));
 
     // One common start, recorded alike by both; instance 1 waited for instance 2.
-    type Rdv = { index: number; count: number; group: string; startEpochMs: number; clockOffsetMs: number; clockRoundTripMs: number; registeredAtEpochMs: number; lateStartMs: number };
+    type Rdv = { index: number; count: number; group: string; startEpochMs: number; clockOffsetMs: number; clockRoundTripMs: number; registeredAtEpochMs: number; lateStartMs: number; firstSentMs: number | null };
     const rdv1 = (await readJson<{ instance: Rdv }>(path.join(d1, 'run.json'))).instance;
     const rdv2 = (await readJson<{ instance: Rdv }>(path.join(d2, 'run.json'))).instance;
     assert.equal(rdv1.startEpochMs, rdv2.startEpochMs, 'equal startEpochMs');
@@ -106,7 +106,9 @@ describe('rtbench merge', { skip }, () => {
     assert.equal(s.merged.start?.group, 'e2e-merge');
     assert.equal(s.merged.start?.startEpochMs, rdv1.startEpochMs);
     assert.ok(s.merged.start!.registeredSpreadMs >= 4000);
-    assert.equal(s.merged.start!.startSpreadMs, Math.abs(rdv1.lateStartMs - rdv2.lateStartMs));
+    // The actual start: when each instance sent its first operation after the common start.
+    for (const r of [rdv1, rdv2]) assert.ok(typeof r.firstSentMs === 'number' && r.firstSentMs >= 0, JSON.stringify(r));
+    assert.equal(s.merged.start!.startSpreadMs, Math.abs(rdv1.firstSentMs! - rdv2.firstSentMs!));
     assert.match(m.stdout, /note: group e2e-merge: 2 instances registered \d+\.\d s apart and started their schedules \d+\.\d\d ms apart/);
     assert.equal(s1.ingest.targetRateHz, 200);
     assert.equal(s.ingest.acked, s1.ingest.acked + s2.ingest.acked);

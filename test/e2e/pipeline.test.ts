@@ -78,6 +78,22 @@ describe('--pipeline against a real server', { skip }, () => {
     assert.match(r.stdout, /connection wait/);
   });
 
+  test('multi mode, closed loop: a failed batch costs its own rows only; acked == rowsInTable', { timeout: 60_000 }, async () => {
+    await truncate();
+    const resultsDir = path.join(area.base, 'multi');
+    const r = await runCli([
+      'run', '--url', cluster.url, '--rate', 'max', '--mode', 'multi', '--batch', '10', '--pipeline', '4', '--duration', '2', '--warmup', '0',
+      '--workers', '1', '--connections', '2', '--seed', '3', '--progress', '0', '--results-dir', resultsDir,
+    ], { timeoutMs: 50_000 });
+    const { s } = await readRun(resultsDir);
+    assert.equal(r.code, 1, out(r));
+    assert.deepEqual(Object.keys(s.ingest.errorsBySqlstate), ['23514'], JSON.stringify(s.ingest.errorsBySqlstate));
+    assert.ok(s.ingest.operations > 50, `statements acked: ${s.ingest.operations}`);
+    assert.equal(s.ingest.ackedMeasure, s.ingest.operations * 10, 'whole batches only');
+    assert.equal(s.ingest.acked % 10, 0);
+    assert.equal(s.ingest.rowsInTable, s.ingest.acked, 'acked == rowsInTable');
+  });
+
   test('a stall then a lost connection: every statement in flight is counted, the stall is connection wait', { timeout: 60_000 }, async () => {
     await truncate();
     const resultsDir = path.join(area.base, 'kill');

@@ -66,10 +66,11 @@ function input(f: Fixture): MergeInput {
     versions: { rtbench: '0', node: 'v20', pg: '8', hdrHistogramJs: '3' },
     server: { version: 'PostgreSQL 15', versionNum: 150000, extensions: {}, available: {}, nonDefaultSettings: {} },
     machine: { hostname: `host${f.index}`, platform: 'linux', release: '6', arch: 'x64', cpus: 4, cpuModel: 'x', memoryBytes: 1 },
-    // Both met in group g: instance 2 registered 5 s after instance 1 and started 0.4 ms late.
+    // Both met in group g: instance 2 registered 5 s after instance 1, started 0.4 ms late and sent 0.5 ms after instance 1.
     instance: {
       index: f.index, count: 2, group: 'g', startEpochMs: COMMON_START, clockOffsetMs: f.index, clockRoundTripMs: f.index === 1 ? 0.2 : 0.6,
       registeredAtEpochMs: COMMON_START - 2000 - (f.index === 1 ? 5000 : 0), lateStartMs: f.index === 1 ? 0 : 0.4,
+      firstSentMs: f.index === 1 ? 0.25 : 0.75,
     },
   } as RunInfo;
   const histograms = f.withHistogramsJson
@@ -145,8 +146,8 @@ for (const withHistogramsJson of [true, false]) {
     assert.deepEqual(r.machine.instances.map((x) => [x.index, x.runId, x.machine.hostname]), [[1, 'run-1', 'host1'], [2, 'run-2', 'host2']]);
     // Intervals count from the common start, not from either instance's own clock (their logs say 00:00:02 and 00:00:01).
     assert.equal(rec.startEpochMs, COMMON_START);
-    assert.deepEqual(s.merged.start, { group: 'g', startEpochMs: COMMON_START, startSpreadMs: 0.4, uncertaintyMs: 0.3, registeredSpreadMs: 5000 });
-    assert.equal(s.notes[0], 'group g: 2 instances registered 5.0 s apart and started their schedules 0.40 ms apart (± 0.30 ms clock uncertainty) at 2026-01-01T00:00:03.000Z (database clock)');
+    assert.deepEqual(s.merged.start, { group: 'g', startEpochMs: COMMON_START, startSpreadMs: 0.5, uncertaintyMs: 0.3, registeredSpreadMs: 5000 });
+    assert.equal(s.notes[0], 'group g: 2 instances registered 5.0 s apart and started their schedules 0.50 ms apart (± 0.30 ms clock uncertainty) at 2026-01-01T00:00:03.000Z (database clock)');
   });
 }
 

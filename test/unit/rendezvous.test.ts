@@ -51,6 +51,13 @@ test('startSpread: actual starts (common start + lateness), the clock uncertaint
     { index: 3, startEpochMs: T0, lateStartMs: 0.25, clockRoundTripMs: 1, registeredAtEpochMs: T0 - 2500 },
   ]);
   assert.deepEqual(s, { startSpreadMs: 1.5, uncertaintyMs: 1.5, registeredSpreadMs: 5000 });
+  // When each sent its first operation is the real start; it wins over the late start where recorded.
+  const sent = startSpread([
+    { index: 1, startEpochMs: T0, lateStartMs: 0, firstSentMs: 0.125, clockRoundTripMs: 0.2, registeredAtEpochMs: T0 - 7000 },
+    { index: 2, startEpochMs: T0, lateStartMs: 0, firstSentMs: 2.25, clockRoundTripMs: 0.2, registeredAtEpochMs: T0 - 2000 },
+    { index: 3, startEpochMs: T0, lateStartMs: 0.5, firstSentMs: null, clockRoundTripMs: 0.2, registeredAtEpochMs: T0 - 2000 },
+  ]);
+  assert.equal(sent.startSpreadMs, 2.125);
   assert.throws(() => startSpread([]), /no instances/);
 });
 
