@@ -51,7 +51,12 @@ export function runOptions(y: Argv): Argv {
     .option('min-samples', { type: 'string', describe: 'a probe cell with fewer samples is "insufficient" and no ratio is built on it [default: 20]' })
     .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
     .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
-    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
+    .option('expire', { type: 'string', describe: "delete | drop-partitions: expire old raw rows on a schedule during the measure phase, timed; bare --expire: the tutorial's DELETE once after the audit" })
+    .option('retention', { type: 'string', describe: 'with --expire delete|drop-partitions: raw rows older than this are removed [default: 1d]' })
+    .option('rollup-retention', { type: 'string', describe: 'with --expire delete|drop-partitions: rollup rows older than this are deleted [default: 30d]' })
+    .option('expire-every', { type: 'string', describe: 'with --expire delete|drop-partitions: time between expiries during the measure phase [default: 15s]' })
+    .option('partition', { type: 'string', describe: 'none | hour | day: range-partition http_request on ingest_time, partitions created ahead of the load [default: none]' })
+    .option('preload-connections', { type: 'string', describe: 'connections the preload inserts chunks on in parallel [default: 4]' });
 }
 
 /**

@@ -264,6 +264,14 @@ export interface PreloadResult {
   readonly rows: number;
   readonly ms: number;
   readonly rowsPerS: number;
+  /** Connections that inserted chunks in parallel. */
+  readonly connections?: number;
+  readonly chunkRows?: number;
+  /** This host's busy CPU over the preload, in cores (the server's too when it runs here, e.g. the embedded cluster). */
+  readonly hostCpuCores?: number;
+  /** The same as a share of all of this host's CPUs, 0–100. */
+  readonly hostCpuBusyPct?: number;
+  readonly hostCpus?: number;
 }
 
 /** One period's raw and rollup counts. */

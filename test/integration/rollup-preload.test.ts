@@ -120,6 +120,38 @@ describe('rollup preload and expiry', { skip }, () => {
     assert.notEqual(a, other);
   });
 
+  test('parallel chunks: 1 and 3 connections give the same rows (same seed, chunking and end time); progress has rate and time left', async () => {
+    const now = new Date(Date.now() - 60_000);
+    const opts = { rows: 50_000, spanMs: DAY_MS, sites: 32, chunkRows: 7_000, seed: 11, now };
+    const exact = `SELECT md5(string_agg(concat_ws('|', site_id, url, request_country, ip_address, status_code, response_time_msec,
+                          extract(epoch FROM ingest_time)), ',' ORDER BY url)) AS f, count(*)::int AS n FROM http_request`;
+    const one = await withDatabase(cluster, 'preload_par1', async (c) => {
+      await preload(c, opts);
+      return (await c.query<{ f: string; n: number }>(exact)).rows[0];
+    });
+    const three = await withDatabase(cluster, 'preload_par3', async (c) => {
+      const seen: { done: number; eta: number | null; rate: number }[] = [];
+      const res = await preload(c, {
+        ...opts, connections: 3,
+        openConnection: async () => {
+          const x = new pg.Client({ connectionString: databaseUrl(cluster.url, 'preload_par3') });
+          await x.connect();
+          return x;
+        },
+        onProgress: (done, _t, p) => seen.push({ done, eta: p.etaMs, rate: p.rowsPerS }),
+      });
+      assert.equal(res.connections, 3);
+      assert.equal(seen.length, 8, 'one progress call per chunk');
+      assert.equal(seen.at(-1)?.done, 50_000);
+      assert.equal(seen.at(-1)?.eta, 0);
+      assert.ok(seen.every((s) => s.rate > 0));
+      assert.ok(res.hostCpuCores !== undefined && res.hostCpuCores >= 0);
+      return (await c.query<{ f: string; n: number }>(exact)).rows[0];
+    });
+    assert.equal(one?.n, 50_000);
+    assert.deepEqual(three, one);
+  });
+
   test('bad options are one UsageError listing every problem', async () => {
     await withDatabase(cluster, 'preload_bad', async (c) => {
       await assert.rejects(preload(c, { rows: -1, spanMs: 60_000, seed: 1, sites: 0 }), (e: Error & { problems?: string[] }) => {
