@@ -92,9 +92,11 @@ describe('validateConfig', () => {
       shardCount: null,
       instance: null,
       rendezvousTimeoutMs: 60_000,
+      partition: 'none',
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
         preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, viewers: 1, refreshMs: 5000, minSamples: 20, idleBaseline: false, expire: false, parallel: false,
+        preloadConnections: 4, expiry: null,
       },
     });
   });
@@ -297,5 +299,26 @@ describe('validateConfig', () => {
     assert.match(oneProblemAbout({ instance: '1/1', rendezvousTimeout: '5s' }, 'rendezvousTimeout'), /only applies with --group/);
     oneProblemAbout({ instance: '1/2', group: 'g', rendezvousTimeout: '0' }, 'rendezvousTimeout');
     assert.match(oneProblemAbout({ instance: 'auto' }, 'instance'), /or auto/, 'auto is resolved by the CLI before validation');
+  });
+});
+
+describe('partition, scheduled expiry and preload connections', () => {
+  const cfg = (raw: Record<string, unknown>) => validateConfig(raw, { seed: 42, resultsDir: 'results' });
+  test('the old boolean --expire keeps its meaning; delete | drop-partitions schedule it during measure', () => {
+    assert.equal(cfg({ expire: true }).config?.dashboard.expire, true);
+    assert.equal(cfg({ expire: '' }).config?.dashboard.expiry, null);
+    assert.deepEqual(cfg({ expire: 'delete', retention: '2h', expireEvery: '10s' }).config?.dashboard.expiry,
+      { method: 'delete', retentionMs: 7_200_000, rollupRetentionMs: 30 * 86_400_000, everyMs: 10_000 });
+    assert.equal(cfg({ expire: 'drop-partitions', partition: 'hour' }).config?.dashboard.expiry?.method, 'drop-partitions');
+    assert.equal(cfg({ partition: 'day', preloadConnections: '2' }).config?.partition, 'day');
+    assert.equal(cfg({ partition: 'day', preloadConnections: '2' }).config?.dashboard.preloadConnections, 2);
+  });
+  test('every problem listed', () => {
+    const p = cfg({ expire: 'drop-partitions', partition: 'week', preloadConnections: 0 }).problems;
+    assert.ok(p.some((x) => x.startsWith('partition: must be one of none, hour, day')));
+    assert.ok(p.some((x) => x.startsWith('expire: drop-partitions needs a partitioned raw table')));
+    assert.ok(p.some((x) => x.startsWith('preloadConnections:')));
+    assert.ok(cfg({ retention: '1d' }).problems.some((x) => x.startsWith('retention: only applies with --expire')));
+    assert.ok(cfg({ expire: 'truncate' }).problems.some((x) => x.startsWith('expire: must be delete or drop-partitions')));
   });
 });
