@@ -31,7 +31,8 @@ import type { PreloadResult } from '../results/run-record.js';
 
 /** History ends this long before now, so that it never overlaps the live load's open periods. */
 export const PRELOAD_END_GAP_MS = 120_000;
-export const DEFAULT_PRELOAD_CHUNK_ROWS = 200_000;
+/** Rows per chunk: small enough that a million rows spread over several connections, large enough that per-statement cost is negligible. */
+export const DEFAULT_PRELOAD_CHUNK_ROWS = 100_000;
 
 /** A connection the preload may open for its parallel chunks; closed with end(). */
 export interface PreloadConnection extends SqlClient {
@@ -61,7 +62,7 @@ export interface PreloadOptions {
   readonly countries?: readonly string[];
   /** Tutorial's list by default. */
   readonly statusCodes?: readonly number[];
-  /** Rows per INSERT statement (default 200 000). The rows depend on it (one setseed per chunk). */
+  /** Rows per INSERT statement (default 100 000). The rows depend on it (one setseed per chunk). */
   readonly chunkRows?: number;
   /**
    * Connections inserting chunks at once (default 1). Chunk k is always rows

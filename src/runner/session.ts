@@ -26,6 +26,7 @@ import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase } 
 import { buildSummary } from './summary.js';
 import type pg from 'pg';
 import { ExpiryObserver } from './expiry-observer.js';
+import { ScaleObserver } from './scale-observer.js';
 import { rollupTable } from '../rollup/strategies.js';
 import { ensurePartitions, partitionWindow } from '../targets/partitions.js';
 
@@ -241,7 +242,9 @@ export class RunSession {
       ? new ExpiryObserver(config.dashboard.expiry, config.dashboard.rollup === 'none' ? null : rollupTable(config.dashboard.granularityMin))
       : null;
     this.dashboard?.setAuditFloor(expiry ? () => expiry.expiredBefore() : null);
-    const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(expiry ? [expiry] : []), ...(stepOpts.observers ?? [])];
+    // Density, storage, cache hit ratio and rows per window (always; a few queries at the step's end).
+    const scale = new ScaleObserver(config.dashboard.rollup === 'none' ? null : rollupTable(config.dashboard.granularityMin));
+    const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(expiry ? [expiry] : []), scale, ...(stepOpts.observers ?? [])];
     if (config.partition !== 'none') {
       // Partitions for this step's load (a later step of a long session may need new ones).
       const admin = await connect(url, 'rtbench-setup');
