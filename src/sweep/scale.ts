@@ -8,6 +8,7 @@
 import type { Histogram } from '../metrics/histogram.js';
 import type { Ci95, Summary } from '../results/run-record.js';
 import { lineChartSvg } from '../report/charts.js';
+import { colorAt } from '../report/svg.js';
 import { formatUs } from '../report/console.js';
 import type { ScaleSummary, ScaleWindow } from '../runner/scale-observer.js';
 
@@ -136,9 +137,11 @@ export function scaleCostTable(points: readonly ScalePoint[]): { head: string[];
 
 /** Log–log chart: each panel's p50 (solid) and p95 (dashed) on the 1 d window over the rows it reads, one point per history size. */
 export function scaleChartSvg(points: readonly ScalePoint[], window: ScaleWindow = '1d'): string {
-  const series = SCALE_PANELS.flatMap((panel) => (['p50', 'p95'] as const).map((q) => ({
+  // One colour per panel: p50 solid, p95 dashed.
+  const series = SCALE_PANELS.flatMap((panel, i) => (['p50', 'p95'] as const).map((q) => ({
     name: `${panel.probe} ${q}`,
     dashed: q === 'p95',
+    color: colorAt(i),
     points: points
       .map((p) => {
         const c = p.panels[panel.probe]?.[window];
