@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { sqlPath } from '../paths.js';
 import type { SqlClient } from './strategies.js';
 import { sqlIdent } from './template.js';
+import { dropPartitions } from '../targets/partitions.js';
 import type { ExpiryResult } from '../results/run-record.js';
 
 /** Options of {@link expire}. */
@@ -43,7 +44,7 @@ export interface ExpiryEvent {
   /** Wall clock at the start and end of the timed part, ms since the epoch (this host). */
   readonly startEpochMs: number;
   readonly endEpochMs: number;
-  /** The timed part: the DELETEs, or the DROP TABLEs (one transaction). */
+  /** The timed part: the DELETEs (one transaction), or the detaches and drops and the rollup's DELETE. */
   readonly durationMs: number;
   /** Raw rows older than this were removed (delete: the cutoff; drop: the newest dropped partition's upper bound). */
   readonly rawExpiredBefore: string | null;
@@ -75,8 +76,9 @@ const walLsn = async (client: SqlClient): Promise<string> =>
  * One expiry, timed. The rows to go are counted first (outside the timed
  * part) against a fixed cutoff, so the counts are exact: live rows are never
  * that old. delete: the tutorial's two DELETEs with that cutoff, one
- * transaction. drop-partitions: DROP TABLE of every partition wholly older
- * than the cutoff (src/targets/partitions.ts), then the rollup's DELETE.
+ * transaction. drop-partitions: every partition wholly older than the cutoff
+ * detached concurrently and dropped (src/targets/partitions.ts dropPartitions),
+ * then the rollup's DELETE.
  */
 export async function expireOnce(client: SqlClient, opts: ExpireOnceOptions): Promise<ExpiryEvent> {
   const { offset, count } = opts.sites;
@@ -125,15 +127,8 @@ export async function expireOnce(client: SqlClient, opts: ExpireOnceOptions): Pr
     start = Date.now();
     lsn0 = await walLsn(client);
     t0 = process.hrtime.bigint();
-    await client.query('BEGIN');
-    try {
-      for (const p of expired.rows) await client.query(`DROP TABLE ${p.name}`);
-      if (rollup) rollupRowsRemoved = (await client.query(`DELETE FROM ${rollup} WHERE ingest_time < $1`, [opts.rollupCutoff])).rowCount ?? 0;
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    await dropPartitions(client, expired.rows.map((p) => p.name));
+    if (rollup) rollupRowsRemoved = (await client.query(`DELETE FROM ${rollup} WHERE ingest_time < $1`, [opts.rollupCutoff])).rowCount ?? 0;
     partitionsDropped = expired.rows.length;
     expiredBefore = expired.rows.at(-1)?.to_value ?? null;
   }

@@ -121,7 +121,7 @@ export interface PartitionDropResult {
   readonly names: readonly string[];
   /** Rows in them, counted exactly before the drop (the count is not part of dropMs). */
   readonly rowsRemoved: number;
-  /** Time of the DROP TABLE statements (one transaction). */
+  /** Time of the drops ({@link dropPartitions}). */
   readonly dropMs: number;
 }
 
@@ -143,14 +143,7 @@ export async function dropExpiredPartitions(client: SqlClient, olderThan: Date):
   }
   if (r.length === 0) return { partitionsDropped: 0, names: [], rowsRemoved: 0, dropMs: 0 };
   const t0 = process.hrtime.bigint();
-  await client.query('BEGIN');
-  try {
-    for (const row of r) await client.query(`DROP TABLE ${row.name}`);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  await dropPartitions(client, r.map((x) => x.name));
   const dropMs = Number(process.hrtime.bigint() - t0) / 1e6;
   return {
     partitionsDropped: r.length,
@@ -166,4 +159,36 @@ export function partitioningMismatch(found: PartitionChoice | 'other' | 'no-part
   const what = (p: PartitionChoice | 'other' | 'no-partitions'): string => (p === 'none' ? 'not partitioned' : p === 'other' || p === 'no-partitions' ? 'partitioned another way' : `partitioned by ${p}`);
   return new UsageError(`http_request is ${what(found)}, but --partition ${wanted} asks for ${wanted === 'none' ? 'a plain table' : `${wanted} partitions`}; ` +
     'rerun with --reset to drop and recreate the tables (their rows are deleted), or use another database');
+}
+
+/**
+ * Drop these partitions of http_request. On PostgreSQL each is first
+ * detached CONCURRENTLY: a plain DROP TABLE of a partition takes an ACCESS
+ * EXCLUSIVE lock on the parent, which waits behind every running dashboard
+ * query on http_request while every INSERT queues behind it (measured: ingest
+ * p50 5 s during such a drop, 10 ms otherwise). DETACH … CONCURRENTLY takes
+ * only SHARE UPDATE EXCLUSIVE on the parent, so inserts go on; it cannot run
+ * in a transaction block, so each partition is detached, then dropped, on its
+ * own. On Citus (no concurrent detach of distributed partitions) the drops run
+ * in one transaction.
+ */
+export async function dropPartitions(client: SqlClient, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const citus = ((await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'citus'`)).rowCount ?? 0) > 0;
+  if (!citus) {
+    // Names from the catalog as regclass text (quoted where needed).
+    for (const name of names) {
+      await client.query(`ALTER TABLE http_request DETACH PARTITION ${name} CONCURRENTLY`);
+      await client.query(`DROP TABLE ${name}`);
+    }
+    return;
+  }
+  await client.query('BEGIN');
+  try {
+    for (const name of names) await client.query(`DROP TABLE ${name}`);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }

@@ -86,7 +86,7 @@ describe('expiry during the measure phase', { skip }, () => {
   test('delete: runs on its schedule, removes the rows past the retention (all of the run\'s sites), reports WAL, the audit floor and a note', async () => {
     const url = await setUp(cluster, 'exp_delete', 'none');
     const { out, rowsRemoved, notes, floor } = await observe(url, configOf({ expire: 'delete', retention: '1d', expireEvery: '1s' }));
-    assert.ok(out.runs.length >= 2 && out.runs.length <= 4, `${out.runs.length} expiries in a 4 s measure phase every 1 s`);
+    assert.ok(out.runs.length >= 1 && out.runs.length <= 4, `${out.runs.length} expiries in a 4 s measure phase every 1 s`);
     const first = out.runs[0]!;
     assert.ok(first.rawRowsRemoved > 9_000 && first.rawRowsRemoved < 11_000, `${first.rawRowsRemoved} of 20,000 rows over 2 days are older than 1 day`);
     assert.equal(first.rawRowsRemovedOfSites, first.rawRowsRemoved);
