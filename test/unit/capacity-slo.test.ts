@@ -93,3 +93,15 @@ describe('SLO verdicts', () => {
     assert.match(j.misses[0]!, /^rollup.duration.p99: /);
   });
 });
+
+describe('capacity as a tracked figure', () => {
+  test('a capacity dir\'s summary holds capacity.capacityHz, tracked bigger-is-better by check/history/export', async () => {
+    const { defaultFigures } = await import('../../src/check/figures.js');
+    const f = defaultFigures({ ...summary(), capacity: { capacityHz: 3300, passHz: 3300, failHz: 3450 } }).figures.find((x) => x.path === 'capacity.capacityHz');
+    assert.ok(f);
+    assert.equal(f.direction, 'bigger');
+    assert.equal(f.value, 3300);
+    assert.equal(f.unit, 'hz');
+    assert.equal(defaultFigures(summary()).figures.some((x) => x.path === 'capacity.capacityHz'), false, 'absent from a plain run');
+  });
+});
