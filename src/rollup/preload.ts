@@ -248,7 +248,7 @@ export async function preloadHistory(
       }
     },
   });
-  notice(`preload: ${res.rows.toLocaleString('en-US')} rows in ${(res.ms / 1000).toFixed(1)} s (${Math.round(res.rowsPerS).toLocaleString('en-US')} rows/s on ${res.connections ?? 1} connections; ` +
+  notice(`preload: ${res.rows.toLocaleString('en-US')} rows in ${(res.ms / 1000).toFixed(1)} s (${Math.round(res.rowsPerS).toLocaleString('en-US')} rows/s on ${res.connections ?? 1} connection${(res.connections ?? 1) === 1 ? '' : 's'}; ` +
     `this host's CPU ${(res.hostCpuCores ?? 0).toFixed(2)} of ${res.hostCpus ?? '?'} cores busy)`);
   return res;
 }

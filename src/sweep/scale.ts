@@ -173,6 +173,28 @@ export function scaleMarkdown(points: readonly ScalePoint[]): string {
     ...md(scaleLatencyTable(points)), '',
     '## What the history costs', '',
     ...md(scaleCostTable(points)), '',
-    'Chart: sweep-scale.svg (log–log, 1 d window).', '',
+    'Charts (log–log, 1 d window): sweep-history.svg (latency over history rows), sweep-scale.svg (latency over the rows each panel reads).', '',
   ].join('\n');
+}
+
+/** Log–log chart: each panel's p50 (solid) and p95 (dashed) on one window over the history size (preloaded rows): raw panels grow, rollup panels stay near flat. */
+export function scaleHistoryChartSvg(points: readonly ScalePoint[], window: ScaleWindow = '1d'): string {
+  const series = SCALE_PANELS.flatMap((panel, i) => (['p50', 'p95'] as const).map((q) => ({
+    name: `${panel.probe} ${q}`,
+    dashed: q === 'p95',
+    color: colorAt(i),
+    points: [...points]
+      .sort((a, b) => a.preloadRows - b.preloadRows)
+      .map((p) => {
+        const c = p.panels[panel.probe]?.[window];
+        return [p.preloadRows, (q === 'p50' ? c?.p50Us : c?.p95Us) ?? null] as const;
+      }),
+  })));
+  return lineChartSvg({
+    title: `Panel latency over history size (${window} window), log–log`,
+    series,
+    x: { label: 'preloaded history rows', scale: 'log', format: (v) => v.toLocaleString('en-US') },
+    y: { label: 'latency under load', scale: 'log', format: formatUs },
+    markers: true,
+  });
 }

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { newHistogram } from '../../src/metrics/histogram.js';
 import type { Summary } from '../../src/results/run-record.js';
 import { eventsPerSiteMinute, hitRatio, scaleNotes, type ScaleSummary } from '../../src/runner/scale-observer.js';
-import { scaleChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint } from '../../src/sweep/scale.js';
+import { scaleChartSvg, scaleHistoryChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint } from '../../src/sweep/scale.js';
 
 function scale(rows: number): ScaleSummary {
   return {
@@ -71,6 +71,7 @@ describe('sweep over history size', () => {
     assert.match(svg, /log–log/);
     assert.match(svg, /raw-minutes p50/);
     assert.match(svg, /rollup-minutes p50/);
+    assert.match(scaleHistoryChartSvg(pts), /over history size/);
   });
 });
 

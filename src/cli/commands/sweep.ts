@@ -14,7 +14,7 @@ import type { RunConfig } from '../../config/types.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import { SWEEPABLE, sweepCharts, sweepCsv, sweepReports, sweepRow, sweepTableCells, type SweepParameter, type SweepRow } from '../../sweep/sweep.js';
-import { scaleChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint, type ScalePoint } from '../../sweep/scale.js';
+import { scaleChartSvg, scaleHistoryChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint, type ScalePoint } from '../../sweep/scale.js';
 import { escapeXml } from '../../report/svg.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
@@ -131,11 +131,13 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
     const charts = sweepCharts(plan.parameter, rows);
     const base0 = sweepReports(plan.parameter, rows, charts);
     const scaleChart = scalePoints.length > 0 ? scaleChartSvg(scalePoints) : null;
+    const historyChart = scalePoints.length > 0 ? scaleHistoryChartSvg(scalePoints) : null;
     const reports = scaleChart === null ? base0 : {
       md: `${base0.md}\n${scaleMarkdown(scalePoints)}`,
-      html: base0.html.replace('</body>', `${scaleHtml(scalePoints, scaleChart)}</body>`),
+      html: base0.html.replace('</body>', `${scaleHtml(scalePoints, `${historyChart ?? ''}</figure><figure>${scaleChart}`)}</body>`),
     };
     if (scaleChart !== null) await writeFileAtomic(path.join(tmp, 'sweep-scale.svg'), scaleChart);
+    if (historyChart !== null) await writeFileAtomic(path.join(tmp, 'sweep-history.svg'), historyChart);
     await writeFileAtomic(path.join(tmp, 'sweep.csv'), sweepCsv(rows));
     await writeFileAtomic(path.join(tmp, 'sweep.svg'), charts[0]!);
     await writeFileAtomic(path.join(tmp, 'sweep-size.svg'), charts[1]!);
