@@ -7,6 +7,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
+import { RTBENCH_VERSION } from '../paths.js';
 import { maskSecrets } from '../targets/url.js';
 import { runOptions } from './run-options.js';
 
@@ -136,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
     .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)
     .strict()
     .help()
-    .version(false)
+    .version(RTBENCH_VERSION)
     .fail((msg, err) => {
       if (err) throw err;
       throw new UsageError(msg);
