@@ -54,6 +54,19 @@ function describeCode(code: string): string {
   }
 }
 
+/**
+ * Write all of `text`: a file system that fills up may take part of a write without an error
+ * (a short write); the rest is written again, which then fails with the error (ENOSPC).
+ */
+async function writeAll(fh: FileHandle, text: string): Promise<void> {
+  const buf = Buffer.from(text, 'utf8');
+  for (let off = 0; off < buf.length;) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+    off += bytesWritten;
+  }
+}
+
 /** The observer that streams a step's results into its run dir. */
 export class ResultStream implements RunObserver {
   readonly name = 'results-stream';
@@ -73,6 +86,7 @@ export class ResultStream implements RunObserver {
   private pending: { index: number; endMs: number } | null = null;
   private hlogWriter: HistogramLogWriter | null = null;
   private hlogText = '';
+  private originMs: number | null = null;
   private readonly now: () => number;
   private readonly syncEveryMs: number;
 
@@ -116,6 +130,15 @@ export class ResultStream implements RunObserver {
       versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: 'unknown', hdrHistogramJs: 'unknown' },
       server: session.server,
       ...(session.citus ? { citus: session.citus } : {}),
+      // merge aligns a group's instances by this record; the start lateness is only known at the end.
+      ...(step.groupStart && config.instance?.group ? {
+        instance: {
+          index: config.instance.index, count: config.instance.count, group: config.instance.group,
+          startEpochMs: step.groupStart.startEpochMs, clockOffsetMs: step.groupStart.clockOffsetMs,
+          clockRoundTripMs: step.groupStart.clockRoundTripMs, registeredAtEpochMs: step.groupStart.registeredAtEpochMs,
+          lateStartMs: 0, firstSentMs: null,
+        },
+      } : {}),
       machine: {
         hostname: os.hostname(), platform: os.platform(), release: os.release(), arch: os.arch(),
         cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryBytes: os.totalmem(),
@@ -125,10 +148,15 @@ export class ResultStream implements RunObserver {
     await writeFileAtomic(join(dir, 'run.json'), toJson(info));
     this.hlog = await open(join(dir, 'intervals.hlog'), 'wx');
     this.csv = await open(join(dir, 'timeseries.csv'), 'wx');
-    await this.csv.write(stringify([[...TIMESERIES_COLUMNS]]));
+    await writeAll(this.csv, stringify([[...TIMESERIES_COLUMNS]]));
     await Promise.all([this.hlog.sync(), this.csv.sync()]);
     await fsyncDir(dir);
     this.lastSyncMs = this.now();
+  }
+
+  /** The schedule origin in this host's clock: the group's agreed start, else the moment the warm-up began. */
+  phase(phase: string, _atMs: number, step: StepInfo): void {
+    if (phase === 'warmup') this.originMs = step.groupStart?.localStartEpochMs ?? this.now();
   }
 
   interval(row: IntervalRow): void {
@@ -141,8 +169,8 @@ export class ResultStream implements RunObserver {
       if (this.failure) return;
       try {
         // The log line first: a time-series row is only read back with its histograms.
-        await hlog.write(hlogLines);
-        await csv.write(csvLine);
+        await writeAll(hlog, hlogLines);
+        await writeAll(csv, csvLine);
         this.pending = { index: row.index, endMs: row.endMs };
         if (this.now() - this.lastSyncMs >= this.syncEveryMs - 50) await this.sync();
       } catch (err) {
@@ -195,8 +223,8 @@ export class ResultStream implements RunObserver {
         this.hlogText += s;
       });
       this.hlogWriter.outputLogFormatVersion();
-      // The origin as seen now: the final log, rewritten at the end, has the exact one.
-      this.hlogWriter.outputStartTime(this.now() - row.endMs);
+      // Within a few ms of the pool's own origin; the final log, rewritten at the end, has the exact one.
+      this.hlogWriter.outputStartTime(this.originMs ?? this.now() - row.endMs);
       this.hlogWriter.outputComment(`rtbench run ${this.startInfo?.runId ?? ''} (streamed)`);
       this.hlogWriter.outputComment('values are microseconds; Interval_Max is in milliseconds; Tag is the kind (response, service, lag)');
       this.hlogWriter.outputLegend();
