@@ -19,7 +19,7 @@ import { EnvironmentError, UsageError } from '../errors.js';
 import { findPgBinDir, startLocalCluster, type LocalCluster } from './local-cluster.js';
 import { runAsIds } from './pg-process.js';
 import { maskSecrets } from './url.js';
-import { armWatchdog, removeOrphanClusters, type Watchdog } from './watchdog.js';
+import { armWatchdog, markLongLived, removeOrphanClusters, type Watchdog } from './watchdog.js';
 
 /** The one line shown when Citus is missing. */
 export const CITUS_MISSING =
@@ -173,6 +173,7 @@ export async function startCitusCluster(opts: CitusClusterOptions): Promise<Citu
   try {
     // One watchdog for every node: before the first initdb, so a kill during set-up leaks nothing.
     if (opts.dieWithProcess) watchdog = await armWatchdog(rootDir, names.map((n) => path.join(rootDir, n)), pgBinDir, ids);
+    else await markLongLived(rootDir, names.map((n) => path.join(rootDir, n)));
     // Only the server's OS user (and root) may enter: the nodes' sockets live below.
     await fs.chmod(rootDir, 0o700);
     if (ids) await fs.chown(rootDir, ids.uid, ids.gid);

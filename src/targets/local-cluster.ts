@@ -16,7 +16,7 @@ import pg from 'pg';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, postmasterIsZombie, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
 import { maskSecrets } from './url.js';
-import { armWatchdog, removeOrphanClusters, type Watchdog } from './watchdog.js';
+import { armWatchdog, markLongLived, removeOrphanClusters, type Watchdog } from './watchdog.js';
 import { quoteIdent } from '../sql-quote.js';
 
 // Re-exported: callers (db-state, tests) import them from here.
@@ -241,7 +241,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   let watchdog: Watchdog | undefined;
   const logFile = path.join(rootDir, 'server.log');
   try {
-    if (opts.dieWithProcess && opts.dataDir === undefined) watchdog = await armWatchdog(rootDir, [dataDir], pgBinDir, ids);
+    if (opts.dataDir === undefined) {
+      if (opts.dieWithProcess) watchdog = await armWatchdog(rootDir, [dataDir], pgBinDir, ids);
+      else await markLongLived(rootDir, [dataDir]);
+    }
     if (Buffer.byteLength(`${rootDir}/.s.PGSQL.65535`) > MAX_SOCKET_PATH) {
       throw new UsageError(`${rootDir}: path too long for a Unix socket; choose a shorter base directory`);
     }

@@ -70,6 +70,14 @@ export async function armWatchdog(rootDir: string, dataDirs: readonly string[], 
   };
 }
 
+/**
+ * Record a cluster dir that is meant to outlive its creator (`rtbench db start`): the orphan
+ * sweep never touches it.
+ */
+export async function markLongLived(rootDir: string, dataDirs: readonly string[]): Promise<void> {
+  await writeOwner(rootDir, { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), watchdogPid: null, dataDirs, kept: true });
+}
+
 async function writeOwner(rootDir: string, owner: ClusterOwner): Promise<void> {
   const file = path.join(rootDir, OWNER_FILE);
   await fs.writeFile(`${file}.tmp`, `${JSON.stringify(owner, null, 2)}\n`, { mode: 0o644 });
@@ -119,8 +127,8 @@ function guessDataDirs(rootDir: string): string[] {
  * Remove throwaway clusters in `baseDir` whose owner is gone: an owner file naming a dead pid on
  * this host (rtbench and its watchdog both died), or, from an rtbench older than owner files, a
  * directory none of whose servers still runs. One line each through `log`. A cluster whose owner
- * lives, one kept with `--keep`, and an owner-less one whose server runs (it may be an older
- * rtbench's `--keep` cluster or a run in progress) are left alone. Never throws.
+ * lives and one kept (`--keep`, `db start`) are left alone silently; an owner-less one whose server
+ * runs (an older rtbench's crash or `--keep`) is left alone with one line naming it. Never throws.
  */
 export async function removeOrphanClusters(baseDir: string, log: (line: string) => void, pgBinDir: string): Promise<void> {
   let entries: string[];
@@ -142,7 +150,12 @@ export async function removeOrphanClusters(baseDir: string, log: (line: string) 
       } else {
         dataDirs = guessDataDirs(rootDir);
         const running = await Promise.all(dataDirs.map((d) => isClusterRunning(d, pgBinDir)));
-        if (running.some(Boolean)) continue;
+        if (running.some(Boolean)) {
+          // An older rtbench's crash or its --keep: they look alike, so it is named, not removed.
+          log(`left alone: ${rootDir} runs a server but names no owner (an older rtbench's crash or --keep); ` +
+            `if nothing uses it: ${dataDirs.map((d) => `pg_ctl -D ${d} stop -m immediate`).join(' && ')} && rm -rf ${rootDir}`);
+          continue;
+        }
         // A fresh directory may be another rtbench's, between mkdtemp and its owner file.
         const ageMs = Date.now() - (await fs.stat(rootDir)).mtimeMs;
         if (ageMs < 60_000) continue;
