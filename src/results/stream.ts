@@ -20,7 +20,7 @@ import { UsageError } from '../errors.js';
 import { decodeHistogram } from '../metrics/histogram.js';
 import { KINDS, type IntervalRow } from '../metrics/aggregate.js';
 import { RTBENCH_VERSION } from '../paths.js';
-import type { RunObserver, SessionInfo, StepInfo } from '../runner/observer.js';
+import type { RunObserver, SessionInfo, StepInfo, StepPhase } from '../runner/observer.js';
 import { maskUrl } from '../targets/url.js';
 import { fsyncDir, writeFileAtomic } from './atomic.js';
 import { RESULT_FORMAT_VERSION, type RunInfo } from './run-record.js';
@@ -155,7 +155,7 @@ export class ResultStream implements RunObserver {
   }
 
   /** The schedule origin in this host's clock: the group's agreed start, else the moment the warm-up began. */
-  phase(phase: string, _atMs: number, step: StepInfo): void {
+  phase(phase: StepPhase, _atMs: number, step: StepInfo): void {
     if (phase === 'warmup') this.originMs = step.groupStart?.localStartEpochMs ?? this.now();
   }
 
