@@ -15,6 +15,7 @@ import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { runCli, sleep, startCli, type CliResult, type StartedCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 import { useTempArea } from '../helpers/temp.js';
+import { citusInstalled } from '../../src/targets/citus-cluster.js';
 
 const noPg = pgAvailable() ? false : 'PostgreSQL server binaries not installed';
 const area = useTempArea('rtbench-e2e-kill-');
@@ -212,6 +213,25 @@ describe('kill -9 of rtbench run', { skip: noPg }, () => {
       kill9(cli);
       await cli.done;
     }
+  });
+});
+
+describe('kill -9 of rtbench run --citus-workers 2', { skip: noPg || (citusInstalled() ? false : 'the citus extension is not installed') }, () => {
+  test('the coordinator, both workers and the cluster dir are gone within 5 s; the run recovers', { timeout: 240_000 }, async () => {
+    const tmpDir = path.join(area.base, 'tmp6');
+    await fs.mkdir(tmpDir);
+    await fs.chmod(tmpDir, 0o1777);
+    const results = path.join(area.base, 'c1');
+    const cli = startCli(['run', '--citus-workers', '2', '--rate', '100', '--duration', '60', '--warmup', '1', '--results-dir', results],
+      { env: { TMPDIR: tmpDir }, timeoutMs: 230_000 });
+    assert.ok(await waitUntil(() => /progress: 2\.0 s/.test(cli.stderr()), 200_000), cli.stderr());
+    assert.equal(processesMentioning(tmpDir).filter((p) => /postgres -D/.test(p)).length, 3, 'three servers run');
+    const { dir } = await killRunAt(cli, results, 3);
+    const t0 = Date.now();
+    assert.ok(await waitUntil(() => clusterDirs(tmpDir).length === 0 && processesMentioning(tmpDir).length === 0, 5_000),
+      `left behind: ${clusterDirs(tmpDir).join(', ')} ${processesMentioning(tmpDir).join('; ')}`);
+    process.stderr.write(`# Citus cluster (3 servers) gone ${Date.now() - t0} ms after the kill\n`);
+    await recover(dir);
   });
 });
 
