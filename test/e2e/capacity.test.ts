@@ -60,14 +60,16 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     const [passHz, failHz] = c.bracket;
     assert.ok(passHz !== null && failHz !== null);
     assert.equal(c.capacityHz, passHz);
-    // The arithmetic: each connection serves one insert per service time (the sleep plus the insert itself, measured at the lowest passing step).
+    // The arithmetic: each connection serves one insert per service time (the sleep plus the insert itself, its mean measured at the
+    // lowest passing step), so the database sustains connections / mean service time. Near that rate the service time's spread
+    // queues arrivals and the p99 SLO breaks a little before it: the fail end may sit up to 10% under the prediction.
     const lowest = c.steps.find((s) => s.verdict === 'pass')!;
     const step = JSON.parse(await fs.readFile(path.join(dir, lowest.dir, 'summary.json'), 'utf8')) as Summary;
-    const serviceS = step.ingest.service.p50Us / 1e6;
+    const serviceS = step.ingest.service.meanUs / 1e6;
     assert.ok(serviceS >= SLEEP_S, `service ${serviceS} s includes the ${SLEEP_S} s sleep`);
     const predictedHz = CONNECTIONS / serviceS;
     assert.ok(passHz <= predictedHz * 1.02, `pass ${passHz} ≤ predicted ${predictedHz.toFixed(0)} rows/s: ${c.headline}`);
-    assert.ok(failHz >= predictedHz * 0.95, `fail ${failHz} ≥ predicted ${predictedHz.toFixed(0)} × 0.95: ${c.headline}`);
+    assert.ok(failHz >= predictedHz * 0.9, `fail ${failHz} ≥ predicted ${predictedHz.toFixed(0)} × 0.9: ${c.headline}`);
     assert.ok(failHz / passHz - 1 <= 0.05 + 1e-9, 'within --precision 5%');
     // Confirmed: two passes at the capacity, two fails at the rate above.
     assert.ok(c.steps.filter((s) => s.rateHz === passHz && s.verdict === 'pass').length >= 2);
@@ -101,14 +103,14 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
   test('a client-limited search is harness-bound, never a capacity of the database (exit 3)', { timeout: 120_000 }, async () => {
     const resultsDir = path.join(area.base, 'harness');
     // A lateness threshold no timer can meet: every step is client-limited.
-    const r = await runCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--late-threshold-ms', '0.0001',
+    const r = await runCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--min', '50', '--late-threshold-ms', '0.0001',
       '--slo', 'ingest.response.p99 <= 100ms', '--results-dir', resultsDir], { timeoutMs: 110_000 });
     assert.equal(r.code, 3, out(r));
     const { c } = await readCapacity(resultsDir);
     assert.equal(c.end, 'harness-bound');
     assert.equal(c.harnessBound.value, true);
     assert.match(c.harnessBound.reason ?? '', /client-limited: timer lateness/);
-    assert.match(r.stdout, /≥ 0 rows\/s \(harness-bound at 100 rows\/s: client-limited: timer lateness .*--workers/);
+    assert.match(r.stdout, /harness-bound: the client could not drive even 50 rows\/s \(client-limited: timer lateness .*--workers/);
   });
 
   test('bad capacity flags: one line each, exit 2, nothing run', async () => {
