@@ -87,8 +87,8 @@ export function recoveredRecord(f: RecoverFacts): { record: RunRecord; recovered
   const acked = sum(rows.map((r) => r.rows));
   const errors = sum(rows.map((r) => r.errors));
   const targetRateHz = typeof rateHz === 'number' ? rateHz / (instance?.count ?? 1) : null;
-  const rowsAtStart = run.recovery?.rowsAtStart;
-  const rowsInTable = f.rowsNow !== null && rowsAtStart !== undefined ? f.rowsNow - rowsAtStart : null;
+  const rowsAtStart = run.recovery?.rowsAtStart ?? null;
+  const rowsInTable = f.rowsNow !== null && rowsAtStart !== null ? f.rowsNow - rowsAtStart : null;
 
   const notes: string[] = [
     `recovered by rtbench recover at ${new Date(f.nowMs).toISOString()} from ${rows.length} streamed intervals of ${planned} ` +
@@ -96,7 +96,8 @@ export function recoveredRecord(f: RecoverFacts): { record: RunRecord; recovered
     'not streamed, so not in this summary: errors by SQLSTATE, the lag split by cause, and the dashboard (rollup, probes, freshness, audit)',
   ];
   if (rowsInTable === null) {
-    notes.push(`rows in table not counted: ${f.rowsNote ?? 'the target was not asked'}`);
+    const why = f.rowsNow !== null && rowsAtStart === null ? 'the rows at this step\'s start were not recorded (a later step of a session)' : f.rowsNote ?? 'the target was not asked';
+    notes.push(`rows in table not counted: ${why}`);
   } else if (rowsInTable > acked) {
     notes.push(`${rowsInTable - acked} rows are in the table beyond the ${acked} acknowledged up to the last durable interval: unknown (sent after it), not lost`);
   } else if (rowsInTable < acked) {

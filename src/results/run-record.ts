@@ -75,8 +75,8 @@ export interface RunOwner {
 
 /** run.json `recovery`: what `rtbench recover` needs that the streamed intervals do not hold. */
 export interface RunRecoveryInfo {
-  /** Rows of this run's sites in http_request when its load started. */
-  readonly rowsAtStart: number;
+  /** Rows of this run's sites in http_request when its load started; null for a later step of a session (not counted then). */
+  readonly rowsAtStart: number | null;
   /** The sites it writes: [offset, offset + count). */
   readonly sites: { readonly offset: number; readonly count: number };
   /** Interval length, ms. */

@@ -112,9 +112,9 @@ export class ResultStream implements RunObserver {
       formatVersion: RESULT_FORMAT_VERSION,
       status: 'running',
       owner: { pid: process.pid, host: os.hostname() },
-      // Later steps of a session would need the table's rows at their own start; step 0 has them from set-up.
+      // Step 0 has the table's rows at its start from the set-up; a later step's are not counted for observers.
       recovery: {
-        rowsAtStart: session.rowsAtSetup,
+        rowsAtStart: step.index === 0 ? session.rowsAtSetup : null,
         sites: siteSlice(config),
         intervalMs: INTERVAL_MS,
         plannedIntervals: Math.ceil((config.warmupMs + config.durationMs) / INTERVAL_MS),
