@@ -138,3 +138,25 @@ test('recoverRunDir refuses a dir that is not running, and one whose owner (this
     assert.equal((JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunInfo).status, 'recovered');
     await assert.rejects(recoverRunDir(dir), (e: unknown) => e instanceof UsageError && /is recovered: nothing to recover/.test(e.message));
   }));
+
+test('completeRunDir writes the final files whole into the streamed dir, run.json with the status last, no temp file left', () =>
+  withTmp(async (base) => {
+    const { completeRunDir } = await import('../../src/results/write.js');
+    const c = config();
+    const stream = new ResultStream({ resultsDir: base });
+    await stream.stepStart({ index: 0, runId: 'r5', config: c }, session(c));
+    const rows = [row(1, 'warmup'), row(2, 'measure')];
+    for (const r of rows) stream.interval(r);
+    await stream.stepEnd();
+    const dir = join(base, 'r5');
+    const run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunInfo;
+    const { record } = recoveredRecord({ run, intervals: rows, startEpochMs: 1_700_000_000_000, rowsNow: null, nowMs: 1_700_000_010_000 });
+    await completeRunDir(dir, { ...record, run: { ...record.run, recovered: undefined } }, 'finished', { owner: run.owner });
+    const files = (await readdir(dir)).sort();
+    assert.deepEqual(files, ['histograms.json', 'ingest-lag.hgrm', 'ingest-response.hgrm', 'ingest-service.hgrm', 'intervals.hlog', 'report.html', 'report.md', 'run.json', 'summary.json', 'timeseries.csv', 'warmup-response.hgrm']);
+    const done = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunInfo;
+    assert.equal(done.status, 'finished');
+    assert.equal(done.owner?.pid, process.pid);
+    // The final log replaced the streamed one: the exact origin and the measure comment.
+    assert.match(await readFile(join(dir, 'intervals.hlog'), 'utf8'), /#\[StartTime: 1700000000\.000/);
+  }));
