@@ -191,6 +191,7 @@ export async function liveOwner(dir: string, run: RunInfo, nowMs: number = Date.
   const owner = run.owner;
   if (!owner) return null;
   if (owner.host === os.hostname()) {
+    // This very process never reads its own run dir as live (tests recover dirs they streamed).
     return processAlive(owner.pid) && owner.pid !== process.pid ? `${dir}: run ${run.runId} is still running (rtbench pid ${owner.pid}); wait for it, or recover it once that process is gone` : null;
   }
   const mtimeMs = await stat(join(dir, 'intervals.hlog')).then((s) => s.mtimeMs, () => 0);

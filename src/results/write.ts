@@ -1,7 +1,9 @@
 /**
- * Writes and reads results/<run-id>/. A run directory appears complete or not
- * at all: everything is written into a hidden temp directory next to it, each
- * file fsynced, then the directory is renamed into place.
+ * Writes and reads results/<run-id>/. A run streams into its dir as it goes
+ * (stream.ts); at the end completeRunDir writes every final file whole (temp
+ * file, fsync, rename) and run.json, with its status, last. A dir made at once
+ * (merge, capacity steps) is written into a hidden temp directory next to it,
+ * each file fsynced, then the directory is renamed into place (writeRunDir).
  */
 import { lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
