@@ -10,13 +10,13 @@
  * A write that fails (disk full, the dir made read-only) is reported once through `onFailure`,
  * so the caller stops the load; nothing more is written and what was synced stays.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { HistogramLogWriter } from 'hdr-histogram-js';
 import { stringify } from 'csv-stringify/sync';
 import { siteSlice } from '../config/types.js';
-import { UsageError } from '../errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
 import { decodeHistogram } from '../metrics/histogram.js';
 import { KINDS, type IntervalRow } from '../metrics/aggregate.js';
 import { RTBENCH_VERSION } from '../paths.js';
@@ -145,12 +145,21 @@ export class ResultStream implements RunObserver {
       },
     };
     this.startInfo = info;
-    await writeFileAtomic(join(dir, 'run.json'), toJson(info));
-    this.hlog = await open(join(dir, 'intervals.hlog'), 'wx');
-    this.csv = await open(join(dir, 'timeseries.csv'), 'wx');
-    await writeAll(this.csv, stringify([[...TIMESERIES_COLUMNS]]));
-    await Promise.all([this.hlog.sync(), this.csv.sync()]);
-    await fsyncDir(dir);
+    try {
+      await writeFileAtomic(join(dir, 'run.json'), toJson(info));
+      this.hlog = await open(join(dir, 'intervals.hlog'), 'wx');
+      this.csv = await open(join(dir, 'timeseries.csv'), 'wx');
+      await writeAll(this.csv, stringify([[...TIMESERIES_COLUMNS]]));
+      await Promise.all([this.hlog.sync(), this.csv.sync()]);
+      await fsyncDir(dir);
+    } catch (err) {
+      // Before any load: nothing of the run is worth keeping.
+      await this.close();
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      this.dir = null;
+      const code = errCode(err);
+      throw new EnvironmentError(`results dir ${this.opts.resultsDir}: ${describeCode(code)} (${code}) while creating run ${step.runId}; the load was not started`);
+    }
     this.lastSyncMs = this.now();
   }
 
