@@ -9,7 +9,7 @@ import type { ServerCounters, ServerPerRow, TableActivity } from '../results/run
 export interface CounterSnapshot {
   /** ms after the step's origin. */
   readonly atMs: number;
-  /** pg_current_wal_lsn() as bytes (see lsnToBytes). */
+  /** pg_current_wal_insert_lsn() as bytes (see lsnToBytes). */
   readonly lsnBytes: number;
   readonly wal: { readonly records: number; readonly fpi: number; readonly bytes: number } | null;
   readonly bgwriter: { readonly checkpointsTimed: number; readonly checkpointsReq: number; readonly buffersWritten: number } | null;

@@ -17,7 +17,7 @@ import { connect } from '../targets/postgres.js';
 import { maskSecrets } from '../targets/url.js';
 import { SAMPLER_APPLICATION_NAME, roleOf, waitLabel } from './roles.js';
 import { WaitAggregator, type ActiveSession } from './waits.js';
-import { STATEMENTS_SQL, diffStatements, noteQueryRole, parseStatementRows, type QueryRoles, type StatementRow } from './statements.js';
+import { SAMPLER_SQL_TAG, STATEMENTS_SQL, diffStatements, noteQueryRole, parseStatementRows, type QueryRoles, type StatementRow } from './statements.js';
 import { counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type CounterSnapshot } from './counters.js';
 import { cpuPressureTotalUs, isLocalPostgres, mainThreadCpuS, parentPid, pidCpuS, serversCpuS } from './machine.js';
 import { explainPanels, type PanelTask } from './explain.js';
@@ -120,12 +120,12 @@ export class ServerSampler implements RunObserver {
     void step;
   }
 
-  phase(phase: StepPhase): void {
+  phase(phase: StepPhase, _atMs?: number, _step?: StepInfo): void {
     if (phase === 'measure') this.boundary.before = this.readBoundary();
     else if (phase === 'drain') this.boundary.after = this.readBoundary();
   }
 
-  interval(row: IntervalRow): void {
+  interval(row: IntervalRow, _step?: StepInfo): void {
     if (row.phase === 'measure') this.measureRows += row.rows;
   }
 
@@ -232,7 +232,7 @@ export class ServerSampler implements RunObserver {
 
   /** Which views this server lets us read; the counter query is built of those. */
   private async detectViews(client: pg.Client, session: SessionInfo): Promise<void> {
-    const parts = [`pg_current_wal_lsn()::text AS lsn`];
+    const parts = [`pg_current_wal_insert_lsn()::text AS lsn`];
     const probe = async (label: string, sql: string, expr: string, hint: string): Promise<void> => {
       try {
         await client.query(sql);
@@ -242,9 +242,9 @@ export class ServerSampler implements RunObserver {
       }
     };
     try {
-      await client.query('SELECT pg_current_wal_lsn()');
+      await client.query('SELECT pg_current_wal_insert_lsn()');
     } catch (err) {
-      this.unavailable.add(`pg_current_wal_lsn() refused (a standby?): WAL per row not measured: ${why(err)}`);
+      this.unavailable.add(`pg_current_wal_insert_lsn() refused (a standby?): WAL per row not measured: ${why(err)}`);
       parts[0] = `NULL::text AS lsn`;
     }
     await probe('pg_stat_wal', 'SELECT wal_fpi FROM pg_stat_wal', `(SELECT json_build_object('records', wal_records, 'fpi', wal_fpi, 'bytes', wal_bytes) FROM pg_stat_wal) AS wal`, 'PostgreSQL 14 or later');
@@ -255,7 +255,7 @@ export class ServerSampler implements RunObserver {
       `(SELECT json_build_object('c', xact_commit, 'r', xact_rollback, 'h', blks_hit, 'rd', blks_read, 't', temp_bytes) FROM pg_stat_database WHERE datname = current_database()) AS db`, 'grant pg_read_all_stats');
     await probe('pg_stat_user_tables', 'SELECT n_tup_ins FROM pg_stat_user_tables LIMIT 1',
       `(SELECT json_object_agg(relname, json_build_object('i', n_tup_ins, 'u', n_tup_upd, 'd', n_tup_del, 'dead', n_dead_tup, 'av', autovacuum_count, 'aa', autoanalyze_count)) FROM pg_stat_user_tables WHERE ${TABLES_FILTER}) AS tables`, 'grant pg_read_all_stats');
-    this.counterSql = `SELECT ${parts.join(', ')}`;
+    this.counterSql = `${SAMPLER_SQL_TAG} SELECT ${parts.join(', ')}`;
 
     // pg_stat_statements: the throwaway cluster preloads it; on --url it is used only when installed.
     const ext = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_extension WHERE extname = 'pg_stat_statements'`);
@@ -305,7 +305,7 @@ export class ServerSampler implements RunObserver {
     this.sampleBusy = true;
     const epochMs = this.nowMs();
     client.query<{ app: string | null; bt: string | null; state: string | null; wet: string | null; we: string | null; qid: string | null }>(
-      `SELECT application_name AS app, backend_type AS bt, state, wait_event_type AS wet, wait_event AS we, query_id::text AS qid
+      `${SAMPLER_SQL_TAG} SELECT application_name AS app, backend_type AS bt, state, wait_event_type AS wet, wait_event AS we, query_id::text AS qid
          FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state IS NOT NULL`,
     ).then((r) => {
       const sessions: ActiveSession[] = [];
@@ -390,7 +390,7 @@ export class ServerSampler implements RunObserver {
       let nodeWal: Record<string, number> | null = null;
       if (this.session?.citus) {
         nodeWal = await client.query<{ node: string; result: string; success: boolean }>(
-          `SELECT nodename || ':' || nodeport AS node, result, success FROM run_command_on_workers($$SELECT pg_current_wal_lsn()::text$$)`,
+          `${SAMPLER_SQL_TAG} SELECT nodename || ':' || nodeport AS node, result, success FROM run_command_on_workers($$SELECT pg_current_wal_insert_lsn()::text$$)`,
         ).then((r) => {
           const out: Record<string, number> = { coordinator: snap.lsnBytes };
           for (const row of r.rows) if (row.success) out[row.node] = lsnToBytes(row.result);

@@ -26,11 +26,18 @@ export interface StatementRow {
   readonly walBytes: number;
 }
 
-/** The SQL of a snapshot: this database's statements (never resets them). */
-export const STATEMENTS_SQL = `SELECT s.userid::text || ':' || s.dbid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS key,
+/**
+ * Leading comment of every statement the sampler sends: pg_stat_statements keeps the
+ * first text it saw of a statement, comments included, so the sampler's own are left out.
+ */
+export const SAMPLER_SQL_TAG = '/* rtbench-sampler */';
+
+/** The SQL of a snapshot: this database's statements but the sampler's own (never resets them). */
+export const STATEMENTS_SQL = `${SAMPLER_SQL_TAG} SELECT s.userid::text || ':' || s.dbid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS key,
   s.queryid::text AS query_id, left(s.query, 300) AS query, s.calls::text, s.total_exec_time::text AS total_ms, s.rows::text,
   s.shared_blks_hit::text AS hit, s.shared_blks_read::text AS read, s.wal_bytes::text AS wal
-  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()`;
+  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+  WHERE d.datname = current_database() AND s.query NOT LIKE '${SAMPLER_SQL_TAG}%'`;
 
 /** Parse the rows of {@link STATEMENTS_SQL}. */
 export function parseStatementRows(rows: readonly Record<string, unknown>[]): StatementRow[] {
