@@ -505,4 +505,6 @@ export interface RunRecord {
   /** Wall-clock start of the schedule, ms since the epoch (interval log base time). */
   readonly startEpochMs: number;
   readonly kinds: readonly Kind[];
+  /** Extra files from the step's observers, by path relative to the run dir (`server.csv`, `plans/x.json`). */
+  readonly files?: Record<string, string>;
 }
