@@ -11,6 +11,7 @@ import { writeRunDir } from '../results/write.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
+import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
 
 export type Log = (line: string) => void;
@@ -108,7 +109,7 @@ export async function executeRun(
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), ...(opts.observers ?? [])],
+    observers: [progressObserver(config, log), ...serverSamplerFor(config), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
       // Printed once connected, so a connection failure stays a single line.

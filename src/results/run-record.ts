@@ -350,7 +350,7 @@ export interface RoleWaits {
 /** One statement of pg_stat_statements, measure phase (after minus before). */
 export interface StatementFigures {
   readonly queryId: string;
-  /** Normalised text, cut to 300 characters. */
+  /** Normalised text without its `--` comment lines, cut to 300 characters. */
   readonly query: string;
   /** Who ran it: from the sampler's pg_stat_activity samples (query_id → application_name), else by its text; `mixed` when several. */
   readonly role: ServerRole | 'mixed' | 'unknown';

@@ -43,11 +43,6 @@ export interface ServerSamplerOptions {
   readonly connect?: (url: string) => Promise<pg.Client>;
 }
 
-interface TimedSample {
-  readonly epochMs: number;
-  readonly sessions: readonly ActiveSession[];
-}
-
 interface MachineReading {
   readonly epochMs: number;
   readonly serverCpuS: number | null;
@@ -72,7 +67,9 @@ export class ServerSampler implements RunObserver {
   private readonly nowMs: () => number;
   private client: pg.Client | null = null;
   private session: SessionInfo | null = null;
-  private samples: TimedSample[] = [];
+  /** Samples are aggregated as they come, on a clock whose origin is the warm-up's start as this observer saw it. */
+  private waits = new WaitAggregator();
+  private originEpochMs: number | null = null;
   private samplesSkipped = 0;
   private sampleBusy = false;
   private counterBusy = false;
@@ -120,7 +117,8 @@ export class ServerSampler implements RunObserver {
     void step;
   }
 
-  phase(phase: StepPhase, _atMs?: number, _step?: StepInfo): void {
+  phase(phase: StepPhase, atMs = 0, _step?: StepInfo): void {
+    if (this.originEpochMs === null) this.originEpochMs = this.nowMs() - atMs;
     if (phase === 'measure') this.boundary.before = this.readBoundary();
     else if (phase === 'drain') this.boundary.after = this.readBoundary();
   }
@@ -141,10 +139,8 @@ export class ServerSampler implements RunObserver {
       await this.readCounters();
       const origin = timing.startEpochMs;
       const rel = (epochMs: number): number => epochMs - origin;
-      const waits = new WaitAggregator();
-      for (const s of this.samples) waits.add(rel(s.epochMs), s.sessions);
-      const inMeasure = (ms: number): boolean => ms >= timing.measureStartMs && ms < timing.measureEndMs;
-      const measureSamples = this.samples.filter((s) => inMeasure(rel(s.epochMs))).length;
+      const waits = this.waits;
+      const measureSamples = waits.seconds(timing.measureStartMs, timing.measureEndMs).reduce((a, s) => a + s.samples, 0);
 
       let counters: ServerSummary['counters'] = null;
       let tables: ServerSummary['tables'] = {};
@@ -209,7 +205,8 @@ export class ServerSampler implements RunObserver {
   }
 
   private reset(): void {
-    this.samples = [];
+    this.waits = new WaitAggregator();
+    this.originEpochMs = null;
     this.samplesSkipped = 0;
     this.snaps = [];
     this.machine = [];
@@ -315,7 +312,8 @@ export class ServerSampler implements RunObserver {
         noteQueryRole(this.queryRoles, row.qid, role);
         if (row.state === 'active') sessions.push({ role, wait: waitLabel(row.wet, row.we) });
       }
-      this.samples.push({ epochMs, sessions });
+      if (this.originEpochMs === null) this.originEpochMs = epochMs;
+      this.waits.add(epochMs - this.originEpochMs, sessions);
     }, (err: unknown) => {
       this.unavailable.add(`pg_stat_activity sample failed: ${why(err)}`);
     }).finally(() => {

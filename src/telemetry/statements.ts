@@ -34,7 +34,7 @@ export const SAMPLER_SQL_TAG = '/* rtbench-sampler */';
 
 /** The SQL of a snapshot: this database's statements but the sampler's own (never resets them). */
 export const STATEMENTS_SQL = `${SAMPLER_SQL_TAG} SELECT s.userid::text || ':' || s.dbid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS key,
-  s.queryid::text AS query_id, left(s.query, 300) AS query, s.calls::text, s.total_exec_time::text AS total_ms, s.rows::text,
+  s.queryid::text AS query_id, s.query, s.calls::text, s.total_exec_time::text AS total_ms, s.rows::text,
   s.shared_blks_hit::text AS hit, s.shared_blks_read::text AS read, s.wal_bytes::text AS wal
   FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
   WHERE d.datname = current_database() AND s.query NOT LIKE '${SAMPLER_SQL_TAG}%'`;
@@ -49,9 +49,15 @@ export function parseStatementRows(rows: readonly Record<string, unknown>[]): St
   }));
 }
 
+/** A statement's text to show: `--` comment lines (the probes' headers) removed, spaces folded, cut to 300 characters. */
+export function displayText(query: string): string {
+  const text = query.split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+}
+
 /** The role a statement's text belongs to, when no sample caught it running. */
 export function roleByText(query: string): ServerRole | null {
-  const q = query.replace(/\s+/g, ' ');
+  const q = displayText(query);
   if (/RETURNING ingest_time/i.test(q) || /rtbench:freshness/i.test(q)) return 'freshness';
   if (/^\s*(INSERT INTO|COPY) "?http_request"?[\s(]/i.test(q)) return 'ingest';
   if (/\brollup_http_request\w*"?\s*\(/i.test(q) || /^\s*LOCK\b/i.test(q)) return 'rollup';
@@ -96,7 +102,7 @@ export function diffStatements(before: readonly StatementRow[], after: readonly 
       }
     }
     out.push({
-      queryId: a.queryId, query: a.query, role, roleBy, calls, totalTimeMs,
+      queryId: a.queryId, query: displayText(a.query), role, roleBy, calls, totalTimeMs,
       meanTimeMs: totalTimeMs / calls,
       rows: a.rows - (b?.rows ?? 0),
       sharedBlksHit: a.sharedBlksHit - (b?.sharedBlksHit ?? 0),

@@ -200,3 +200,13 @@ describe('server.csv', () => {
     assert.equal(r1?.split(',').slice(0, 8).join(','), '1,measure,1,0,2,1234,1,');
   });
 });
+
+describe('statement text', () => {
+  test('probe headers are dropped before the role is read from the text', async () => {
+    const { displayText } = await import('../../src/telemetry/statements.js');
+    const probe = `-- probe: raw-minutes\n-- reads: raw\n-- ${'x'.repeat(400)}\nSELECT site_id, count(*)\n  FROM http_request WHERE ingest_time > now() - $1::interval GROUP BY 1`;
+    assert.equal(displayText(probe), 'SELECT site_id, count(*) FROM http_request WHERE ingest_time > now() - $1::interval GROUP BY 1');
+    assert.equal(roleByText(probe), 'viewers');
+    assert.equal(displayText('x'.repeat(400)).length, 300);
+  });
+});
