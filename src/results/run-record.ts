@@ -469,6 +469,8 @@ export interface ServerSummary {
   readonly perRow: ServerPerRow;
   readonly counters: ServerCounters | null;
   readonly tables: Record<string, TableActivity>;
+  /** WAL per rollup run: the rollup role's statements' wal_bytes / calls of its rollup function (pg_stat_statements); null without them. */
+  readonly rollupWalBytesPerRun: number | null;
   readonly plans: readonly PlanShape[];
   /** Citus: per node and totals. */
   readonly nodes?: readonly NodeFigures[];

@@ -17,7 +17,7 @@ import { connect } from '../targets/postgres.js';
 import { maskSecrets } from '../targets/url.js';
 import { SAMPLER_APPLICATION_NAME, roleOf, waitLabel } from './roles.js';
 import { WaitAggregator, type ActiveSession } from './waits.js';
-import { SAMPLER_SQL_TAG, STATEMENTS_SQL, diffStatements, noteQueryRole, parseStatementRows, type QueryRoles, type StatementRow } from './statements.js';
+import { SAMPLER_SQL_TAG, STATEMENTS_SQL, diffStatements, rollupWalPerRun, noteQueryRole, parseStatementRows, type QueryRoles, type StatementRow } from './statements.js';
 import { counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type CounterSnapshot } from './counters.js';
 import { cpuPressureTotalUs, isLocalPostgres, mainThreadCpuS, parentPid, pidCpuS, serversCpuS } from './machine.js';
 import { explainPanels, type PanelTask } from './explain.js';
@@ -58,6 +58,9 @@ const TABLES_FILTER = `relname ~ '^http_request' OR relname IN ('latest_rollup',
 const why = (err: unknown): string => maskSecrets(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 
 const n = (v: unknown): number => Number(v ?? 0);
+
+/** Statements kept in summary.json (most total time first). */
+const STATEMENTS_KEPT = 30;
 
 /** See the module comment. One instance observes one step at a time. */
 export class ServerSampler implements RunObserver {
@@ -145,12 +148,17 @@ export class ServerSampler implements RunObserver {
       let counters: ServerSummary['counters'] = null;
       let tables: ServerSummary['tables'] = {};
       let statements: StatementFigures[] | null = null;
+      let rollupWal: number | null = null;
       if (before && after) {
         const b: CounterSnapshot = { ...before.snap, atMs: rel(before.epochMs) };
         const a: CounterSnapshot = { ...after.snap, atMs: rel(after.epochMs) };
         counters = diffCounters(b, a, this.measureRows);
         tables = diffTables(b, a);
-        if (before.statements && after.statements) statements = diffStatements(before.statements, after.statements, this.queryRoles);
+        if (before.statements && after.statements) {
+          const all = diffStatements(before.statements, after.statements, this.queryRoles, Infinity);
+          rollupWal = rollupWalPerRun(all);
+          statements = all.slice(0, STATEMENTS_KEPT);
+        }
       }
       const files: Record<string, string> = {};
       let plans: PlanShape[] = [];
@@ -179,6 +187,7 @@ export class ServerSampler implements RunObserver {
         perRow: counters ? perRow(counters) : { walBytes: null, statWalBytes: null, walRecords: null, fpi: null, buffersWritten: null, blocksTouched: null },
         counters,
         tables,
+        rollupWalBytesPerRun: rollupWal,
         plans,
         ...(nodes ? { nodes } : {}),
         ...(machine ? { machine } : {}),

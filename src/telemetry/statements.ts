@@ -112,3 +112,10 @@ export function diffStatements(before: readonly StatementRow[], after: readonly 
   }
   return out.sort((x, y) => y.totalTimeMs - x.totalTimeMs).slice(0, limit);
 }
+
+/** WAL per rollup run: wal_bytes / calls of the rollup function's top-level call; null when it did not run. */
+export function rollupWalPerRun(statements: readonly StatementFigures[] | null): number | null {
+  const runs = (statements ?? []).filter((s) => /\brollup_http_request\w*"?\s*\(/i.test(s.query));
+  const calls = runs.reduce((a, s) => a + s.calls, 0);
+  return calls > 0 ? runs.reduce((a, s) => a + s.walBytes, 0) / calls : null;
+}
