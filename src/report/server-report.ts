@@ -50,8 +50,13 @@ const ROLE_COLUMNS = new RegExp(`^(${ROLES.join('|')})_(.+)$`);
 export function serverCharts(record: RunRecord): ServerChart[] {
   const csv = record.files?.['server.csv'];
   if (!csv) return [];
-  const { columns, rows } = parseServerCsv(csv);
+  const parsed = parseServerCsv(csv);
+  const columns = parsed.columns;
+  // The seconds of the load only (the plans and the audit come after), on the latency chart's time axis.
+  const rows = parsed.rows.filter((r) => r.phase !== 'after');
   if (rows.length === 0) return [];
+  const lastEndS = Math.max(0, ...record.intervals.map((r) => r.endMs / 1000));
+  const timeAxis = { label: 'time since start', format: seconds, ...(lastEndS > 0 ? { domain: [0, lastEndS] as const } : {}) };
   // Plotted at the end of each second, as the interval rows are.
   const x = (r: Record<string, number | string | null>): number => Number(r.second) + 1;
   const warm = rows.filter((r) => r.phase === 'warmup');
@@ -69,7 +74,7 @@ export function serverCharts(record: RunRecord): ServerChart[] {
       id: 'server-waits',
       title: 'Active sessions by role and wait class',
       caption: 'Mean active sessions per second in pg_stat_activity samples, by role and wait class (CPU: active, waiting on nothing instrumented); read it under the response-time chart: a Lock line rising with the ingest p99 names the cause.',
-      svg: lineChartSvg({ title: 'Active sessions by role and wait class', series, x: { label: 'time since start', format: seconds }, y: { label: 'active sessions' }, bands }),
+      svg: lineChartSvg({ title: 'Active sessions by role and wait class', series, x: timeAxis, y: { label: 'active sessions' }, bands }),
     });
   }
   if (columns.includes('wal_bytes_per_s')) {
@@ -80,7 +85,7 @@ export function serverCharts(record: RunRecord): ServerChart[] {
       svg: lineChartSvg({
         title: 'WAL written per second',
         series: [{ name: 'WAL MB/s', points: rows.map((r) => [x(r), typeof r.wal_bytes_per_s === 'number' ? r.wal_bytes_per_s / 1e6 : null] as const) }],
-        x: { label: 'time since start', format: seconds },
+        x: timeAxis,
         y: { label: 'MB/s' },
         bands,
       }),
@@ -100,7 +105,7 @@ export function serverCharts(record: RunRecord): ServerChart[] {
           { name: 'client main thread cores', points: pick('client_main_cores'), dashed: true },
           { name: 'cpu pressure (0..1)', points: pick('cpu_pressure'), dashed: true, color: '#a33' },
         ],
-        x: { label: 'time since start', format: seconds },
+        x: timeAxis,
         y: { label: 'cores' },
         bands,
       }),

@@ -51,13 +51,17 @@ export function parseStatementRows(rows: readonly Record<string, unknown>[]): St
 
 /** A statement's text to show: `--` comment lines (the probes' headers) removed, spaces folded, cut to 300 characters. */
 export function displayText(query: string): string {
-  const text = query.split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
+  const text = withoutComments(query);
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+}
+
+function withoutComments(query: string): string {
+  return query.split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' ').trim();
 }
 
 /** The role a statement's text belongs to, when no sample caught it running. */
 export function roleByText(query: string): ServerRole | null {
-  const q = displayText(query);
+  const q = withoutComments(query);
   if (/RETURNING ingest_time/i.test(q) || /rtbench:freshness/i.test(q)) return 'freshness';
   if (/^\s*(INSERT INTO|COPY) "?http_request"?[\s(]/i.test(q)) return 'ingest';
   if (/\brollup_http_request\w*"?\s*\(/i.test(q) || /^\s*LOCK\b/i.test(q)) return 'rollup';

@@ -93,6 +93,7 @@ export function summarizeCounts(samples: number, counts: ReadonlyMap<ServerRole,
 /** "41% CPU, 33% Lock:relation, 12% LWLock:WALWrite": the top `n` waits of a role. */
 export function topWaits(w: RoleWaits, n = 3): string {
   return Object.entries(w.shares)
+    .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([k, v]) => `${(v * 100).toFixed(0)}% ${k}`)
     .join(', ');

@@ -208,5 +208,52 @@ describe('statement text', () => {
     assert.equal(displayText(probe), 'SELECT site_id, count(*) FROM http_request WHERE ingest_time > now() - $1::interval GROUP BY 1');
     assert.equal(roleByText(probe), 'viewers');
     assert.equal(displayText('x'.repeat(400)).length, 300);
+    // The window parameter far into a long statement still names the viewers.
+    assert.equal(roleByText(`SELECT ${'a, '.repeat(200)} b FROM http_request WHERE x > now() - $1::interval`), 'viewers');
+  });
+});
+
+describe('server in the reports', () => {
+  const server = {
+    sampleIntervalMs: 100, samplesSkipped: 0,
+    waits: { ingest: { samples: 100, avgActiveSessions: 0.5, shares: { CPU: 0.41, 'Lock:relation': 0.33, 'LWLock:WALWrite': 0.12, 'IO:WALSync': 0.14 } }, rollup: { samples: 4, avgActiveSessions: 0.04, shares: { CPU: 1 } } },
+    statements: [{ queryId: '1', query: 'INSERT INTO http_request (site_id) VALUES ($1)', role: 'ingest', roleBy: 'samples', calls: 1000, totalTimeMs: 50, meanTimeMs: 0.05, rows: 1000, sharedBlksHit: 3000, sharedBlksRead: 0, walBytes: 240000 }],
+    perRow: { walBytes: 323.4, statWalBytes: 321, walRecords: 3.16, fpi: 0.01, buffersWritten: 0.2, blocksTouched: 7.6 },
+    counters: { measureMs: 10000, rowsIngested: 2000, walBytes: 646800, walMbPerS: 0.0647, statWalBytes: 642000, walRecords: 6320, walFpi: 20, checkpointsTimed: 0, checkpointsRequested: 1, buffersWritten: 400, commits: 2100, rollbacks: 0, blksHit: 15000, blksRead: 200, tempBytes: 0 },
+    tables: {}, rollupWalBytesPerRun: 29526,
+    plans: [{ probe: 'raw-minutes', window: '1d', file: 'plans/raw-minutes-1d.json', topNode: 'Sort', scans: ['Seq Scan on http_request'], rows: 5, sharedHit: 40, sharedRead: 0, executionMs: 1.2 }],
+    unavailable: ['pg_stat_statements not installed: statements by role skipped (add pg_stat_statements to shared_preload_libraries, restart, then CREATE EXTENSION pg_stat_statements)'],
+  } as const;
+  test('the console block names the top waits per role, WAL/row and checkpoints; too few samples say insufficient', async () => {
+    const { serverBlock } = await import('../../src/report/server-block.js');
+    const text = serverBlock({ server } as never);
+    assert.match(text, /ingest {5}0\.50 active: 41% CPU, 33% Lock:relation, 14% IO:WALSync/);
+    assert.match(text, /rollup {5}insufficient \(n=4 samples\)/);
+    assert.match(text, /WAL {8}323 B\/row \(pg_stat_wal 321\), 0\.06 MB\/s/);
+    assert.match(text, /rollup {5}28\.8 kB WAL per run/);
+    assert.match(text, /checkpoints 0 timed, 1 requested/);
+    assert.match(text, /raw-minutes 1d +Sort ← Seq Scan on http_request/);
+    assert.match(text, /unavailable: pg_stat_statements not installed/);
+    assert.equal(serverBlock({} as never), '');
+  });
+  test('plan shape changes between two runs are notes', async () => {
+    const { planChanges } = await import('../../src/compare/compare.js');
+    const other = { ...server, plans: [{ ...server.plans[0], topNode: 'Sort', scans: ['Index Scan on http_request'] }] };
+    assert.deepEqual(planChanges({ server } as never, { server: other } as never),
+      ['plan of raw-minutes 1d differs: A Sort ← Seq Scan on http_request; B Sort ← Index Scan on http_request']);
+    assert.deepEqual(planChanges({ server } as never, { server } as never), []);
+  });
+  test('report tables and charts from summary.server and server.csv', async () => {
+    const { serverTables, serverCharts, parseServerCsv } = await import('../../src/report/server-report.js');
+    const ids = serverTables(server as never).map((t) => t.id);
+    assert.deepEqual(ids, ['server-work', 'server-waits', 'server-statements', 'server-plans', 'server-unavailable']);
+    const csv = 'second,phase,samples,ingest_CPU,ingest_Lock,wal_bytes_per_s,wal_fpi_per_s,buffers_written_per_s,commits_per_s,server_cores,client_cores,client_main_cores,cpu_pressure,sampler_server_cores\n' +
+      '0,warmup,10,0.1,0,50000,0,0,100,0.1,0.2,0.05,0.3,0.01\n1,measure,10,0.2,2,60000,,,,0.1,0.2,0.05,0.4,0.01\n2,after,10,0,0,1,,,,,,,,\n';
+    assert.equal(parseServerCsv(csv).rows[1]!.ingest_Lock, 2);
+    assert.equal(parseServerCsv(csv).rows[1]!.wal_fpi_per_s, null);
+    const charts = serverCharts({ files: { 'server.csv': csv }, intervals: [{ endMs: 2000 }] } as never);
+    assert.deepEqual(charts.map((c) => c.id), ['server-waits', 'server-wal', 'server-cpu']);
+    assert.match(charts[0]!.svg, /ingest Lock/);
+    assert.deepEqual(serverCharts({ intervals: [] } as never), []);
   });
 });
