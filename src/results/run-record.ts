@@ -472,8 +472,9 @@ export interface ServerSummary {
   /** WAL per rollup run: the rollup role's statements' wal_bytes / calls of its rollup function (pg_stat_statements); null without them. */
   readonly rollupWalBytesPerRun: number | null;
   readonly plans: readonly PlanShape[];
-  /** Citus: per node and totals. */
+  /** Citus: per node (worker waits sampled once a second through the coordinator) and their totals. */
   readonly nodes?: readonly NodeFigures[];
+  readonly nodesTotal?: { readonly walBytes: number | null; readonly rowsInRaw: number | null; readonly rawBytes: number | null };
   readonly machine?: MachineFigures;
   /** Views the server refused or lacks, one line each. */
   readonly unavailable: readonly string[];

@@ -5,7 +5,8 @@
  * coordinator's metadata.
  */
 import type pg from 'pg';
-import type { NodeFigures } from '../results/run-record.js';
+import type { NodeFigures, ServerRole } from '../results/run-record.js';
+import { roleOf } from './roles.js';
 
 /** WAL positions (bytes) per node at the two boundaries: `coordinator` and `host:port` keys. */
 export interface NodeWal {
@@ -50,4 +51,21 @@ export function nodeTotals(nodes: readonly NodeFigures[]): { walBytes: number | 
     return xs.length ? xs.reduce((a, b) => a + b, 0) : null;
   };
   return { walBytes: sum('walBytes'), rowsInRaw: sum('rowsInRaw'), rawBytes: sum('rawBytes') };
+}
+
+/** Citus's global pid of a worker session it opened: `citus_internal gpid=<node id × 10^10 + pid>`. */
+const GPID = /^citus_internal gpid=(\d+)$/;
+
+/**
+ * The role of a session on a worker: a Citus internal connection counts as the
+ * coordinator backend that opened it (its gpid holds that backend's pid);
+ * anything else by its own application_name. Pure.
+ */
+export function workerRole(applicationName: string | null, backendType: string | null, coordinatorRoles: ReadonlyMap<number, ServerRole>): ServerRole | null {
+  const m = GPID.exec(applicationName ?? '');
+  if (m) {
+    const pid = Number(BigInt(m[1]!) % 10_000_000_000n);
+    return coordinatorRoles.get(pid) ?? 'harness';
+  }
+  return roleOf(applicationName, backendType);
 }

@@ -22,7 +22,7 @@ import { counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type Coun
 import { cpuPressureTotalUs, isLocalPostgres, mainThreadCpuS, parentPid, pidCpuS, serversCpuS } from './machine.js';
 import { explainPanels, type PanelTask } from './explain.js';
 import { serverCsv, type MachineSecond } from './server-csv.js';
-import { citusNodeFigures } from './citus-nodes.js';
+import { citusNodeFigures, nodeTotals, workerRole } from './citus-nodes.js';
 
 /** Options of a {@link ServerSampler}. */
 export interface ServerSamplerOptions {
@@ -87,6 +87,10 @@ export class ServerSampler implements RunObserver {
   private postmasters: number[] = [];
   private samplerBackendPid = 0;
   private measureRows = 0;
+  /** Citus: the role of each coordinator backend, for the worker sessions it started (their gpid names it). */
+  private readonly pidRoles = new Map<number, ServerRole>();
+  /** Citus: per worker node, its active sessions sampled with the counters (once a second). */
+  private nodeWaits = new Map<string, WaitAggregator>();
   private boundary: Partial<Record<'before' | 'after', Promise<Boundary | null>>> = {};
   private stopped = false;
 
@@ -173,7 +177,10 @@ export class ServerSampler implements RunObserver {
       }
       let nodes: NodeFigures[] | undefined;
       if (this.session?.citus) {
-        nodes = await citusNodeFigures(client, { before: before?.nodeWal ?? null, after: after?.nodeWal ?? null }).catch((err: unknown) => {
+        nodes = await citusNodeFigures(client, { before: before?.nodeWal ?? null, after: after?.nodeWal ?? null }).then((list) => list.map((node) => {
+          const w = this.nodeWaits.get(node.node)?.summary(timing.measureStartMs, timing.measureEndMs);
+          return w && Object.keys(w).length > 0 ? { ...node, waits: w } : node;
+        }), (err: unknown) => {
           this.unavailable.add(`citus nodes: ${why(err)}`);
           return undefined;
         });
@@ -189,7 +196,7 @@ export class ServerSampler implements RunObserver {
         tables,
         rollupWalBytesPerRun: rollupWal,
         plans,
-        ...(nodes ? { nodes } : {}),
+        ...(nodes ? { nodes, nodesTotal: nodeTotals(nodes) } : {}),
         ...(machine ? { machine } : {}),
         unavailable: [...this.unavailable],
       };
@@ -223,6 +230,8 @@ export class ServerSampler implements RunObserver {
     this.boundary = {};
     this.stopped = false;
     this.queryRoles.clear();
+    this.pidRoles.clear();
+    this.nodeWaits = new Map();
   }
 
   private stopTimers(): void {
@@ -310,8 +319,8 @@ export class ServerSampler implements RunObserver {
     }
     this.sampleBusy = true;
     const epochMs = this.nowMs();
-    client.query<{ app: string | null; bt: string | null; state: string | null; wet: string | null; we: string | null; qid: string | null }>(
-      `${SAMPLER_SQL_TAG} SELECT application_name AS app, backend_type AS bt, state, wait_event_type AS wet, wait_event AS we, query_id::text AS qid
+    client.query<{ pid: number; app: string | null; bt: string | null; state: string | null; wet: string | null; we: string | null; qid: string | null }>(
+      `${SAMPLER_SQL_TAG} SELECT pid, application_name AS app, backend_type AS bt, state, wait_event_type AS wet, wait_event AS we, query_id::text AS qid
          FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state IS NOT NULL`,
     ).then((r) => {
       const sessions: ActiveSession[] = [];
@@ -319,6 +328,7 @@ export class ServerSampler implements RunObserver {
         const role = roleOf(row.app, row.bt);
         if (role === null) continue;
         noteQueryRole(this.queryRoles, row.qid, role);
+        if (this.session?.citus) this.pidRoles.set(row.pid, role);
         if (row.state === 'active') sessions.push({ role, wait: waitLabel(row.wet, row.we) });
       }
       if (this.originEpochMs === null) this.originEpochMs = epochMs;
@@ -360,10 +370,40 @@ export class ServerSampler implements RunObserver {
       this.readMachine(epochMs);
       const snap = await this.snapshot(client);
       this.snaps.push({ epochMs, snap });
+      if (this.session?.citus) await this.sampleWorkers(client, epochMs);
     } catch (err) {
       this.unavailable.add(`server counters not read: ${why(err)}`);
     } finally {
       this.counterBusy = false;
+    }
+  }
+
+  /** Citus: each worker's active sessions, by the role of the coordinator backend that started them. */
+  private async sampleWorkers(client: pg.Client, epochMs: number): Promise<void> {
+    const r = await client.query<{ node: string; success: boolean; result: string }>(
+      `${SAMPLER_SQL_TAG} SELECT nodename || ':' || nodeport AS node, success, result FROM run_command_on_workers($$SELECT coalesce(json_agg(json_build_object('a', application_name, 'b', backend_type, 't', wait_event_type, 'e', wait_event)), '[]') FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()$$)`,
+    ).catch((err: unknown) => {
+      this.unavailable.add(`citus: worker activity not sampled: ${why(err)}`);
+      return null;
+    });
+    if (!r) return;
+    const at = epochMs - (this.originEpochMs ?? epochMs);
+    for (const row of r.rows) {
+      if (!row.success) continue;
+      let list: Array<{ a: string | null; b: string | null; t: string | null; e: string | null }>;
+      try {
+        list = JSON.parse(row.result) as typeof list;
+      } catch {
+        continue;
+      }
+      const sessions: ActiveSession[] = [];
+      for (const x of list) {
+        const role = workerRole(x.a, x.b, this.pidRoles);
+        if (role !== null) sessions.push({ role, wait: waitLabel(x.t, x.e) });
+      }
+      let agg = this.nodeWaits.get(row.node);
+      if (!agg) this.nodeWaits.set(row.node, (agg = new WaitAggregator()));
+      agg.add(at, sessions);
     }
   }
 
