@@ -13,6 +13,7 @@
  * - `ingest.response.p50Us`, `ingest.response.p99Us` — smaller is better;
  * - `ingest.achievedRateHz` — bigger is better;
  * - `ingest.errors` — must be 0;
+ * - of a capacity search's dir: `capacity.capacityHz` — bigger is better;
  * - where the run has them: `rollup.duration.p99Us`, `freshness.p99Us`,
  *   `server.perRow.walBytes`, `server.perRow.buffersWritten` (the server
  *   sampler's WAL bytes and buffers written per ingested row; smaller), every probe cell's `probes.byProbe.<probe>.<window>.p50Us`
@@ -60,6 +61,8 @@ const CORE: ReadonlyArray<readonly [string, Direction]> = [
   // The server's work per ingested row (src/telemetry): far steadier than latency on a noisy CI runner.
   ['server.perRow.walBytes', 'smaller'],
   ['server.perRow.buffersWritten', 'smaller'],
+  // A capacity dir (rtbench capacity): the sustainable rate.
+  ['capacity.capacityHz', 'bigger'],
 ];
 const AUDIT: ReadonlyArray<readonly [string, Direction]> = [
   ['audit.lostEvents', 'zero'],

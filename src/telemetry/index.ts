@@ -10,8 +10,14 @@ export { topWaits } from './waits.js';
 export { describePlan } from './plans.js';
 export { ROLES, SAMPLER_APPLICATION_NAME } from './roles.js';
 
-/** The sampler of a run (none with --sample-interval 0), explaining the run's panels after the measure phase. */
-export function serverSamplerFor(config: RunConfig): RunObserver[] {
+/**
+ * The sampler of a run (none with --sample-interval 0); unless `plans` is false it explains
+ * the run's panels after the measure phase.
+ */
+export function serverSamplerFor(config: RunConfig, opts: { plans?: boolean } = {}): RunObserver[] {
   if (config.sampleIntervalMs <= 0) return [];
-  return [new ServerSampler({ sampleIntervalMs: config.sampleIntervalMs, panels: (client, step) => dashboardPanels(client, step.config) })];
+  return [new ServerSampler({
+    sampleIntervalMs: config.sampleIntervalMs,
+    ...(opts.plans === false ? {} : { panels: (client, step) => dashboardPanels(client, step.config) }),
+  })];
 }

@@ -1,0 +1,163 @@
+/**
+ * The capacity search: which rate to try next, from the verdicts so far.
+ * Pure: it sees step outcomes (rate and verdict), never a database or a clock.
+ *
+ * 1. Grow the rate geometrically from `startHz` (× `growth`) until a step
+ *    fails, or `maxHz` passes. When the first step fails, shrink (÷ `growth`)
+ *    down to `minHz` looking for a pass.
+ * 2. Bisect between the highest pass and the lowest fail above it until
+ *    fail / pass − 1 ≤ `precision`.
+ * 3. Confirm: the answer is the highest rate that passed twice with the next
+ *    rate above it failing twice. A rate whose verdicts disagree gets a third
+ *    step; its majority decides. A pass above the lowest confirmed fail is
+ *    noise and is reported, never the capacity.
+ * A `harness` verdict (the client could not drive the step) is repeated once;
+ * twice at one rate ends the search as harness-bound.
+ */
+
+/** One step's outcome, as the search sees it. */
+export interface SearchStep {
+  readonly rateHz: number;
+  readonly verdict: 'pass' | 'fail' | 'harness';
+}
+
+export interface SearchOptions {
+  readonly startHz: number;
+  /** Upper bound of the search (rows/s). */
+  readonly maxHz: number;
+  /** Lower bound when the first steps fail (rows/s). */
+  readonly minHz: number;
+  /** Geometric growth factor (> 1). */
+  readonly growth: number;
+  /** Bisection stops when fail / pass − 1 ≤ precision. */
+  readonly precision: number;
+  /** Verdicts needed at each end of the bracket (2: confirmed). */
+  readonly confirmations: number;
+  /** Hard bound on the number of steps. */
+  readonly maxSteps: number;
+}
+
+export const DEFAULT_SEARCH: Omit<SearchOptions, 'startHz' | 'maxHz' | 'minHz'> = {
+  growth: 2,
+  precision: 0.05,
+  confirmations: 2,
+  maxSteps: 24,
+};
+
+/** Why the search ended. */
+export type SearchEnd =
+  /** A confirmed bracket [passHz, failHz] within the precision. */
+  | 'found'
+  /** --max passed: the capacity is at least maxHz. */
+  | 'max-passed'
+  /** Nothing passed down to --min. */
+  | 'no-pass'
+  /** The client could not drive a step (twice at one rate). */
+  | 'harness-bound'
+  /** --max-steps ran out before the bracket closed. */
+  | 'step-limit';
+
+export type SearchNext =
+  | { readonly action: 'run'; readonly rateHz: number; readonly why: string }
+  | { readonly action: 'done'; readonly end: SearchEnd; readonly passHz: number | null; readonly failHz: number | null; readonly harnessHz?: number; readonly noise: readonly string[] };
+
+interface Tally { pass: number; fail: number; harness: number }
+
+function tallies(steps: readonly SearchStep[]): Map<number, Tally> {
+  const m = new Map<number, Tally>();
+  for (const s of steps) {
+    const t = m.get(s.rateHz) ?? { pass: 0, fail: 0, harness: 0 };
+    t[s.verdict]++;
+    m.set(s.rateHz, t);
+  }
+  return m;
+}
+
+/** A rate a user reads: whole rows/s, three significant digits above 1,000. */
+export function roundRate(hz: number): number {
+  if (hz < 1000) return Math.max(1, Math.round(hz));
+  const mag = 10 ** (Math.floor(Math.log10(hz)) - 2);
+  return Math.round(hz / mag) * mag;
+}
+
+/** The next step, or the end of the search. */
+export function nextStep(steps: readonly SearchStep[], o: SearchOptions): SearchNext {
+  const t = tallies(steps);
+  const rates = [...t.keys()].sort((a, b) => a - b);
+  const noise: string[] = [];
+  if (steps.length === 0) return { action: 'run', rateHz: roundRate(Math.min(o.startHz, o.maxHz)), why: 'start' };
+
+  // The client could not drive a rate: once may be a noisy moment, twice ends the search.
+  for (const r of rates) {
+    const x = t.get(r)!;
+    if (x.harness >= 2) {
+      const { lo, hi } = bracketBelow(t, rates, r);
+      return { action: 'done', end: 'harness-bound', passHz: lo, failHz: hi, harnessHz: r, noise };
+    }
+  }
+  const last = steps[steps.length - 1]!;
+  if (last.verdict === 'harness') return { action: 'run', rateHz: last.rateHz, why: 'repeat: the client could not drive the last step' };
+
+  // Undecided rates (as many passes as fails) get another step before anything else.
+  for (const r of rates) {
+    const x = t.get(r)!;
+    if (x.pass > 0 && x.pass === x.fail) return { action: 'run', rateHz: r, why: `tie-break: ${x.pass} pass, ${x.fail} fail` };
+  }
+  const leansPass = (r: number): boolean => t.get(r)!.pass > t.get(r)!.fail;
+  const leansFail = (r: number): boolean => t.get(r)!.fail > t.get(r)!.pass;
+  const hi = rates.find(leansFail) ?? null;
+  const passesBelow = rates.filter((r) => leansPass(r) && (hi === null || r < hi));
+  const lo = passesBelow.length > 0 ? passesBelow[passesBelow.length - 1]! : null;
+  for (const r of rates) if (hi !== null && r > hi && leansPass(r)) noise.push(`${r} rows/s passed above the failing ${hi} rows/s (noise; not the capacity)`);
+
+  if (steps.length >= o.maxSteps) return { action: 'done', end: 'step-limit', passHz: lo, failHz: hi, noise };
+
+  const confirm = (r: number, kind: 'pass' | 'fail'): SearchNext | null =>
+    t.get(r)![kind] < o.confirmations ? { action: 'run', rateHz: r, why: `confirm ${kind} at ${r} rows/s` } : null;
+
+  if (hi === null) {
+    // Everything so far passed: grow.
+    if (lo === null) return { action: 'run', rateHz: roundRate(Math.min(o.startHz, o.maxHz)), why: 'start' };
+    if (lo >= o.maxHz) return confirm(lo, 'pass') ?? { action: 'done', end: 'max-passed', passHz: lo, failHz: null, noise };
+    return { action: 'run', rateHz: roundRate(Math.min(lo * o.growth, o.maxHz)), why: `grow ×${o.growth}` };
+  }
+  if (lo === null) {
+    // Everything so far failed: shrink to --min, confirming the lowest failure before giving up.
+    const lowest = rates[0]!;
+    if (lowest <= roundRate(o.minHz)) return confirm(lowest, 'fail') ?? { action: 'done', end: 'no-pass', passHz: null, failHz: lowest, noise };
+    return { action: 'run', rateHz: roundRate(Math.max(lowest / o.growth, o.minHz)), why: `shrink ÷${o.growth}` };
+  }
+  if (hi / lo - 1 > o.precision) {
+    const mid = roundRate((lo + hi) / 2);
+    if (mid > lo && mid < hi && !t.has(mid)) return { action: 'run', rateHz: mid, why: `bisect ${lo}–${hi}` };
+  }
+  return confirm(lo, 'pass') ?? confirm(hi, 'fail') ?? { action: 'done', end: 'found', passHz: lo, failHz: hi, noise };
+}
+
+/** The highest pass below `r` and the lowest fail (for a harness-bound end). */
+function bracketBelow(t: Map<number, Tally>, rates: readonly number[], r: number): { lo: number | null; hi: number | null } {
+  const below = rates.filter((x) => x < r && t.get(x)!.pass > t.get(x)!.fail);
+  const fails = rates.filter((x) => t.get(x)!.fail > t.get(x)!.pass);
+  return { lo: below.length ? below[below.length - 1]! : null, hi: fails.length ? fails[0]! : null };
+}
+
+/**
+ * Steps left, as an estimate for the progress line: growth steps to the first
+ * fail are unknown, so assume one more; then bisections and confirmations.
+ */
+export function estimateStepsLeft(steps: readonly SearchStep[], o: SearchOptions): number {
+  const t = tallies(steps);
+  const rates = [...t.keys()].sort((a, b) => a - b);
+  const hi = rates.find((r) => t.get(r)!.fail > t.get(r)!.pass) ?? null;
+  const pass = rates.filter((r) => t.get(r)!.pass > t.get(r)!.fail && (hi === null || r < hi));
+  const lo = pass.length ? pass[pass.length - 1]! : null;
+  const confirmations = (r: number | null, k: 'pass' | 'fail'): number => (r === null ? o.confirmations : Math.max(0, o.confirmations - t.get(r)![k]));
+  if (hi === null || lo === null) {
+    // Unknown bracket: one more step to find it, then a halving from a ×growth gap.
+    const bisections = Math.max(0, Math.ceil(Math.log2(Math.max(1e-9, o.growth - 1) / o.precision)));
+    return Math.min(o.maxSteps - steps.length, 1 + bisections + (o.confirmations - 1) * 2);
+  }
+  const gap = hi / lo - 1;
+  const bisections = gap > o.precision ? Math.ceil(Math.log2(gap / o.precision)) : 0;
+  return Math.min(o.maxSteps - steps.length, bisections + confirmations(lo, 'pass') + confirmations(hi, 'fail'));
+}
