@@ -90,6 +90,15 @@ describe('server telemetry (e2e)', { skip }, () => {
     const early = csv.slice(1).map((l) => l.split(',')).filter((c) => c[1] === 'measure' && Number(c[0]) * 1000 + 1000 < lockFrom - origin - 500);
     assert.ok(early.length >= 1 && early.every((c) => Number(c[lockCol] || 0) < 1), 'no lock before the lock');
 
+    // Outside the test's lock the only locker is the incremental rollup (LOCK … IN EXCLUSIVE MODE):
+    // a second with ingest lock waits has the rollup active in it or next to it.
+    const rollupCols = cols.map((c, i) => (c.startsWith('rollup_') ? i : -1)).filter((i) => i >= 0);
+    const bySecond = new Map(csv.slice(1).map((l) => l.split(',')).map((c) => [Number(c[0]), c]));
+    const rollupActive = (s: number): boolean => [s - 1, s, s + 1].some((t) => rollupCols.some((i) => Number(bySecond.get(t)?.[i] || 0) > 0));
+    for (const [s, c] of bySecond) {
+      const outside = (s + 1) * 1000 < lockFrom - origin - 1000 || s * 1000 > lockTo - origin + 1000;
+      if (outside && Number(c[lockCol] || 0) > 0) assert.ok(rollupActive(s), `second ${s}: ingest lock waits with no rollup running (${c.join(',')})`);
+    }
     assert.ok((server.waits.ingest?.shares['Lock:relation'] ?? 0) > 0.1, JSON.stringify(server.waits));
     assert.ok(server.perRow.walBytes !== null && server.perRow.walBytes > 50, `WAL/row ${server.perRow.walBytes}`);
     const ins = server.statements?.find((st) => /^INSERT INTO http_request\b/.test(st.query));
