@@ -105,10 +105,17 @@ export class ServerSampler implements RunObserver {
     return [...this.unavailable];
   }
 
-  async stepStart(step: StepInfo, session: SessionInfo): Promise<void> {
+  async stepStart(_step: StepInfo, session: SessionInfo): Promise<void> {
     this.reset();
     this.session = session;
-    const client = await (this.opts.connect ?? ((u: string) => connect(u, SAMPLER_APPLICATION_NAME)))(session.url);
+    let client: pg.Client;
+    try {
+      client = await (this.opts.connect ?? ((u: string) => connect(u, SAMPLER_APPLICATION_NAME)))(session.url);
+    } catch (err) {
+      // The run goes on without the server's view; stepEnd says why.
+      this.unavailable.add(`the sampler could not connect: ${why(err)}`);
+      return;
+    }
     this.client = client;
     client.on('error', () => undefined);
     await client.query(`SET statement_timeout = '10s'`).catch(() => undefined);
@@ -121,7 +128,6 @@ export class ServerSampler implements RunObserver {
     this.counterTimer = setInterval(() => void this.readCounters(), this.counterIntervalMs);
     this.counterTimer.unref?.();
     void this.readCounters();
-    void step;
   }
 
   phase(phase: StepPhase, atMs = 0, _step?: StepInfo): void {
@@ -136,7 +142,7 @@ export class ServerSampler implements RunObserver {
 
   async stepEnd(step: StepInfo, timing: StepTiming): Promise<StepContribution> {
     const client = this.client;
-    if (!client) return {};
+    if (!client) return this.unavailable.size > 0 ? { notes: [...this.unavailable].map((l) => `server: ${l}`) } : {};
     try {
       // A step driven without phase events (or cut short) gets its boundaries here.
       const before = (await this.boundary.before) ?? null;
@@ -231,6 +237,7 @@ export class ServerSampler implements RunObserver {
     this.stopped = false;
     this.queryRoles.clear();
     this.pidRoles.clear();
+    this.unavailable.clear();
     this.nodeWaits = new Map();
   }
 

@@ -160,6 +160,42 @@ describe('server sampler', { skip }, () => {
     assert.ok(server.plans.every((p) => p.scans.some((s) => /http_request/.test(s))), JSON.stringify(server.plans.map((p) => p.scans)));
   });
 
+  test('on --url without pg_stat_statements: one line naming what to install, the rest is measured', async () => {
+    const admin = await client(cluster.url, 'rtbench-setup');
+    await admin.query('CREATE DATABASE nostatements');
+    await admin.end();
+    const u = new URL(cluster.url);
+    u.pathname = '/nostatements';
+    const config = validateConfig({}, { seed: 1, resultsDir: 'results' }).config!;
+    const step: StepInfo = { index: 0, runId: 'url', config };
+    const sampler = new ServerSampler({ sampleIntervalMs: 50 });
+    await sampler.stepStart(step, { config, url: u.toString(), targetKind: 'url', server: {} as never, rowsAtSetup: 0 });
+    const origin = Date.now();
+    sampler.phase('warmup', 0, step);
+    sampler.phase('measure', 0, step);
+    await sleep(1200);
+    sampler.phase('drain', 1200, step);
+    const c = await sampler.stepEnd(step, { startEpochMs: origin, measureStartMs: 0, measureEndMs: 1200, interrupted: false });
+    const s = (c.summary as { server: ServerSummary }).server;
+    assert.equal(s.statements, null);
+    assert.deepEqual(s.unavailable, ['pg_stat_statements not installed: statements by role skipped (add pg_stat_statements to shared_preload_libraries, restart, then CREATE EXTENSION pg_stat_statements)']);
+    assert.ok(c.notes?.some((n) => /pg_stat_statements not installed/.test(n)));
+    assert.ok(s.counters !== null && s.counters.walBytes >= 0);
+    const ext = await client(u.toString(), 'rtbench-setup');
+    const n = await ext.query(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'pg_stat_statements'`);
+    await ext.end();
+    assert.equal(n.rows[0].n, 0, 'never created on a user\'s database');
+  });
+
+  test('a sampler that cannot connect costs a note, not the run', async () => {
+    const config = validateConfig({}, { seed: 1, resultsDir: 'results' }).config!;
+    const step: StepInfo = { index: 0, runId: 'noconn', config };
+    const sampler = new ServerSampler({ connect: async () => { throw new Error('too many connections for role "x"'); } });
+    await sampler.stepStart(step, { config, url: cluster.url, targetKind: 'url', server: {} as never, rowsAtSetup: 0 });
+    const c = await sampler.stepEnd(step, { startEpochMs: Date.now(), measureStartMs: 0, measureEndMs: 1, interrupted: false });
+    assert.deepEqual(c.notes, ['server: the sampler could not connect: too many connections for role "x"']);
+  });
+
   test('on this host: the server\'s CPU and the CPU pressure', () => {
     const m = server.machine;
     assert.ok(m, 'the embedded server is local');
