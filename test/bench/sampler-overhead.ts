@@ -4,11 +4,15 @@
  * alternating A B B A … over BENCH_ROUNDS pairs on one throwaway local server
  * with pg_stat_statements installed: ingest response p50/p99 (with n), the
  * CLI's whole-process CPU per row, and the sampler's own backend CPU on the
- * server (/proc). Prints figures; asserts nothing.
+ * server (/proc). First the sampler alone in this process for BENCH_ALONE_S
+ * (10 s): its own client CPU, which CPU time measures even on a busy machine.
+ * Prints figures; asserts nothing.
  */
 import os from 'node:os';
 import { connect } from '../../src/targets/postgres.js';
-import { fmt, rtbench, startReferee, type RtbenchRun } from './referee.js';
+import { fmt, rtbench, startReferee, type Referee, type RtbenchRun } from './referee.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { ServerSampler } from '../../src/telemetry/sampler.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -33,6 +37,27 @@ function record(side: Side, r: RtbenchRun): void {
   if (r.summary.server) side.skipped.push(r.summary.server.samplesSkipped);
 }
 
+/** The sampler alone in this process for `seconds`: its client CPU (cores) and its backend's (from its own figures). */
+async function samplerAlone(ref: Referee, seconds: number): Promise<{ clientCores: number; backendCores: number | null; samples: number }> {
+  const config = validateConfig({}, { seed: 1, resultsDir: 'results' }).config!;
+  const step = { index: 0, runId: 'alone', config };
+  const sampler = new ServerSampler({ sampleIntervalMs: 100 });
+  await sampler.stepStart(step, { config, url: ref.cluster.url, targetKind: 'url', server: {} as never, rowsAtSetup: 0 });
+  const origin = Date.now();
+  sampler.phase('warmup', 0, step);
+  sampler.phase('measure', 0, step);
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu = process.cpuUsage(cpu0);
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+  sampler.phase('drain', seconds * 1000, step);
+  const c = await sampler.stepEnd(step, { startEpochMs: origin, measureStartMs: 0, measureEndMs: seconds * 1000, interrupted: false });
+  const server = (c.summary as { server: import('../../src/results/run-record.js').ServerSummary }).server;
+  const samples = Object.values(server.waits)[0]?.samples ?? 0;
+  return { clientCores: (cpu.user + cpu.system) / wallUs, backendCores: server.machine?.samplerServerCores ?? null, samples };
+}
+
 async function main(): Promise<void> {
   const ref = await startReferee();
   try {
@@ -40,6 +65,8 @@ async function main(): Promise<void> {
     await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await admin.end();
     console.log(`sampler overhead: ${RATE} rows/s, ${SECONDS} s per run, ${ROUNDS} rounds (off/on alternating), ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const alone = await samplerAlone(ref, Number(process.env['BENCH_ALONE_S'] ?? 10));
+    console.log(`  sampler alone (every 100 ms): client ${fmt(alone.clientCores, 4)} cores, its backend ${alone.backendCores === null ? 'n/a' : fmt(alone.backendCores, 4)} cores`);
     const off = empty();
     const on = empty();
     const args = (interval: number): string[] => ['--rate', String(RATE), '--duration', `${SECONDS}s`, '--warmup', '2s', '--sample-interval', String(interval)];
@@ -58,6 +85,7 @@ async function main(): Promise<void> {
       console.log(`  ${name}: response p50 ${fmt(median(s.p50) / 1000, 3)} ms, p99 ${fmt(median(s.p99) / 1000, 3)} ms (median of ${s.p50.length} runs, n ${Math.min(...s.n)}+ each), ` +
         `CLI CPU ${fmt(median(s.cpuUsPerRow), 1)} µs/row${s.samplerCores.length ? `, sampler backend ${fmt(median(s.samplerCores), 4)} cores, samples skipped ${Math.max(...s.skipped)}` : ''}`);
     };
+    if (ROUNDS === 0) return;
     console.log('medians:');
     line('sampler off', off);
     line('sampler on ', on);
