@@ -62,7 +62,12 @@ export function serverBlock(summary: Summary, opts: { statements?: number; plans
   }
   if (s.nodes && s.nodes.length > 0) {
     lines.push('  nodes (WAL over the measure phase; http_request rows, MB):');
-    for (const n of s.nodes) lines.push(`    ${n.node.padEnd(22)} WAL ${n.walBytes === null ? 'n/a' : `${(n.walBytes / 1e6).toFixed(2)} MB`}, rows ${n.rowsInRaw ?? 'n/a'}, ${n.rawBytes === null ? 'n/a' : (n.rawBytes / 1e6).toFixed(1)} MB`);
+    for (const n of s.nodes) {
+      lines.push(`    ${n.node.padEnd(22)} WAL ${n.walBytes === null ? 'n/a' : `${(n.walBytes / 1e6).toFixed(2)} MB`}, rows ${n.rowsInRaw ?? 'n/a'}, ${n.rawBytes === null ? 'n/a' : (n.rawBytes / 1e6).toFixed(1)} MB`);
+      if (n.waits) for (const l of waitLines({ ...s, waits: n.waits })) lines.push(`      ${l}`);
+    }
+    const t = s.nodesTotal;
+    if (t) lines.push(`    ${'total'.padEnd(22)} WAL ${t.walBytes === null ? 'n/a' : `${(t.walBytes / 1e6).toFixed(2)} MB`}, rows ${t.rowsInRaw ?? 'n/a'}, ${t.rawBytes === null ? 'n/a' : (t.rawBytes / 1e6).toFixed(1)} MB`);
   }
   const m = s.machine;
   if (m) {

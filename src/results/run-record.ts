@@ -406,6 +406,7 @@ export interface TableActivity {
 export interface ServerCounters {
   readonly measureMs: number;
   readonly rowsIngested: number;
+  /** WAL position moved; on Citus the sum over the coordinator and the workers (the other counters are the coordinator's). */
   readonly walBytes: number;
   readonly walMbPerS: number;
   readonly statWalBytes: number | null;

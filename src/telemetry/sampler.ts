@@ -93,6 +93,8 @@ export class ServerSampler implements RunObserver {
   private nodeWaits = new Map<string, WaitAggregator>();
   private boundary: Partial<Record<'before' | 'after', Promise<Boundary | null>>> = {};
   private stopped = false;
+  /** The connection runs one query at a time: timers and phase boundaries queue here (pg deprecates its own queue). */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: ServerSamplerOptions = {}) {
     this.sampleIntervalMs = opts.sampleIntervalMs ?? 100;
@@ -191,6 +193,12 @@ export class ServerSampler implements RunObserver {
           return undefined;
         });
       }
+      // On Citus the rows are written on the workers: the WAL per row is the whole cluster's.
+      const totals = nodes ? nodeTotals(nodes) : null;
+      if (counters && totals?.walBytes != null) {
+        const measureS = counters.measureMs / 1000;
+        counters = { ...counters, walBytes: totals.walBytes, walMbPerS: measureS > 0 ? totals.walBytes / 1e6 / measureS : 0 };
+      }
       const machine = this.machineFigures(rel, timing);
       const server: ServerSummary = {
         sampleIntervalMs: this.sampleIntervalMs,
@@ -202,7 +210,7 @@ export class ServerSampler implements RunObserver {
         tables,
         rollupWalBytesPerRun: rollupWal,
         plans,
-        ...(nodes ? { nodes, nodesTotal: nodeTotals(nodes) } : {}),
+        ...(nodes && totals ? { nodes, nodesTotal: totals } : {}),
         ...(machine ? { machine } : {}),
         unavailable: [...this.unavailable],
       };
@@ -241,6 +249,15 @@ export class ServerSampler implements RunObserver {
     this.nodeWaits = new Map();
   }
 
+  /** Run `fn` on the connection after everything queued before it. */
+  private serial<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('the sampler is not connected'));
+    const next = this.chain.then(() => fn(client));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
   private stopTimers(): void {
     this.stopped = true;
     if (this.sampleTimer) clearInterval(this.sampleTimer);
@@ -249,7 +266,9 @@ export class ServerSampler implements RunObserver {
   }
 
   private async waitIdle(): Promise<void> {
+    await this.chain;
     for (let i = 0; i < 200 && (this.sampleBusy || this.counterBusy); i++) await new Promise((r) => setTimeout(r, 10));
+    await this.chain;
   }
 
   /** Which views this server lets us read; the counter query is built of those. */
@@ -325,11 +344,14 @@ export class ServerSampler implements RunObserver {
       return;
     }
     this.sampleBusy = true;
-    const epochMs = this.nowMs();
-    client.query<{ pid: number; app: string | null; bt: string | null; state: string | null; wet: string | null; we: string | null; qid: string | null }>(
+    this.serial((c) => {
+      // The sample's time is when it is sent (it may have waited in the queue behind a counter read).
+      const sentMs = this.nowMs();
+      return c.query<{ pid: number; app: string | null; bt: string | null; state: string | null; wet: string | null; we: string | null; qid: string | null }>(
       `${SAMPLER_SQL_TAG} SELECT pid, application_name AS app, backend_type AS bt, state, wait_event_type AS wet, wait_event AS we, query_id::text AS qid
          FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state IS NOT NULL`,
-    ).then((r) => {
+      ).then((r) => ({ r, epochMs: sentMs }));
+    }).then(({ r, epochMs }) => {
       const sessions: ActiveSession[] = [];
       for (const row of r.rows) {
         const role = roleOf(row.app, row.bt);
@@ -373,11 +395,13 @@ export class ServerSampler implements RunObserver {
     if (!client || this.counterBusy || !this.counterSql) return;
     this.counterBusy = true;
     try {
-      const epochMs = this.nowMs();
-      this.readMachine(epochMs);
-      const snap = await this.snapshot(client);
-      this.snaps.push({ epochMs, snap });
-      if (this.session?.citus) await this.sampleWorkers(client, epochMs);
+      await this.serial(async (c) => {
+        const epochMs = this.nowMs();
+        this.readMachine(epochMs);
+        const snap = await this.snapshot(c);
+        this.snaps.push({ epochMs, snap });
+        if (this.session?.citus) await this.sampleWorkers(c, epochMs);
+      });
     } catch (err) {
       this.unavailable.add(`server counters not read: ${why(err)}`);
     } finally {
@@ -429,8 +453,11 @@ export class ServerSampler implements RunObserver {
 
   /** Counters, statements and (Citus) each node's WAL position at a phase boundary. */
   private async readBoundary(): Promise<Boundary | null> {
-    const client = this.client;
-    if (!client || !this.counterSql) return null;
+    if (!this.client || !this.counterSql) return null;
+    return this.serial((client) => this.boundaryOn(client)).catch(() => null);
+  }
+
+  private async boundaryOn(client: pg.Client): Promise<Boundary | null> {
     const epochMs = this.nowMs();
     try {
       const snap = await this.snapshot(client);

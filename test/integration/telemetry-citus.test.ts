@@ -32,6 +32,9 @@ describe('server sampler on Citus', { skip }, () => {
     await admin.connect();
     const worker = new pg.Client({ connectionString: citus.url, application_name: 'rtbench-w1' });
     await worker.connect();
+    // A second "load worker" keeps a session busy on one worker node (a router query that sleeps there).
+    const sleeper = new pg.Client({ connectionString: citus.url, application_name: 'rtbench-w2' });
+    await sleeper.connect();
     try {
       await ensureSchema(admin, false);
       await distributeTables(admin, ['http_request'], { shardCount: 8 });
@@ -46,11 +49,15 @@ describe('server sampler on Citus', { skip }, () => {
       sampler.phase('measure', 0, step);
       let rows = 0;
       const until = Date.now() + 4000;
+      const sleeping = (async () => {
+        while (Date.now() < until) await sleeper.query('SELECT count(*) FROM http_request WHERE site_id = 1 AND (SELECT pg_sleep(0.4)) IS NOT NULL');
+      })();
       while (Date.now() < until) {
         await worker.query(`INSERT INTO http_request (site_id, ingest_time, url, request_country, ip_address, status_code, response_time_msec)
           VALUES (trunc(random()*32), clock_timestamp(), 'u', 'USA', '10.0.0.1', 200, 5)`);
         rows++;
       }
+      await sleeping;
       const endMs = Date.now() - origin;
       sampler.phase('drain', endMs, step);
       sampler.interval({ phase: 'measure', rows } as IntervalRow, step);
@@ -59,6 +66,7 @@ describe('server sampler on Citus', { skip }, () => {
       rowsInTable = Number((await admin.query<{ n: string }>('SELECT count(*)::text AS n FROM http_request')).rows[0]!.n);
     } finally {
       await worker.end().catch(() => undefined);
+      await sleeper.end().catch(() => undefined);
       await admin.end().catch(() => undefined);
     }
   });
@@ -79,6 +87,11 @@ describe('server sampler on Citus', { skip }, () => {
     assert.equal(sum, rowsInTable, 'rows per node add up to count(*)');
     assert.equal(server.nodesTotal?.rowsInRaw, rowsInTable);
     assert.equal(server.nodesTotal?.walBytes, nodes.reduce((a, n) => a + (n.walBytes ?? 0), 0));
+    // WAL per row is the whole cluster's: the workers write the rows.
+    assert.equal(server.counters?.walBytes, server.nodesTotal?.walBytes);
+    assert.ok(Math.abs(server.perRow.walBytes! * server.counters!.rowsIngested - server.nodesTotal!.walBytes!) < 1e-6 * server.nodesTotal!.walBytes!);
+    // Worker sessions opened for rtbench-w1 count as ingest on the workers.
+    assert.ok(workers.some((w) => (w.waits?.ingest?.shares['Timeout:PgSleep'] ?? 0) > 0), JSON.stringify(workers.map((w) => w.waits)));
     assert.deepEqual(server.unavailable.filter((u) => /citus/.test(u)), []);
   });
 });
