@@ -243,6 +243,18 @@ describe('server in the reports', () => {
       ['plan of raw-minutes 1d differs: A Sort ← Seq Scan on http_request; B Sort ← Index Scan on http_request']);
     assert.deepEqual(planChanges({ server } as never, { server } as never), []);
   });
+  test('compare-targets rows: work per row and wait shares per role side by side', async () => {
+    const { comparisonRows, comparisonTable } = await import('../../src/report/comparison.js');
+    const ingest = { achievedRateHz: 200, response: { p50Us: 1, p99Us: 2 }, service: { p99Us: 2 }, errors: 0 };
+    const other = { ...server, perRow: { ...server.perRow, walBytes: 646.8 }, waits: { ingest: { samples: 100, avgActiveSessions: 1, shares: { 'Lock:relation': 0.6, CPU: 0.4 } } } };
+    const rows = comparisonRows({ ingest, server } as never, { ingest, server: other } as never);
+    const wal = rows.find((r) => r.path === 'server.perRow.walBytes')!;
+    assert.equal(wal.ratio, 646.8 / 323.4);
+    const lock = rows.find((r) => r.path === 'server.waits.ingest.shares.Lock:relation')!;
+    assert.deepEqual([lock.a, lock.b], [0.33, 0.6]);
+    assert.equal(rows.find((r) => r.path === 'server.waits.rollup.avgActiveSessions')?.b, null);
+    assert.match(comparisonTable(rows, 'pg', 'citus'), /server ingest Lock:relation share\s*│\s*33\.0%\s*│\s*60\.0%/);
+  });
   test('report tables and charts from summary.server and server.csv', async () => {
     const { serverTables, serverCharts, parseServerCsv } = await import('../../src/report/server-report.js');
     const ids = serverTables(server as never).map((t) => t.id);
