@@ -12,6 +12,7 @@ import { completeRunDir } from '../results/write.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
+import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
 
 export type Log = (line: string) => void;
@@ -115,7 +116,7 @@ export async function executeRun(
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), stream, ...(opts.observers ?? [])],
+    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
       // Printed once connected, so a connection failure stays a single line.

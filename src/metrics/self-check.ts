@@ -30,6 +30,11 @@ export interface SelfCheckInput {
    * connections), and a timer-lateness verdict names that cause.
    */
   readonly warmupMs?: number;
+  /**
+   * When the server runs on this host: the share of the measure phase runnable tasks waited
+   * for a CPU (/proc/pressure/cpu `some`, 0..1). A client-limited run then names that cause.
+   */
+  readonly localServerCpuPressure?: number | null;
 }
 
 /** Warm-ups shorter than this leave a worker's first second (JIT, first connections) in the measure phase. */
@@ -44,9 +49,11 @@ export interface SelfCheckLimits {
   readonly maxLoopDelayUs: number;
   /** Share of the machine's cores the client may use before it competes with a local server. */
   readonly maxCpuShare: number;
+  /** CPU pressure from which a client-limited run on a local server is put down to the shared CPU. */
+  readonly sharedCpuPressure: number;
 }
 
-export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9 };
+export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9, sharedCpuPressure: 0.1 };
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
@@ -86,6 +93,12 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
   }
   if (input.cpuCoresMean > limits.maxCpuShare * input.cores) {
     reasons.push(`client-limited: the client used ${input.cpuCoresMean.toFixed(2)} of ${input.cores} cores (limit ${(limits.maxCpuShare * 100).toFixed(0)}%)`);
+  }
+  // On a shared host the cause is usually the server's own CPU, not the client's work.
+  const pressure = input.localServerCpuPressure;
+  if (pressure != null && pressure >= limits.sharedCpuPressure) {
+    const cause = `the client shared the CPU with the server: cpu pressure ${(pressure * 100).toFixed(0)}%`;
+    return reasons.map((r) => (r.startsWith('client-limited: ') ? `client-limited: ${cause}; ${r.slice('client-limited: '.length)}` : r));
   }
   return reasons;
 }

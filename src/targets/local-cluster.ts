@@ -38,6 +38,7 @@ export interface LocalClusterOptions {
   /**
    * shared_preload_libraries, in order (e.g. ['citus', 'pg_cron']); default ['pg_cron'] when
    * pg_cron is installed, else []. pg_cron's settings are added whenever it is listed.
+   * pg_stat_statements is appended whenever it is installed (for the server sampler).
    */
   preload?: readonly string[];
   /** Called with human-readable progress lines (never containing secrets). */
@@ -221,7 +222,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const pgBinDir = findPgBinDir();
   const ids = await runAsIds();
   const superuser = ids ? 'postgres' : os.userInfo().username;
-  const preloaded = opts.preload !== undefined ? [...opts.preload] : existsSync(path.join(await pkgLibDir(pgBinDir), 'pg_cron.so')) ? ['pg_cron'] : [];
+  const libDir = await pkgLibDir(pgBinDir);
+  const preloaded = opts.preload !== undefined ? [...opts.preload] : existsSync(path.join(libDir, 'pg_cron.so')) ? ['pg_cron'] : [];
+  // The server sampler's statements by role (src/telemetry): contrib ships it; CREATE EXTENSION is the sampler's.
+  if (!preloaded.includes('pg_stat_statements') && existsSync(path.join(libDir, 'pg_stat_statements.so'))) preloaded.push('pg_stat_statements');
   let rootDir: string;
   let dataDir: string;
   let reuse = false;

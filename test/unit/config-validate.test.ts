@@ -85,6 +85,7 @@ describe('validateConfig', () => {
       seed: 42,
       workload: TUTORIAL_WORKLOAD,
       lateThresholdMs: 5,
+      sampleIntervalMs: 100,
       reset: false,
       keep: false,
       resultsDir: 'results',
@@ -297,5 +298,16 @@ describe('validateConfig', () => {
     assert.match(oneProblemAbout({ instance: '1/1', rendezvousTimeout: '5s' }, 'rendezvousTimeout'), /only applies with --group/);
     oneProblemAbout({ instance: '1/2', group: 'g', rendezvousTimeout: '0' }, 'rendezvousTimeout');
     assert.match(oneProblemAbout({ instance: 'auto' }, 'instance'), /or auto/, 'auto is resolved by the CLI before validation');
+  });
+});
+
+describe('sampleInterval (server sampler)', () => {
+  test('ms by default unit, durations with units, 0 = off; below 10 ms or over 60 s is refused', () => {
+    assert.equal(configOf({ sampleInterval: '250' }).sampleIntervalMs, 250);
+    assert.equal(configOf({ sampleInterval: '0.5s' }).sampleIntervalMs, 500);
+    assert.equal(configOf({ sampleInterval: 0 }).sampleIntervalMs, 0);
+    assert.match(oneProblemAbout({ sampleInterval: '5' }, 'sampleInterval'), /must be 0 \(off\) or from 10 ms to 60 s/);
+    assert.match(oneProblemAbout({ sampleInterval: 'soon' }, 'sampleInterval'), /got "soon"/);
+    assert.match(oneProblemAbout({ sampleInterval: '2m' }, 'sampleInterval'), /60 s/);
   });
 });

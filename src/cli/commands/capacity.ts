@@ -6,6 +6,7 @@
  * per step beside them). Exit: 0 found, 99 no passing rate, 3 harness-bound
  * before any fail, 2 bad input, 130 interrupted (steps done are kept).
  */
+import { serverSamplerFor } from '../../telemetry/index.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Table from 'cli-table3';
@@ -166,6 +167,8 @@ export async function capacityOn(
         return [
           progressObserver({ ...config, warmupMs: settings.stepWarmupMs }, log, `step ${i + 1}: `),
           stream,
+          // The server's view of each step; the panels' plans are not re-explained at every step.
+          ...serverSamplerFor(config, { plans: false }),
           {
             name: 'step-writer',
             stepRecord: async (record) => {
