@@ -97,6 +97,8 @@ export interface RunConfig {
   readonly workload: WorkloadShape;
   /** An operation sent more than this after its due time counts as late. */
   readonly lateThresholdMs: number;
+  /** The server sampler's pg_stat_activity period, ms (src/telemetry); 0 turns the sampler off. */
+  readonly sampleIntervalMs: number;
   /** Drop and recreate the tutorial tables when their shape differs (or always, to start clean). */
   readonly reset: boolean;
   /** Leave the embedded cluster running at the end. */

@@ -12,6 +12,7 @@ export const CONFIG_KEYS = [
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
   'preloadRows', 'preloadSpan', 'probes', 'viewers', 'refresh', 'minSamples', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
   'group', 'rendezvousTimeout', 'partition', 'preloadConnections', 'retention', 'rollupRetention', 'expireEvery',
+  'sampleInterval',
 ] as const;
 
 export const PARTITIONS: readonly PartitionChoice[] = ['none', 'hour', 'day'];
@@ -178,6 +179,16 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
     else lateThresholdMs = v;
   }
 
+  // The server sampler (src/telemetry): a bare number is ms here, since the period is well under a second.
+  let sampleIntervalMs = 100;
+  if (raw['sampleInterval'] !== undefined) {
+    const r = raw['sampleInterval'];
+    const v = typeof r === 'number' ? r : typeof r === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(r) ? Number(r) : parseDurationMs(r);
+    if (v === undefined || !Number.isFinite(v) || v < 0 || (v > 0 && v < 10) || v > 60_000) {
+      problems.push(`sampleInterval: must be 0 (off) or from 10 ms to 60 s (a bare number is ms), got ${JSON.stringify(r)}`);
+    } else sampleIntervalMs = v;
+  }
+
   let progressS = 1;
   if (raw['progress'] !== undefined) {
     const r = raw['progress'];
@@ -275,7 +286,7 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
     problems,
     config: {
       partition, name, url, workers, connections, pipeline, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
-      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance, rendezvousTimeoutMs,
+      workload: { sites, countries, statusCodes }, lateThresholdMs, sampleIntervalMs, reset, keep, resultsDir, progressS, shardCount, instance, rendezvousTimeoutMs,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
         probes, viewers, refreshMs, minSamples, idleBaseline, expire, parallel, preloadConnections, expiry,

@@ -85,6 +85,7 @@ describe('validateConfig', () => {
       seed: 42,
       workload: TUTORIAL_WORKLOAD,
       lateThresholdMs: 5,
+      sampleIntervalMs: 100,
       reset: false,
       keep: false,
       resultsDir: 'results',
@@ -320,5 +321,16 @@ describe('partition, scheduled expiry and preload connections', () => {
     assert.ok(p.some((x) => x.startsWith('preloadConnections:')));
     assert.ok(cfg({ retention: '1d' }).problems.some((x) => x.startsWith('retention: only applies with --expire')));
     assert.ok(cfg({ expire: 'truncate' }).problems.some((x) => x.startsWith('expire: must be delete or drop-partitions')));
+  });
+});
+
+describe('sampleInterval (server sampler)', () => {
+  test('ms by default unit, durations with units, 0 = off; below 10 ms or over 60 s is refused', () => {
+    assert.equal(configOf({ sampleInterval: '250' }).sampleIntervalMs, 250);
+    assert.equal(configOf({ sampleInterval: '0.5s' }).sampleIntervalMs, 500);
+    assert.equal(configOf({ sampleInterval: 0 }).sampleIntervalMs, 0);
+    assert.match(oneProblemAbout({ sampleInterval: '5' }, 'sampleInterval'), /must be 0 \(off\) or from 10 ms to 60 s/);
+    assert.match(oneProblemAbout({ sampleInterval: 'soon' }, 'sampleInterval'), /got "soon"/);
+    assert.match(oneProblemAbout({ sampleInterval: '2m' }, 'sampleInterval'), /60 s/);
   });
 });
