@@ -120,7 +120,8 @@ export function headline(r: Pick<CapacityResult, 'end' | 'capacityHz' | 'bracket
         return `capacity ${n(p)} rows/s, bracket [${n(p)}, ${n(f)}] not refined: the client could not drive ${n(r.harnessBound.atHz ?? 0)} rows/s ` +
           `(${r.harnessBound.reason ?? 'client-limited'})${r.binding ? `; binding limit: ${r.binding.line}` : ''}`;
       }
-      return `≥ ${p === null ? 0 : n(p)} rows/s (harness-bound at ${n(r.harnessBound.atHz ?? 0)} rows/s: ${r.harnessBound.reason ?? 'client-limited'}); ${HARNESS_ADVICE}`;
+      if (p === null) return `harness-bound: the client could not drive even ${n(r.harnessBound.atHz ?? 0)} rows/s (${r.harnessBound.reason ?? 'client-limited'}); ${HARNESS_ADVICE}`;
+      return `≥ ${n(p)} rows/s (harness-bound at ${n(r.harnessBound.atHz ?? 0)} rows/s: ${r.harnessBound.reason ?? 'client-limited'}); ${HARNESS_ADVICE}`;
     case 'step-limit':
       return `--max-steps reached before the bracket closed: [${p === null ? '?' : n(p)}, ${f === null ? '?' : n(f)}] rows/s`;
     case 'interrupted':

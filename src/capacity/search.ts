@@ -12,7 +12,9 @@
  *    step; its majority decides. A pass above the lowest confirmed fail is
  *    noise and is reported, never the capacity.
  * A `harness` verdict (the client could not drive the step) is repeated once;
- * twice at one rate ends the search as harness-bound.
+ * twice makes that rate a ceiling: the search goes on below it (shrinking,
+ * then bisecting up to it) and ends harness-bound, `≥ pass`, unless a fail of
+ * the database is found below the ceiling (then the bracket is found as usual).
  */
 
 /** One step's outcome, as the search sees it. */
@@ -87,35 +89,46 @@ export function nextStep(steps: readonly SearchStep[], o: SearchOptions): Search
   const noise: string[] = [];
   if (steps.length === 0) return { action: 'run', rateHz: roundRate(Math.min(o.startHz, o.maxHz)), why: 'start' };
 
-  // The client could not drive a rate: once may be a noisy moment, twice ends the search.
-  for (const r of rates) {
-    const x = t.get(r)!;
-    if (x.harness >= 2) {
-      const { lo, hi } = bracketBelow(t, rates, r);
-      return { action: 'done', end: 'harness-bound', passHz: lo, failHz: hi, harnessHz: r, noise };
-    }
-  }
+  // A step the client could not drive is repeated once (a noisy moment); twice makes its rate a ceiling:
+  // nothing at or above it measures the database, so the search goes on below it.
   const last = steps[steps.length - 1]!;
-  if (last.verdict === 'harness') return { action: 'run', rateHz: last.rateHz, why: 'repeat: the client could not drive the last step' };
+  if (last.verdict === 'harness' && t.get(last.rateHz)!.harness < 2) {
+    return { action: 'run', rateHz: last.rateHz, why: 'repeat: the client could not drive the last step' };
+  }
+  const ceiling = rates.find((r) => t.get(r)!.harness >= 2) ?? null;
+  const below = ceiling === null ? rates : rates.filter((r) => r < ceiling);
 
   // Undecided rates (as many passes as fails) get another step before anything else.
-  for (const r of rates) {
+  for (const r of below) {
     const x = t.get(r)!;
     if (x.pass > 0 && x.pass === x.fail) return { action: 'run', rateHz: r, why: `tie-break: ${x.pass} pass, ${x.fail} fail` };
   }
   const leansPass = (r: number): boolean => t.get(r)!.pass > t.get(r)!.fail;
   const leansFail = (r: number): boolean => t.get(r)!.fail > t.get(r)!.pass;
-  const hi = rates.find(leansFail) ?? null;
-  const passesBelow = rates.filter((r) => leansPass(r) && (hi === null || r < hi));
+  const hi = below.find(leansFail) ?? null;
+  const passesBelow = below.filter((r) => leansPass(r) && (hi === null || r < hi));
   const lo = passesBelow.length > 0 ? passesBelow[passesBelow.length - 1]! : null;
   for (const r of rates) if (hi !== null && r > hi && leansPass(r)) noise.push(`${r} rows/s passed above the failing ${hi} rows/s (noise; not the capacity)`);
 
-  if (steps.length >= o.maxSteps) return { action: 'done', end: 'step-limit', passHz: lo, failHz: hi, noise };
+  const harnessEnd = (): SearchNext => ({ action: 'done', end: 'harness-bound', passHz: lo, failHz: hi, harnessHz: ceiling!, noise });
+  if (steps.length >= o.maxSteps) return ceiling !== null && hi === null ? harnessEnd() : { action: 'done', end: 'step-limit', passHz: lo, failHz: hi, noise };
 
   const confirm = (r: number, kind: 'pass' | 'fail'): SearchNext | null =>
     t.get(r)![kind] < o.confirmations ? { action: 'run', rateHz: r, why: `confirm ${kind} at ${r} rows/s` } : null;
+  const untried = (r: number): boolean => !t.has(r);
 
   if (hi === null) {
+    if (ceiling !== null) {
+      // Only the client's ceiling above: search below it, as close as the precision allows.
+      if (lo === null) {
+        const lowest = below[0] ?? ceiling;
+        const next = roundRate(Math.max(lowest / o.growth, o.minHz));
+        return next < lowest && untried(next) ? { action: 'run', rateHz: next, why: `shrink below the client's ceiling ${ceiling} rows/s` } : harnessEnd();
+      }
+      const mid = roundRate((lo + ceiling) / 2);
+      if (ceiling / lo - 1 > o.precision && mid > lo && mid < ceiling && untried(mid)) return { action: 'run', rateHz: mid, why: `bisect ${lo}–${ceiling} (client ceiling)` };
+      return confirm(lo, 'pass') ?? harnessEnd();
+    }
     // Everything so far passed: grow.
     if (lo === null) return { action: 'run', rateHz: roundRate(Math.min(o.startHz, o.maxHz)), why: 'start' };
     if (lo >= o.maxHz) return confirm(lo, 'pass') ?? { action: 'done', end: 'max-passed', passHz: lo, failHz: null, noise };
@@ -123,22 +136,15 @@ export function nextStep(steps: readonly SearchStep[], o: SearchOptions): Search
   }
   if (lo === null) {
     // Everything so far failed: shrink to --min, confirming the lowest failure before giving up.
-    const lowest = rates[0]!;
+    const lowest = below[0]!;
     if (lowest <= roundRate(o.minHz)) return confirm(lowest, 'fail') ?? { action: 'done', end: 'no-pass', passHz: null, failHz: lowest, noise };
     return { action: 'run', rateHz: roundRate(Math.max(lowest / o.growth, o.minHz)), why: `shrink ÷${o.growth}` };
   }
   if (hi / lo - 1 > o.precision) {
     const mid = roundRate((lo + hi) / 2);
-    if (mid > lo && mid < hi && !t.has(mid)) return { action: 'run', rateHz: mid, why: `bisect ${lo}–${hi}` };
+    if (mid > lo && mid < hi && untried(mid)) return { action: 'run', rateHz: mid, why: `bisect ${lo}–${hi}` };
   }
   return confirm(lo, 'pass') ?? confirm(hi, 'fail') ?? { action: 'done', end: 'found', passHz: lo, failHz: hi, noise };
-}
-
-/** The highest pass below `r` and the lowest fail (for a harness-bound end). */
-function bracketBelow(t: Map<number, Tally>, rates: readonly number[], r: number): { lo: number | null; hi: number | null } {
-  const below = rates.filter((x) => x < r && t.get(x)!.pass > t.get(x)!.fail);
-  const fails = rates.filter((x) => t.get(x)!.fail > t.get(x)!.pass);
-  return { lo: below.length ? below[below.length - 1]! : null, hi: fails.length ? fails[0]! : null };
 }
 
 /**

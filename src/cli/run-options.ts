@@ -52,7 +52,9 @@ export function runOptions(y: Argv): Argv {
     .option('min-samples', { type: 'string', describe: 'a probe cell with fewer samples is "insufficient" and no ratio is built on it [default: 20]' })
     .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
     .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
-    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
+    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" })
+    // Removed setting: declared (hidden) so validate names its replacement, as it does for the scenario key.
+    .option('probe-cadence', { type: 'string', hidden: true });
 }
 
 /** The capacity search's options (rtbench capacity, compare-targets --capacity, sweep --capacity). */

@@ -121,8 +121,10 @@ function verdictText(r: ComparisonRow): string {
   return `—${n}`;
 }
 
+/** The compare-targets table: each target on its own line above, the columns headed a and b. */
 export function comparisonTable(rows: readonly ComparisonRow[], labelA: string, labelB: string): string {
-  const t = new Table({ head: ['figure', `a: ${labelA}`, `b: ${labelB}`, 'b/a [95% CI]', 'b vs a (n a/b)'], style: { head: [], border: [] } });
+  // The labels can be whole (masked) URLs: one line each above the table keeps its columns narrow.
+  const t = new Table({ head: ['figure', 'a', 'b', 'b/a [95% CI]', 'b vs a (n a/b)'], style: { head: [], border: [] } });
   for (const r of rows) t.push([r.figure, show(r.a, r.unit), show(r.b, r.unit), ratioText(r), verdictText(r)]);
-  return t.toString();
+  return `a: ${labelA}\nb: ${labelB}\n${t.toString()}`;
 }

@@ -60,8 +60,51 @@ export interface InstanceRecord {
   readonly firstSentMs: number | null;
 }
 
+/**
+ * A run dir's state (run.json `status`; absent in runs of older rtbench, which wrote dirs whole):
+ * `running` while results stream in; `finished` or `interrupted` (Ctrl-C) once every final file is
+ * written; `recovered` when `rtbench recover` rebuilt them from the streamed intervals.
+ */
+export type RunStatus = 'running' | 'finished' | 'interrupted' | 'recovered';
+
+/** run.json `owner`: the process streaming into the dir. */
+export interface RunOwner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/** run.json `recovery`: what `rtbench recover` needs that the streamed intervals do not hold. */
+export interface RunRecoveryInfo {
+  /** Rows of this run's sites in http_request when its load started; null for a later step of a session (not counted then). */
+  readonly rowsAtStart: number | null;
+  /** The sites it writes: [offset, offset + count). */
+  readonly sites: { readonly offset: number; readonly count: number };
+  /** Interval length, ms. */
+  readonly intervalMs: number;
+  /** Intervals the schedule has, warm-up and measure. */
+  readonly plannedIntervals: number;
+  /** Durable bound: streamed files are fsynced at least this often, ms. */
+  readonly syncEveryMs: number;
+}
+
+/** run.json `recovered`: what `rtbench recover` did. */
+export interface RunRecovered {
+  readonly at: string;
+  readonly reason: string;
+  /** Intervals recovered / planned. */
+  readonly intervals: number;
+  readonly plannedIntervals: number;
+  /** Measure-phase seconds covered / planned. */
+  readonly measureS: number;
+  readonly plannedMeasureS: number;
+}
+
 /** run.json: everything needed to reproduce the run. */
 export interface RunInfo {
+  readonly status?: RunStatus;
+  readonly owner?: RunOwner;
+  readonly recovery?: RunRecoveryInfo;
+  readonly recovered?: RunRecovered;
   readonly formatVersion: number;
   readonly runId: string;
   readonly startedAt: string;

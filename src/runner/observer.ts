@@ -32,6 +32,17 @@ export interface StepInfo {
   readonly runId: string;
   /** The step's config: the session's with this step's rate, duration and warm-up. */
   readonly config: RunConfig;
+  /**
+   * A group instance's agreed common start (set from `stepStart` on): the schedule origin in the
+   * database clock and in this host's, and the clock offset between them.
+   */
+  readonly groupStart?: {
+    readonly startEpochMs: number;
+    readonly localStartEpochMs: number;
+    readonly clockOffsetMs: number;
+    readonly clockRoundTripMs: number;
+    readonly registeredAtEpochMs: number;
+  };
 }
 
 /**

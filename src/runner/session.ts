@@ -211,7 +211,8 @@ export class RunSession {
     const { url } = this.opts;
     const notice = this.notice;
     const sites = siteSlice(config);
-    const step: StepInfo = { index, runId: spec.runId, config };
+    // Reassigned once a group instance knows its common start (observers see it from stepStart on).
+    let step: StepInfo = { index, runId: spec.runId, config };
     const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(stepOpts.observers ?? [])];
     const startedAt = index === 0 ? this.startedAt : new Date().toISOString();
     // Later steps count from where the previous one left the table (expiry may have removed rows since set-up).
@@ -238,6 +239,13 @@ export class RunSession {
         if (this.rendezvous && config.instance && group !== null) {
           const { count } = config.instance;
           agreed = await this.rendezvous.waitForStart();
+          step = {
+            ...step,
+            groupStart: {
+              startEpochMs: agreed.startEpochMs, localStartEpochMs: agreed.localStartEpochMs, clockOffsetMs: agreed.clock.offsetMs,
+              clockRoundTripMs: agreed.clock.roundTripMs, registeredAtEpochMs: agreed.registeredAtEpochMs,
+            },
+          };
           const inMs = agreed.localStartEpochMs - localEpochMs();
           notice(`rendezvous: group ${group}: all ${count} registered; common start ${new Date(agreed.startEpochMs).toISOString()} ` +
             `(database clock) in ${inMs.toFixed(0)} ms; clock offset ${agreed.clock.offsetMs.toFixed(1)} ms ± ${(agreed.clock.roundTripMs / 2).toFixed(1)} ms`);

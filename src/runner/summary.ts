@@ -68,6 +68,7 @@ export function buildSummary(a: StepAggregates): Summary {
     interrupted: a.interrupted,
     timerLagP99Us: agg.measure.lagParts.timerLag.totalCount > 0 ? summarize(agg.measure.lagParts.timerLag).p99Us : null,
     lateThresholdUs: config.lateThresholdMs * 1000,
+    warmupMs: config.warmupMs,
     localServerCpuPressure: localServerCpuPressure(a.contributions),
   });
   for (const f of a.workerFailures) invalidReasons.push(f);

@@ -74,13 +74,34 @@ describe('capacity search', () => {
     assert.deepEqual([...new Set(steps.map((s) => s.rateHz))], [400, 200, 100, 50]);
   });
 
-  test('harness-bound: a step the client cannot drive is repeated once, then the search ends with the passes below it', () => {
+  test('harness-bound: a rate the client cannot drive twice becomes a ceiling; the search closes in below it and ends ≥ pass', () => {
     const { steps, end } = drive((r) => (r >= 2000 ? 'harness' : 'pass'));
     assert.equal(end.end, 'harness-bound');
-    assert.equal(end.harnessHz, 2000);
-    assert.equal(end.passHz, 1000);
+    assert.ok(end.passHz! < 2000 && end.harnessHz! >= 2000, `${end.passHz} < 2000 ≤ ${end.harnessHz}`);
+    assert.ok(end.harnessHz! / end.passHz! - 1 <= OPTS.precision + 0.01);
     assert.equal(end.failHz, null);
     assert.equal(count(steps, 2000, 'harness'), 2);
+    assert.ok(count(steps, end.passHz!, 'pass') >= 2, 'the pass below the ceiling is confirmed');
+  });
+
+  test('harness-bound from the first step: shrinks below the ceiling to find a rate the client can drive', () => {
+    const { steps, end } = drive((r) => (r >= 300 ? 'harness' : 'pass'), { ...OPTS, startHz: 1000 });
+    assert.equal(end.end, 'harness-bound');
+    assert.ok(end.passHz !== null && end.passHz < 300, `pass ${end.passHz}`);
+    assert.deepEqual(steps.slice(0, 4).map((s) => s.rateHz), [1000, 1000, 500, 500]);
+  });
+
+  test('a fail of the database below the client\'s ceiling: the bracket is found as usual', () => {
+    const { end } = drive((r) => (r >= 4000 ? 'harness' : r <= 2500 ? 'pass' : 'fail'));
+    assert.equal(end.end, 'found');
+    assert.ok(end.passHz! <= 2500 && end.failHz! > 2500);
+  });
+
+  test('nothing the client can drive down to --min: harness-bound with no pass', () => {
+    const { end } = drive(() => 'harness', { ...OPTS, startHz: 100, minHz: 50 });
+    assert.equal(end.end, 'harness-bound');
+    assert.equal(end.passHz, null);
+    assert.equal(end.harnessHz, 50);
   });
 
   test('a single harness-bound step (a noisy moment) is repeated and the search goes on', () => {

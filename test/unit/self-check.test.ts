@@ -28,6 +28,15 @@ describe('selfCheck', () => {
     assert.match(reasons[0]!, /the harness, not the server/);
   });
 
+  test('regression: --warmup 0 timer lateness names the cause, a cold start, and the fix', () => {
+    // Seen: a 2 s run --warmup 0 on a loaded box judged invalid for timer lateness p99 40 ms at 50 rows/s.
+    const reasons = selfCheck(input({ timerLagP99Us: 40_000, lateThresholdUs: 5_000, warmupMs: 0 }));
+    assert.equal(reasons.length, 1);
+    assert.match(reasons[0]!, /^client-limited \(cold start\): timer lateness p99 40\.00 ms/);
+    assert.match(reasons[0]!, /--warmup 0s .*first second .*--warmup 2s or more/);
+    assert.doesNotMatch(selfCheck(input({ timerLagP99Us: 40_000, lateThresholdUs: 5_000, warmupMs: 5000 }))[0]!, /cold start/);
+  });
+
   test('timer lateness at or under the threshold, or unknown, is fine', () => {
     assert.deepEqual(selfCheck(input({ timerLagP99Us: 5_000, lateThresholdUs: 5_000 })), []);
     assert.deepEqual(selfCheck(input({ timerLagP99Us: 300, lateThresholdUs: 1_000 })), []);

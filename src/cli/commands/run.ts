@@ -30,6 +30,7 @@ export async function resolveConfig(args: Record<string, unknown>, env: Readonly
   for (const key of CONFIG_KEYS) {
     if (args[key] !== undefined) fromFlags[key] = args[key];
   }
+  if (args['probeCadence'] !== undefined) fromFlags['probeCadence'] = args['probeCadence'];
   const raw: Record<string, unknown> = { ...scenario, ...fromFlags };
   if (raw['instance'] === 'auto') {
     const auto = autoInstance(env);

@@ -106,7 +106,7 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
       await writeFileAtomic(path.join(tmp, 'sweep.csv'), capacitySweepCsv(caps));
       const finalDir = path.join(first.resultsDir, sweepId);
       await rename(tmp, finalDir);
-      const t = new Table({ head: [plan.parameter, 'capacity rows/s', 'bracket', 'end', 'binding limit'], style: { head: [], border: [] }, wordWrap: true, colWidths: [12, 16, 20, 14, 60] });
+      const t = new Table({ head: [plan.parameter, 'capacity rows/s', 'bracket', 'end', 'binding limit'], style: { head: [], border: [] }, wordWrap: true, colWidths: [14, 12, 20, 15, 60] });
       const f = (v: number | null): string => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
       for (const c of caps) t.push([c.value, f(c.capacityHz), `[${f(c.passHz)}, ${f(c.failHz)}]`, c.end, c.binding ?? c.headline]);
       process.stdout.write(`${t.toString()}\n`);
