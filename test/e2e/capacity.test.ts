@@ -111,8 +111,8 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     const { c } = await readCapacity(resultsDir);
     assert.equal(c.end, 'harness-bound');
     assert.equal(c.harnessBound.value, true);
-    assert.match(c.harnessBound.reason ?? '', /client-limited: timer lateness/);
-    assert.match(r.stdout, /harness-bound: the client could not drive even 50 rows\/s \(client-limited: timer lateness .*--workers/);
+    assert.match(c.harnessBound.reason ?? '', /client-limited: .*timer lateness/);
+    assert.match(r.stdout, /harness-bound: the client could not drive even 50 rows\/s \(client-limited: .*timer lateness .*--workers/);
   });
 
   test('bad capacity flags: one line each, exit 2, nothing run', async () => {
