@@ -40,7 +40,8 @@ export function serverBlock(summary: Summary, opts: { statements?: number; plans
   const p = s.perRow;
   const c = s.counters;
   if (c) {
-    lines.push(`  WAL        ${f(p.walBytes, 0)} B/row (pg_stat_wal ${f(p.statWalBytes, 0)}), ${f(c.walMbPerS, 2)} MB/s, FPI ${f(p.fpi, 3)}/row, ${f(p.walRecords, 2)} records/row`);
+    const scope = s.nodes ? ' (cluster; the coordinator\'s pg_stat_wal' : ' (pg_stat_wal';
+    lines.push(`  WAL        ${f(p.walBytes, 0)} B/row${scope} ${f(p.statWalBytes, 0)}), ${f(c.walMbPerS, 2)} MB/s, FPI ${f(p.fpi, 3)}/row, ${f(p.walRecords, 2)} records/row`);
     if (s.rollupWalBytesPerRun != null) lines.push(`  rollup     ${f(s.rollupWalBytesPerRun / 1024, 1)} kB WAL per run (pg_stat_statements)`);
     lines.push(`  buffers    ${f(p.buffersWritten, 3)} written/row, ${f(p.blocksTouched, 1)} blocks hit+read/row; temp ${c.tempBytes ?? 'n/a'} B`);
     lines.push(`  checkpoints ${c.checkpointsTimed ?? 'n/a'} timed, ${c.checkpointsRequested ?? 'n/a'} requested; commits ${c.commits ?? 'n/a'}`);

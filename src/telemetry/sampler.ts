@@ -199,6 +199,11 @@ export class ServerSampler implements RunObserver {
         const measureS = counters.measureMs / 1000;
         counters = { ...counters, walBytes: totals.walBytes, walMbPerS: measureS > 0 ? totals.walBytes / 1e6 / measureS : 0 };
       }
+      if (nodes && rollupWal !== null) {
+        // pg_stat_statements on the coordinator sees only its own WAL; the workers' is not split by statement.
+        rollupWal = null;
+        this.unavailable.add('rollup WAL per run: not attributed on Citus (the workers write it; their WAL is not split by statement)');
+      }
       const machine = this.machineFigures(rel, timing);
       const server: ServerSummary = {
         sampleIntervalMs: this.sampleIntervalMs,
@@ -498,7 +503,8 @@ export class ServerSampler implements RunObserver {
         serverCores: d(a.serverCpuS, b.serverCpuS),
         clientCores: (a.processCpuS - b.processCpuS) / s,
         clientMainCores: d(a.mainCpuS, b.mainCpuS),
-        cpuPressure: a.pressureUs === null || b.pressureUs === null ? null : (a.pressureUs - b.pressureUs) / 1e6 / s,
+        // A share of the second; the two readings' own jitter can push it a little over 1.
+        cpuPressure: a.pressureUs === null || b.pressureUs === null ? null : Math.min(1, (a.pressureUs - b.pressureUs) / 1e6 / s),
         samplerServerCores: d(a.samplerBackendCpuS, b.samplerBackendCpuS),
       });
     }

@@ -96,7 +96,11 @@ export function diffStatements(before: readonly StatementRow[], after: readonly 
     let role: StatementFigures['role'] = 'unknown';
     let roleBy: StatementFigures['roleBy'] = 'none';
     if (seen && seen.size > 0) {
-      role = seen.size === 1 ? [...seen.keys()][0]! : 'mixed';
+      // rtbench's own set-up and audit sessions also call the rollup function (history, the audit's last run):
+      // a statement seen from one workload role and the harness is that role's.
+      const roles = [...seen.keys()];
+      const workload = roles.filter((r) => r !== 'harness');
+      role = roles.length === 1 ? roles[0]! : workload.length === 1 ? workload[0]! : 'mixed';
       roleBy = 'samples';
     } else {
       const t = roleByText(a.query);

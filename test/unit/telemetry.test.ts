@@ -88,7 +88,7 @@ describe('statements by role', () => {
       stmt({ key: 'd', queryId: '44', query: 'SELECT 3', calls: 0, totalTimeMs: 0 }),
     ];
     const d = diffStatements(before, after, roles);
-    assert.deepEqual(d.map((s) => [s.queryId, s.role, s.roleBy]), [['22', 'viewers', 'text'], ['11', 'ingest', 'samples'], ['33', 'mixed', 'samples']]);
+    assert.deepEqual(d.map((s) => [s.queryId, s.role, s.roleBy]), [['22', 'viewers', 'text'], ['11', 'ingest', 'samples'], ['33', 'viewers', 'samples']]);
     const ins = d.find((s) => s.queryId === '11')!;
     assert.equal(ins.calls, 100);
     assert.equal(ins.meanTimeMs, 0.5);
@@ -267,5 +267,17 @@ describe('server in the reports', () => {
     assert.deepEqual(charts.map((c) => c.id), ['server-waits', 'server-wal', 'server-cpu']);
     assert.match(charts[0]!.svg, /ingest Lock/);
     assert.deepEqual(serverCharts({ intervals: [] } as never), []);
+  });
+});
+
+describe('statement roles seen with the harness', () => {
+  test('a rollup function also run by the set-up and the audit is the rollup\'s', () => {
+    const roles: QueryRoles = new Map();
+    noteQueryRole(roles, '7', 'rollup');
+    noteQueryRole(roles, '7', 'harness');
+    noteQueryRole(roles, '8', 'viewers');
+    noteQueryRole(roles, '8', 'ingest');
+    const after = [stmt({ key: 'a', queryId: '7', query: 'SELECT f()', calls: 2 }), stmt({ key: 'b', queryId: '8', query: 'SELECT 1', calls: 1 })];
+    assert.deepEqual(diffStatements([], after, roles).map((s) => s.role).sort(), ['mixed', 'rollup']);
   });
 });
