@@ -29,6 +29,8 @@ export interface CapacityStep {
   readonly rawBytes: number | null;
   /** Rows this step added (acked in warm-up and measure). */
   readonly ackedRows: number;
+  /** Rows deleted after the step (--between-steps remove), null when kept. */
+  readonly removedRows: number | null;
   readonly wallMs: number;
 }
 

@@ -79,7 +79,8 @@ export function capacityOptions(y: Argv): Argv {
     .option('precision', { type: 'string', describe: 'bisect until fail / pass - 1 is at most this, % [default: 5]' })
     .option('step-duration', { type: 'string', describe: 'measure window of each step [default: long enough for --min-samples per panel cell, at least 20s]' })
     .option('step-warmup', { type: 'string', describe: 'warm-up of each step [default: --warmup, at most 5s]' })
-    .option('max-steps', { type: 'string', describe: 'stop after this many steps [default: 24]' });
+    .option('max-steps', { type: 'string', describe: 'stop after this many steps [default: 24]' })
+    .option('between-steps', { type: 'string', describe: 'remove: delete each step\'s rows after it (vacuum, rollup rebuilt) so every step reads the same history; keep: later steps read more [default: remove]' });
 }
 
 /**

@@ -22,6 +22,8 @@ export interface CapacityOptions {
   readonly search: SearchOptions;
   readonly stepDurationMs: number;
   readonly stepWarmupMs: number;
+  /** `remove`: each step's rows are deleted after it (and the rollup rebuilt), so every step reads the same history; `keep`: they stay. */
+  readonly betweenSteps: 'remove' | 'keep';
   /** Run id of step i (unique, one path component). */
   readonly stepRunId: (index: number, rateHz: number) => string;
   /** Observers of every step (progress, the step's result writer…). */
@@ -86,6 +88,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     });
     const stepStarted = Date.now();
     const runId = o.stepRunId(index, next.rateHz);
+    const since = o.betweenSteps === 'remove' ? await o.session.serverNow() : null;
     const record = await o.session.step(
       { runId, rateHz: next.rateHz, durationMs: o.stepDurationMs, warmupMs: o.stepWarmupMs },
       { observers: o.observers?.(index) ?? [], ...(o.signal ? { signal: o.signal } : {}) },
@@ -93,6 +96,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const s = record.summary;
     const j = judgeStep(s, o.slos);
     const state = await rawTableState(info.url, info.citus !== undefined);
+    const removed = since === null ? null : await o.session.removeRowsSince(since);
     const panels = Object.entries(s.probes?.byProbe ?? {}).flatMap(([p, ws]) => Object.entries(ws).map(([w, c]) => ({ figure: `probes.${p}.${w}.response.p95`, p95Us: c.response?.p95Us ?? null, count: c.count })));
     const worst = panels.filter((p) => p.p95Us !== null).sort((a, b) => b.p95Us! - a.p95Us!)[0];
     const step: CapacityStep = {
@@ -112,6 +116,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
       rawRows: state.rows,
       rawBytes: state.bytes,
       ackedRows: s.ingest.acked,
+      removedRows: removed?.rows ?? null,
       wallMs: Date.now() - stepStarted,
     };
     steps.push(step);
@@ -160,8 +165,11 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     },
     ...partial,
     noise,
-    state: 'one session: the preloaded history is shared; each step\'s rows are kept (raw rows and size recorded per step); ' +
-      'the rollup, audit, probes and freshness are per step',
+    state: o.betweenSteps === 'remove'
+      ? 'one session: every step reads the same preloaded history; after each step its rows are deleted, the raw table vacuumed and the rollup rebuilt from it ' +
+        '(raw rows and size recorded at each step\'s end, before the removal); the rollup, audit, probes and freshness are per step'
+      : 'one session: the preloaded history is shared; each step\'s rows are kept, so later steps read more (raw rows and size recorded per step); ' +
+        'the rollup, audit, probes and freshness are per step',
     wallMs: Date.now() - started,
     headline: headline(partial),
   };

@@ -210,6 +210,21 @@ export class DashboardSession {
     }
   }
 
+  /**
+   * Empty the rollup and roll the raw table up again from scratch (after a
+   * capacity step's rows were removed): the rollup holds exactly what the raw
+   * table holds. Returns the rebuild's duration, ms.
+   */
+  async rebuildRollup(): Promise<number> {
+    const client = await connect(this.url, 'rtbench-setup');
+    try {
+      await resetRollup(client, this.config.dashboard);
+      return await runRollupOnce(client, this.installed);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   /** Start the rollup driver and the freshness probe (with the load, warm-up included). */
   async startLoadPhase(): Promise<void> {
     const d = this.config.dashboard;

@@ -104,6 +104,11 @@ class DashboardObserver implements RunObserver {
 
   constructor(private readonly dashboard: DashboardSession) {}
 
+  /** Rebuild the rollup from the raw table (between capacity steps). */
+  rebuildRollup(): Promise<number> {
+    return this.dashboard.rebuildRollup();
+  }
+
   async stepStart(): Promise<void> {
     this.outcome = null;
     this.failure = null;
@@ -215,6 +220,38 @@ export class RunSession {
     }
     const info: SessionInfo = { config, url, targetKind: opts.targetKind, server, ...(citus ? { citus } : {}), rowsAtSetup: rowsBefore };
     return new RunSession(opts, info, startedAt, dashboard, rendezvous, onCitusAtSetup);
+  }
+
+  /** The database's clock now (rows a step inserts carry ingest_time at or after it). */
+  async serverNow(): Promise<Date> {
+    const c = await connect(this.opts.url, 'rtbench-setup');
+    try {
+      const r = await c.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+      return r.rows[0]!.now;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Remove what a step added, so the next step reads the same history: raw rows
+   * (freshness markers included) with ingest_time at or after `since`, then
+   * VACUUM (the dead rows would otherwise cost later steps), then the rollup
+   * rebuilt from the raw table. Returns the rows removed and the time it took.
+   */
+  async removeRowsSince(since: Date): Promise<{ rows: number; ms: number }> {
+    const t0 = Date.now();
+    const c = await connect(this.opts.url, 'rtbench-setup');
+    let rows = 0;
+    try {
+      const r = await c.query('DELETE FROM http_request WHERE ingest_time >= $1', [since]);
+      rows = r.rowCount ?? 0;
+      await c.query('VACUUM (ANALYZE) http_request');
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+    if (this.dashboardObserver) await this.dashboardObserver.rebuildRollup();
+    return { rows, ms: Date.now() - t0 };
   }
 
   /** Release what the session holds (the rendezvous claim). Never throws. */

@@ -83,7 +83,12 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     for (const s of c.steps) {
       assert.ok(entries.includes(s.dir), `step dir ${s.dir}`);
       assert.ok(s.rawRows !== null && s.rawRows > 0 && s.rawBytes !== null && s.rawBytes > 0);
+      // --between-steps remove (the default): each step's rows are gone before the next, so every step starts from the same table.
+      assert.equal(s.removedRows, s.ackedRows, `step ${s.index + 1}: removed what it acked`);
+      assert.equal(s.rawRows, s.ackedRows, `step ${s.index + 1}: the table held only this step's rows`);
     }
+    assert.equal(await withClient(cluster.url, async (cl) => Number((await cl.query<{ n: string }>('SELECT count(*) AS n FROM http_request')).rows[0]!.n)), 0,
+      'the search leaves the table as it found it');
     assert.ok(entries.includes('report.html'));
     const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
     assert.match(html, /capacity bracket/);

@@ -27,7 +27,7 @@ import { SignalGuard, newRunId, progressObserver, type Log } from '../run-sessio
 import { openTarget, parseTargetSpec, runTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
 import { parseCitusWorkers, resolveConfig } from './run.js';
 
-const CAPACITY_FLAGS = ['slo', 'start', 'max', 'min', 'growth', 'precision', 'stepDuration', 'stepWarmup', 'maxSteps'] as const;
+const CAPACITY_FLAGS = ['betweenSteps', 'slo', 'start', 'max', 'min', 'growth', 'precision', 'stepDuration', 'stepWarmup', 'maxSteps'] as const;
 
 /** compare-targets and sweep without --capacity: a capacity flag is a mistake, named in one line. */
 export function refuseCapacityFlags(args: Record<string, unknown>): void {
@@ -42,6 +42,7 @@ export interface CapacitySettings {
   readonly search: SearchOptions;
   readonly stepDurationMs: number;
   readonly stepWarmupMs: number;
+  readonly betweenSteps: 'remove' | 'keep';
 }
 
 const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
@@ -100,8 +101,11 @@ export function capacitySettings(args: Record<string, unknown>, config: RunConfi
         `below --min-samples ${d.minSamples}; lengthen --step-duration (≥ ${Math.ceil((d.minSamples * d.refreshMs) / d.viewers / 1000)}s) or add --viewers`);
     }
   }
+  const between = args['betweenSteps'] ?? 'remove';
+  if (between !== 'remove' && between !== 'keep') problems.push(`--between-steps: remove or keep, got ${JSON.stringify(between)}`);
   if (problems.length > 0) throw new UsageError(problems);
   return {
+    betweenSteps: between as 'remove' | 'keep',
     slos, sloSources,
     search: { startHz, maxHz, minHz, growth, precision: precisionPct / 100, confirmations: DEFAULT_SEARCH.confirmations, maxSteps },
     stepDurationMs: stepDurationMs!, stepWarmupMs: stepWarmupMs!,
@@ -116,7 +120,7 @@ export function stepLine(s: CapacityStep): string {
   const verdict = s.verdict === 'pass' ? 'PASS' : s.verdict === 'fail' ? 'FAIL' : 'HARNESS';
   const why = s.verdict === 'fail' ? `: ${s.misses.join('; ')}` : s.verdict === 'harness' ? `: ${s.harnessReasons.join('; ')}` : '';
   return `step ${s.index + 1}: ${n0(s.rateHz)} rows/s → achieved ${n0(s.achievedHz)}, ingest p50 ${ms(s.ingest.p50Us)} p99 ${ms(s.ingest.p99Us)}` +
-    `${s.worstPanel ? `, worst panel p95 ${ms(s.worstPanel.p95Us)}` : ''}, raw rows ${n0(s.rawRows)}: ${verdict}${why}`;
+    `${s.worstPanel ? `, worst panel p95 ${ms(s.worstPanel.p95Us)}` : ''}, raw rows ${n0(s.rawRows)}${s.removedRows === null ? '' : ` (${n0(s.removedRows)} removed after it)`}: ${verdict}${why}`;
 }
 
 /** The steps table, at the end. */
@@ -160,6 +164,7 @@ export async function capacityOn(
       search: settings.search,
       stepDurationMs: settings.stepDurationMs,
       stepWarmupMs: settings.stepWarmupMs,
+      betweenSteps: settings.betweenSteps,
       stepRunId: (i, rate) => `step-${String(i + 1).padStart(2, '0')}-${Math.round(rate)}hz`,
       observers: (i) => {
         // Each step streams its intervals into its own dir as it runs (crash safety), then completes it.
