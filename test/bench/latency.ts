@@ -9,7 +9,8 @@
  * pgbench's closed-loop maximum), closed loop plain and with 4 statements in
  * flight per connection (pgbench \startpipeline script of 4, the bare loop
  * and rtbench --pipeline 4). The tutorial INSERT, prepared, 8 connections,
- * one client thread (pgbench -j 1; the bare loop; rtbench --workers 1 unless
+ * one client thread (pgbench -j 1; the bare loop; rtbench's default worker
+ * count for the rate and this machine's cores, 1 on 2 cores, unless
  * BENCH_RT_WORKERS). Per condition BENCH_ROUNDS rounds; in each round the
  * three clients run one after the other in a rotated order, so the machine's
  * load hits all three alike; the table is truncated before every run.
@@ -25,12 +26,16 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/targets/postgres.js';
+import { defaultWorkers } from '../../src/config/validate.js';
 import { newHistogram, summarize, type Histogram } from '../../src/metrics/histogram.js';
 import { bareLoop, fmt, pgbench, rtbench, startReferee, type Referee } from './referee.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const RT_WORKERS = Number(process.env['BENCH_RT_WORKERS'] ?? 1);
+const RT_WORKERS_ENV = process.env['BENCH_RT_WORKERS'];
+/** rtbench's --workers for a rate: BENCH_RT_WORKERS, else rtbench's own default for this machine. */
+const rtWorkers = (rateHz: number | null): number =>
+  RT_WORKERS_ENV ? Number(RT_WORKERS_ENV) : defaultWorkers(rateHz ?? 'max', os.availableParallelism());
 const STALL = process.env['BENCH_STALL'] !== '0';
 const WARMUP_S = 2;
 const RATES = [500, 2000, 8000];
@@ -101,10 +106,10 @@ async function runOne(ref: Referee, client: Client, cond: Condition, pipeScript:
     const r = await bareLoop({ url: ref.cluster.url, sql: ref.insertSql, rateHz: cond.rateHz, connections: CONNECTIONS, depth: cond.depth, warmupS: WARMUP_S, seconds: SECONDS });
     return fromHistogram(r.response, r.result.ops, r.result.seconds, r.result.cpuUs, r.result.errors ? `${r.result.errors} errors` : '');
   }
-  const workers = cond.rateHz === null ? 1 : RT_WORKERS;
+  const workers = rtWorkers(cond.rateHz);
   const r = await rtbench(ref, [
     '--rate', cond.rateHz === null ? 'max' : String(cond.rateHz), '--statement', 'tutorial-sql', '--workers', String(workers),
-    '--connections', String(CONNECTIONS / workers), '--pipeline', String(cond.depth), '--warmup', String(WARMUP_S), '--duration', String(SECONDS),
+    '--connections', String(Math.max(1, Math.round(CONNECTIONS / workers))), '--pipeline', String(cond.depth), '--warmup', String(WARMUP_S), '--duration', String(SECONDS),
   ]);
   const s = r.summary;
   const resp = s.ingest.response;
@@ -157,7 +162,8 @@ async function stall(ref: Referee): Promise<void> {
   console.log('\nstall: rtbench at 2,000 rows/s, 10 s measured; 3 s into the run the table is locked (ACCESS EXCLUSIVE) for 1.5 s');
   await clean(ref);
   const seconds = 10;
-  const run = rtbench(ref, ['--rate', '2000', '--statement', 'tutorial-sql', '--workers', String(RT_WORKERS), '--connections', String(CONNECTIONS / RT_WORKERS),
+  const w = rtWorkers(2000);
+  const run = rtbench(ref, ['--rate', '2000', '--statement', 'tutorial-sql', '--workers', String(w), '--connections', String(Math.max(1, Math.round(CONNECTIONS / w))),
     '--warmup', '1', '--duration', String(seconds)]);
   const c = await connect(ref.cluster.url);
   let holdMs = 0;
@@ -191,7 +197,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   try {
     console.log(`bench:latency: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), server ${ref.cluster.pgBinDir}; tutorial INSERT prepared, ${CONNECTIONS} connections, ` +
-      `${SECONDS} s measured per run (+${WARMUP_S} s warm-up for the Node clients), ${ROUNDS} rounds; rtbench --workers ${RT_WORKERS} at fixed rates`);
+      `${SECONDS} s measured per run (+${WARMUP_S} s warm-up for the Node clients), ${ROUNDS} rounds; rtbench --workers ${RATES.map((r) => rtWorkers(r)).join("/")} at ${RATES.join("/")} rows/s, ${rtWorkers(null)} closed loop`);
     console.log(`expected wall time ≈ ${Math.round((5 * 3 * ROUNDS * (SECONDS + 4) + SECONDS + (STALL ? 15 : 0)) / 60)} min; load average at start: ${loadavg()}`);
     console.log('CPU per row: pgbench whole process from /proc; bare loop and rtbench process-wide (all threads) over their measure phase');
 
