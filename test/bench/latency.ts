@@ -55,6 +55,9 @@ interface Cell {
   readonly cpuUsPerRow: number;
   readonly load1: number;
   readonly note: string;
+  /** rtbench only: its lag split (the harness's timer lateness, the wait for a connection = the server's backpressure), p99 µs. */
+  readonly timerLagP99?: number;
+  readonly connectionWaitP99?: number;
   /** The response histogram (µs), for the percentiles pooled over rounds. */
   readonly hist: Histogram;
 }
@@ -116,7 +119,9 @@ async function runOne(ref: Referee, client: Client, cond: Condition, pipeScript:
   return {
     n: resp.count, p50: resp.p50Us, p99: resp.p99Us, p999: resp.p999Us, max: resp.maxUs,
     rowsPerS: s.ingest.achievedRateHz, cpuUsPerRow: s.client.cpuUsPerRow ?? NaN, load1: os.loadavg()[0]!,
-    note: s.valid ? '' : `INVALID: ${s.invalidReasons.join('; ')}`,
+    note: s.valid ? '' : 'invalid',
+    timerLagP99: s.ingest.timerLag?.p99Us ?? NaN,
+    connectionWaitP99: s.ingest.connectionWait?.p99Us ?? NaN,
     hist: r.histograms['ingest-response'] ?? newHistogram(),
   };
 }
@@ -139,6 +144,11 @@ function printCondition(cond: Condition, res: Results): void {
     console.log(`  ${c.padEnd(8)} n ${fmt(median(cells.map((x) => x.n)), 0).padStart(7)}  p50 ${spread(cells.map((x) => x.p50), us)}  p99 ${spread(cells.map((x) => x.p99), us)}  ` +
       `p99.9 ${spread(cells.map((x) => x.p999), us)}  max ${us(median(cells.map((x) => x.max)))}  ${cond.rateHz === null ? `${spread(cells.map((x) => x.rowsPerS), (v) => fmt(v, 0))} rows/s  ` : ''}` +
       `CPU ${spread(cells.map((x) => x.cpuUsPerRow), f1)} µs/row` + (cells.some((x) => x.note) ? `  (${[...new Set(cells.map((x) => x.note).filter(Boolean))].join('; ')})` : ''));
+  }
+  if (cond.rateHz !== null) {
+    const rt = res.rtbench;
+    console.log(`  rtbench lag split per round, p99: timer lateness ${rt.map((x) => us(x.timerLagP99 ?? NaN)).join(', ')}; connection wait ${rt.map((x) => us(x.connectionWaitP99 ?? NaN)).join(', ')}` +
+      ' (a connection wait near the response p99 is the server falling behind, not the client)');
   }
   const pooled = (c: Client): ReturnType<typeof summarize> => {
     const h = newHistogram();
