@@ -13,6 +13,7 @@
  * - `ingest.response.p50Us`, `ingest.response.p99Us` — smaller is better;
  * - `ingest.achievedRateHz` — bigger is better;
  * - `ingest.errors` — must be 0;
+ * - of a capacity search's dir: `capacity.capacityHz` — bigger is better;
  * - where the run has them: `rollup.duration.p99Us`, `freshness.p99Us`
  *   (smaller), every probe cell's `probes.byProbe.<probe>.<window>.p50Us`
  *   (smaller), `audit.lostEvents`, `audit.duplicatedEvents` (must be 0).
@@ -56,6 +57,8 @@ const CORE: ReadonlyArray<readonly [string, Direction]> = [
   ['ingest.errors', 'zero'],
   ['rollup.duration.p99Us', 'smaller'],
   ['freshness.p99Us', 'smaller'],
+  // A capacity dir (rtbench capacity): the sustainable rate.
+  ['capacity.capacityHz', 'bigger'],
 ];
 const AUDIT: ReadonlyArray<readonly [string, Direction]> = [
   ['audit.lostEvents', 'zero'],

@@ -8,10 +8,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { maskSecrets } from '../targets/url.js';
-import { runOptions } from './run-options.js';
+import { capacityOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
-const COMMANDS = ['run', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export'] as const;
+const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export'] as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -23,9 +23,21 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runCommand(args as Record<string, unknown>);
     })
     .command(
+      'capacity',
+      'find the highest rate the target sustains with its SLOs met: confirmed bracket, binding limit (exit 0 found, 99 no passing rate, 3 harness-bound)',
+      (y) => capacityOptions(runOptions(y))
+        .option('a', { type: 'string', describe: 'with --b: search two targets (a URL, local, local-citus:N) and print the capacity ratio b/a' })
+        .option('b', { type: 'string', describe: 'second target, with --a' }),
+      async (args) => {
+        const { capacityCommand } = await import('./commands/capacity.js');
+        exitCode = await capacityCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
       'sweep',
       'run a scenario over a list of values of one setting: --granularity 1m,5m,15m,60m, --rate …, or --shard-count …',
-      (y) => runOptions(y),
+      (y) => capacityOptions(runOptions(y))
+        .option('capacity', { type: 'boolean', describe: 'a capacity search at each value instead of one fixed-rate run (e.g. capacity per rollup granularity)' }),
       async (args) => {
         const { sweepCommand } = await import('./commands/sweep.js');
         exitCode = await sweepCommand(args as Record<string, unknown>);
@@ -34,7 +46,8 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'compare-targets',
       'run the same scenario on two targets (URL, local, local-citus:N) and print them side by side',
-      (y) => runOptions(y)
+      (y) => capacityOptions(runOptions(y))
+        .option('capacity', { type: 'boolean', describe: 'search the capacity of both targets (rtbench capacity --a A --b B) and print the ratio b/a with its bracket' })
         .option('a', { type: 'string', demandOption: true, describe: 'first target: a URL, local, or local-citus:N' })
         .option('b', { type: 'string', demandOption: true, describe: 'second target: a URL, local, or local-citus:N' }),
       async (args) => {

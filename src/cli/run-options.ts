@@ -54,6 +54,26 @@ export function runOptions(y: Argv): Argv {
     .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
 }
 
+/** The capacity search's options (rtbench capacity, compare-targets --capacity, sweep --capacity). */
+export function capacityOptions(y: Argv): Argv {
+  return y
+    .option('slo', {
+      type: 'string', array: true,
+      describe: 'an SLO on a step\'s summary figure, check syntax, repeatable: "ingest.response.p99 <= 10ms", "probes.*.*.response.p95 <= 1s", ' +
+        '"freshness.p99 <= 15s", "audit.lostEvents == 0"; always implied: valid by the self-check, achieved within 1%, no errors. ' +
+        '[default: ingest.response.p99 <= 50ms; with viewers probes.*.*.response.p95 <= 1s; with a rollup freshness.p99 <= 2 x --rollup-interval (at least interval + 5s); ' +
+        'with an exact rollup audit.lostEvents == 0 and audit.duplicatedEvents == 0]',
+    })
+    .option('start', { type: 'string', describe: 'first step\'s rate, rows/s [default: --rate, else 500]' })
+    .option('max', { type: 'string', describe: 'highest rate tried, rows/s [default: 200000]' })
+    .option('min', { type: 'string', describe: 'lowest rate tried when the first steps fail, rows/s [default: --start / 16]' })
+    .option('growth', { type: 'string', describe: 'rate factor between steps until one fails [default: 2]' })
+    .option('precision', { type: 'string', describe: 'bisect until fail / pass - 1 is at most this, % [default: 5]' })
+    .option('step-duration', { type: 'string', describe: 'measure window of each step [default: long enough for --min-samples per panel cell, at least 20s]' })
+    .option('step-warmup', { type: 'string', describe: 'warm-up of each step [default: --warmup, at most 5s]' })
+    .option('max-steps', { type: 'string', describe: 'stop after this many steps [default: 24]' });
+}
+
 /**
  * Parse and validate `run …` argv (without the program name) as `rtbench run`
  * would, against `env` (for --instance auto and the PG* variables), without

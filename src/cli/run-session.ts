@@ -8,6 +8,8 @@ import { ExitCode } from '../errors.js';
 import { progressLine } from '../report/progress.js';
 import type { RunRecord } from '../results/run-record.js';
 import { writeRunDir } from '../results/write.js';
+import type { IntervalRow } from '../metrics/aggregate.js';
+import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
 import type { OpenTarget } from './target-session.js';
 
@@ -67,37 +69,53 @@ export class SignalGuard {
   }
 }
 
+/** Progress lines every --progress seconds, as an observer of a step's intervals. */
+export function progressObserver(config: RunConfig, log: Log, prefix = ''): RunObserver {
+  let lastProgress = 0;
+  return {
+    name: 'progress',
+    stepStart: () => {
+      lastProgress = 0;
+    },
+    interval: (row: IntervalRow, step) => {
+      if (config.progressS > 0 && row.endMs - lastProgress >= config.progressS * 1000 - 1) {
+        lastProgress = row.endMs;
+        log(prefix + progressLine(row, step.config.warmupMs, config.workers * config.connections));
+      }
+    },
+  };
+}
+
+/** The one line naming what a run is about to do. */
+export function runLine(config: RunConfig, runId: string): string {
+  const rateText = config.rateHz === 'max' ? 'closed loop' : `${config.rateHz} rows/s`;
+  return `rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections` +
+    `${config.pipeline > 1 ? ` x ${config.pipeline} in flight (pipeline)` : ''}, ${rateText}, ` +
+    `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`;
+}
+
 /** Run against an open target and write results/<run-id>/ under `resultsDir`. */
 export async function executeRun(
   config: RunConfig,
   target: OpenTarget,
-  opts: { log: Log; guard: SignalGuard; resultsDir: string; runId?: string },
+  opts: { log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[] },
 ): Promise<{ record: RunRecord; dir: string }> {
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
-  const rateText = config.rateHz === 'max' ? 'closed loop' : `${config.rateHz} rows/s`;
-  let lastProgress = 0;
   const record = await runIngest({
     config,
     url: target.url,
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
+    observers: [progressObserver(config, log), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
       // Printed once connected, so a connection failure stays a single line.
       onReady: (server) => {
         opts.guard.loadStarted = true;
         if (target.spec.kind === 'url') log(`rtbench: target ${target.label}: ${server.version.split(' on ')[0] ?? server.version}`);
-        log(`rtbench: run ${runId}: ${config.workers} workers x ${config.connections} connections` +
-          `${config.pipeline > 1 ? ` x ${config.pipeline} in flight (pipeline)` : ''}, ${rateText}, ` +
-          `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`);
-      },
-      onInterval: (row) => {
-        if (config.progressS > 0 && row.endMs - lastProgress >= config.progressS * 1000 - 1) {
-          lastProgress = row.endMs;
-          log(progressLine(row, config.warmupMs, config.workers * config.connections));
-        }
+        log(runLine(config, runId));
       },
     },
   });

@@ -41,6 +41,7 @@ export interface LatencySummary {
   readonly count: number;
   readonly p50Us: number;
   readonly p90Us: number;
+  readonly p95Us: number;
   readonly p99Us: number;
   readonly p999Us: number;
   readonly maxUs: number;
@@ -49,11 +50,12 @@ export interface LatencySummary {
 
 export function summarize(h: Histogram): LatencySummary {
   const count = h.totalCount;
-  if (count === 0) return { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
+  if (count === 0) return { count: 0, p50Us: 0, p90Us: 0, p95Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
   return {
     count,
     p50Us: h.getValueAtPercentile(50),
     p90Us: h.getValueAtPercentile(90),
+    p95Us: h.getValueAtPercentile(95),
     p99Us: h.getValueAtPercentile(99),
     p999Us: h.getValueAtPercentile(99.9),
     maxUs: h.maxValue,

@@ -21,6 +21,8 @@ export interface ProbeSummaryLike {
   readonly errors: number;
   readonly responseP50Us?: number;
   readonly responseP99Us?: number;
+  readonly p95Us?: number;
+  readonly responseP95Us?: number;
   readonly lagP99Us?: number;
 }
 
@@ -162,6 +164,16 @@ export function probeFigures(input: FiguresInput): ProbeFigures {
       ...(s.responseP50Us !== undefined && { responseP50Us: s.responseP50Us }),
       ...(s.responseP99Us !== undefined && { responseP99Us: s.responseP99Us }),
       ...(s.lagP99Us !== undefined && { lagP99Us: s.lagP99Us }),
+      // The same figures grouped, so SLO paths read probes.<probe>.<window>.response.p95.
+      service: { p50Us: s.p50Us, ...(s.p95Us !== undefined && { p95Us: s.p95Us }), p99Us: s.p99Us, count: s.count },
+      ...(s.responseP50Us !== undefined && {
+        response: {
+          p50Us: s.responseP50Us,
+          ...(s.responseP95Us !== undefined && { p95Us: s.responseP95Us }),
+          p99Us: s.responseP99Us ?? s.responseP50Us,
+          count: s.count,
+        },
+      }),
       ...(idleCell !== undefined && { idleP50Us: idleCell.p50Us, idleCount: idleCell.count, idleInsufficient: idleCell.count < minSamples }),
       ...(lo !== undefined && { loadOverIdle: lo.value, loadOverIdleCi95: lo.ci }),
     };

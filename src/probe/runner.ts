@@ -71,6 +71,9 @@ export interface ProbeTaskSummary {
   /** Response time: from the refresh's due time to the result (waiting behind earlier panels and a late start included). */
   readonly responseP50Us: number;
   readonly responseP99Us: number;
+  /** p95 of service and response (a dashboard SLO is usually a p95). */
+  readonly p95Us: number;
+  readonly responseP95Us: number;
   /** Lag: from the refresh's due time to sending this panel's query. */
   readonly lagP99Us: number;
 }
@@ -393,7 +396,7 @@ export class ProbeRunner {
         responseHistogram: t.response,
         summary: {
           p50Us: s.p50Us, p99Us: s.p99Us, count: s.count, errors, errorsBySqlstate: Object.fromEntries(t.errors), lastRowCount: t.lastRowCount,
-          responseP50Us: r.p50Us, responseP99Us: r.p99Us, lagP99Us: summarize(t.lag).p99Us,
+          p95Us: s.p95Us, responseP50Us: r.p50Us, responseP95Us: r.p95Us, responseP99Us: r.p99Us, lagP99Us: summarize(t.lag).p99Us,
         },
       };
     });

@@ -138,6 +138,14 @@ export type Ci95 = readonly [number, number];
  * than `minSamples`, so no ratio is built on it. `loadOverIdle` = p50 under
  * load / idle p50, null when either side is insufficient.
  */
+/** Percentiles of one probe cell, µs; `count` successful executions. */
+export interface ProbeLatency {
+  readonly p50Us: number;
+  readonly p95Us?: number;
+  readonly p99Us: number;
+  readonly count: number;
+}
+
 export interface ProbeWindowFigures {
   readonly p50Us: number;
   readonly p99Us: number;
@@ -149,6 +157,10 @@ export interface ProbeWindowFigures {
   readonly responseP99Us?: number;
   /** Lag: the refresh's due time → this panel's send (the panels before it and a late start). */
   readonly lagP99Us?: number;
+  /** Service (send → result) percentiles with p95, grouped (`probes.<probe>.<window>.service.p95`). */
+  readonly service?: ProbeLatency;
+  /** Response (refresh due time → result) percentiles with p95: what a viewer waits; the figure a panel SLO is on. */
+  readonly response?: ProbeLatency;
   readonly idleP50Us?: number;
   /** Idle baseline executions behind idleP50Us. */
   readonly idleCount?: number;
@@ -353,4 +365,6 @@ export interface RunRecord {
   /** Wall-clock start of the schedule, ms since the epoch (interval log base time). */
   readonly startEpochMs: number;
   readonly kinds: readonly Kind[];
+  /** Extra files from the step's observers, by path relative to the run dir (`server.csv`, `plans/x.json`). */
+  readonly files?: Record<string, string>;
 }

@@ -126,6 +126,11 @@ export async function writeRunDir(resultsDir: string, record: RunRecord): Promis
   for (const name of Object.keys(record.histograms)) {
     if (!SAFE_NAME.test(name)) throw new Error(`histogram name ${JSON.stringify(name)} is not a safe file name`);
   }
+  for (const rel of Object.keys(record.files ?? {})) {
+    if (!rel.split('/').every((part) => SAFE_NAME.test(part)) || rel.split('/').length > 2) {
+      throw new Error(`extra file ${JSON.stringify(rel)} is not a safe relative path`);
+    }
+  }
   const finalDir = join(resultsDir, runId);
   await mkdir(resultsDir, { recursive: true });
   if (await exists(finalDir)) throw new UsageError(`results dir ${resultsDir}: run ${runId} already exists`);
@@ -146,6 +151,17 @@ export async function writeRunDir(resultsDir: string, record: RunRecord): Promis
     await writeFileSynced(join(tmpDir, 'timeseries.csv'), toTimeseriesCsv(record.intervals));
     await writeFileSynced(join(tmpDir, 'report.md'), reportMarkdown(record));
     await writeFileSynced(join(tmpDir, 'report.html'), reportHtml(record));
+    // Observers' files (server.csv, plans/…): a sub-folder is made and synced like the run dir.
+    const subDirs = new Set<string>();
+    for (const [rel, text] of Object.entries(record.files ?? {})) {
+      const parts = rel.split('/');
+      if (parts.length === 2 && !subDirs.has(parts[0]!)) {
+        subDirs.add(parts[0]!);
+        await mkdir(join(tmpDir, parts[0]!));
+      }
+      await writeFileSynced(join(tmpDir, rel), maskSecrets(text));
+    }
+    for (const d of subDirs) await fsyncDir(join(tmpDir, d));
     await fsyncDir(tmpDir);
     // rename() would silently replace an empty directory created meanwhile; check again.
     if (await exists(finalDir)) throw new UsageError(`results dir ${resultsDir}: run ${runId} already exists`);

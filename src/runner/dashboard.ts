@@ -64,7 +64,9 @@ export class DashboardSession {
   private freshness: FreshnessProbe | null = null;
   private probeRunner: ProbeRunner | null = null;
   private probeStart: Promise<void> | null = null;
-  private readonly notes: string[] = [];
+  /** Notes of the current step; set-up notes are kept apart and given with every step. */
+  private notes: string[] = [];
+  private readonly setupNotes: readonly string[];
   private loadStartedAt = new Date();
 
   private constructor(
@@ -80,7 +82,7 @@ export class DashboardSession {
     setupNotes: string[],
     private readonly routing: Record<string, 'router' | 'multi-shard'> | undefined,
   ) {
-    this.notes.push(...setupNotes);
+    this.setupNotes = setupNotes;
   }
 
   private get granularity(): '1m' | '5m' | '15m' | '60m' {
@@ -241,13 +243,33 @@ export class DashboardSession {
     });
   }
 
-  /** Stop everything, roll up once more, audit, measure HLL accuracy and sizes, expire. */
+  /**
+   * Stop everything, roll up once more, audit, measure HLL accuracy and sizes,
+   * expire. The session is then ready for another step (startLoadPhase again).
+   */
   async finish(): Promise<DashboardOutcome> {
     await this.probeStart;
-    const probeResults: ProbeResults | null = this.probeRunner ? await this.probeRunner.stop() : null;
-    const driven: RollupDriverResult | null = this.driver ? await this.driver.stop() : null;
+    const probeRunner = this.probeRunner;
+    const driver = this.driver;
+    const freshness = this.freshness;
+    this.probeRunner = null;
+    this.probeStart = null;
+    this.driver = null;
+    this.freshness = null;
+    const notes = [...this.setupNotes, ...this.notes];
+    this.notes = notes;
+    try {
+      return await this.finishStep(probeRunner, driver, freshness);
+    } finally {
+      this.notes = [];
+    }
+  }
+
+  private async finishStep(probeRunner: ProbeRunner | null, driver: RollupDriver | null, freshnessProbe: FreshnessProbe | null): Promise<DashboardOutcome> {
+    const probeResults: ProbeResults | null = probeRunner ? await probeRunner.stop() : null;
+    const driven: RollupDriverResult | null = driver ? await driver.stop() : null;
     // No new markers; the final rollup below may still make pending ones visible.
-    this.freshness?.stopMarkers();
+    freshnessProbe?.stopMarkers();
     if (driven) this.notes.push(...driven.notes);
     if (probeResults) this.notes.push(...probeResults.skipped);
 
@@ -258,7 +280,7 @@ export class DashboardSession {
       await runRollupOnce(client, this.installed).catch((err: unknown) => {
         this.notes.push(`final rollup failed: ${(err as Error).message}`);
       });
-      const fresh: FreshnessResult | null = this.freshness ? await this.freshness.stop() : null;
+      const fresh: FreshnessResult | null = freshnessProbe ? await freshnessProbe.stop() : null;
       const to = await coveredUntil(client, this.installed);
       const from = this.loadStartedAt;
       const audited = to ? await audit(client, { table: this.installed.table, granularityMin: d.granularityMin, from, to }) :

@@ -76,7 +76,7 @@ describe('histogram helpers', () => {
   });
 
   test('summarize of an empty histogram is all zeros', () => {
-    assert.deepEqual(summarize(newHistogram()), { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 });
+    assert.deepEqual(summarize(newHistogram()), { count: 0, p50Us: 0, p90Us: 0, p95Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 });
   });
 });
 

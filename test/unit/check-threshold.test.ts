@@ -14,7 +14,7 @@ function latency(from: number, to: number): ReturnType<typeof summarize> {
 
 /** A summary.json with ingest, rollup, freshness, audit and probes sections. */
 function summary(responseMaxUs = 10_000, over: Record<string, unknown> = {}): Summary {
-  const none = { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
+  const none = { count: 0, p50Us: 0, p90Us: 0, p95Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
   return {
     formatVersion: RESULT_FORMAT_VERSION,
     runId: 'r-1',

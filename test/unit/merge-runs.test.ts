@@ -21,7 +21,7 @@ function assertSameDistribution(actual: LatencySummary, expected: LatencySummary
   assert.ok(Math.abs(am - em) <= em / 1000, `max ${am} vs ${em}`);
 }
 
-const ZERO: LatencySummary = { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
+const ZERO: LatencySummary = { count: 0, p50Us: 0, p90Us: 0, p95Us: 0, p99Us: 0, p999Us: 0, maxUs: 0, meanUs: 0 };
 
 function interval(index: number, phase: 'warmup' | 'measure', h: Histogram): InstanceInterval {
   const encoded = {} as Record<Kind, string>;

@@ -60,11 +60,11 @@ describe('probeFigures', () => {
 
   test('byProbe carries the summary, the idle p50 and load/idle where both exist', () => {
     const idle = { idleCount: 10, idleInsufficient: false };
-    assert.deepEqual(f.byProbe['raw-minutes']?.['5m'], { p50Us: 1000, p99Us: 2000, count: 10, errors: 0, insufficient: false, idleP50Us: 500, ...idle, loadOverIdle: 2, loadOverIdleCi95: null },
+    assert.deepEqual(f.byProbe['raw-minutes']?.['5m'], { p50Us: 1000, p99Us: 2000, count: 10, errors: 0, insufficient: false, service: { p50Us: 1000, p99Us: 2000, count: 10 }, idleP50Us: 500, ...idle, loadOverIdle: 2, loadOverIdleCi95: null },
       'no histograms given: no interval');
-    assert.deepEqual(f.byProbe['rollup-minutes']?.['5m'], { p50Us: 250, p99Us: 500, count: 10, errors: 0, insufficient: false, idleP50Us: 0, ...idle }, 'idle 0: no ratio');
-    assert.deepEqual(f.byProbe['raw-minutes']?.['1h'], { p50Us: 2000, p99Us: 4000, count: 10, errors: 0, insufficient: false }, 'idle failed: nothing');
-    assert.deepEqual(f.byProbe['rollup-minutes']?.['1d'], { p50Us: 900, p99Us: 1800, count: 0, errors: 3, insufficient: true });
+    assert.deepEqual(f.byProbe['rollup-minutes']?.['5m'], { p50Us: 250, p99Us: 500, count: 10, errors: 0, insufficient: false, service: { p50Us: 250, p99Us: 500, count: 10 }, idleP50Us: 0, ...idle }, 'idle 0: no ratio');
+    assert.deepEqual(f.byProbe['raw-minutes']?.['1h'], { p50Us: 2000, p99Us: 4000, count: 10, errors: 0, insufficient: false, service: { p50Us: 2000, p99Us: 4000, count: 10 } }, 'idle failed: nothing');
+    assert.deepEqual(f.byProbe['rollup-minutes']?.['1d'], { p50Us: 900, p99Us: 1800, count: 0, errors: 3, insufficient: true, service: { p50Us: 900, p99Us: 1800, count: 0 } });
   });
 
   test('HLL error keeps measured windows only; sizes, windows, granularity, skipped pass through (deduplicated)', () => {

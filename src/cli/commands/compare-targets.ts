@@ -17,6 +17,12 @@ import { loadRun } from './compare.js';
 import { resolveConfig } from './run.js';
 
 export async function compareTargetsCommand(args: Record<string, unknown>): Promise<number> {
+  if (args['capacity'] === true) {
+    const { capacityCommand } = await import('./capacity.js');
+    return capacityCommand(args);
+  }
+  const { refuseCapacityFlags } = await import('./capacity.js');
+  refuseCapacityFlags(args);
   const specA = parseTargetSpec(String(args['a']), '--a');
   const specB = parseTargetSpec(String(args['b']), '--b');
   if (args['url'] !== undefined) throw new UsageError('--url: compare-targets takes its targets from --a and --b');

@@ -17,6 +17,26 @@ import { SWEEPABLE, sweepCharts, sweepCsv, sweepReports, sweepRow, sweepTableCel
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { parseCitusWorkers, resolveConfig } from './run.js';
+import { capacityOn, capacitySettings, refuseCapacityFlags } from './capacity.js';
+import { EXIT_THRESHOLD_FAILED } from './check.js';
+import { stringify } from 'csv-stringify/sync';
+
+/** One value of a `sweep --capacity`. */
+export interface CapacitySweepRow {
+  readonly value: string;
+  readonly capacityId: string;
+  readonly capacityHz: number | null;
+  readonly passHz: number | null;
+  readonly failHz: number | null;
+  readonly end: string;
+  readonly binding: string | null;
+  readonly headline: string;
+}
+
+function capacitySweepCsv(rows: readonly CapacitySweepRow[]): string {
+  return stringify([['value', 'capacity_rows_per_s', 'pass_rows_per_s', 'fail_rows_per_s', 'end', 'binding'],
+    ...rows.map((r) => [r.value, r.capacityHz ?? '', r.passHz ?? '', r.failHz ?? '', r.end, r.binding ?? ''])]);
+}
 
 /** The one swept setting and its values, from whichever flag holds a comma list. */
 export function sweepPlan(args: Record<string, unknown>): { parameter: SweepParameter; key: string; values: string[] } {
@@ -61,14 +81,39 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   if (!throwaway && !first.reset) log('rtbench: note: without --reset each point adds to the same tables; later points see more data');
 
+  if (args['capacity'] !== true) refuseCapacityFlags(args);
+  const capacity = args['capacity'] === true ? configs.map((c) => capacitySettings(args, c)) : null;
+  if (capacity && plan.parameter === 'rate') throw new UsageError('sweep --capacity: the search sets the rate itself; sweep --granularity or --shard-count');
   const guard = new SignalGuard(log);
-  const sweepId = newRunId(`${String(args['name'] ?? 'sweep')}-${plan.parameter}`);
+  const sweepId = newRunId(`${String(args['name'] ?? 'sweep')}-${plan.parameter}${capacity ? '-capacity' : ''}`);
   const tmp = path.join(first.resultsDir, `.tmp-${sweepId}`);
   await mkdir(tmp, { recursive: true });
   let target: OpenTarget | undefined;
   try {
     target = await openTarget(spec, log);
     guard.track(target);
+    if (capacity) {
+      const caps: CapacitySweepRow[] = [];
+      for (const [i, value] of plan.values.entries()) {
+        const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
+        log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length}): capacity search`);
+        const capacityId = `${plan.parameter}-${value.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+        const { result } = await capacityOn(config, target, capacity[i]!, { log, guard, resultsDir: tmp, capacityId });
+        caps.push({ value, capacityId, capacityHz: result.capacityHz, passHz: result.bracket[0], failHz: result.bracket[1], end: result.end, binding: result.binding?.line ?? null, headline: result.headline });
+        if (guard.abort.signal.aborted) break;
+      }
+      await writeFileAtomic(path.join(tmp, 'sweep.json'), JSON.stringify({ formatVersion: 1, sweepId, parameter: plan.parameter, values: plan.values, capacity: caps }, null, 2) + '\n');
+      await writeFileAtomic(path.join(tmp, 'sweep.csv'), capacitySweepCsv(caps));
+      const finalDir = path.join(first.resultsDir, sweepId);
+      await rename(tmp, finalDir);
+      const t = new Table({ head: [plan.parameter, 'capacity rows/s', 'bracket', 'end', 'binding limit'], style: { head: [], border: [] }, wordWrap: true, colWidths: [14, 12, 20, 15, 60] });
+      const f = (v: number | null): string => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
+      for (const c of caps) t.push([c.value, f(c.capacityHz), `[${f(c.passHz)}, ${f(c.failHz)}]`, c.end, c.binding ?? c.headline]);
+      process.stdout.write(`${t.toString()}\n`);
+      process.stdout.write(`results: ${path.relative(process.cwd(), finalDir) || finalDir}\n`);
+      if (guard.abort.signal.aborted) return ExitCode.interrupted;
+      return caps.every((c) => c.capacityHz !== null) ? ExitCode.ok : EXIT_THRESHOLD_FAILED;
+    }
     const rows: SweepRow[] = [];
     for (const [i, value] of plan.values.entries()) {
       // Every point starts from the same state: same preload, same seed, empty tables.

@@ -1,0 +1,406 @@
+/**
+ * A run as a session and its measure steps. The session is set up once
+ * (server description, schema, Citus distribution, rollup install, preload,
+ * idle baseline, the rendezvous of a group); each step then runs its own
+ * warm-up and measure window on that set-up, tells its observers of phase
+ * boundaries and intervals, and returns a RunRecord. `rtbench run` is a
+ * session with one step; `rtbench capacity` runs many. Emits events and
+ * returns records; never prints and never writes files.
+ */
+import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { siteSlice, type RunConfig } from '../config/types.js';
+import { LoadPool } from '../load/pool.js';
+import { KINDS, type IntervalRow } from '../metrics/aggregate.js';
+import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
+import { RESULT_FORMAT_VERSION, type CitusInfo, type RunInfo, type RunRecord, type ServerInfo } from '../results/run-record.js';
+import type { Histogram } from '../metrics/histogram.js';
+import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
+import { DashboardSession, type DashboardOutcome } from './dashboard.js';
+import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
+import { maskUrl } from '../targets/url.js';
+import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
+import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase } from './observer.js';
+import { buildSummary } from './summary.js';
+
+/** Events of a session and its steps (progress material; the CLI prints them). */
+export interface SessionEvents {
+  /** Something the user should read (schema created, outage noticed…). */
+  onNotice?(line: string): void;
+  /** Connected, the schema is in place and (in a group) the others met: the load is about to start. */
+  onReady?(server: ServerInfo): void;
+}
+
+export interface SessionOptions {
+  readonly config: RunConfig;
+  /** URL to connect with (may hold a password: never put it in the record unmasked). */
+  readonly url: string;
+  readonly targetKind: 'embedded' | 'url';
+  readonly events?: SessionEvents;
+}
+
+/** What a step overrides of the session's config. */
+export interface StepSpec {
+  readonly runId: string;
+  readonly rateHz?: RunConfig['rateHz'];
+  readonly durationMs?: number;
+  readonly warmupMs?: number;
+}
+
+export interface StepOptions {
+  /** Observers of this step, told in order. */
+  readonly observers?: readonly RunObserver[];
+  /** Aborting stops the load early; the step still completes and is marked interrupted. */
+  readonly signal?: AbortSignal;
+}
+
+const require = createRequire(import.meta.url);
+const versionOf = (pkg: string): string => {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+};
+
+function gitOutput(args: readonly string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
+      resolve(err ? null : out.trim() || null);
+    });
+  });
+}
+
+/** The checked-out branch; null when HEAD is detached. */
+async function gitBranch(): Promise<string | null> {
+  const b = await gitOutput(['rev-parse', '--abbrev-ref', 'HEAD']);
+  return b === 'HEAD' ? null : b;
+}
+
+/**
+ * The dashboard (rollup driver, freshness, viewers, audit) as an observer of
+ * the step: started with the load, the viewers with the measure phase,
+ * finished after the rows are counted (expiry deletes old raw rows).
+ */
+class DashboardObserver implements RunObserver {
+  readonly name = 'dashboard';
+  outcome: DashboardOutcome | null = null;
+  failure: string | null = null;
+
+  constructor(private readonly dashboard: DashboardSession) {}
+
+  async stepStart(): Promise<void> {
+    this.outcome = null;
+    this.failure = null;
+    await this.dashboard.startLoadPhase();
+  }
+
+  phase(phase: StepPhase): void {
+    if (phase === 'measure') this.dashboard.startProbes();
+  }
+
+  async stepEnd(): Promise<void> {
+    // The dashboard side never costs the run its results: a failure here becomes a note.
+    this.outcome = await this.dashboard.finish().catch((err: unknown) => {
+      this.failure = `rollup audit, probes and freshness not reported: ${err instanceof Error ? err.message : String(err)}`;
+      return null;
+    });
+  }
+}
+
+export class RunSession {
+  private stepsRun = 0;
+  private readonly dashboardObserver: DashboardObserver | null;
+  private readonly tutorialTemplate: Promise<string>;
+
+  private constructor(
+    private readonly opts: SessionOptions,
+    readonly info: SessionInfo,
+    private readonly startedAt: string,
+    dashboard: DashboardSession | null,
+    private readonly rendezvous: Rendezvous | null,
+  ) {
+    this.dashboardObserver = dashboard ? new DashboardObserver(dashboard) : null;
+    this.tutorialTemplate = readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
+  }
+
+  private get notice(): (l: string) => void {
+    return (l) => this.opts.events?.onNotice?.(l);
+  }
+
+  /** Set up the target: describe it, create the schema, distribute on Citus, install the rollup and preload. */
+  static async open(opts: SessionOptions): Promise<RunSession> {
+    const { config, url } = opts;
+    const notice = (l: string): void => opts.events?.onNotice?.(l);
+    const startedAt = new Date().toISOString();
+    const admin = await connect(url, 'rtbench-setup');
+    let server: ServerInfo;
+    let rowsBefore: number;
+    let dashboard: DashboardSession | null = null;
+    let citus: CitusInfo | undefined;
+    try {
+      server = await describeServer(admin);
+      const onCitus = await isCitus(admin);
+      let hllMissingOn: string[] = [];
+      if (onCitus) {
+        const workers = await activeWorkers(admin);
+        notice(`citus: coordinator with ${workers.length} active workers`);
+        hllMissingOn = await ensureHllOnAllNodes(admin);
+      } else if (config.shardCount !== null) {
+        notice('--shard-count ignored: the target is not a Citus coordinator');
+      }
+      const action = await ensureSchema(admin, config.reset);
+      if (action === 'created') notice('schema: created the tutorial tables');
+      else if (action === 'reset') notice('schema: --reset dropped and recreated the tutorial tables');
+      const distributed = ['http_request'];
+      const shardOpts = config.shardCount === null ? {} : { shardCount: config.shardCount };
+      if (config.dashboard.rollup !== 'none') {
+        dashboard = await DashboardSession.setup(url, config, notice, {
+          hllMissingOn,
+          citus: onCitus,
+          // Distribute after the rollup install (it may add event_id to http_request) and before any data.
+          afterInstall: onCitus ? async (client, installed) => {
+            distributed.push(installed.table);
+            await distributeTables(client, distributed, shardOpts);
+          } : undefined,
+        });
+      } else if (onCitus) {
+        await distributeTables(admin, distributed, shardOpts);
+      }
+      if (onCitus) {
+        citus = await citusInfo(admin, distributed);
+        notice(`citus: ${distributed.join(', ')} distributed by site_id, ${citus.shardCount} shards each, colocation ${citus.colocationId}`);
+      }
+      rowsBefore = await countRows(admin, siteSlice(config));
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+    // Claimed before anything is printed about the load, so a refused second claim is the one line the user sees.
+    const group = config.instance?.group ?? null;
+    const rendezvous = config.instance && group !== null
+      ? await Rendezvous.claim({ url, group, index: config.instance.index, count: config.instance.count, timeoutMs: config.rendezvousTimeoutMs, onNotice: notice })
+      : null;
+    if (rendezvous && config.instance) {
+      notice(`rendezvous: group ${group}: instance ${config.instance.index}/${config.instance.count} registered; ` +
+        `waiting for the others (up to ${config.rendezvousTimeoutMs / 1000} s)`);
+    } else {
+      opts.events?.onReady?.(server);
+    }
+    const info: SessionInfo = { config, url, targetKind: opts.targetKind, server, ...(citus ? { citus } : {}), rowsAtSetup: rowsBefore };
+    return new RunSession(opts, info, startedAt, dashboard, rendezvous);
+  }
+
+  /** Release what the session holds (the rendezvous claim). Never throws. */
+  async close(): Promise<void> {
+    await this.rendezvous?.close().catch(() => undefined);
+  }
+
+  /** Run one measure step (warm-up, measure, count, summary) and return its record. */
+  async step(spec: StepSpec, stepOpts: StepOptions = {}): Promise<RunRecord> {
+    const index = this.stepsRun++;
+    if (index > 0 && this.rendezvous) throw new Error('a group instance (--instance) runs one step only');
+    const base = this.opts.config;
+    const config: RunConfig = {
+      ...base,
+      ...(spec.rateHz !== undefined ? { rateHz: spec.rateHz } : {}),
+      ...(spec.durationMs !== undefined ? { durationMs: spec.durationMs } : {}),
+      ...(spec.warmupMs !== undefined ? { warmupMs: spec.warmupMs } : {}),
+    };
+    const { url } = this.opts;
+    const notice = this.notice;
+    const sites = siteSlice(config);
+    const step: StepInfo = { index, runId: spec.runId, config };
+    const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(stepOpts.observers ?? [])];
+    const startedAt = index === 0 ? this.startedAt : new Date().toISOString();
+    // Later steps count from where the previous one left the table (expiry may have removed rows since set-up).
+    const rowsBefore = index === 0 ? this.info.rowsAtSetup : await countRowsWithRetry(url, 30_000, sites);
+
+    const group = config.instance?.group ?? null;
+    let agreed: AgreedStart | null = null;
+    const intervals: IntervalRow[] = [];
+    let cpuPrev = process.cpuUsage();
+    let cpuPrevAt = process.hrtime.bigint();
+    let measureCpuUs = 0;
+    let rssStartBytes = 0;
+    let sawOutage = false;
+    let sawMeasure = false;
+    const tell = (f: (o: RunObserver) => void): void => {
+      for (const o of observers) f(o);
+    };
+    const pool = new LoadPool({
+      config,
+      url,
+      tutorialTemplate: await this.tutorialTemplate,
+      // After set-up (and instance 1's preload) and with every worker connected: meet the group, then start the observers.
+      beforeStart: async () => {
+        if (this.rendezvous && config.instance && group !== null) {
+          const { count } = config.instance;
+          agreed = await this.rendezvous.waitForStart();
+          const inMs = agreed.localStartEpochMs - localEpochMs();
+          notice(`rendezvous: group ${group}: all ${count} registered; common start ${new Date(agreed.startEpochMs).toISOString()} ` +
+            `(database clock) in ${inMs.toFixed(0)} ms; clock offset ${agreed.clock.offsetMs.toFixed(1)} ms ± ${(agreed.clock.roundTripMs / 2).toFixed(1)} ms`);
+          // Only now is the load about to start: a Ctrl-C while waiting quits at once (the claim ends with the process).
+          this.opts.events?.onReady?.(this.info.server);
+        }
+        for (const o of observers) await o.stepStart?.(step, this.info);
+        tell((o) => o.phase?.('warmup', 0, step));
+        return agreed?.localStartEpochMs ?? null;
+      },
+      onInterval: (row) => {
+        const now = process.hrtime.bigint();
+        const cpu = process.cpuUsage(cpuPrev);
+        const cpuUs = cpu.user + cpu.system;
+        row.cpuCores = cpuUs / Math.max(1, Number(now - cpuPrevAt) / 1000);
+        cpuPrev = process.cpuUsage();
+        cpuPrevAt = now;
+        row.rssBytes = process.memoryUsage().rss;
+        if (row.phase === 'measure') {
+          if (!sawMeasure) {
+            sawMeasure = true;
+            tell((o) => o.phase?.('measure', row.startMs, step));
+          }
+          measureCpuUs += cpuUs;
+          if (rssStartBytes === 0) rssStartBytes = process.memoryUsage().rss;
+        }
+        if (row.errors > 0 && !sawOutage && row.connectionsUp < config.workers * config.connections) {
+          sawOutage = true;
+          notice(`database errors at ${(row.endMs / 1000).toFixed(0)} s: connections are being re-established, the run goes on`);
+        }
+        intervals.push(row);
+        tell((o) => o.interval?.(row, step));
+      },
+    });
+    const onAbort = (): void => pool.stop();
+    stepOpts.signal?.addEventListener('abort', onAbort, { once: true });
+    let load;
+    try {
+      load = await pool.run();
+    } finally {
+      stepOpts.signal?.removeEventListener('abort', onAbort);
+      // A group meets once: the claim is not needed after the first step started.
+      if (this.rendezvous) await this.rendezvous.close();
+    }
+    const started = agreed as AgreedStart | null;
+    if (started && load.lateStartMs > 0) {
+      notice(`rendezvous: this instance started its schedule ${load.lateStartMs.toFixed(1)} ms after the common start (its operations due before were late)`);
+    }
+    const lastRow = intervals[intervals.length - 1];
+    tell((o) => o.phase?.('drain', lastRow?.endMs ?? 0, step));
+    const rssEndBytes = process.memoryUsage().rss;
+    const interrupted = stepOpts.signal?.aborted ?? false;
+
+    // Counted before the dashboard's finish: --expire deletes old raw rows.
+    const rowsAfter = await countRowsWithRetry(url, 30_000, sites);
+    const firstMeasure = intervals.find((r) => r.phase === 'measure');
+    const timing = {
+      startEpochMs: load.startEpochMs,
+      measureStartMs: firstMeasure?.startMs ?? config.warmupMs,
+      measureEndMs: lastRow?.endMs ?? config.warmupMs + config.durationMs,
+      interrupted,
+    };
+    const contributions: StepContribution[] = [];
+    for (const o of observers) {
+      try {
+        const c = await o.stepEnd?.(step, timing);
+        if (c) contributions.push(c);
+      } catch (err) {
+        contributions.push({ notes: [`${o.name}: not reported: ${err instanceof Error ? err.message : String(err)}`] });
+      }
+    }
+    const dash = this.dashboardObserver?.outcome ?? null;
+    const summary = buildSummary({
+      config,
+      runId: spec.runId,
+      intervals,
+      aggregator: load.aggregator,
+      unfinished: load.unfinished,
+      workerFailures: load.workerFailures,
+      measureLoopDelayP99Us: load.measureLoopDelayP99Us,
+      interrupted,
+      rowsInTable: rowsAfter === null || rowsBefore === null ? null : rowsAfter - rowsBefore,
+      measureCpuUs,
+      rssStartBytes,
+      rssEndBytes,
+      cores: os.cpus().length,
+      dashboard: dash,
+      dashboardFailure: this.dashboardObserver?.failure ?? null,
+      contributions,
+    });
+
+    const agg = load.aggregator;
+    const histograms: Record<string, Histogram> = {
+      'ingest-response': agg.measure.histograms.response,
+      'ingest-service': agg.measure.histograms.service,
+      'ingest-lag': agg.measure.histograms.lag,
+      'ingest-timer-lag': agg.measure.lagParts.timerLag,
+      'ingest-connection-wait': agg.measure.lagParts.connectionWait,
+      'warmup-response': agg.warmup.histograms.response,
+      ...(dash?.histograms ?? {}),
+    };
+    const files: Record<string, string> = {};
+    for (const c of contributions) {
+      Object.assign(histograms, c.histograms ?? {});
+      Object.assign(files, c.files ?? {});
+    }
+    const record: RunRecord = {
+      run: await this.runInfo(config, spec.runId, startedAt, started, load),
+      summary,
+      histograms,
+      intervals,
+      startEpochMs: load.startEpochMs,
+      kinds: KINDS,
+      ...(Object.keys(files).length > 0 ? { files } : {}),
+    };
+    for (const o of observers) await o.stepRecord?.(record, step);
+    return record;
+  }
+
+  private async runInfo(
+    config: RunConfig,
+    runId: string,
+    startedAt: string,
+    started: AgreedStart | null,
+    load: { lateStartMs: number; firstSentMs: number | null },
+  ): Promise<RunInfo> {
+    const group = config.instance?.group ?? null;
+    const cpus = os.cpus();
+    return {
+      formatVersion: RESULT_FORMAT_VERSION,
+      runId,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      config: { ...config, url: config.url === undefined ? undefined : maskUrl(config.url) },
+      seed: config.seed,
+      target: { kind: this.opts.targetKind, url: maskUrl(this.opts.url) },
+      gitRevision: await gitOutput(['rev-parse', 'HEAD']),
+      gitBranch: await gitBranch(),
+      versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: versionOf('pg'), hdrHistogramJs: versionOf('hdr-histogram-js') },
+      server: this.info.server,
+      ...(this.info.citus ? { citus: this.info.citus } : {}),
+      ...(started && config.instance && group !== null ? {
+        instance: {
+          index: config.instance.index,
+          count: config.instance.count,
+          group,
+          startEpochMs: started.startEpochMs,
+          clockOffsetMs: started.clock.offsetMs,
+          clockRoundTripMs: started.clock.roundTripMs,
+          registeredAtEpochMs: started.registeredAtEpochMs,
+          lateStartMs: load.lateStartMs,
+          firstSentMs: load.firstSentMs,
+        },
+      } : {}),
+      machine: {
+        hostname: os.hostname(),
+        platform: os.platform(),
+        release: os.release(),
+        arch: os.arch(),
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model ?? 'unknown',
+        memoryBytes: os.totalmem(),
+      },
+    };
+  }
+}

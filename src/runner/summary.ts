@@ -1,0 +1,141 @@
+/**
+ * From a step's aggregates and counters to its Summary. Pure: no I/O, no
+ * clock; the step runner gathers the inputs and this module decides what they
+ * mean (the self-check, acked vs rows in table, the notes).
+ */
+import { errorCount, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
+import { summarize } from '../metrics/histogram.js';
+import { selfCheck } from '../metrics/self-check.js';
+import { RESULT_FORMAT_VERSION, type DashboardSummary, type Summary } from '../results/run-record.js';
+import type { RunConfig } from '../config/types.js';
+import type { StepContribution } from './observer.js';
+
+/** Everything a step measured, as numbers. */
+export interface StepAggregates {
+  readonly config: RunConfig;
+  readonly runId: string;
+  /** Completed intervals, warm-up and measure. */
+  readonly intervals: readonly IntervalRow[];
+  readonly aggregator: Aggregator;
+  /** Operations still in flight when the workers gave up waiting for them. */
+  readonly unfinished: number;
+  readonly workerFailures: readonly string[];
+  /** Per worker: p99 event-loop delay over the measure phase, µs. */
+  readonly measureLoopDelayP99Us: readonly number[];
+  readonly interrupted: boolean;
+  /** Rows this step added to http_request (this instance's sites); null when they could not be counted. */
+  readonly rowsInTable: number | null;
+  /** Client CPU over the measure phase, µs (user + system, whole process). */
+  readonly measureCpuUs: number;
+  readonly rssStartBytes: number;
+  readonly rssEndBytes: number;
+  readonly cores: number;
+  /** The dashboard's share of the summary (rollup, probes, freshness, audit…), when it ran. */
+  readonly dashboard?: { readonly summary: DashboardSummary; readonly notes: readonly string[] } | null;
+  /** A note when the dashboard side failed (its results are then missing). */
+  readonly dashboardFailure?: string | null;
+  /** What other observers added. */
+  readonly contributions?: readonly StepContribution[];
+}
+
+/** The target rate of this instance (its share with --instance i/N), rows/s; null for a closed loop. */
+export function targetRateOf(config: RunConfig): number | null {
+  return config.rateHz === 'max' ? null : config.rateHz / (config.instance?.count ?? 1);
+}
+
+/** A step's summary.json. */
+export function buildSummary(a: StepAggregates): Summary {
+  const { config, aggregator: agg } = a;
+  const m = agg.measure.counters;
+  const w = agg.warmup.counters;
+  const measureRows = a.intervals.filter((r) => r.phase === 'measure');
+  const measureMs = measureRows.reduce((acc, r) => acc + (r.endMs - r.startMs), 0);
+  // The achieved rate is over the scheduled measure window (ops finishing just after the end still count).
+  const windowS = a.interrupted && measureMs > 0 ? measureMs / 1000 : config.durationMs / 1000;
+  const achievedRateHz = m.rows / windowS;
+  // With --instance i/N this run's target is its share; `merge` adds the shares back up.
+  const targetRateHz = targetRateOf(config);
+  const cpuCoresMean = measureMs > 0 ? a.measureCpuUs / (measureMs * 1000) : 0;
+  const eluMeans = agg.measureElu.map((s) => (s.length ? s.reduce((x, y) => x + y, 0) / s.length : 0));
+
+  const invalidReasons = selfCheck({
+    targetRowsHz: targetRateHz,
+    achievedRowsHz: achievedRateHz,
+    workerElu: agg.measureElu,
+    loopDelayP99Us: a.measureLoopDelayP99Us,
+    cpuCoresMean,
+    cores: a.cores,
+    interrupted: a.interrupted,
+    timerLagP99Us: agg.measure.lagParts.timerLag.totalCount > 0 ? summarize(agg.measure.lagParts.timerLag).p99Us : null,
+    lateThresholdUs: config.lateThresholdMs * 1000,
+  });
+  for (const f of a.workerFailures) invalidReasons.push(f);
+  for (const c of a.contributions ?? []) invalidReasons.push(...(c.invalidReasons ?? []));
+
+  const errorsBySqlstate: Record<string, number> = { ...w.errors };
+  for (const [k, v] of Object.entries(m.errors)) errorsBySqlstate[k] = (errorsBySqlstate[k] ?? 0) + v;
+  const errors = errorCount(m) + errorCount(w);
+  const reconnects = a.intervals.reduce((acc, r) => acc + r.reconnects, 0);
+  const acked = m.rows + w.rows;
+  const { rowsInTable } = a;
+  const notes: string[] = [];
+  if (errors > 0) notes.push(`${errors} operations failed (by SQLSTATE: ${Object.entries(errorsBySqlstate).map(([k, v]) => `${k}=${v}`).join(', ')}); ${reconnects} reconnects`);
+  if (rowsInTable === null) notes.push('rows in table could not be counted: the server did not come back within 30 s');
+  else if (rowsInTable !== acked) {
+    notes.push(
+      rowsInTable > acked
+        ? `${rowsInTable - acked} rows are in the table but were never acknowledged (committed before a connection was lost, or another writer)`
+        : `${acked - rowsInTable} acknowledged rows are missing from the table`,
+    );
+  }
+  if (a.interrupted) notes.push('interrupted: the measure phase was cut short');
+  if (a.dashboard) notes.push(...a.dashboard.notes);
+  if (a.dashboardFailure) notes.push(a.dashboardFailure);
+  for (const c of a.contributions ?? []) notes.push(...(c.notes ?? []));
+
+  const extra: Record<string, unknown> = {};
+  for (const c of a.contributions ?? []) Object.assign(extra, c.summary ?? {});
+  const dash = a.dashboard;
+  return {
+    ...extra,
+    formatVersion: RESULT_FORMAT_VERSION,
+    runId: a.runId,
+    valid: invalidReasons.length === 0,
+    invalidReasons,
+    notes,
+    durationMs: config.durationMs,
+    ingest: {
+      targetRateHz,
+      achievedRateHz,
+      acked,
+      ackedMeasure: m.rows,
+      rowsInTable,
+      operations: m.ops,
+      late: m.late,
+      dropped: m.dropped,
+      unfinished: a.unfinished,
+      errorsBySqlstate,
+      errors,
+      reconnects,
+      response: summarize(agg.measure.histograms.response),
+      service: summarize(agg.measure.histograms.service),
+      lag: summarize(agg.measure.histograms.lag),
+      timerLag: summarize(agg.measure.lagParts.timerLag),
+      connectionWait: summarize(agg.measure.lagParts.connectionWait),
+      pipeline: config.pipeline,
+      warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
+    },
+    ...(dash ? {
+      ...dash.summary,
+      audit: { ...dash.summary.audit, acked, rowsInTable },
+    } : {}),
+    client: {
+      cpuUsPerRow: m.rows > 0 ? a.measureCpuUs / m.rows : null,
+      cpuCoresMean,
+      maxWorkerEluMean: Math.max(0, ...eluMeans),
+      loopDelayP99MaxUs: Math.max(0, ...a.measureLoopDelayP99Us),
+      rssStartBytes: a.rssStartBytes,
+      rssEndBytes: a.rssEndBytes,
+    },
+  } as Summary;
+}
