@@ -14,8 +14,9 @@
  * - `ingest.achievedRateHz` — bigger is better;
  * - `ingest.errors` — must be 0;
  * - of a capacity search's dir: `capacity.capacityHz` — bigger is better;
- * - where the run has them: `rollup.duration.p99Us`, `freshness.p99Us`
- *   (smaller), every probe cell's `probes.byProbe.<probe>.<window>.p50Us`
+ * - where the run has them: `rollup.duration.p99Us`, `freshness.p99Us`,
+ *   `server.perRow.walBytes`, `server.perRow.buffersWritten` (the server
+ *   sampler's WAL bytes and buffers written per ingested row; smaller), every probe cell's `probes.byProbe.<probe>.<window>.p50Us`
  *   (smaller), `audit.lostEvents`, `audit.duplicatedEvents` (must be 0).
  *
  * A latency with no samples is absent (see figure-path.ts). A probe cell
@@ -57,6 +58,9 @@ const CORE: ReadonlyArray<readonly [string, Direction]> = [
   ['ingest.errors', 'zero'],
   ['rollup.duration.p99Us', 'smaller'],
   ['freshness.p99Us', 'smaller'],
+  // The server's work per ingested row (src/telemetry): far steadier than latency on a noisy CI runner.
+  ['server.perRow.walBytes', 'smaller'],
+  ['server.perRow.buffersWritten', 'smaller'],
   // A capacity dir (rtbench capacity): the sustainable rate.
   ['capacity.capacityHz', 'bigger'],
 ];

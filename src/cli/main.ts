@@ -7,11 +7,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
+import { RTBENCH_VERSION } from '../paths.js';
 import { maskSecrets } from '../targets/url.js';
 import { capacityOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
-const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export'] as const;
+const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover'] as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -146,10 +147,21 @@ async function main(argv: string[]): Promise<number> {
         exitCode = await exportCommand(args as Record<string, unknown>);
       },
     )
+    .command(
+      'recover <dir>',
+      'rebuild a run dir whose load generator died mid-run (kill -9, OOM, eviction) from its streamed intervals; marked invalid',
+      (y) => y
+        .positional('dir', { type: 'string', demandOption: true, describe: 'result dir with run.json status "running"' })
+        .option('url', { type: 'string', describe: 'the run\'s --url target (default: PG* variables): count the rows in the table' }),
+      async (args) => {
+        const { recoverCommand } = await import('./commands/recover.js');
+        exitCode = await recoverCommand(args as Record<string, unknown>);
+      },
+    )
     .demandCommand(1, `name a command: ${COMMANDS.join(', ')} (rtbench --help lists them)`)
     .strict()
     .help()
-    .version(false)
+    .version(RTBENCH_VERSION)
     .fail((msg, err) => {
       if (err) throw err;
       throw new UsageError(msg);

@@ -28,6 +28,7 @@ export function runOptions(y: Argv): Argv {
     .option('seed', { type: 'string', describe: 'PRNG seed; the same seed gives the same rows [default: random, recorded]' })
     .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
     .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late; timer lateness p99 above it makes the run invalid [default: 5]' })
+    .option('sample-interval', { type: 'string', describe: 'server sampler: read pg_stat_activity this often (ms, or 0.5s); with it WAL, buffers, statements and plans; 0 turns the sampler off [default: 100]' })
     .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
     .option('name', { type: 'string', describe: 'run name, part of the run id' })
     .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })
@@ -51,7 +52,14 @@ export function runOptions(y: Argv): Argv {
     .option('min-samples', { type: 'string', describe: 'a probe cell with fewer samples is "insufficient" and no ratio is built on it [default: 20]' })
     .option('idle-baseline', { type: 'boolean', describe: 'time each probe with no load first [default: on with probes]' })
     .option('parallel', { type: 'boolean', describe: 'time each probe serial vs parallel with no load (Citus: one connection per worker vs full parallelism) [default: on with probes]' })
-    .option('expire', { type: 'boolean', describe: "run the tutorial's DELETE-based expiry after the audit" });
+    .option('expire', { type: 'string', describe: "delete | drop-partitions: expire old raw rows on a schedule during the measure phase, timed; bare --expire: the tutorial's DELETE once after the audit" })
+    .option('retention', { type: 'string', describe: 'with --expire delete|drop-partitions: raw rows older than this are removed [default: 1d]' })
+    .option('rollup-retention', { type: 'string', describe: 'with --expire delete|drop-partitions: rollup rows older than this are deleted [default: 30d]' })
+    .option('expire-every', { type: 'string', describe: 'with --expire delete|drop-partitions: time between expiries during the measure phase [default: 15s]' })
+    .option('partition', { type: 'string', describe: 'none | hour | day: range-partition http_request on ingest_time, partitions created ahead of the load [default: none]' })
+    .option('preload-connections', { type: 'string', describe: 'connections the preload inserts chunks on in parallel [default: 4]' })
+    // Removed setting: declared (hidden) so validate names its replacement, as it does for the scenario key.
+    .option('probe-cadence', { type: 'string', hidden: true });
 }
 
 /** The capacity search's options (rtbench capacity, compare-targets --capacity, sweep --capacity). */

@@ -4,13 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RunConfig } from '../config/types.js';
-import { ExitCode } from '../errors.js';
+import { EnvironmentError, ExitCode } from '../errors.js';
 import { progressLine } from '../report/progress.js';
 import type { RunRecord } from '../results/run-record.js';
-import { writeRunDir } from '../results/write.js';
+import { ResultStream } from '../results/stream.js';
+import { completeRunDir } from '../results/write.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
+import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
 
 export type Log = (line: string) => void;
@@ -94,7 +96,12 @@ export function runLine(config: RunConfig, runId: string): string {
     `mode ${config.mode}${config.mode === 'single' ? '' : ` batch ${config.batch}`}, statement ${config.statement}, seed ${config.seed}`;
 }
 
-/** Run against an open target and write results/<run-id>/ under `resultsDir`. */
+/**
+ * Run against an open target, streaming results/<run-id>/ under `resultsDir` as the run goes
+ * (stream.ts) and completing it at the end. A results dir that fails mid-run (disk full,
+ * unwritable) stops the load and ends in an EnvironmentError naming it (exit 2); the dir keeps
+ * the intervals synced so far, with run.json still `running`, for `rtbench recover`.
+ */
 export async function executeRun(
   config: RunConfig,
   target: OpenTarget,
@@ -102,13 +109,14 @@ export async function executeRun(
 ): Promise<{ record: RunRecord; dir: string }> {
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
+  const stream = new ResultStream({ resultsDir: opts.resultsDir, onFailure: () => opts.guard.abort.abort() });
   const record = await runIngest({
     config,
     url: target.url,
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), ...(opts.observers ?? [])],
+    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
       // Printed once connected, so a connection failure stays a single line.
@@ -119,7 +127,17 @@ export async function executeRun(
       },
     },
   });
-  const dir = await writeRunDir(opts.resultsDir, record);
+  await stream.close();
+  const dir = stream.dir;
+  if (stream.failure) throw new EnvironmentError(stream.failure);
+  if (dir === null) throw new Error('the results stream never started');
+  const status = opts.guard.abort.signal.aborted ? 'interrupted' : 'finished';
+  try {
+    await completeRunDir(dir, record, status, { owner: stream.startInfo?.owner, recovery: stream.startInfo?.recovery });
+  } catch (err) {
+    const code = err && typeof err === 'object' && 'code' in err ? String(err.code) : err instanceof Error ? err.message : String(err);
+    throw new EnvironmentError(`results dir ${dir}: the final files could not be written (${code}); the streamed intervals are on disk: rtbench recover ${dir}`);
+  }
   return { record, dir };
 }
 

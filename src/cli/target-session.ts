@@ -69,11 +69,11 @@ export async function openTarget(spec: TargetSpec, log: (line: string) => void):
   }
   if (spec.kind === 'embedded') {
     log('rtbench: starting a throwaway local PostgreSQL');
-    const c = await startLocalCluster({ log: (l) => log(`  ${l}`) });
+    const c = await startLocalCluster({ log: (l) => log(`  ${l}`), dieWithProcess: true });
     log(`rtbench: local PostgreSQL on port ${c.port} (${c.pgBinDir})`);
     return {
       spec, url: c.url, recordKind: 'embedded', label: 'local',
-      close: (o) => (o?.keep ? Promise.resolve() : c.stop()),
+      close: (o) => (o?.keep ? c.detach() : c.stop()),
       closeSync: () => c.stopSync(),
       keptLines: () => [
         `local PostgreSQL left running: ${maskUrl(c.url)}`,
@@ -84,11 +84,11 @@ export async function openTarget(spec: TargetSpec, log: (line: string) => void):
   // Before any output: without Citus this is the one line the user sees.
   if (!citusInstalled()) throw new EnvironmentError(CITUS_MISSING);
   log(`rtbench: starting a throwaway local Citus cluster: a coordinator and ${spec.workers} workers`);
-  const c = await startCitusCluster({ workers: spec.workers, log: (l) => log(`  ${l}`) });
+  const c = await startCitusCluster({ workers: spec.workers, log: (l) => log(`  ${l}`), dieWithProcess: true });
   log(`rtbench: local Citus coordinator on port ${c.coordinator.port}, workers on ${c.workers.map((w) => w.port).join(', ')}`);
   return {
     spec, url: c.url, recordKind: 'embedded', label: `local-citus:${spec.workers}`,
-    close: (o) => (o?.keep ? Promise.resolve() : c.stop()),
+    close: (o) => (o?.keep ? c.detach() : c.stop()),
     closeSync: () => c.stopSync(),
     keptLines: () => [
       `local Citus coordinator left running: ${maskUrl(c.url)}`,

@@ -14,7 +14,7 @@
  */
 import { resolveFigure } from '../check/figure-path.js';
 import { newHistogram, type Histogram } from '../metrics/histogram.js';
-import type { Summary } from '../results/run-record.js';
+import type { PlanShape, ServerRole, Summary } from '../results/run-record.js';
 import { Prng } from '../workload/prng.js';
 import {
   bootstrapRatio, bootstrapStats, bootstrapValues, diffInterval, ratioInterval, toBlocks, toSparseSet,
@@ -51,7 +51,7 @@ export interface CompareOptions {
 }
 
 /** How a value is shown. */
-export type Display = 'us' | 'rate' | 'count' | 'ratio' | 'fraction';
+export type Display = 'us' | 'rate' | 'count' | 'ratio' | 'fraction' | 'number';
 
 export interface CompareRow {
   readonly section: string;
@@ -159,7 +159,42 @@ function catalog(a: Summary, b: Summary): Entry[] {
   for (const w of windows) e.push({ section: 'probe ratios', figure: `probes.hllRelativeError.${w}`, display: 'fraction', better: 'lower' });
   const pairs = union(Object.keys(pa?.speedups ?? {}), Object.keys(pb?.speedups ?? {})).filter((k) => !NAMED_PAIRS.has(k)).sort();
   for (const k of pairs) for (const w of windows) e.push({ section: 'probe ratios', figure: `probes.speedups.${k}.${w}`, display: 'ratio', better: 'higher' });
+  e.push(...serverEntries(a, b));
   return e;
+}
+
+/** The server sampler's rows (src/telemetry): work per row, checkpoints, and per role the active sessions and wait shares. */
+function serverEntries(a: Summary, b: Summary): Entry[] {
+  const e: Entry[] = [];
+  if (!a.server && !b.server) return e;
+  for (const k of ['walBytes', 'fpi', 'buffersWritten', 'blocksTouched']) e.push({ section: 'server', figure: `server.perRow.${k}`, display: 'number', better: 'lower' });
+  e.push({ section: 'server', figure: 'server.counters.walMbPerS', display: 'number', better: null });
+  e.push({ section: 'server', figure: 'server.counters.checkpointsRequested', display: 'count', better: 'lower' });
+  e.push({ section: 'server', figure: 'server.rollupWalBytesPerRun', display: 'number', better: 'lower' });
+  e.push({ section: 'server', figure: 'server.machine.serverCores', display: 'number', better: null });
+  e.push({ section: 'server', figure: 'server.machine.cpuPressure', display: 'fraction', better: 'lower' });
+  const roles = union(Object.keys(a.server?.waits ?? {}), Object.keys(b.server?.waits ?? {}));
+  for (const role of roles) {
+    e.push({ section: 'server waits', figure: `server.waits.${role}.avgActiveSessions`, display: 'number', better: null });
+    const waits = union(Object.keys(a.server?.waits[role as ServerRole]?.shares ?? {}), Object.keys(b.server?.waits[role as ServerRole]?.shares ?? {}));
+    for (const w of waits.slice(0, 6)) e.push({ section: 'server waits', figure: `server.waits.${role}.shares.${w}`, display: 'fraction', better: null });
+  }
+  return e;
+}
+
+const MAX_PLAN_NOTES = 5;
+
+/** One note per panel whose plan shape differs between the runs (at most MAX_PLAN_NOTES, then a count). */
+export function planChanges(a: Summary, b: Summary): string[] {
+  const pb = new Map((b.server?.plans ?? []).map((p) => [`${p.probe} ${p.window}`, p]));
+  const out: string[] = [];
+  for (const pa of a.server?.plans ?? []) {
+    const q = pb.get(`${pa.probe} ${pa.window}`);
+    if (!q) continue;
+    const shape = (p: PlanShape): string => `${p.topNode} ← ${p.scans.join(', ') || 'no scan'}${p.citusTasks !== undefined ? ` (${p.citusTasks} tasks, ${p.citusRouter ? 'router' : 'multi-shard'})` : ''}`;
+    if (shape(pa) !== shape(q)) out.push(`plan of ${pa.probe} ${pa.window} differs: A ${shape(pa)}; B ${shape(q)}`);
+  }
+  return out.length > MAX_PLAN_NOTES ? [...out.slice(0, MAX_PLAN_NOTES), `${out.length - MAX_PLAN_NOTES} more panels' plans differ (summary.json server.plans)`] : out;
 }
 
 function mergeAll(hs: readonly Histogram[]): Histogram {
@@ -342,5 +377,6 @@ export function compareRuns(a: RunInput, b: RunInput, options: CompareOptions = 
   for (const [side, r] of [['A', a], ['B', b]] as const) {
     if (!r.summary.valid) notes.push(`run ${side} failed its self-check (invalid): its figures may measure the client, not the database`);
   }
+  notes.push(...planChanges(a.summary, b.summary));
   return { formatVersion: COMPARISON_FORMAT_VERSION, a: header(a), b: header(b), bootstrap: opts, rows, notes };
 }

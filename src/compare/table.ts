@@ -15,6 +15,7 @@ export function formatValue(v: number, display: Display): string {
     case 'count': return Math.round(v).toLocaleString('en-US');
     case 'ratio': return `${v.toFixed(2)}x`;
     case 'fraction': return `${(v * 100).toFixed(2)}%`;
+    case 'number': return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toPrecision(3)));
   }
 }
 

@@ -43,13 +43,36 @@ export interface DashboardConfig {
   readonly minSamples: number;
   /** Time each probe with no load first (tinybench), for the under-load / idle ratio. */
   readonly idleBaseline: boolean;
-  /** Run the tutorial's DELETE-based expiry after the audit. */
+  /** Run the tutorial's DELETE-based expiry after the audit (the old boolean `--expire`). */
   readonly expire: boolean;
+  /** Preload: connections inserting chunks in parallel. */
+  readonly preloadConnections: number;
+  /** Expiry on a schedule during the measure phase (`--expire delete|drop-partitions`); null: none. */
+  readonly expiry: ExpiryScheduleConfig | null;
   /** Measure each probe serial vs parallel (Citus: one connection per worker vs full parallelism). */
   readonly parallel: boolean;
 }
 
+/** `--partition`: http_request range-partitioned on ingest_time by hour or day, or not at all (the tutorial). */
+export type PartitionChoice = 'none' | 'hour' | 'day';
+
+/** How expiry removes old raw rows: the tutorial's DELETE, or dropping whole time partitions. */
+export type ExpiryMethod = 'delete' | 'drop-partitions';
+
+/** Expiry during the measure phase. */
+export interface ExpiryScheduleConfig {
+  readonly method: ExpiryMethod;
+  /** Raw rows older than this are removed (`--retention`, default 1 day as in the tutorial). */
+  readonly retentionMs: number;
+  /** Rollup rows older than this are deleted (`--rollup-retention`, default 30 days: the tutorial's month). */
+  readonly rollupRetentionMs: number;
+  /** Time between expiries (`--expire-every`); the first runs this long after the measure phase starts. */
+  readonly everyMs: number;
+}
+
 export interface RunConfig {
+  /** `--partition none|hour|day`: the raw table's time partitioning (default none). */
+  readonly partition: PartitionChoice;
   /** Rollups, probes, audit. */
   readonly dashboard: DashboardConfig;
   /** Scenario name (from the file, or "adhoc"). */
@@ -74,6 +97,8 @@ export interface RunConfig {
   readonly workload: WorkloadShape;
   /** An operation sent more than this after its due time counts as late. */
   readonly lateThresholdMs: number;
+  /** The server sampler's pg_stat_activity period, ms (src/telemetry); 0 turns the sampler off. */
+  readonly sampleIntervalMs: number;
   /** Drop and recreate the tutorial tables when their shape differs (or always, to start clean). */
   readonly reset: boolean;
   /** Leave the embedded cluster running at the end. */

@@ -3,7 +3,7 @@
  * RunConfig, or lists every problem at once (k6's Validate() style). Pure.
  */
 import { parseDurationMs } from './duration.js';
-import { TUTORIAL_WORKLOAD, type InsertMode, type InstanceConfig, type RollupChoice, type RollupSchedulerChoice, type RunConfig, type StatementForm } from './types.js';
+import { TUTORIAL_WORKLOAD, type ExpiryMethod, type ExpiryScheduleConfig, type PartitionChoice, type InsertMode, type InstanceConfig, type RollupChoice, type RollupSchedulerChoice, type RunConfig, type StatementForm } from './types.js';
 
 /** Keys a scenario file (or the merged CLI flags) may carry. */
 export const CONFIG_KEYS = [
@@ -11,8 +11,14 @@ export const CONFIG_KEYS = [
   'statement', 'seed', 'sites', 'countries', 'statusCodes', 'lateThresholdMs', 'reset', 'keep',
   'resultsDir', 'progress', 'rollup', 'granularity', 'rollupInterval', 'rollupScheduler', 'grace',
   'preloadRows', 'preloadSpan', 'probes', 'viewers', 'refresh', 'minSamples', 'idleBaseline', 'expire', 'shardCount', 'parallel', 'instance',
-  'group', 'rendezvousTimeout',
+  'group', 'rendezvousTimeout', 'partition', 'preloadConnections', 'retention', 'rollupRetention', 'expireEvery',
+  'sampleInterval',
 ] as const;
+
+export const PARTITIONS: readonly PartitionChoice[] = ['none', 'hour', 'day'];
+export const EXPIRY_METHODS: readonly ExpiryMethod[] = ['delete', 'drop-partitions'];
+/** Default connections of a preload (bench:preload on this 2-core box: 4 beat 1–3). */
+export const DEFAULT_PRELOAD_CONNECTIONS = 4;
 
 export const ROLLUPS: readonly RollupChoice[] = ['none', 'tutorial', 'closed-minute', 'incremental'];
 export const SCHEDULERS: readonly RollupSchedulerChoice[] = ['auto', 'cron', 'harness'];
@@ -203,6 +209,16 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
     else lateThresholdMs = v;
   }
 
+  // The server sampler (src/telemetry): a bare number is ms here, since the period is well under a second.
+  let sampleIntervalMs = 100;
+  if (raw['sampleInterval'] !== undefined) {
+    const r = raw['sampleInterval'];
+    const v = typeof r === 'number' ? r : typeof r === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(r) ? Number(r) : parseDurationMs(r);
+    if (v === undefined || !Number.isFinite(v) || v < 0 || (v > 0 && v < 10) || v > 60_000) {
+      problems.push(`sampleInterval: must be 0 (off) or from 10 ms to 60 s (a bare number is ms), got ${JSON.stringify(r)}`);
+    } else sampleIntervalMs = v;
+  }
+
   let progressS = 1;
   if (raw['progress'] !== undefined) {
     const r = raw['progress'];
@@ -240,7 +256,25 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   const minSamples = positiveInt('minSamples', 20, 1_000_000);
   if (!probes && raw['viewers'] !== undefined && viewers > 0) problems.push('viewers: dashboard viewers run the probes; drop --no-probes or use a --rollup strategy');
   const idleBaseline = bool('idleBaseline', probes);
-  const expire = bool('expire');
+  // --expire: true (bare flag, or a scenario's boolean) keeps its old meaning, the DELETE after the audit;
+  // delete | drop-partitions expire on a schedule during the measure phase.
+  let expire = false;
+  let expiry: ExpiryScheduleConfig | null = null;
+  const partition = choice('partition', PARTITIONS, 'none');
+  const rawExpire = raw['expire'] === '' || raw['expire'] === 'true' ? true : raw['expire'] === 'false' ? false : raw['expire'];
+  const retentionMs = duration('retention', 86_400_000, false);
+  const rollupRetentionMs = duration('rollupRetention', 30 * 86_400_000, false);
+  const expireEveryMs = duration('expireEvery', 15_000, false);
+  if (rawExpire === undefined || typeof rawExpire === 'boolean') expire = rawExpire ?? false;
+  else if (typeof rawExpire === 'string' && (EXPIRY_METHODS as readonly string[]).includes(rawExpire)) {
+    expiry = { method: rawExpire as ExpiryMethod, retentionMs, rollupRetentionMs, everyMs: expireEveryMs };
+    if (rawExpire === 'drop-partitions' && partition === 'none') problems.push('expire: drop-partitions needs a partitioned raw table; add --partition hour or day');
+    if (expireEveryMs < 1000) problems.push('expireEvery: must be at least 1s');
+  } else problems.push(`expire: must be delete or drop-partitions (during the measure phase), or true for the DELETE after the audit, got ${JSON.stringify(raw['expire'])}`);
+  if (expiry === null) {
+    for (const k of ['retention', 'rollupRetention', 'expireEvery']) if (raw[k] !== undefined) problems.push(`${k}: only applies with --expire delete or drop-partitions`);
+  }
+  const preloadConnections = positiveInt('preloadConnections', DEFAULT_PRELOAD_CONNECTIONS, 64);
   const parallel = bool('parallel', probes);
   if (probes && rollup === 'none' && raw['probes'] !== undefined) {
     problems.push('probes: the dashboard probes read a rollup table; choose --rollup tutorial, closed-minute or incremental');
@@ -281,11 +315,11 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   return {
     problems,
     config: {
-      name, url, workers, connections, pipeline, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
-      workload: { sites, countries, statusCodes }, lateThresholdMs, reset, keep, resultsDir, progressS, shardCount, instance, rendezvousTimeoutMs,
+      partition, name, url, workers, connections, pipeline, rateHz, warmupMs, durationMs, mode, batch, statement, seed,
+      workload: { sites, countries, statusCodes }, lateThresholdMs, sampleIntervalMs, reset, keep, resultsDir, progressS, shardCount, instance, rendezvousTimeoutMs,
       dashboard: {
         rollup, granularityMin, rollupIntervalMs, rollupScheduler, graceS: graceMs / 1000, preloadRows, preloadSpanMs,
-        probes, viewers, refreshMs, minSamples, idleBaseline, expire, parallel,
+        probes, viewers, refreshMs, minSamples, idleBaseline, expire, parallel, preloadConnections, expiry,
       },
     },
   };

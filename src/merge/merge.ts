@@ -198,6 +198,14 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
   };
 
   const invalidReasons = runs.flatMap((r) => r.summary.invalidReasons.map((x) => `${r.label}: ${x}`));
+  // An instance rebuilt by `rtbench recover` covered only part of its load: the merged run says how much.
+  for (const r of runs) {
+    const rec = r.run.recovered;
+    if (!rec) continue;
+    const share = rec.plannedMeasureS > 0 ? ` (${((rec.measureS / rec.plannedMeasureS) * 100).toFixed(0)}%)` : '';
+    invalidReasons.unshift(`${r.label} was recovered after its load generator stopped: it covered ${rec.measureS.toFixed(0)} s of its ${rec.plannedMeasureS.toFixed(0)} s measure phase${share}, ` +
+      `${r.summary.ingest.ackedMeasure} rows; the merged load is short by the rest`);
+  }
   for (const r of runs) notes.push(...r.summary.notes.map((x) => `${r.label}: ${x}`));
 
   const s1 = first.summary;

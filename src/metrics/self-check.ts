@@ -25,7 +25,20 @@ export interface SelfCheckInput {
   readonly timerLagP99Us?: number | null;
   /** --late-threshold-ms in µs: timer lateness p99 above it makes the run invalid. */
   readonly lateThresholdUs?: number;
+  /**
+   * The step's warm-up, ms. Under 1 s the measure phase starts with cold workers (JIT, first
+   * connections), and a timer-lateness verdict names that cause.
+   */
+  readonly warmupMs?: number;
+  /**
+   * When the server runs on this host: the share of the measure phase runnable tasks waited
+   * for a CPU (/proc/pressure/cpu `some`, 0..1). A client-limited run then names that cause.
+   */
+  readonly localServerCpuPressure?: number | null;
 }
+
+/** Warm-ups shorter than this leave a worker's first second (JIT, first connections) in the measure phase. */
+export const COLD_START_WARMUP_MS = 1000;
 
 export interface SelfCheckLimits {
   /** Allowed shortfall of the achieved rate (fraction). */
@@ -36,9 +49,11 @@ export interface SelfCheckLimits {
   readonly maxLoopDelayUs: number;
   /** Share of the machine's cores the client may use before it competes with a local server. */
   readonly maxCpuShare: number;
+  /** CPU pressure from which a client-limited run on a local server is put down to the shared CPU. */
+  readonly sharedCpuPressure: number;
 }
 
-export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9 };
+export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9, sharedCpuPressure: 0.1 };
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
@@ -69,13 +84,21 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
   // The harness, not the server, set the tail: its own lateness. Waiting for a busy connection
   // (a stalled server) is not counted here; it shows in connection wait and response time.
   if (input.timerLagP99Us != null && input.lateThresholdUs !== undefined && input.timerLagP99Us > input.lateThresholdUs) {
-    reasons.push(
-      `client-limited: timer lateness p99 ${(input.timerLagP99Us / 1000).toFixed(2)} ms exceeds --late-threshold-ms ${input.lateThresholdUs / 1000} ` +
-      '(the harness, not the server, set the tail); add --workers, lower the rate, or run the client on a quieter machine',
-    );
+    const cold = input.warmupMs !== undefined && input.warmupMs < COLD_START_WARMUP_MS;
+    reasons.push(cold
+      ? `client-limited (cold start): timer lateness p99 ${(input.timerLagP99Us / 1000).toFixed(2)} ms exceeds --late-threshold-ms ${input.lateThresholdUs / 1000}; ` +
+        `with --warmup ${input.warmupMs! / 1000}s the measure phase holds the workers' first second (JIT, first connections); give --warmup 2s or more`
+      : `client-limited: timer lateness p99 ${(input.timerLagP99Us / 1000).toFixed(2)} ms exceeds --late-threshold-ms ${input.lateThresholdUs / 1000} ` +
+        '(the harness, not the server, set the tail); add --workers, lower the rate, or run the client on a quieter machine');
   }
   if (input.cpuCoresMean > limits.maxCpuShare * input.cores) {
     reasons.push(`client-limited: the client used ${input.cpuCoresMean.toFixed(2)} of ${input.cores} cores (limit ${(limits.maxCpuShare * 100).toFixed(0)}%)`);
+  }
+  // On a shared host the cause is usually the server's own CPU, not the client's work.
+  const pressure = input.localServerCpuPressure;
+  if (pressure != null && pressure >= limits.sharedCpuPressure) {
+    const cause = `the client shared the CPU with the server: cpu pressure ${(pressure * 100).toFixed(0)}%`;
+    return reasons.map((r) => (r.startsWith('client-limited: ') ? `client-limited: ${cause}; ${r.slice('client-limited: '.length)}` : r));
   }
   return reasons;
 }

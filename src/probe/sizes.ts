@@ -9,12 +9,17 @@ import { quoteIdent } from '../sql-quote.js';
 import type { TableSizes } from '../results/run-record.js';
 
 /** Total size of `regclassText` (quoted name), bytes; null when it does not exist. Citus: the shards' size when distributed. */
+/** The leaves of $1's partition tree as `t(relid)`; a plain table (whose tree PostgreSQL 15 returns empty) is its own leaf. */
+export const LEAVES = `(SELECT relid FROM pg_partition_tree(to_regclass($1)) WHERE isleaf
+                       UNION SELECT to_regclass($1) WHERE NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass($1))) t`;
+
 async function relationBytes(client: pg.ClientBase, regclassText: string, citus: boolean): Promise<number | null> {
-  const sql = citus
-    ? `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL
-                   WHEN EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass($1)) THEN citus_total_relation_size(to_regclass($1))
-                   ELSE pg_total_relation_size(to_regclass($1)) END AS n`
-    : 'SELECT pg_total_relation_size(to_regclass($1)) AS n';
+  // A partitioned table's own size is 0: sum its leaves (a plain table is its own only leaf).
+  const leaf = citus
+    ? `CASE WHEN EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t.relid) THEN citus_total_relation_size(t.relid) ELSE pg_total_relation_size(t.relid) END`
+    : 'pg_total_relation_size(t.relid)';
+  const sql = `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL
+                          ELSE (SELECT coalesce(sum(${leaf}), 0) FROM ${LEAVES}) END AS n`;
   const r = await client.query<{ n: string | null }>(sql, [regclassText]);
   const n = r.rows[0]?.n;
   return n == null ? null : Number(n);

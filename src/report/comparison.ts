@@ -6,15 +6,15 @@
  */
 import Table from 'cli-table3';
 import type { Comparison } from '../compare/compare.js';
-import type { Summary } from '../results/run-record.js';
+import type { ServerRole, Summary } from '../results/run-record.js';
 import { formatUs } from './console.js';
 
 export interface ComparisonRow {
   readonly figure: string;
   /** The figure path (as `rtbench check` and `rtbench compare` name it). */
   readonly path: string;
-  /** Unit of a and b: 'us' (latency), 'rows/s', 'count'. */
-  readonly unit: 'us' | 'rows/s' | 'count';
+  /** Unit of a and b: 'us' (latency), 'rows/s', 'count', 'number' (3 significant digits), 'share' (0..1, shown as %). */
+  readonly unit: 'us' | 'rows/s' | 'count' | 'number' | 'share';
   readonly a: number | null;
   readonly b: number | null;
   /** b / a, null when either side is missing or a is 0. */
@@ -71,6 +71,30 @@ export function comparisonRows(a: Summary, b: Summary): ComparisonRow[] {
       rows.push(row(`${p} ${w} p50`, `probes.${p}.${w}.p50`, 'us', pa?.p50Us, pb?.p50Us), row(`${p} ${w} p99`, `probes.${p}.${w}.p99`, 'us', pa?.p99Us, pb?.p99Us));
     }
   }
+  if (a.server || b.server) rows.push(...serverRows(a, b));
+  return rows;
+}
+
+/** The server sampler's rows: work per row (the cluster's WAL on Citus), and per role the active sessions and top waits. */
+function serverRows(a: Summary, b: Summary): ComparisonRow[] {
+  const sa = a.server;
+  const sb = b.server;
+  const rows: ComparisonRow[] = [
+    row('server WAL bytes/row', 'server.perRow.walBytes', 'number', sa?.perRow.walBytes, sb?.perRow.walBytes),
+    row('server FPI/row', 'server.perRow.fpi', 'number', sa?.perRow.fpi, sb?.perRow.fpi),
+    row('server buffers written/row', 'server.perRow.buffersWritten', 'number', sa?.perRow.buffersWritten, sb?.perRow.buffersWritten),
+    row('server blocks hit+read/row', 'server.perRow.blocksTouched', 'number', sa?.perRow.blocksTouched, sb?.perRow.blocksTouched),
+    row('server rollup WAL bytes/run', 'server.rollupWalBytesPerRun', 'number', sa?.rollupWalBytesPerRun, sb?.rollupWalBytesPerRun),
+  ];
+  const roles = [...new Set([...Object.keys(sa?.waits ?? {}), ...Object.keys(sb?.waits ?? {})])] as ServerRole[];
+  for (const role of roles) {
+    const wa = sa?.waits[role];
+    const wb = sb?.waits[role];
+    rows.push(row(`server ${role} active sessions`, `server.waits.${role}.avgActiveSessions`, 'number', wa?.avgActiveSessions, wb?.avgActiveSessions));
+    const waits = [...new Set([...Object.keys(wa?.shares ?? {}), ...Object.keys(wb?.shares ?? {})])]
+      .sort((x, y) => Math.max(wb?.shares[y] ?? 0, wa?.shares[y] ?? 0) - Math.max(wb?.shares[x] ?? 0, wa?.shares[x] ?? 0)).slice(0, 3);
+    for (const w of waits) rows.push(row(`server ${role} ${w} share`, `server.waits.${role}.shares.${w}`, 'share', wa ? wa.shares[w] ?? 0 : null, wb ? wb.shares[w] ?? 0 : null));
+  }
   return rows;
 }
 
@@ -78,6 +102,8 @@ function show(v: number | null, unit: ComparisonRow['unit']): string {
   if (v === null) return '—';
   if (unit === 'us') return formatUs(v);
   if (unit === 'rows/s') return `${v.toLocaleString('en-US', { maximumFractionDigits: 1 })} rows/s`;
+  if (unit === 'number') return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toPrecision(3)));
+  if (unit === 'share') return `${(v * 100).toFixed(1)}%`;
   return v.toLocaleString('en-US');
 }
 
@@ -95,8 +121,10 @@ function verdictText(r: ComparisonRow): string {
   return `—${n}`;
 }
 
+/** The compare-targets table: each target on its own line above, the columns headed a and b. */
 export function comparisonTable(rows: readonly ComparisonRow[], labelA: string, labelB: string): string {
-  const t = new Table({ head: ['figure', `a: ${labelA}`, `b: ${labelB}`, 'b/a [95% CI]', 'b vs a (n a/b)'], style: { head: [], border: [] } });
+  // The labels can be whole (masked) URLs: one line each above the table keeps its columns narrow.
+  const t = new Table({ head: ['figure', 'a', 'b', 'b/a [95% CI]', 'b vs a (n a/b)'], style: { head: [], border: [] } });
   for (const r of rows) t.push([r.figure, show(r.a, r.unit), show(r.b, r.unit), ratioText(r), verdictText(r)]);
-  return t.toString();
+  return `a: ${labelA}\nb: ${labelB}\n${t.toString()}`;
 }

@@ -9,6 +9,7 @@ import type { ByWindow, ProbeFigures, RunRecord } from '../results/run-record.js
 import { barChartSvg, formatNumber, lineChartSvg, percentileChartSvg, type LineSeries, type PercentileSource } from './charts.js';
 import { INSUFFICIENT, formatUs } from './console.js';
 import { maxOf, minOf } from './svg.js';
+import { serverCharts } from './server-report.js';
 
 export interface ReportChart {
   /** Stable anchor, e.g. "rate". */
@@ -209,6 +210,8 @@ export function runCharts(record: RunRecord): ReportChart[] {
   return [
     rateChart(rows),
     latencyChart(rows),
+    // Under the response-time chart, on the same time axis: what the server was doing then.
+    ...serverCharts(record),
     problemsChart(rows),
     ...distributionCharts(record.histograms, record.summary.probes),
     ...(record.summary.probes ? probeBarCharts(record.summary.probes) : []),

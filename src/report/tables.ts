@@ -7,6 +7,7 @@ import type { RunRecord, Summary } from '../results/run-record.js';
 import { maskSecrets } from '../targets/url.js';
 import { INSUFFICIENT, formatRatio, formatUs } from './console.js';
 import { ratioRows } from './dashboard-table.js';
+import { serverTables } from './server-report.js';
 
 /** A cell: text, optionally flagged so renderers can make it stand out. */
 export type Cell = string | { readonly text: string; readonly tone: 'good' | 'bad' | 'warn' };
@@ -238,6 +239,7 @@ export function reportTables(r: RunRecord): ReportTable[] {
     latencyTable(s),
     ...dashboardTables(s),
     clientTable(s),
+    ...serverTables(s.server),
     ...(settings.length > 0 ? [{ id: 'settings', title: 'Server settings (not default)', head: ['setting', 'value'], rows: settings }] : []),
     notesTable(s),
   ];

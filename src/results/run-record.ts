@@ -60,8 +60,51 @@ export interface InstanceRecord {
   readonly firstSentMs: number | null;
 }
 
+/**
+ * A run dir's state (run.json `status`; absent in runs of older rtbench, which wrote dirs whole):
+ * `running` while results stream in; `finished` or `interrupted` (Ctrl-C) once every final file is
+ * written; `recovered` when `rtbench recover` rebuilt them from the streamed intervals.
+ */
+export type RunStatus = 'running' | 'finished' | 'interrupted' | 'recovered';
+
+/** run.json `owner`: the process streaming into the dir. */
+export interface RunOwner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/** run.json `recovery`: what `rtbench recover` needs that the streamed intervals do not hold. */
+export interface RunRecoveryInfo {
+  /** Rows of this run's sites in http_request when its load started; null for a later step of a session (not counted then). */
+  readonly rowsAtStart: number | null;
+  /** The sites it writes: [offset, offset + count). */
+  readonly sites: { readonly offset: number; readonly count: number };
+  /** Interval length, ms. */
+  readonly intervalMs: number;
+  /** Intervals the schedule has, warm-up and measure. */
+  readonly plannedIntervals: number;
+  /** Durable bound: streamed files are fsynced at least this often, ms. */
+  readonly syncEveryMs: number;
+}
+
+/** run.json `recovered`: what `rtbench recover` did. */
+export interface RunRecovered {
+  readonly at: string;
+  readonly reason: string;
+  /** Intervals recovered / planned. */
+  readonly intervals: number;
+  readonly plannedIntervals: number;
+  /** Measure-phase seconds covered / planned. */
+  readonly measureS: number;
+  readonly plannedMeasureS: number;
+}
+
 /** run.json: everything needed to reproduce the run. */
 export interface RunInfo {
+  readonly status?: RunStatus;
+  readonly owner?: RunOwner;
+  readonly recovery?: RunRecoveryInfo;
+  readonly recovered?: RunRecovered;
   readonly formatVersion: number;
   readonly runId: string;
   readonly startedAt: string;
@@ -276,6 +319,14 @@ export interface PreloadResult {
   readonly rows: number;
   readonly ms: number;
   readonly rowsPerS: number;
+  /** Connections that inserted chunks in parallel. */
+  readonly connections?: number;
+  readonly chunkRows?: number;
+  /** This host's busy CPU over the preload, in cores (the server's too when it runs here, e.g. the embedded cluster). */
+  readonly hostCpuCores?: number;
+  /** The same as a share of all of this host's CPUs, 0–100. */
+  readonly hostCpuBusyPct?: number;
+  readonly hostCpus?: number;
 }
 
 /** One period's raw and rollup counts. */
@@ -339,6 +390,160 @@ export interface DashboardSummary {
   readonly expiry: ExpiryResult | null;
 }
 
+// ---- server telemetry (summary.json `server`), made by src/telemetry/ ----
+
+/**
+ * Roles of the sessions on the server, by application_name: `ingest` (rtbench-w*),
+ * `rollup` (rtbench-rollup, pg_cron's job sessions), `viewers` (rtbench-probe*),
+ * `freshness` (rtbench-freshness), `harness` (rtbench's other sessions: setup, audit),
+ * `autovacuum` (autovacuum workers), `other` (client backends that are not rtbench's).
+ */
+export type ServerRole = 'ingest' | 'rollup' | 'viewers' | 'freshness' | 'harness' | 'autovacuum' | 'other';
+
+/** Active-session samples of one role over the measure phase. */
+export interface RoleWaits {
+  /** Samples of pg_stat_activity taken (the same for every role). */
+  readonly samples: number;
+  /** Mean number of this role's active sessions per sample (average active sessions). */
+  readonly avgActiveSessions: number;
+  /** Share (0..1) of this role's active-session samples per `wait_event_type:wait_event` ('CPU' when none). */
+  readonly shares: Record<string, number>;
+}
+
+/** One statement of pg_stat_statements, measure phase (after minus before). */
+export interface StatementFigures {
+  readonly queryId: string;
+  /** Normalised text without its `--` comment lines, cut to 300 characters. */
+  readonly query: string;
+  /** Who ran it: from the sampler's pg_stat_activity samples (query_id → application_name), else by its text; `mixed` when several. */
+  readonly role: ServerRole | 'mixed' | 'unknown';
+  /** How the role was found. */
+  readonly roleBy: 'samples' | 'text' | 'none';
+  readonly calls: number;
+  readonly totalTimeMs: number;
+  readonly meanTimeMs: number | null;
+  readonly rows: number;
+  readonly sharedBlksHit: number;
+  readonly sharedBlksRead: number;
+  readonly walBytes: number;
+}
+
+/** Server counters over the measure phase per ingested row (null when no row was ingested). */
+export interface ServerPerRow {
+  /** WAL position moved (pg_wal_lsn_diff) over the measure phase / rows ingested in it. The whole server's WAL. */
+  readonly walBytes: number | null;
+  /** The same from pg_stat_wal.wal_bytes (flushed by backends at most once a second, so a little behind). */
+  readonly statWalBytes: number | null;
+  readonly walRecords: number | null;
+  /** Full-page images (pg_stat_wal.wal_fpi) per row. */
+  readonly fpi: number | null;
+  /** Buffers written by checkpoints, the bgwriter and backends (pg_stat_bgwriter) per row. */
+  readonly buffersWritten: number | null;
+  /** Shared blocks hit + read in the database (pg_stat_database) per row. */
+  readonly blocksTouched: number | null;
+}
+
+/** pg_stat_user_tables of one rtbench table over the measure phase. */
+export interface TableActivity {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
+  readonly deadTuplesEnd: number;
+  readonly autovacuumRuns: number;
+  readonly autoanalyzeRuns: number;
+}
+
+/** Server-wide counters over the measure phase. */
+export interface ServerCounters {
+  readonly measureMs: number;
+  readonly rowsIngested: number;
+  /** WAL position moved; on Citus the sum over the coordinator and the workers (the other counters are the coordinator's). */
+  readonly walBytes: number;
+  readonly walMbPerS: number;
+  readonly statWalBytes: number | null;
+  readonly walRecords: number | null;
+  readonly walFpi: number | null;
+  readonly checkpointsTimed: number | null;
+  readonly checkpointsRequested: number | null;
+  readonly buffersWritten: number | null;
+  readonly commits: number | null;
+  readonly rollbacks: number | null;
+  readonly blksHit: number | null;
+  readonly blksRead: number | null;
+  readonly tempBytes: number | null;
+}
+
+/** The shape of one panel's plan (EXPLAIN ANALYZE, BUFFERS, FORMAT JSON) after the measure phase. */
+export interface PlanShape {
+  readonly probe: string;
+  readonly window: string;
+  /** File of the full plan in the run dir: plans/<probe>-<window>.json. */
+  readonly file: string;
+  /** e.g. 'Aggregate' or 'Custom Scan (Citus Adaptive)'. */
+  readonly topNode: string;
+  /** Scan nodes used with their relations, e.g. ['Index Scan on http_request_1min']. */
+  readonly scans: readonly string[];
+  readonly rows: number;
+  readonly sharedHit: number;
+  readonly sharedRead: number;
+  readonly executionMs: number;
+  /** Citus: tasks the distributed plan ran, and whether it was a router (one shard) plan. */
+  readonly citusTasks?: number;
+  readonly citusRouter?: boolean;
+}
+
+/** One node of a Citus cluster (or the single server). */
+export interface NodeFigures {
+  /** 'coordinator' or `host:port`. */
+  readonly node: string;
+  readonly walBytes: number | null;
+  readonly rowsInRaw: number | null;
+  readonly rawBytes: number | null;
+  readonly waits?: Partial<Record<ServerRole, RoleWaits>>;
+  readonly error?: string;
+}
+
+/** The server's and client's CPU when the server runs on this host. */
+export interface MachineFigures {
+  /** Mean cores used by the server's processes (the postmaster's children) over the measure phase. */
+  readonly serverCores: number | null;
+  /** Mean cores of the whole client process. */
+  readonly clientCores: number | null;
+  /** Mean /proc/pressure/cpu `some` share (0..1) over the measure phase: time runnable tasks waited for a CPU. */
+  readonly cpuPressure: number | null;
+  readonly cpuPressureMax: number | null;
+  /** Mean cores of the client's main thread: viewers, rollup driver, sampler, progress (not the load workers). */
+  readonly clientMainCores: number | null;
+  /** The load threads' CPU (the client less its main thread: load workers and V8's helper threads) per ingested row, µs. */
+  readonly loadThreadsCpuUsPerRow: number | null;
+  /** Mean cores of the sampler's own backend on the server. */
+  readonly samplerServerCores: number | null;
+  /** Seconds of readings behind these means. */
+  readonly seconds: number;
+}
+
+/** summary.json `server`: what the server did during the measure phase. */
+export interface ServerSummary {
+  /** ms between pg_stat_activity samples (0: waits not sampled). */
+  readonly sampleIntervalMs: number;
+  /** Samples skipped because the previous one had not returned. */
+  readonly samplesSkipped: number;
+  readonly waits: Partial<Record<ServerRole, RoleWaits>>;
+  readonly statements: readonly StatementFigures[] | null;
+  readonly perRow: ServerPerRow;
+  readonly counters: ServerCounters | null;
+  readonly tables: Record<string, TableActivity>;
+  /** WAL per rollup run: the rollup role's statements' wal_bytes / calls of its rollup function (pg_stat_statements); null without them. */
+  readonly rollupWalBytesPerRun: number | null;
+  readonly plans: readonly PlanShape[];
+  /** Citus: per node (worker waits sampled once a second through the coordinator) and their totals. */
+  readonly nodes?: readonly NodeFigures[];
+  readonly nodesTotal?: { readonly walBytes: number | null; readonly rowsInRaw: number | null; readonly rawBytes: number | null };
+  readonly machine?: MachineFigures;
+  /** Views the server refused or lacks, one line each. */
+  readonly unavailable: readonly string[];
+}
+
 /** summary.json */
 export interface Summary extends Partial<Omit<DashboardSummary, 'audit'>> {
   /** Rollup audit (closed periods), plus acknowledged inserts vs rows present. */
@@ -352,6 +557,8 @@ export interface Summary extends Partial<Omit<DashboardSummary, 'audit'>> {
   readonly durationMs: number;
   readonly ingest: IngestSummary;
   readonly client: ClientSummary;
+  /** What the server did (the telemetry sampler), when it ran. */
+  readonly server?: ServerSummary;
 }
 
 /** Everything the writer needs for one run directory. */

@@ -1,7 +1,9 @@
 /**
- * Writes and reads results/<run-id>/. A run directory appears complete or not
- * at all: everything is written into a hidden temp directory next to it, each
- * file fsynced, then the directory is renamed into place.
+ * Writes and reads results/<run-id>/. A run streams into its dir as it goes
+ * (stream.ts); at the end completeRunDir writes every final file whole (temp
+ * file, fsync, rename) and run.json, with its status, last. A dir made at once
+ * (merge, capacity steps) is written into a hidden temp directory next to it,
+ * each file fsynced, then the directory is renamed into place (writeRunDir).
  */
 import { lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,14 +15,14 @@ import type { IntervalRow } from '../metrics/aggregate.js';
 import { maskSecrets } from '../targets/url.js';
 import { reportHtml } from '../report/html.js';
 import { reportMarkdown } from '../report/markdown.js';
-import { fsyncDir, randomSuffix, writeFileSynced } from './atomic.js';
-import { RESULT_FORMAT_VERSION, type RunInfo, type RunRecord, type Summary } from './run-record.js';
+import { fsyncDir, randomSuffix, writeFileAtomic, writeFileSynced } from './atomic.js';
+import { RESULT_FORMAT_VERSION, type RunInfo, type RunRecord, type RunStatus, type Summary } from './run-record.js';
 
 /** Names usable as one path component: no separators, not hidden, not `.`/`..`. */
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+export const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 /** Pretty JSON with a trailing newline; every string passes through maskSecrets (defence in depth). */
-function toJson(value: unknown): string {
+export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? maskSecrets(v) : v), 2) + '\n';
 }
 
@@ -76,9 +78,16 @@ export const TIMESERIES_COLUMNS = [
 
 /** timeseries.csv: a header and one line per interval row. */
 export function toTimeseriesCsv(rows: readonly IntervalRow[]): string {
-  const records: Array<Array<string | number>> = [[...TIMESERIES_COLUMNS]];
-  for (const r of rows) {
-    records.push([
+  return stringify([[...TIMESERIES_COLUMNS], ...rows.map(timeseriesFields)]);
+}
+
+/** One interval's line of timeseries.csv (the streamed file appends these). */
+export function toTimeseriesLine(r: IntervalRow): string {
+  return stringify([timeseriesFields(r)]);
+}
+
+function timeseriesFields(r: IntervalRow): Array<string | number> {
+  return [
       r.index,
       r.phase,
       (r.startMs / 1000).toFixed(3),
@@ -100,9 +109,7 @@ export function toTimeseriesCsv(rows: readonly IntervalRow[]): string {
       r.maxLoopDelayP99Us,
       r.cpuCores.toFixed(3),
       (r.rssBytes / 1048576).toFixed(1),
-    ]);
-  }
-  return stringify(records);
+  ];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -123,14 +130,7 @@ async function exists(path: string): Promise<boolean> {
 export async function writeRunDir(resultsDir: string, record: RunRecord): Promise<string> {
   const runId = record.run.runId;
   if (!SAFE_NAME.test(runId)) throw new UsageError(`run id ${JSON.stringify(runId)}: must be one path component of letters, digits, '.', '_' or '-'`);
-  for (const name of Object.keys(record.histograms)) {
-    if (!SAFE_NAME.test(name)) throw new Error(`histogram name ${JSON.stringify(name)} is not a safe file name`);
-  }
-  for (const rel of Object.keys(record.files ?? {})) {
-    if (!rel.split('/').every((part) => SAFE_NAME.test(part)) || rel.split('/').length > 2) {
-      throw new Error(`extra file ${JSON.stringify(rel)} is not a safe relative path`);
-    }
-  }
+  checkNames(record);
   const finalDir = join(resultsDir, runId);
   await mkdir(resultsDir, { recursive: true });
   if (await exists(finalDir)) throw new UsageError(`results dir ${resultsDir}: run ${runId} already exists`);
@@ -138,28 +138,14 @@ export async function writeRunDir(resultsDir: string, record: RunRecord): Promis
   const tmpDir = join(resultsDir, `.tmp-${runId}-${randomSuffix()}`);
   await mkdir(tmpDir);
   try {
-    await writeFileSynced(join(tmpDir, 'run.json'), toJson(record.run));
-    await writeFileSynced(join(tmpDir, 'summary.json'), toJson(record.summary));
-    for (const [name, h] of Object.entries(record.histograms)) {
-      await writeFileSynced(join(tmpDir, `${name}.hgrm`), toHgrm(h));
-    }
-    // The same histograms, mergeable: .hgrm text cannot be added up, these can (merge, compare).
-    await writeFileSynced(join(tmpDir, 'histograms.json'), toJson(Object.fromEntries(
-      Object.entries(record.histograms).map(([name, h]) => [name, encodeHistogram(h)]),
-    )));
-    await writeFileSynced(join(tmpDir, 'intervals.hlog'), toIntervalLog(record));
-    await writeFileSynced(join(tmpDir, 'timeseries.csv'), toTimeseriesCsv(record.intervals));
-    await writeFileSynced(join(tmpDir, 'report.md'), reportMarkdown(record));
-    await writeFileSynced(join(tmpDir, 'report.html'), reportHtml(record));
-    // Observers' files (server.csv, plans/…): a sub-folder is made and synced like the run dir.
     const subDirs = new Set<string>();
-    for (const [rel, text] of Object.entries(record.files ?? {})) {
+    for (const [rel, text] of [['run.json', toJson(record.run)] as const, ...finalFiles(record)]) {
       const parts = rel.split('/');
       if (parts.length === 2 && !subDirs.has(parts[0]!)) {
         subDirs.add(parts[0]!);
         await mkdir(join(tmpDir, parts[0]!));
       }
-      await writeFileSynced(join(tmpDir, rel), maskSecrets(text));
+      await writeFileSynced(join(tmpDir, rel), text);
     }
     for (const d of subDirs) await fsyncDir(join(tmpDir, d));
     await fsyncDir(tmpDir);
@@ -172,6 +158,52 @@ export async function writeRunDir(resultsDir: string, record: RunRecord): Promis
   }
   await fsyncDir(resultsDir);
   return finalDir;
+}
+
+/** The files of a complete run dir other than run.json, by relative path, in writing order. */
+function finalFiles(record: RunRecord): Array<readonly [string, string]> {
+  const files: Array<readonly [string, string]> = [['summary.json', toJson(record.summary)]];
+  for (const [name, h] of Object.entries(record.histograms)) files.push([`${name}.hgrm`, toHgrm(h)]);
+  // The same histograms, mergeable: .hgrm text cannot be added up, these can (merge, compare).
+  files.push(['histograms.json', toJson(Object.fromEntries(Object.entries(record.histograms).map(([name, h]) => [name, encodeHistogram(h)])))]);
+  files.push(['intervals.hlog', toIntervalLog(record)], ['timeseries.csv', toTimeseriesCsv(record.intervals)]);
+  files.push(['report.md', reportMarkdown(record)], ['report.html', reportHtml(record)]);
+  // Observers' files (server.csv, plans/…).
+  for (const [rel, text] of Object.entries(record.files ?? {})) files.push([rel, maskSecrets(text)]);
+  return files;
+}
+
+function checkNames(record: RunRecord): void {
+  for (const name of Object.keys(record.histograms)) {
+    if (!SAFE_NAME.test(name)) throw new Error(`histogram name ${JSON.stringify(name)} is not a safe file name`);
+  }
+  for (const rel of Object.keys(record.files ?? {})) {
+    if (!rel.split('/').every((part) => SAFE_NAME.test(part)) || rel.split('/').length > 2) {
+      throw new Error(`extra file ${JSON.stringify(rel)} is not a safe relative path`);
+    }
+  }
+}
+
+/**
+ * Complete a run dir that results were streamed into (see stream.ts): every final file is
+ * written whole (temp file, fsync, rename; intervals.hlog and timeseries.csv replace their
+ * streamed versions the same way), and run.json, with `status`, last. A crash or a full disk
+ * midway leaves run.json saying `running`: readers then recover the dir from the streamed
+ * intervals, never read half a set. Returns `dir`.
+ */
+export async function completeRunDir(dir: string, record: RunRecord, status: Exclude<RunStatus, 'running'>, extra: Record<string, unknown> = {}): Promise<string> {
+  checkNames(record);
+  const subDirs = new Set<string>();
+  for (const [rel, text] of finalFiles(record)) {
+    const parts = rel.split('/');
+    if (parts.length === 2 && !subDirs.has(parts[0]!)) {
+      subDirs.add(parts[0]!);
+      await mkdir(join(dir, parts[0]!), { recursive: true });
+    }
+    await writeFileAtomic(join(dir, rel), text);
+  }
+  await writeFileAtomic(join(dir, 'run.json'), toJson({ ...record.run, ...extra, status }));
+  return dir;
 }
 
 async function readJsonObject(dir: string, file: string): Promise<Record<string, unknown>> {

@@ -32,6 +32,17 @@ export interface StepInfo {
   readonly runId: string;
   /** The step's config: the session's with this step's rate, duration and warm-up. */
   readonly config: RunConfig;
+  /**
+   * A group instance's agreed common start (set from `stepStart` on): the schedule origin in the
+   * database clock and in this host's, and the clock offset between them.
+   */
+  readonly groupStart?: {
+    readonly startEpochMs: number;
+    readonly localStartEpochMs: number;
+    readonly clockOffsetMs: number;
+    readonly clockRoundTripMs: number;
+    readonly registeredAtEpochMs: number;
+  };
 }
 
 /**
@@ -53,6 +64,11 @@ export interface StepContribution {
   readonly invalidReasons?: readonly string[];
   /** Extra files of the run dir, by relative path (`server.csv`, `plans/x.json`): written atomically with the rest. */
   readonly files?: Record<string, string>;
+  /**
+   * Rows of this instance's sites the observer deleted from http_request
+   * during the step (expiry): added back to the acked-vs-table count.
+   */
+  readonly rowsRemoved?: number;
 }
 
 /** Timing of the step's schedule, given to observers when it ends. */
@@ -80,6 +96,8 @@ export interface RunObserver {
   phase?(phase: StepPhase, atMs: number, step: StepInfo): void;
   /** A completed interval (1 s by default), in order. */
   interval?(row: IntervalRow, step: StepInfo): void;
+  /** The load ended and the rows are about to be counted: finish anything that changes the table (expiry). */
+  stepDrained?(step: StepInfo): Promise<void> | void;
   /** The load of the step ended (rows counted): stop sampling, return what to add. */
   stepEnd?(step: StepInfo, timing: StepTiming): Promise<StepContribution | void> | StepContribution | void;
   /** The step's record is complete (the result writer, the capacity table). */

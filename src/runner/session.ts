@@ -24,6 +24,19 @@ import { maskUrl } from '../targets/url.js';
 import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
 import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase } from './observer.js';
 import { buildSummary } from './summary.js';
+import type pg from 'pg';
+import { ExpiryObserver } from './expiry-observer.js';
+import { ScaleObserver } from './scale-observer.js';
+import { rollupTable } from '../rollup/strategies.js';
+import { ensurePartitions, partitionWindow } from '../targets/partitions.js';
+
+/** Create the partitions a load of `config` writes into, from `historyMs` before the server's now to past the step's end. */
+async function ensurePartitionsAhead(client: pg.Client, config: RunConfig, citus: boolean, historyMs: number): Promise<{ created: number; total: number }> {
+  if (config.partition === 'none') return { created: 0, total: 0 };
+  const nowMs = (await client.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now.getTime();
+  const w = partitionWindow({ partition: config.partition, nowMs, preloadSpanMs: historyMs, runMs: config.warmupMs + config.durationMs });
+  return ensurePartitions(client, { partition: config.partition, from: new Date(w.fromMs), to: new Date(w.toMs), citus });
+}
 
 /** Events of a session and its steps (progress material; the CLI prints them). */
 export interface SessionEvents {
@@ -119,8 +132,9 @@ export class RunSession {
     private readonly opts: SessionOptions,
     readonly info: SessionInfo,
     private readonly startedAt: string,
-    dashboard: DashboardSession | null,
+    private readonly dashboard: DashboardSession | null,
     private readonly rendezvous: Rendezvous | null,
+    private readonly onCitus: boolean,
   ) {
     this.dashboardObserver = dashboard ? new DashboardObserver(dashboard) : null;
     this.tutorialTemplate = readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
@@ -140,9 +154,11 @@ export class RunSession {
     let rowsBefore: number;
     let dashboard: DashboardSession | null = null;
     let citus: CitusInfo | undefined;
+    let onCitusAtSetup = false;
     try {
       server = await describeServer(admin);
       const onCitus = await isCitus(admin);
+      onCitusAtSetup = onCitus;
       let hllMissingOn: string[] = [];
       if (onCitus) {
         const workers = await activeWorkers(admin);
@@ -151,10 +167,17 @@ export class RunSession {
       } else if (config.shardCount !== null) {
         notice('--shard-count ignored: the target is not a Citus coordinator');
       }
-      const action = await ensureSchema(admin, config.reset);
+      const action = await ensureSchema(admin, config.reset, config.partition);
       if (action === 'created') notice('schema: created the tutorial tables');
       else if (action === 'reset') notice('schema: --reset dropped and recreated the tutorial tables');
       const distributed = ['http_request'];
+      // --partition: the partitions exist before any row is written (on Citus once http_request is distributed).
+      const partitionsFor = async (client: pg.Client): Promise<void> => {
+        if (config.partition === 'none') return;
+        const made = await ensurePartitionsAhead(client, config, onCitus, config.dashboard.preloadRows > 0 ? config.dashboard.preloadSpanMs : 0);
+        notice(`schema: http_request partitioned by ${config.partition}: ${made.created} partitions created ahead of the load (${made.total} in all)`);
+      };
+      if (!onCitus) await partitionsFor(admin);
       const shardOpts = config.shardCount === null ? {} : { shardCount: config.shardCount };
       if (config.dashboard.rollup !== 'none') {
         dashboard = await DashboardSession.setup(url, config, notice, {
@@ -164,10 +187,12 @@ export class RunSession {
           afterInstall: onCitus ? async (client, installed) => {
             distributed.push(installed.table);
             await distributeTables(client, distributed, shardOpts);
+            await partitionsFor(client);
           } : undefined,
         });
       } else if (onCitus) {
         await distributeTables(admin, distributed, shardOpts);
+        await partitionsFor(admin);
       }
       if (onCitus) {
         citus = await citusInfo(admin, distributed);
@@ -189,7 +214,7 @@ export class RunSession {
       opts.events?.onReady?.(server);
     }
     const info: SessionInfo = { config, url, targetKind: opts.targetKind, server, ...(citus ? { citus } : {}), rowsAtSetup: rowsBefore };
-    return new RunSession(opts, info, startedAt, dashboard, rendezvous);
+    return new RunSession(opts, info, startedAt, dashboard, rendezvous, onCitusAtSetup);
   }
 
   /** Release what the session holds (the rendezvous claim). Never throws. */
@@ -211,8 +236,25 @@ export class RunSession {
     const { url } = this.opts;
     const notice = this.notice;
     const sites = siteSlice(config);
-    const step: StepInfo = { index, runId: spec.runId, config };
-    const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(stepOpts.observers ?? [])];
+    // Reassigned once a group instance knows its common start (observers see it from stepStart on).
+    let step: StepInfo = { index, runId: spec.runId, config };
+    // --expire delete|drop-partitions: expiry on a schedule during the measure phase; the audit leaves out what it removed.
+    const expiry = config.dashboard.expiry
+      ? new ExpiryObserver(config.dashboard.expiry, config.dashboard.rollup === 'none' ? null : rollupTable(config.dashboard.granularityMin))
+      : null;
+    this.dashboard?.setAuditFloor(expiry ? () => expiry.expiredBefore() : null);
+    // Density, storage, cache hit ratio and rows per window (always; a few queries at the step's end).
+    const scale = new ScaleObserver(config.dashboard.rollup === 'none' ? null : rollupTable(config.dashboard.granularityMin));
+    const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(expiry ? [expiry] : []), scale, ...(stepOpts.observers ?? [])];
+    if (config.partition !== 'none') {
+      // Partitions for this step's load (a later step of a long session may need new ones).
+      const admin = await connect(url, 'rtbench-setup');
+      try {
+        await ensurePartitionsAhead(admin, config, this.onCitus, 0);
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+    }
     const startedAt = index === 0 ? this.startedAt : new Date().toISOString();
     // Later steps count from where the previous one left the table (expiry may have removed rows since set-up).
     const rowsBefore = index === 0 ? this.info.rowsAtSetup : await countRowsWithRetry(url, 30_000, sites);
@@ -238,6 +280,13 @@ export class RunSession {
         if (this.rendezvous && config.instance && group !== null) {
           const { count } = config.instance;
           agreed = await this.rendezvous.waitForStart();
+          step = {
+            ...step,
+            groupStart: {
+              startEpochMs: agreed.startEpochMs, localStartEpochMs: agreed.localStartEpochMs, clockOffsetMs: agreed.clock.offsetMs,
+              clockRoundTripMs: agreed.clock.roundTripMs, registeredAtEpochMs: agreed.registeredAtEpochMs,
+            },
+          };
           const inMs = agreed.localStartEpochMs - localEpochMs();
           notice(`rendezvous: group ${group}: all ${count} registered; common start ${new Date(agreed.startEpochMs).toISOString()} ` +
             `(database clock) in ${inMs.toFixed(0)} ms; clock offset ${agreed.clock.offsetMs.toFixed(1)} ms ± ${(agreed.clock.roundTripMs / 2).toFixed(1)} ms`);
@@ -291,6 +340,13 @@ export class RunSession {
     const rssEndBytes = process.memoryUsage().rss;
     const interrupted = stepOpts.signal?.aborted ?? false;
 
+    for (const o of observers) {
+      try {
+        await o.stepDrained?.(step);
+      } catch {
+        // Reported by the observer's own stepEnd.
+      }
+    }
     // Counted before the dashboard's finish: --expire deletes old raw rows.
     const rowsAfter = await countRowsWithRetry(url, 30_000, sites);
     const firstMeasure = intervals.find((r) => r.phase === 'measure');
@@ -319,7 +375,8 @@ export class RunSession {
       workerFailures: load.workerFailures,
       measureLoopDelayP99Us: load.measureLoopDelayP99Us,
       interrupted,
-      rowsInTable: rowsAfter === null || rowsBefore === null ? null : rowsAfter - rowsBefore,
+      // Rows an observer expired during the step are added back: acked vs table stays exact.
+      rowsInTable: rowsAfter === null || rowsBefore === null ? null : rowsAfter - rowsBefore + contributions.reduce((a, c) => a + (c.rowsRemoved ?? 0), 0),
       measureCpuUs,
       rssStartBytes,
       rssEndBytes,

@@ -6,7 +6,7 @@
 import { errorCount, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import { summarize } from '../metrics/histogram.js';
 import { selfCheck } from '../metrics/self-check.js';
-import { RESULT_FORMAT_VERSION, type DashboardSummary, type Summary } from '../results/run-record.js';
+import { RESULT_FORMAT_VERSION, type DashboardSummary, type ServerSummary, type Summary } from '../results/run-record.js';
 import type { RunConfig } from '../config/types.js';
 import type { StepContribution } from './observer.js';
 
@@ -68,6 +68,8 @@ export function buildSummary(a: StepAggregates): Summary {
     interrupted: a.interrupted,
     timerLagP99Us: agg.measure.lagParts.timerLag.totalCount > 0 ? summarize(agg.measure.lagParts.timerLag).p99Us : null,
     lateThresholdUs: config.lateThresholdMs * 1000,
+    warmupMs: config.warmupMs,
+    localServerCpuPressure: localServerCpuPressure(a.contributions),
   });
   for (const f of a.workerFailures) invalidReasons.push(f);
   for (const c of a.contributions ?? []) invalidReasons.push(...(c.invalidReasons ?? []));
@@ -138,4 +140,13 @@ export function buildSummary(a: StepAggregates): Summary {
       rssEndBytes: a.rssEndBytes,
     },
   } as Summary;
+}
+
+/** CPU pressure over the measure phase when the server sampler found the server on this host (its `server.machine`). */
+function localServerCpuPressure(contributions: readonly StepContribution[] | undefined): number | null {
+  for (const c of contributions ?? []) {
+    const server = (c.summary as { server?: ServerSummary } | undefined)?.server;
+    if (server?.machine?.cpuPressure != null) return server.machine.cpuPressure;
+  }
+  return null;
 }

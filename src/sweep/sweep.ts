@@ -10,7 +10,7 @@ import { formatUs } from '../report/console.js';
 import { escapeXml } from '../report/svg.js';
 
 /** Settings a sweep can vary, with the config key each one sets. */
-export const SWEEPABLE = { granularity: 'granularity', rate: 'rate', 'shard-count': 'shardCount' } as const;
+export const SWEEPABLE = { granularity: 'granularity', rate: 'rate', 'shard-count': 'shardCount', 'preload-rows': 'preloadRows' } as const;
 export type SweepParameter = keyof typeof SWEEPABLE;
 
 export interface SweepRow {

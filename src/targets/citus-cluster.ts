@@ -19,6 +19,7 @@ import { EnvironmentError, UsageError } from '../errors.js';
 import { findPgBinDir, startLocalCluster, type LocalCluster } from './local-cluster.js';
 import { runAsIds } from './pg-process.js';
 import { maskSecrets } from './url.js';
+import { armWatchdog, markLongLived, removeOrphanClusters, type Watchdog } from './watchdog.js';
 
 /** The one line shown when Citus is missing. */
 export const CITUS_MISSING =
@@ -39,6 +40,8 @@ export interface CitusClusterOptions {
   settings?: Record<string, string>;
   /** Called with human-readable progress lines (never containing secrets). */
   log?: (line: string) => void;
+  /** The cluster dies with this process, also on SIGKILL (a watchdog; see LocalClusterOptions.dieWithProcess). */
+  dieWithProcess?: boolean;
 }
 
 /** A running local Citus cluster. */
@@ -53,6 +56,8 @@ export interface CitusCluster {
   stop(opts?: { keep?: boolean }): Promise<void>;
   /** Last-resort synchronous cleanup for process exit paths: immediate shutdown, then remove rootDir. Idempotent. */
   stopSync(): void;
+  /** The cluster outlives this process (`--keep`): its watchdog is disarmed. */
+  detach(): Promise<void>;
 }
 
 /** A program's one-line output, or undefined when it cannot tell. */
@@ -153,19 +158,25 @@ export async function startCitusCluster(opts: CitusClusterOptions): Promise<Citu
 
   const base = path.resolve(opts.baseDir ?? os.tmpdir());
   await fs.mkdir(base, { recursive: true });
+  if (opts.dieWithProcess) await removeOrphanClusters(base, log, pgBinDir);
   const rootDir = await fs.mkdtemp(path.join(base, 'rtbench-citus-'));
+  const names = ['coordinator', ...Array.from({ length: opts.workers }, (_v, i) => `worker-${i + 1}`)];
+  let watchdog: Watchdog | undefined;
   const started: LocalCluster[] = [];
   const removeAll = async (keep: boolean): Promise<void> => {
     const results = await Promise.allSettled(started.map((n) => n.stop({ keep })));
     if (!keep) await fs.rm(rootDir, { recursive: true, force: true });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    await watchdog?.disarm({ kept: keep });
   };
   try {
+    // One watchdog for every node: before the first initdb, so a kill during set-up leaks nothing.
+    if (opts.dieWithProcess) watchdog = await armWatchdog(rootDir, names.map((n) => path.join(rootDir, n)), pgBinDir, ids);
+    else await markLongLived(rootDir, names.map((n) => path.join(rootDir, n)));
     // Only the server's OS user (and root) may enter: the nodes' sockets live below.
     await fs.chmod(rootDir, 0o700);
     if (ids) await fs.chown(rootDir, ids.uid, ids.gid);
-    const names = ['coordinator', ...Array.from({ length: opts.workers }, (_v, i) => `worker-${i + 1}`)];
     const nodes = await Promise.allSettled(
       names.map((name, i) => {
         const dataDir = path.join(rootDir, name);
@@ -213,7 +224,8 @@ export async function startCitusCluster(opts: CitusClusterOptions): Promise<Citu
       for (const n of started) n.stopSync();
       rmSync(rootDir, { recursive: true, force: true });
     };
-    return { url: coordinator.url, coordinator, workers, rootDir, stop, stopSync };
+    const detach = async (): Promise<void> => watchdog?.disarm({ kept: true });
+    return { url: coordinator.url, coordinator, workers, rootDir, stop, stopSync, detach };
   } catch (err) {
     await removeAll(false).catch(() => undefined);
     if (err instanceof Error && !(err instanceof EnvironmentError) && !(err instanceof UsageError)) err.message = maskSecrets(err.message);

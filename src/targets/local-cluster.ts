@@ -16,6 +16,7 @@ import pg from 'pg';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, postmasterIsZombie, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
 import { maskSecrets } from './url.js';
+import { armWatchdog, markLongLived, removeOrphanClusters, type Watchdog } from './watchdog.js';
 import { quoteIdent } from '../sql-quote.js';
 
 // Re-exported: callers (db-state, tests) import them from here.
@@ -37,10 +38,17 @@ export interface LocalClusterOptions {
   /**
    * shared_preload_libraries, in order (e.g. ['citus', 'pg_cron']); default ['pg_cron'] when
    * pg_cron is installed, else []. pg_cron's settings are added whenever it is listed.
+   * pg_stat_statements is appended whenever it is installed (for the server sampler).
    */
   preload?: readonly string[];
   /** Called with human-readable progress lines (never containing secrets). */
   log?: (line: string) => void;
+  /**
+   * A throwaway cluster (temp dir, no `dataDir`): a watchdog process stops and removes it when
+   * this process ends, however it ends (SIGKILL too), and orphans of earlier runs in the same base
+   * dir are removed first. Off for `rtbench db start`, whose server outlives the command.
+   */
+  dieWithProcess?: boolean;
 }
 
 /** A running local cluster. */
@@ -68,6 +76,8 @@ export interface LocalCluster {
    * a closed terminal): immediate shutdown, then remove rootDir. Idempotent.
    */
   stopSync(): void;
+  /** The cluster outlives this process (`--keep`): its watchdog is disarmed and it is no orphan. */
+  detach(): Promise<void>;
 }
 
 const MAX_START_ATTEMPTS = 5;
@@ -212,7 +222,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const pgBinDir = findPgBinDir();
   const ids = await runAsIds();
   const superuser = ids ? 'postgres' : os.userInfo().username;
-  const preloaded = opts.preload !== undefined ? [...opts.preload] : existsSync(path.join(await pkgLibDir(pgBinDir), 'pg_cron.so')) ? ['pg_cron'] : [];
+  const libDir = await pkgLibDir(pgBinDir);
+  const preloaded = opts.preload !== undefined ? [...opts.preload] : existsSync(path.join(libDir, 'pg_cron.so')) ? ['pg_cron'] : [];
+  // The server sampler's statements by role (src/telemetry): contrib ships it; CREATE EXTENSION is the sampler's.
+  if (!preloaded.includes('pg_stat_statements') && existsSync(path.join(libDir, 'pg_stat_statements.so'))) preloaded.push('pg_stat_statements');
   let rootDir: string;
   let dataDir: string;
   let reuse = false;
@@ -225,11 +238,17 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const base = path.resolve(opts.baseDir ?? os.tmpdir());
     await fs.mkdir(base, { recursive: true });
     if (!(await serverCanReach(base))) throw unreachable(base);
+    if (opts.dieWithProcess) await removeOrphanClusters(base, log, pgBinDir);
     rootDir = await fs.mkdtemp(path.join(base, 'rtbench-pg-'));
     dataDir = path.join(rootDir, 'data');
   }
+  let watchdog: Watchdog | undefined;
   const logFile = path.join(rootDir, 'server.log');
   try {
+    if (opts.dataDir === undefined) {
+      if (opts.dieWithProcess) watchdog = await armWatchdog(rootDir, [dataDir], pgBinDir, ids);
+      else await markLongLived(rootDir, [dataDir]);
+    }
     if (Buffer.byteLength(`${rootDir}/.s.PGSQL.65535`) > MAX_SOCKET_PATH) {
       throw new UsageError(`${rootDir}: path too long for a Unix socket; choose a shorter base directory`);
     }
@@ -251,7 +270,10 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     // stop() and start() run one at a time, in call order.
     let chain = Promise.resolve();
     const stop = (o?: { keep?: boolean }): Promise<void> => {
-      chain = chain.catch(() => undefined).then(() => stopAndRemove(pgBinDir, dataDir, rootDir, o?.keep ?? false));
+      chain = chain.catch(() => undefined).then(async () => {
+        await stopAndRemove(pgBinDir, dataDir, rootDir, o?.keep ?? false);
+        await watchdog?.disarm({ kept: o?.keep ?? false });
+      });
       return chain;
     };
     const start = (): Promise<void> => {
@@ -265,9 +287,11 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       });
       rmSync(rootDir, { recursive: true, force: true });
     };
-    return { url, port, dataDir, rootDir, pgBinDir, preloaded, stop, start, stopSync };
+    const detach = async (): Promise<void> => watchdog?.disarm({ kept: true });
+    return { url, port, dataDir, rootDir, pgBinDir, preloaded, stop, start, stopSync, detach };
   } catch (err) {
     await stopAndRemove(pgBinDir, dataDir, rootDir, reuse).catch(() => undefined);
+    await watchdog?.disarm().catch(() => undefined);
     if (err instanceof Error && !(err instanceof EnvironmentError) && !(err instanceof UsageError)) err.message = maskSecrets(err.message);
     throw err;
   }

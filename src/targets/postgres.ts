@@ -10,6 +10,8 @@ import { sqlPath } from '../paths.js';
 import type { ServerInfo } from '../results/run-record.js';
 import { maskSecrets, maskUrl } from './url.js';
 import { quoteIdent } from '../sql-quote.js';
+import type { PartitionChoice } from '../config/types.js';
+import { currentPartitioning, partitioningMismatch } from './partitions.js';
 
 /** The tutorial's tables, in creation order. */
 export const TUTORIAL_TABLES = ['http_request', 'http_request_1min', 'latest_rollup'] as const;
@@ -107,13 +109,20 @@ const ROLLUP_ADDED_COLUMNS = new Set([
  * `reset` is set; with `reset` the tables are dropped and recreated. Never
  * drops anything otherwise.
  */
-export async function ensureSchema(client: pg.Client, reset: boolean): Promise<SchemaAction> {
-  const ddl = await readFile(sqlPath('schema.sql'), 'utf8');
+export async function ensureSchema(client: pg.Client, reset: boolean, partition: PartitionChoice = 'none'): Promise<SchemaAction> {
+  // --partition hour|day: the same tables with http_request range-partitioned on ingest_time (partitions come later).
+  const ddl = await readFile(sqlPath(partition === 'none' ? 'schema.sql' : 'schema-partitioned.sql'), 'utf8');
   // Several load generators (--instance) may start at once on an empty database:
   // one creates the tables, the others then find them.
   await client.query('SELECT pg_advisory_lock(hashtext($1))', ['rtbench:schema']);
   try {
-    return await ensureSchemaLocked(client, ddl, reset);
+    const action = await ensureSchemaLocked(client, ddl, reset);
+    if (action === 'reused') {
+      const found = await currentPartitioning(client);
+      const bad = found === 'absent' ? null : partitioningMismatch(found, partition);
+      if (bad) throw bad;
+    }
+    return action;
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['rtbench:schema']).catch(() => undefined);
   }

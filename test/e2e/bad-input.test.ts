@@ -85,6 +85,18 @@ describe('no command', () => {
   });
 });
 
+describe('version and removed flags', () => {
+  test('--version prints the version of package.json and exits 0', T, async () => {
+    const { version } = JSON.parse(await fs.readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await runCli(['--version'], { timeoutMs: 25_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), version);
+  });
+
+  test('--probe-cadence as a flag names its replacement, as the scenario key does', T,
+    () => expectBad(['run', '--probe-cadence', '5s'], /^rtbench: --probe-cadence: removed; .*--viewers V .*--refresh R/));
+});
+
 describe('bad URLs (no server needed)', () => {
   test('not a PostgreSQL scheme', T, () => expectBad(['run', '--url', 'mysql://x/y'], /--url.*not a PostgreSQL URL/));
 

@@ -60,16 +60,18 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     const [passHz, failHz] = c.bracket;
     assert.ok(passHz !== null && failHz !== null);
     assert.equal(c.capacityHz, passHz);
-    // The arithmetic: each connection serves one insert per service time (the sleep plus the insert itself, its mean measured at the
-    // lowest passing step), so the database sustains connections / mean service time. Near that rate the service time's spread
-    // queues arrivals and the p99 SLO breaks a little before it: the fail end may sit up to 10% under the prediction.
+    // The arithmetic: each connection serves one insert per service time, at least the trigger's sleep, so the database
+    // cannot sustain more than connections / sleep rows/s (a pass above it is impossible); with the insert's own time (the
+    // service p50 at the lowest passing step) it sustains about connections / service time. Near that rate the service
+    // time's spread queues arrivals and the p99 SLO breaks a little before it: the fail end may sit up to 15% under.
     const lowest = c.steps.find((s) => s.verdict === 'pass')!;
     const step = JSON.parse(await fs.readFile(path.join(dir, lowest.dir, 'summary.json'), 'utf8')) as Summary;
-    const serviceS = step.ingest.service.meanUs / 1e6;
+    const serviceS = step.ingest.service.p50Us / 1e6;
     assert.ok(serviceS >= SLEEP_S, `service ${serviceS} s includes the ${SLEEP_S} s sleep`);
+    const ceilingHz = CONNECTIONS / SLEEP_S;
     const predictedHz = CONNECTIONS / serviceS;
-    assert.ok(passHz <= predictedHz * 1.02, `pass ${passHz} ≤ predicted ${predictedHz.toFixed(0)} rows/s: ${c.headline}`);
-    assert.ok(failHz >= predictedHz * 0.9, `fail ${failHz} ≥ predicted ${predictedHz.toFixed(0)} × 0.9: ${c.headline}`);
+    assert.ok(passHz <= ceilingHz * 1.01, `pass ${passHz} ≤ connections / sleep = ${ceilingHz} rows/s: ${c.headline}`);
+    assert.ok(failHz >= predictedHz * 0.85, `fail ${failHz} ≥ predicted ${predictedHz.toFixed(0)} × 0.85: ${c.headline}`);
     assert.ok(failHz / passHz - 1 <= 0.05 + 1e-9, 'within --precision 5%');
     // Confirmed: two passes at the capacity, two fails at the rate above.
     assert.ok(c.steps.filter((s) => s.rateHz === passHz && s.verdict === 'pass').length >= 2);
@@ -109,8 +111,8 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     const { c } = await readCapacity(resultsDir);
     assert.equal(c.end, 'harness-bound');
     assert.equal(c.harnessBound.value, true);
-    assert.match(c.harnessBound.reason ?? '', /client-limited: timer lateness/);
-    assert.match(r.stdout, /harness-bound: the client could not drive even 50 rows\/s \(client-limited: timer lateness .*--workers/);
+    assert.match(c.harnessBound.reason ?? '', /client-limited: .*timer lateness/);
+    assert.match(r.stdout, /harness-bound: the client could not drive even 50 rows\/s \(client-limited: .*timer lateness .*--workers/);
   });
 
   test('bad capacity flags: one line each, exit 2, nothing run', async () => {

@@ -49,7 +49,11 @@ describe('local cluster', { skip }, () => {
       const preload = (await query(cluster.url, 'SHOW shared_preload_libraries')) as Array<{ shared_preload_libraries: string }>;
       if (existsSync(path.join(libDir.trim(), 'pg_cron.so'))) {
         assert.match(preload[0]?.shared_preload_libraries ?? '', /\bpg_cron\b/);
-        assert.deepEqual(cluster.preloaded, ['pg_cron']);
+        assert.equal(cluster.preloaded[0], 'pg_cron');
+      }
+      if (existsSync(path.join(libDir.trim(), 'pg_stat_statements.so'))) {
+        assert.match(preload[0]?.shared_preload_libraries ?? '', /\bpg_stat_statements\b/);
+        assert.ok(cluster.preloaded.includes('pg_stat_statements'));
       }
 
       assert.equal(statSync(cluster.rootDir).mode & 0o777, 0o700);

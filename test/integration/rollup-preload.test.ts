@@ -57,7 +57,7 @@ describe('rollup preload and expiry', { skip }, () => {
       const progress: number[] = [];
       const res = await preload(c, { rows: 200_000, spanMs: DAY_MS, seed: 42, sites: 32, onProgress: (done) => progress.push(done) });
       assert.equal(res.rows, 200_000);
-      assert.deepEqual(progress, [200_000]);
+      assert.deepEqual(progress, [100_000, 200_000]);
       const r = await c.query<{ n: string; lo_h: number; hi_m: number; hours: string; min_h: string; max_h: string; sites: string; countries: string; codes: string }>(
         `SELECT count(*)::text AS n,
                 (extract(epoch FROM now() - min(ingest_time)) / 3600)::float8 AS lo_h,
@@ -118,6 +118,38 @@ describe('rollup preload and expiry', { skip }, () => {
     assert.ok(a);
     assert.equal(a, b);
     assert.notEqual(a, other);
+  });
+
+  test('parallel chunks: 1 and 3 connections give the same rows (same seed, chunking and end time); progress has rate and time left', async () => {
+    const now = new Date(Date.now() - 60_000);
+    const opts = { rows: 50_000, spanMs: DAY_MS, sites: 32, chunkRows: 7_000, seed: 11, now };
+    const exact = `SELECT md5(string_agg(concat_ws('|', site_id, url, request_country, ip_address, status_code, response_time_msec,
+                          extract(epoch FROM ingest_time)), ',' ORDER BY url)) AS f, count(*)::int AS n FROM http_request`;
+    const one = await withDatabase(cluster, 'preload_par1', async (c) => {
+      await preload(c, opts);
+      return (await c.query<{ f: string; n: number }>(exact)).rows[0];
+    });
+    const three = await withDatabase(cluster, 'preload_par3', async (c) => {
+      const seen: { done: number; eta: number | null; rate: number }[] = [];
+      const res = await preload(c, {
+        ...opts, connections: 3,
+        openConnection: async () => {
+          const x = new pg.Client({ connectionString: databaseUrl(cluster.url, 'preload_par3') });
+          await x.connect();
+          return x;
+        },
+        onProgress: (done, _t, p) => seen.push({ done, eta: p.etaMs, rate: p.rowsPerS }),
+      });
+      assert.equal(res.connections, 3);
+      assert.equal(seen.length, 8, 'one progress call per chunk');
+      assert.equal(seen.at(-1)?.done, 50_000);
+      assert.equal(seen.at(-1)?.eta, 0);
+      assert.ok(seen.every((s) => s.rate > 0));
+      assert.ok(res.hostCpuCores !== undefined && res.hostCpuCores >= 0);
+      return (await c.query<{ f: string; n: number }>(exact)).rows[0];
+    });
+    assert.equal(one?.n, 50_000);
+    assert.deepEqual(three, one);
   });
 
   test('bad options are one UsageError listing every problem', async () => {

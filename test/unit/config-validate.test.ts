@@ -85,6 +85,7 @@ describe('validateConfig', () => {
       seed: 42,
       workload: TUTORIAL_WORKLOAD,
       lateThresholdMs: 5,
+      sampleIntervalMs: 100,
       reset: false,
       keep: false,
       resultsDir: 'results',
@@ -92,9 +93,11 @@ describe('validateConfig', () => {
       shardCount: null,
       instance: null,
       rendezvousTimeoutMs: 60_000,
+      partition: 'none',
       dashboard: {
         rollup: 'none', granularityMin: 1, rollupIntervalMs: 60_000, rollupScheduler: 'auto', graceS: 10,
         preloadRows: 0, preloadSpanMs: 86_400_000, probes: false, viewers: 1, refreshMs: 5000, minSamples: 20, idleBaseline: false, expire: false, parallel: false,
+        preloadConnections: 4, expiry: null,
       },
     });
   });
@@ -314,5 +317,37 @@ describe('default worker count (issue 18)', () => {
     assert.deepEqual([withCores({}, 8).workers, withCores({}, 8).connections], [4, 2]);
     assert.deepEqual([withCores({ workers: 2 }, 2).workers, withCores({ workers: 2 }, 2).connections], [2, 4], 'given workers: 4 connections each, as before');
     assert.deepEqual([withCores({ connections: 3 }, 2).workers, withCores({ connections: 3 }, 2).connections], [1, 3]);
+  });
+});
+
+describe('partition, scheduled expiry and preload connections', () => {
+  const cfg = (raw: Record<string, unknown>) => validateConfig(raw, { seed: 42, resultsDir: 'results' });
+  test('the old boolean --expire keeps its meaning; delete | drop-partitions schedule it during measure', () => {
+    assert.equal(cfg({ expire: true }).config?.dashboard.expire, true);
+    assert.equal(cfg({ expire: '' }).config?.dashboard.expiry, null);
+    assert.deepEqual(cfg({ expire: 'delete', retention: '2h', expireEvery: '10s' }).config?.dashboard.expiry,
+      { method: 'delete', retentionMs: 7_200_000, rollupRetentionMs: 30 * 86_400_000, everyMs: 10_000 });
+    assert.equal(cfg({ expire: 'drop-partitions', partition: 'hour' }).config?.dashboard.expiry?.method, 'drop-partitions');
+    assert.equal(cfg({ partition: 'day', preloadConnections: '2' }).config?.partition, 'day');
+    assert.equal(cfg({ partition: 'day', preloadConnections: '2' }).config?.dashboard.preloadConnections, 2);
+  });
+  test('every problem listed', () => {
+    const p = cfg({ expire: 'drop-partitions', partition: 'week', preloadConnections: 0 }).problems;
+    assert.ok(p.some((x) => x.startsWith('partition: must be one of none, hour, day')));
+    assert.ok(p.some((x) => x.startsWith('expire: drop-partitions needs a partitioned raw table')));
+    assert.ok(p.some((x) => x.startsWith('preloadConnections:')));
+    assert.ok(cfg({ retention: '1d' }).problems.some((x) => x.startsWith('retention: only applies with --expire')));
+    assert.ok(cfg({ expire: 'truncate' }).problems.some((x) => x.startsWith('expire: must be delete or drop-partitions')));
+  });
+});
+
+describe('sampleInterval (server sampler)', () => {
+  test('ms by default unit, durations with units, 0 = off; below 10 ms or over 60 s is refused', () => {
+    assert.equal(configOf({ sampleInterval: '250' }).sampleIntervalMs, 250);
+    assert.equal(configOf({ sampleInterval: '0.5s' }).sampleIntervalMs, 500);
+    assert.equal(configOf({ sampleInterval: 0 }).sampleIntervalMs, 0);
+    assert.match(oneProblemAbout({ sampleInterval: '5' }, 'sampleInterval'), /must be 0 \(off\) or from 10 ms to 60 s/);
+    assert.match(oneProblemAbout({ sampleInterval: 'soon' }, 'sampleInterval'), /got "soon"/);
+    assert.match(oneProblemAbout({ sampleInterval: '2m' }, 'sampleInterval'), /60 s/);
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultFigures, shortName } from '../../src/check/figures.js';
-import { gateFigure, gateLimit, stats, DEFAULT_GATE, MIN_HISTORY } from '../../src/check/gate.js';
+import { gateFigure, gateLimit, statisticalMargin, stats, DEFAULT_GATE, MIN_HISTORY } from '../../src/check/gate.js';
 import { gateRun, historyMarkdown, historyStatus } from '../../src/check/history-gate.js';
 import { canonicalJson, scenarioFingerprint, FINGERPRINT_EXCLUDED } from '../../src/history/fingerprint.js';
 import { buildRecord, parseRecord, selectRecords, windowValues, type HistoryRecord } from '../../src/history/record.js';
@@ -29,7 +29,7 @@ test('stats: mean and sample standard deviation', () => {
   assert.deepEqual(stats([7]), { n: 1, mean: 7, sd: 0 });
 });
 
-test('t-test limit: mean + t(0.99; n-1) · s · sqrt(1 + 1/n), from the @stdlib quantile', () => {
+test('t-test limit: mean + t(0.99; n-1) · s · sqrt(1 + 1/n), from the jstat quantile', () => {
   // t(0.99; 2) = 6.9646 (tables).
   const { limit, history } = gateLimit([100, 110, 120], 'smaller', DEFAULT_GATE);
   assert.equal(history.sd, 10);
@@ -37,6 +37,20 @@ test('t-test limit: mean + t(0.99; n-1) · s · sqrt(1 + 1/n), from the @stdlib 
   // Bigger is better: the bound is below the mean.
   const lower = gateLimit([100, 110, 120], 'bigger', DEFAULT_GATE).limit!;
   assert.ok(Math.abs(lower - (110 - 6.9646 * 10 * Math.sqrt(4 / 3))) < 0.01);
+});
+
+test('jstat quantiles hold the limits @stdlib gave: t and z to 6 decimals of the tables', () => {
+  // Values the gate got from @stdlib before the switch (and printed tables): [p, dof, t].
+  const tTable: Array<[number, number, number]> = [[0.99, 2, 6.964557], [0.99, 9, 2.821438], [0.95, 4, 2.131847], [0.999, 29, 3.396240], [0.975, 1, 12.706205], [0.99, 99, 2.364606]];
+  for (const [p, dof, t] of tTable) {
+    const h = { n: dof + 1, mean: 0, sd: 1 };
+    const margin = statisticalMargin(h, { ...DEFAULT_GATE, boundary: p });
+    assert.ok(Math.abs(margin / Math.sqrt(1 + 1 / h.n) - t) < 1e-6, `t(${p}; ${dof}) = ${t}, got ${margin / Math.sqrt(1 + 1 / h.n)}`);
+  }
+  for (const [p, z] of [[0.99, 2.326348], [0.999, 3.090232], [0.95, 1.644854]] as const) {
+    const margin = statisticalMargin({ n: 5, mean: 0, sd: 1 }, { ...DEFAULT_GATE, test: 'z', boundary: p });
+    assert.ok(Math.abs(margin - z) < 1e-6, `z(${p}) = ${z}, got ${margin}`);
+  }
 });
 
 test('z-test limit uses the normal quantile: z(0.99) = 2.3263', () => {

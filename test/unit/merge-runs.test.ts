@@ -179,3 +179,17 @@ test('mergeRuns keeps the lag split (timer lateness, connection wait) when every
   assert.equal(old.summary.ingest.timerLag, undefined);
   assert.ok(old.summary.notes.includes('histogram ingest-timer-lag is in instance 1/2 only; left out of the merged run'), old.summary.notes.join('\n'));
 });
+
+test('mergeRuns: an instance rebuilt by rtbench recover makes the merged run invalid, naming the share it covered', () => {
+  const f = { fromUs: 1, toUs: 2, withHistogramsJson: true, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z' };
+  const i1 = input({ index: 1, acked: 20, ...f });
+  const reason = 'interrupted: the load generator stopped at 2026-01-01T00:00:04.000Z; last interval 4 of 13';
+  const i2raw = input({ index: 2, acked: 20, ...f, summary: { valid: false, invalidReasons: [reason] } });
+  const i2 = { ...i2raw, run: { ...i2raw.run, status: 'recovered' as const, recovered: { at: 'x', reason, intervals: 4, plannedIntervals: 13, measureS: 3, plannedMeasureS: 12 } } };
+  const s = mergeRuns([i1, i2], { runId: 'm' }).summary;
+  assert.equal(s.valid, false);
+  assert.deepEqual(s.invalidReasons, [
+    'instance 2/2 was recovered after its load generator stopped: it covered 3 s of its 12 s measure phase (25%), 10 rows; the merged load is short by the rest',
+    `instance 2/2: ${reason}`,
+  ]);
+});

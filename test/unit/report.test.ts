@@ -142,3 +142,15 @@ test('progressLine: closed loop, warm-up, missing connections, drops', () => {
   assert.match(progressLine(intervalRow({ startMs: 4500, endMs: 5500 }), 5000), /\[warmup→measure\]/);
   assert.doesNotMatch(progressLine(intervalRow({ connectionsUp: 6 }), 5000), /conn/);
 });
+
+test('regression: the compare-targets table heads its columns a and b; each whole (masked) URL is one line above', async () => {
+  const { comparisonTable } = await import('../../src/report/comparison.js');
+  const longA = 'postgresql://bench:***@coordinator.analytics-prod.example.internal:5432/dashboards_benchmark?sslmode=require';
+  const text = comparisonTable([{ figure: 'ingest achieved rate', path: 'ingest.achievedRateHz', unit: 'rows/s', a: 200, b: 199, ratio: 0.995 }], longA, 'local');
+  const lines = text.split('\n');
+  assert.equal(lines[0], `a: ${longA}`);
+  assert.equal(lines[1], 'b: local');
+  const tableWidth = Math.max(...lines.slice(2).map((l) => l.length));
+  assert.ok(tableWidth < 100, `table ${tableWidth} columns wide:\n${text}`);
+  assert.equal(text.split(longA).length, 2, 'the URL is printed once');
+});

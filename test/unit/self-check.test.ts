@@ -28,6 +28,15 @@ describe('selfCheck', () => {
     assert.match(reasons[0]!, /the harness, not the server/);
   });
 
+  test('regression: --warmup 0 timer lateness names the cause, a cold start, and the fix', () => {
+    // Seen: a 2 s run --warmup 0 on a loaded box judged invalid for timer lateness p99 40 ms at 50 rows/s.
+    const reasons = selfCheck(input({ timerLagP99Us: 40_000, lateThresholdUs: 5_000, warmupMs: 0 }));
+    assert.equal(reasons.length, 1);
+    assert.match(reasons[0]!, /^client-limited \(cold start\): timer lateness p99 40\.00 ms/);
+    assert.match(reasons[0]!, /--warmup 0s .*first second .*--warmup 2s or more/);
+    assert.doesNotMatch(selfCheck(input({ timerLagP99Us: 40_000, lateThresholdUs: 5_000, warmupMs: 5000 }))[0]!, /cold start/);
+  });
+
   test('timer lateness at or under the threshold, or unknown, is fine', () => {
     assert.deepEqual(selfCheck(input({ timerLagP99Us: 5_000, lateThresholdUs: 5_000 })), []);
     assert.deepEqual(selfCheck(input({ timerLagP99Us: 300, lateThresholdUs: 1_000 })), []);
@@ -40,7 +49,7 @@ describe('selfCheck', () => {
   });
 
   test('defaults', () => {
-    assert.deepEqual(DEFAULT_LIMITS, { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9 });
+    assert.deepEqual(DEFAULT_LIMITS, { rateTolerance: 0.01, maxElu: 0.9, maxLoopDelayUs: 50_000, maxCpuShare: 0.9, sharedCpuPressure: 0.1 });
   });
 
   test('a rate 2% off the target is invalid, naming the target', () => {
@@ -103,5 +112,19 @@ describe('selfCheck', () => {
     const limits = { ...DEFAULT_LIMITS, rateTolerance: 0.05 };
     assert.deepEqual(selfCheck(input({ achievedRowsHz: 960 }), limits), []);
     assert.equal(selfCheck(input({ achievedRowsHz: 940 }), limits).length, 1);
+  });
+});
+
+describe('self-check on a shared host', () => {
+  test('a client-limited run beside a local server names the CPU pressure', () => {
+    const base = { targetRowsHz: 200, achievedRowsHz: 200, workerElu: [[0.2]], loopDelayP99Us: [1000], cpuCoresMean: 0.5, cores: 2, interrupted: false, timerLagP99Us: 9950, lateThresholdUs: 5000 };
+    const shared = selfCheck({ ...base, localServerCpuPressure: 0.4 });
+    assert.equal(shared.length, 1);
+    assert.match(shared[0]!, /^client-limited: the client shared the CPU with the server: cpu pressure 40%; timer lateness p99 9\.95 ms/);
+    // Little pressure, or a remote server: the reason as before.
+    assert.match(selfCheck({ ...base, localServerCpuPressure: 0.02 })[0]!, /^client-limited: timer lateness/);
+    assert.match(selfCheck({ ...base, localServerCpuPressure: null })[0]!, /^client-limited: timer lateness/);
+    // A valid run stays valid whatever the pressure.
+    assert.deepEqual(selfCheck({ ...base, timerLagP99Us: 100, localServerCpuPressure: 0.9 }), []);
   });
 });

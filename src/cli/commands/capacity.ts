@@ -6,18 +6,20 @@
  * per step beside them). Exit: 0 found, 99 no passing rate, 3 harness-bound
  * before any fail, 2 bad input, 130 interrupted (steps done are kept).
  */
+import { serverSamplerFor } from '../../telemetry/index.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Table from 'cli-table3';
 import type { RunConfig } from '../../config/types.js';
 import { parseDurationMs } from '../../config/duration.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { EnvironmentError, ExitCode, UsageError } from '../../errors.js';
 import { DEFAULT_SEARCH, type SearchOptions } from '../../capacity/search.js';
 import { defaultSlos, parseSlos, type Slo } from '../../capacity/slo.js';
 import type { CapacityResult, CapacityStep } from '../../capacity/result.js';
 import { capacityHtml } from '../../report/capacity-report.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
-import { readRunDir, writeRunDir } from '../../results/write.js';
+import { completeRunDir, readRunDir } from '../../results/write.js';
+import { ResultStream } from '../../results/stream.js';
 import { runCapacity } from '../../runner/capacity.js';
 import { RunSession } from '../../runner/session.js';
 import { EXIT_THRESHOLD_FAILED } from './check.js';
@@ -159,15 +161,27 @@ export async function capacityOn(
       stepDurationMs: settings.stepDurationMs,
       stepWarmupMs: settings.stepWarmupMs,
       stepRunId: (i, rate) => `step-${String(i + 1).padStart(2, '0')}-${Math.round(rate)}hz`,
-      observers: (i) => [
-        progressObserver({ ...config, warmupMs: settings.stepWarmupMs }, log, `step ${i + 1}: `),
-        {
-          name: 'step-writer',
-          stepRecord: async (record) => {
-            written.set(record.run.runId, path.basename(await writeRunDir(dir, record)));
+      observers: (i) => {
+        // Each step streams its intervals into its own dir as it runs (crash safety), then completes it.
+        const stream = new ResultStream({ resultsDir: dir, onFailure: () => o.guard.abort.abort() });
+        return [
+          progressObserver({ ...config, warmupMs: settings.stepWarmupMs }, log, `step ${i + 1}: `),
+          stream,
+          // The server's view of each step; the panels' plans are not re-explained at every step.
+          ...serverSamplerFor(config, { plans: false }),
+          {
+            name: 'step-writer',
+            stepRecord: async (record) => {
+              await stream.close();
+              if (stream.failure) throw new EnvironmentError(stream.failure);
+              if (stream.dir === null) throw new Error('the results stream never started');
+              const status = o.guard.abort.signal.aborted ? 'interrupted' : 'finished';
+              await completeRunDir(stream.dir, record, status, { owner: stream.startInfo?.owner, recovery: stream.startInfo?.recovery });
+              written.set(record.run.runId, path.basename(stream.dir));
+            },
           },
-        },
-      ],
+        ];
+      },
       stepDir: (record) => written.get(record.run.runId) ?? record.run.runId,
       signal: o.guard.abort.signal,
       events: {

@@ -21,7 +21,7 @@ import { scenarioFingerprint } from '../../history/fingerprint.js';
 import { labelProblems, selectRecords, testbedOf } from '../../history/record.js';
 import { readStore } from '../../history/store.js';
 import { RESULT_FORMAT_VERSION, type Summary } from '../../results/run-record.js';
-import { readRunDir } from '../../results/write.js';
+import { readRunDirForTool } from '../run-dir.js';
 
 /** A threshold failed (k6's code for the same). */
 export const EXIT_THRESHOLD_FAILED = 99;
@@ -58,7 +58,7 @@ async function readBaseline(p: string): Promise<Summary> {
   } catch (err) {
     throw new UsageError(`--baseline ${p}: ${errCode(err)}`);
   }
-  if (isDir) return (await readRunDir(p)).summary;
+  if (isDir) return (await readRunDirForTool(p)).summary;
   const data = await readJson(p, '--baseline');
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`--baseline ${p}: not a JSON object`);
   const o = data as Record<string, unknown>;
@@ -138,7 +138,7 @@ async function historyCheck(args: Record<string, unknown>, env: NodeJS.ProcessEn
     throw new UsageError('--history holds the default figures against the store: give no --baseline, --threshold or --thresholds with it');
   }
   const g = gateOptions(args);
-  const { run, summary } = await readRunDir(String(args['run']));
+  const { run, summary } = await readRunDirForTool(String(args['run']));
   // No store yet (the first pull request of a repository): every figure has insufficient history.
   const records = await readStore(store, { allowMissing: true });
   const selection = { fingerprint: scenarioFingerprint(run.config), testbed: testbedOf(run, g.testbed), branch: g.branch };
@@ -180,7 +180,7 @@ export async function checkCommand(args: Record<string, unknown>, env: NodeJS.Pr
     throw new UsageError('nothing to check: give --threshold EXPR (repeatable), --thresholds FILE, --baseline DIR (default figures) or --history STORE');
   }
 
-  const { summary: run } = await readRunDir(runDir);
+  const { summary: run } = await readRunDirForTool(runDir);
   const baseline = baselineArg === undefined ? null : await readBaseline(baselineArg);
   let thresholds = parsed.thresholds;
   if (thresholds.length === 0 && baseline) {

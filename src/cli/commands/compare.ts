@@ -11,7 +11,8 @@ import { readIntervalLog, readTimeseries, type Timeseries } from '../../compare/
 import { comparisonHeader, comparisonTable } from '../../compare/table.js';
 import type { Histogram } from '../../metrics/histogram.js';
 import { writeFileAtomic } from '../../results/atomic.js';
-import { readHistograms, readRunDir } from '../../results/write.js';
+import { readHistograms } from '../../results/write.js';
+import { readRunDirForTool } from '../run-dir.js';
 
 /** A file's text, or null if it does not exist; other read errors are a UsageError. */
 async function readOptional(file: string): Promise<string | null> {
@@ -26,7 +27,7 @@ async function readOptional(file: string): Promise<string | null> {
 
 /** Everything compare needs from one run directory. */
 export async function loadRun(dir: string): Promise<{ input: RunInput; notes: string[] }> {
-  const { summary } = await readRunDir(dir);
+  const { summary } = await readRunDirForTool(dir);
   const notes: string[] = [];
   const csvText = await readOptional(path.join(dir, 'timeseries.csv'));
   let ts: Timeseries = { measureFromS: null, measure: [] };

@@ -10,7 +10,7 @@ import { errCode, once } from '../args.js';
 import { defaultFigures } from '../../check/figures.js';
 import { EXPORT_FORMATS, toBmf, toGithubActionBenchmark, type ExportFormat, type GabDirection } from '../../export/formats.js';
 import { writeFileAtomic } from '../../results/atomic.js';
-import { readRunDir } from '../../results/write.js';
+import { readRunDirForTool } from '../run-dir.js';
 
 export async function exportCommand(args: Record<string, unknown>): Promise<number> {
   const problems: string[] = [];
@@ -25,7 +25,7 @@ export async function exportCommand(args: Record<string, unknown>): Promise<numb
   if (out === '') problems.push('--out: empty file name');
   if (problems.length > 0) throw new UsageError(problems);
 
-  const { run, summary } = await readRunDir(String(args['run']));
+  const { run, summary } = await readRunDirForTool(String(args['run']));
   const { figures, skipped } = defaultFigures(summary);
   for (const s of skipped) process.stderr.write(`rtbench: export: skipped ${s}\n`);
   const data = (format as ExportFormat) === 'bmf'

@@ -14,7 +14,7 @@ import { buildRecord, labelProblems, type HistoryRecord } from '../../history/re
 import { addRecords, readStore } from '../../history/store.js';
 import { historyTable, trends } from '../../history/trend.js';
 import { writeFileAtomic } from '../../results/atomic.js';
-import { readRunDir } from '../../results/write.js';
+import { readRunDirForTool } from '../run-dir.js';
 import { historyReportHtml, historyReportMarkdown } from '../../report/history-report.js';
 import { gateOptions } from './check.js';
 
@@ -28,7 +28,7 @@ async function add(store: string, runDirs: readonly string[], args: Record<strin
   const records: HistoryRecord[] = [];
   let refused = 0;
   for (const dir of runDirs) {
-    const { run, summary } = await readRunDir(dir);
+    const { run, summary } = await readRunDirForTool(dir);
     if (!summary.valid) {
       process.stderr.write(`rtbench: history add: run ${run.runId} is invalid (${summary.invalidReasons.join('; ')}); not added\n`);
       refused++;

@@ -11,7 +11,8 @@ import { mergeRuns, type MergeInput } from '../../merge/merge.js';
 import { readInstanceIntervals } from '../../merge/intervals.js';
 import { checkInstances, instanceOf } from '../../merge/validate.js';
 import { checkWritableDir } from '../../results/atomic.js';
-import { readHistograms, readRunDir, writeRunDir } from '../../results/write.js';
+import { readHistograms, writeRunDir } from '../../results/write.js';
+import { readRunDirForTool } from '../run-dir.js';
 import { summaryTable } from '../../report/console.js';
 import { dashboardTable } from '../../report/dashboard-table.js';
 import { newRunId, runExitCode } from '../run-session.js';
@@ -22,7 +23,7 @@ const errCode = (err: unknown): string => (err && typeof err === 'object' && 'co
 async function readInstance(dir: string, problems: string[]): Promise<(MergeInput & { kinds: readonly string[] }) | null> {
   let head;
   try {
-    head = await readRunDir(dir);
+    head = await readRunDirForTool(dir);
   } catch (err) {
     if (err instanceof UsageError) {
       problems.push(...err.problems);
@@ -72,6 +73,12 @@ export async function mergeCommand(args: Record<string, unknown>): Promise<numbe
   const record = mergeRuns(inputs, { runId: newRunId(`merged-${name}`), warnings });
   const dir = await writeRunDir(resultsDir, record);
   process.stderr.write(`rtbench: merged ${inputs.length} instances: ${record.summary.merged.instances.map((i) => i.runId).join(', ')}\n`);
+  for (const i of inputs) {
+    const rec = i.run.recovered;
+    if (rec) {
+      process.stderr.write(`rtbench: merge: ${i.run.runId} was recovered (${rec.measureS.toFixed(0)} s of its ${rec.plannedMeasureS.toFixed(0)} s measure phase): the merged run is marked invalid\n`);
+    }
+  }
   process.stdout.write(summaryTable(record.summary) + '\n');
   const dash = dashboardTable(record.summary);
   if (dash) process.stdout.write(dash + '\n');

@@ -13,6 +13,7 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { checkWritableDir } from '../../results/atomic.js';
 import { summaryTable } from '../../report/console.js';
 import { dashboardTable } from '../../report/dashboard-table.js';
+import { serverBlock } from '../../report/server-block.js';
 import { readScenario } from '../scenario.js';
 import { SignalGuard, executeRun, runExitCode } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
@@ -30,6 +31,7 @@ export async function resolveConfig(args: Record<string, unknown>, env: Readonly
   for (const key of CONFIG_KEYS) {
     if (args[key] !== undefined) fromFlags[key] = args[key];
   }
+  if (args['probeCadence'] !== undefined) fromFlags['probeCadence'] = args['probeCadence'];
   const raw: Record<string, unknown> = { ...scenario, ...fromFlags };
   if (raw['instance'] === 'auto') {
     const auto = autoInstance(env);
@@ -63,6 +65,8 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     process.stdout.write(summaryTable(record.summary) + '\n');
     const dash = dashboardTable(record.summary);
     if (dash) process.stdout.write(dash + '\n');
+    const server = serverBlock(record.summary);
+    if (server) process.stdout.write(server + '\n');
     for (const n of record.summary.notes) process.stdout.write(`note: ${n}\n`);
     process.stdout.write(`results: ${path.relative(process.cwd(), dir) || dir}\n`);
     process.stdout.write(`report: ${path.join(path.relative(process.cwd(), dir) || dir, 'report.html')}\n`);

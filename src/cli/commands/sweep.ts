@@ -14,6 +14,8 @@ import type { RunConfig } from '../../config/types.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import { SWEEPABLE, sweepCharts, sweepCsv, sweepReports, sweepRow, sweepTableCells, type SweepParameter, type SweepRow } from '../../sweep/sweep.js';
+import { scaleChartSvg, scaleHistoryChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint, type ScalePoint } from '../../sweep/scale.js';
+import { escapeXml } from '../../report/svg.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { parseCitusWorkers, resolveConfig } from './run.js';
@@ -43,7 +45,7 @@ export function sweepPlan(args: Record<string, unknown>): { parameter: SweepPara
   const lists = (Object.keys(SWEEPABLE) as SweepParameter[])
     .map((p) => ({ parameter: p, key: SWEEPABLE[p], raw: args[SWEEPABLE[p]] }))
     .filter((x) => typeof x.raw === 'string' && x.raw.includes(','));
-  if (lists.length === 0) throw new UsageError('sweep: give a comma-separated list to one of --granularity, --rate or --shard-count (e.g. --granularity 1m,5m,15m,60m)');
+  if (lists.length === 0) throw new UsageError('sweep: give a comma-separated list to one of --granularity, --rate, --shard-count or --preload-rows (e.g. --granularity 1m,5m,15m,60m)');
   if (lists.length > 1) throw new UsageError(`sweep: only one setting can vary per sweep, got lists for ${lists.map((l) => `--${l.parameter}`).join(' and ')}`);
   const { parameter, key, raw } = lists[0]!;
   const values = String(raw).split(',').map((v) => v.trim());
@@ -115,20 +117,31 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
       return caps.every((c) => c.capacityHz !== null) ? ExitCode.ok : EXIT_THRESHOLD_FAILED;
     }
     const rows: SweepRow[] = [];
+    // --preload-rows: how each panel's cost grows with history (src/sweep/scale.ts).
+    const scalePoints: ScalePoint[] = [];
     for (const [i, value] of plan.values.entries()) {
       // Every point starts from the same state: same preload, same seed, empty tables.
       const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
       log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})`);
       const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp });
       rows.push(sweepRow(value, record.run.runId, record.summary));
+      if (plan.parameter === 'preload-rows') scalePoints.push(scalePoint(config.dashboard.preloadRows, record.run.runId, record.summary, record.histograms));
       if (guard.abort.signal.aborted) break;
     }
     const charts = sweepCharts(plan.parameter, rows);
-    const reports = sweepReports(plan.parameter, rows, charts);
+    const base0 = sweepReports(plan.parameter, rows, charts);
+    const scaleChart = scalePoints.length > 0 ? scaleChartSvg(scalePoints) : null;
+    const historyChart = scalePoints.length > 0 ? scaleHistoryChartSvg(scalePoints) : null;
+    const reports = scaleChart === null ? base0 : {
+      md: `${base0.md}\n${scaleMarkdown(scalePoints)}`,
+      html: base0.html.replace('</body>', `${scaleHtml(scalePoints, `${historyChart ?? ''}</figure><figure>${scaleChart}`)}</body>`),
+    };
+    if (scaleChart !== null) await writeFileAtomic(path.join(tmp, 'sweep-scale.svg'), scaleChart);
+    if (historyChart !== null) await writeFileAtomic(path.join(tmp, 'sweep-history.svg'), historyChart);
     await writeFileAtomic(path.join(tmp, 'sweep.csv'), sweepCsv(rows));
     await writeFileAtomic(path.join(tmp, 'sweep.svg'), charts[0]!);
     await writeFileAtomic(path.join(tmp, 'sweep-size.svg'), charts[1]!);
-    await writeFileAtomic(path.join(tmp, 'sweep.json'), JSON.stringify({ formatVersion: 1, sweepId, parameter: plan.parameter, values: plan.values, rows }, null, 2) + '\n');
+    await writeFileAtomic(path.join(tmp, 'sweep.json'), JSON.stringify({ formatVersion: 1, sweepId, parameter: plan.parameter, values: plan.values, rows, ...(scalePoints.length > 0 ? { scale: scalePoints } : {}) }, null, 2) + '\n');
     await writeFileAtomic(path.join(tmp, 'report.md'), reports.md);
     await writeFileAtomic(path.join(tmp, 'report.html'), reports.html);
     const finalDir = path.join(first.resultsDir, sweepId);
@@ -137,6 +150,11 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
     const t = new Table({ head, style: { head: [], border: [] } });
     for (const r of body) t.push(r);
     process.stdout.write(`${t.toString()}\n`);
+    for (const tab of scalePoints.length > 0 ? [scaleLatencyTable(scalePoints), scaleCostTable(scalePoints)] : []) {
+      const st = new Table({ head: tab.head, style: { head: [], border: [] } });
+      for (const r of tab.body) st.push(r);
+      process.stdout.write(`${st.toString()}\n`);
+    }
     process.stdout.write(`results: ${path.relative(process.cwd(), finalDir) || finalDir}\n`);
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     return rows.every((r) => r.valid) ? ExitCode.ok : ExitCode.invalidRun;
@@ -145,4 +163,13 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
     await rm(tmp, { recursive: true, force: true });
     guard.dispose();
   }
+}
+
+/** The scale tables and chart as an HTML section. */
+function scaleHtml(points: readonly ScalePoint[], chart: string): string {
+  const table = (t: { head: string[]; body: string[][] }): string =>
+    `<table><thead><tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>` +
+    `${t.body.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  return `<h2>How each panel's cost grows with history</h2>${table(scaleLatencyTable(points))}<figure>${chart}</figure>` +
+    `<h2>What the history costs</h2>${table(scaleCostTable(points))}\n`;
 }
