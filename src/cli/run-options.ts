@@ -13,8 +13,8 @@ export function runOptions(y: Argv): Argv {
   return y
     .option('scenario', { type: 'string', describe: 'scenario JSON file (flags override its settings)' })
     .option('url', { type: 'string', describe: 'target PostgreSQL URL; default: PG* variables, else a throwaway local cluster' })
-    .option('workers', { type: 'string', describe: 'load threads (worker_threads) [default: 2]' })
-    .option('connections', { type: 'string', describe: 'pg connections per worker [default: 4]' })
+    .option('workers', { type: 'string', describe: 'load threads (worker_threads) [default: half the cores, at most one per 10,000 rows/s of a fixed rate; 1 on 2 cores]' })
+    .option('connections', { type: 'string', describe: 'pg connections per worker [default: 8 in all, split across the default workers; 4 when --workers is given]' })
     .option('pipeline', {
       type: 'string',
       describe: 'statements in flight per connection (pg pipeline mode above 1); single and multi modes, not copy [default: 1]',

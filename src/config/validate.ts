@@ -47,7 +47,33 @@ export interface ValidationResult {
  * Validate raw input. `source` prefixes each problem ("scenario quick.json", "--rate").
  * Returns every problem found, never just the first.
  */
-export function validateConfig(raw: RawConfig, defaults: { seed: number; resultsDir: string }): ValidationResult {
+/** Default connections in all, split across the default workers (2 × 4 before the default worker count followed the cores). */
+export const DEFAULT_TOTAL_CONNECTIONS = 8;
+/** A fixed rate gets one default worker per this many rows/s (one worker sends 17–20k single-row INSERTs/s closed loop on a 2-core machine). */
+export const ROWS_PER_DEFAULT_WORKER = 10_000;
+
+/**
+ * The default number of load workers for a rate on a machine with `cores`
+ * CPUs: half the cores at most (each worker has a pacer thread that wakes at
+ * every due time, the main thread merges every second, and the server is
+ * often on the same machine), and for a fixed rate no more than one per
+ * {@link ROWS_PER_DEFAULT_WORKER} rows/s. On 2 cores that is 1: measured with
+ * bench:latency's rounds on the shared 2-core machine, 1 worker × 8
+ * connections used 25–45% less client CPU per row than 2 × 4 at 500 and
+ * 2,000 rows/s (README, "The ingest tail").
+ */
+export function defaultWorkers(rateHz: number | 'max', cores: number): number {
+  const cap = Math.max(1, Math.floor(cores / 2));
+  if (rateHz === 'max') return cap;
+  return Math.min(cap, Math.max(1, Math.ceil(rateHz / ROWS_PER_DEFAULT_WORKER)));
+}
+
+/**
+ * @param defaults.cores CPUs of the machine the load runs on: with it, an
+ *   unset `workers` is {@link defaultWorkers} and an unset `connections` splits
+ *   {@link DEFAULT_TOTAL_CONNECTIONS} across them; without it (tests), 2 × 4.
+ */
+export function validateConfig(raw: RawConfig, defaults: { seed: number; resultsDir: string; cores?: number }): ValidationResult {
   const problems: string[] = [];
   const known = new Set<string>(CONFIG_KEYS);
   for (const key of Object.keys(raw)) {
@@ -107,8 +133,8 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) problems.push(`name: use letters, digits, '.', '_' or '-' (at most 64), got ${JSON.stringify(name)}`);
   text('description', undefined);
   const url = text('url', undefined);
-  const workers = positiveInt('workers', 2, 256);
-  const connections = positiveInt('connections', 4, 1000);
+  let workers = positiveInt('workers', 2, 256);
+  let connections = positiveInt('connections', 4, 1000);
   const pipeline = positiveInt('pipeline', 1, MAX_PIPELINE);
 
   let rateHz: number | 'max' = 'max';
@@ -141,6 +167,10 @@ export function validateConfig(raw: RawConfig, defaults: { seed: number; results
   }
   if (typeof rateHz === 'number' && typeof batch === 'number' && rateHz / batch > 10_000_000) {
     problems.push('rate: more than 10 million operations/s is not a rate this harness can schedule');
+  }
+  if (defaults.cores !== undefined && raw['workers'] === undefined) {
+    workers = defaultWorkers(rateHz, defaults.cores);
+    if (raw['connections'] === undefined) connections = Math.max(1, Math.ceil(DEFAULT_TOTAL_CONNECTIONS / workers));
   }
   if (typeof rateHz === 'number' && rateHz < workers) {
     problems.push(`rate: ${rateHz} rows/s is below one row/s per worker (${workers} workers); lower --workers`);

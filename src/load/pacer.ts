@@ -8,7 +8,8 @@
  * Shared cells (Int32Array over a SharedArrayBuffer): see PACER_CELLS.
  */
 import { workerData } from 'node:worker_threads';
-import { OpenLoopSchedule, hrClock } from '../schedule/open-loop.js';
+import { OpenLoopSchedule } from '../schedule/open-loop.js';
+import { fastClock } from './clock.js';
 import { pacerStep } from '../schedule/pacing.js';
 import { PACER_CELLS, type PacerInit } from './messages.js';
 
@@ -21,7 +22,7 @@ while (Atomics.load(cells, PACER_CELLS.started) === 0 && Atomics.load(cells, PAC
   Atomics.wait(cells, PACER_CELLS.started, 0, 1000);
 }
 const startNs = (BigInt(Atomics.load(cells, PACER_CELLS.startHi) >>> 0) << 32n) | BigInt(Atomics.load(cells, PACER_CELLS.startLo) >>> 0);
-const clock = hrClock(startNs);
+const clock = fastClock(startNs);
 
 let i = 0;
 for (;;) {

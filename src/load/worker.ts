@@ -12,7 +12,8 @@ import { makeOperation } from './operations.js';
 import { Slots, type Slot } from './slots.js';
 import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { encodeHistogram, newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
-import { OpenLoopSchedule, type Clock, hrClock } from '../schedule/open-loop.js';
+import { OpenLoopSchedule, type Clock } from '../schedule/open-loop.js';
+import { fastClock } from './clock.js';
 import { ConnectionWaits } from '../schedule/pacing.js';
 import { maskSecrets } from '../targets/url.js';
 
@@ -32,6 +33,11 @@ class PhaseRecorder {
 
   snapshot(): PhaseSnapshot | undefined {
     if (!this.touched) return undefined;
+    if (!openLoop) {
+      // Closed loop: due = sent, so service is the response and every lag is 0. Recorded once per interval, not per operation.
+      this.service.add(this.response);
+      this.lag.recordValueWithCount(0, this.response.totalCount);
+    }
     const s: PhaseSnapshot = {
       ...this.c,
       response: encodeHistogram(this.response),
@@ -78,37 +84,72 @@ const openLoop = init.opsPerSecond !== null;
 /** When this worker sent its first operation, ns after the schedule's origin (when the schedule really began). */
 let firstSentNs: number | null = null;
 
+/**
+ * One statement in flight. Reused through a free list, with its completion
+ * callback bound once: the hot path allocates no closure per operation.
+ */
+class InFlight {
+  slot: Slot | null = null;
+  client: pg.Client | null = null;
+  dueNs = 0;
+  sentNs = 0;
+  timerLagNs = 0;
+  connectionWaitNs = 0;
+  readonly done = (err: Error | null): void => complete(this, err);
+}
+const spare: InFlight[] = [];
+
 /** Send one operation on a lane of `slot` (already acquired); times it from its due time. */
 function send(slot: Slot, dueNs: number, sentNs: number): void {
   const client = slot.client as pg.Client;
   firstSentNs ??= sentNs;
+  const op = spare.pop() ?? new InFlight();
+  op.slot = slot;
+  op.client = client;
+  op.dueNs = dueNs;
+  op.sentNs = sentNs;
   // Closed loop: due = sent, nothing to split (the hot path records nothing for it).
-  const split = openLoop ? waits.split(dueNs, sentNs) : null;
+  if (openLoop) {
+    waits.splitInPlace(dueNs, sentNs);
+    op.timerLagNs = waits.timerLagNs;
+    op.connectionWaitNs = waits.connectionWaitNs;
+  }
   inFlight++;
-  operation(client, (err) => {
-    const endAt = clock.nowNs();
-    const rec = recorderFor(dueNs);
-    rec.touched = true;
-    if (err) {
-      const code = sqlstateOf(err);
-      countError(rec, code);
-      if (isConnectionLost(code) && slot.client === client) slots.markDown(slot);
-    } else {
-      recordNs(rec.response, endAt - dueNs);
+  operation(client, op.done);
+}
+
+function complete(op: InFlight, err: Error | null): void {
+  const endAt = clock.nowNs();
+  const slot = op.slot!;
+  const client = op.client!;
+  const dueNs = op.dueNs;
+  const rec = recorderFor(dueNs);
+  rec.touched = true;
+  if (err) {
+    const code = sqlstateOf(err);
+    countError(rec, code);
+    if (isConnectionLost(code) && slot.client === client) slots.markDown(slot);
+  } else {
+    recordNs(rec.response, endAt - dueNs);
+    // Closed loop: service and lag follow from the response at the interval's end (PhaseRecorder.snapshot).
+    if (openLoop) {
+      const sentNs = op.sentNs;
       recordNs(rec.service, endAt - sentNs);
       recordNs(rec.lag, sentNs - dueNs);
-      if (split) {
-        recordNs(rec.timerLag, split.timerLagNs);
-        recordNs(rec.connectionWait, split.connectionWaitNs);
-      }
-      rec.c.ops++;
-      rec.c.rows += init.batch;
+      recordNs(rec.timerLag, op.timerLagNs);
+      recordNs(rec.connectionWait, op.connectionWaitNs);
       if (sentNs - dueNs > init.lateThresholdNs) rec.c.late++;
     }
-    slots.release(slot, client);
-    inFlight--;
-    if (inFlight === 0 && drainResolve) drainResolve();
-  });
+    rec.c.ops++;
+    rec.c.rows += init.batch;
+  }
+  op.slot = null;
+  op.client = null;
+  // Back on the free list before the lane is released: releasing may send again at once (closed loop).
+  spare.push(op);
+  slots.release(slot, client);
+  inFlight--;
+  if (inFlight === 0 && drainResolve) drainResolve();
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -178,16 +219,6 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }).waitAsync;
 
-/** Wait for the pacer's next wake-up, unless `dueNs` has come meanwhile. */
-async function untilDue(cells: Int32Array, dueNs: number): Promise<void> {
-  const seen = Atomics.load(cells, PACER_CELLS.tick);
-  const now = clock.nowNs();
-  if (dueNs <= now) return;
-  // No timeout: a timed waitAsync costs a platform timer per wait (a second wake-up per operation).
-  const w = waitAsync(cells, PACER_CELLS.tick, seen);
-  if (w.async) await w.value;
-}
-
 /**
  * Open loop: operation i is due at offset + i/rate; late sends are recorded as
  * lag (split into timer lateness and connection wait), never skipped silently.
@@ -199,9 +230,13 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
   for (;;) {
     const due = schedule.dueNs(i);
     if (due >= endNs || stopping) break;
+    // Read the pacer's counter before the clock: a tick between the two then ends the wait at once.
+    const seen = Atomics.load(cells, PACER_CELLS.tick);
     let now = clock.nowNs();
     if (due > now) {
-      await untilDue(cells, due);
+      // No timeout: a timed waitAsync costs a platform timer per wait (a second wake-up per operation).
+      const w = waitAsync(cells, PACER_CELLS.tick, seen);
+      if (w.async) await w.value;
       continue; // re-check the clock and the stop flag
     }
     let slot = slots.tryAcquire();
@@ -303,7 +338,7 @@ function scheduleTick(): void {
 }
 
 async function main(startNs: bigint): Promise<void> {
-  clock = hrClock(startNs);
+  clock = fastClock(startNs);
   loopDelay.enable();
   measureLoopDelay.enable();
   if (init.warmupNs === 0) measureLoopDelayStarted = true;

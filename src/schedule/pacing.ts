@@ -51,9 +51,20 @@ export interface LagSplit {
  * are forgotten.
  */
 export class ConnectionWaits {
-  /** Closed spans [start, end), oldest first. */
-  private readonly spans: Array<{ startNs: number; endNs: number }> = [];
+  /**
+   * Closed spans [start, end), oldest first, as two parallel arrays read from
+   * `head`: forgetting a span moves `head` (an Array.shift per operation was
+   * O(backlog) when the server fell behind), and the arrays are compacted
+   * once half of them is forgotten.
+   */
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private head = 0;
   private openSinceNs: number | null = null;
+  /** Results of the last {@link splitInPlace}: timer lateness, ns. */
+  timerLagNs = 0;
+  /** Results of the last {@link splitInPlace}: connection wait, ns. */
+  connectionWaitNs = 0;
 
   /** Every connection is busy from `nowNs` (the sender starts waiting). */
   begin(nowNs: number): void {
@@ -63,33 +74,58 @@ export class ConnectionWaits {
   /** A connection became free at `nowNs` (the sender stops waiting). */
   end(nowNs: number): void {
     if (this.openSinceNs === null) return;
-    if (nowNs > this.openSinceNs) this.spans.push({ startNs: this.openSinceNs, endNs: nowNs });
+    if (nowNs > this.openSinceNs) {
+      this.starts.push(this.openSinceNs);
+      this.ends.push(nowNs);
+    }
     this.openSinceNs = null;
   }
 
   /** Split the lag of an operation due at `dueNs` and sent at `sentNs`; forgets spans that end before `dueNs`. */
   split(dueNs: number, sentNs: number): LagSplit {
-    while (this.spans.length > 0 && this.spans[0]!.endNs <= dueNs) this.spans.shift();
+    this.splitInPlace(dueNs, sentNs);
+    return { timerLagNs: this.timerLagNs, connectionWaitNs: this.connectionWaitNs };
+  }
+
+  /**
+   * {@link split} without allocating (the load worker's hot path): the parts
+   * are left in {@link timerLagNs} and {@link connectionWaitNs}.
+   */
+  splitInPlace(dueNs: number, sentNs: number): void {
+    const { starts, ends } = this;
+    const n = ends.length;
+    let h = this.head;
+    while (h < n && ends[h]! <= dueNs) h++;
+    if (h > 64 && h * 2 > n) {
+      this.starts = starts.slice(h);
+      this.ends = ends.slice(h);
+      this.head = 0;
+      this.splitInPlace(dueNs, sentNs);
+      return;
+    }
+    this.head = h;
     const lagNs = Math.max(0, sentNs - dueNs);
-    const first = this.spans[0];
     const open = this.openSinceNs !== null && this.openSinceNs < sentNs;
     let fromNs: number;
     let toNs: number;
-    if (first && first.startNs < sentNs) {
-      fromNs = first.startNs;
-      toNs = open ? sentNs : Math.min(sentNs, this.spans[this.spans.length - 1]!.endNs);
+    if (h < n && starts[h]! < sentNs) {
+      fromNs = starts[h]!;
+      toNs = open ? sentNs : Math.min(sentNs, ends[n - 1]!);
     } else if (open) {
       fromNs = this.openSinceNs!;
       toNs = sentNs;
     } else {
-      return { timerLagNs: lagNs, connectionWaitNs: 0 };
+      this.timerLagNs = lagNs;
+      this.connectionWaitNs = 0;
+      return;
     }
     const waitNs = Math.min(lagNs, Math.max(0, toNs - Math.max(fromNs, dueNs)));
-    return { timerLagNs: lagNs - waitNs, connectionWaitNs: waitNs };
+    this.timerLagNs = lagNs - waitNs;
+    this.connectionWaitNs = waitNs;
   }
 
   /** Spans remembered (bounded by the backlog; for tests). */
   get size(): number {
-    return this.spans.length;
+    return this.ends.length - this.head;
   }
 }

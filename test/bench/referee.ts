@@ -16,6 +16,7 @@ import { sqlPath, PACKAGE_ROOT } from '../../src/paths.js';
 import type { Summary } from '../../src/results/run-record.js';
 import { tutorialInsert } from '../../src/workload/statements.js';
 import { TUTORIAL_WORKLOAD } from '../../src/config/types.js';
+import type { BareOptions, BareResult } from './bare-loop.js';
 
 const CLK_TCK = 100; // Linux USER_HZ for /proc/<pid>/stat
 
@@ -170,3 +171,19 @@ export async function rtbench(ref: Referee, args: string[], cliPath = path.join(
 export const fmt = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 export const verdict = (ok: boolean): string => (ok ? 'meets target' : 'MISSES target');
+
+/** A bare-loop run (bare-loop.ts): its measure-phase figures and the CPU of the whole process from /proc. */
+export interface BareRun extends Sampled {
+  readonly result: BareResult;
+  readonly response: Histogram;
+}
+
+/** Run the bare `pg` referee (test/bench/bare-loop.ts) as its own process. */
+export async function bareLoop(opts: BareOptions): Promise<BareRun> {
+  const script = path.join(PACKAGE_ROOT, 'dist', 'test', 'bench', 'bare-loop.js');
+  const r = await runSampled(process.execPath, [script, JSON.stringify(opts)]);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`bare loop failed (exit ${r.code}): ${r.stderr.slice(0, 800)}`);
+  const result = JSON.parse(line) as BareResult;
+  return { ...r, result, response: decodeHistogram(result.response) };
+}

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDurationMs, parseDurationMs } from '../../src/config/duration.js';
-import { MAX_MULTI_BATCH, validateConfig, type RawConfig } from '../../src/config/validate.js';
+import { MAX_MULTI_BATCH, defaultWorkers, validateConfig, type RawConfig } from '../../src/config/validate.js';
 import { TUTORIAL_WORKLOAD, type RunConfig } from '../../src/config/types.js';
 
 const DEFAULTS = { seed: 42, resultsDir: 'results' };
@@ -300,6 +300,23 @@ describe('validateConfig', () => {
     assert.match(oneProblemAbout({ instance: '1/1', rendezvousTimeout: '5s' }, 'rendezvousTimeout'), /only applies with --group/);
     oneProblemAbout({ instance: '1/2', group: 'g', rendezvousTimeout: '0' }, 'rendezvousTimeout');
     assert.match(oneProblemAbout({ instance: 'auto' }, 'instance'), /or auto/, 'auto is resolved by the CLI before validation');
+  });
+});
+
+describe('default worker count (issue 18)', () => {
+  test('half the cores, at most one per 10,000 rows/s of a fixed rate; 8 connections in all', () => {
+    assert.equal(defaultWorkers('max', 2), 1);
+    assert.equal(defaultWorkers(8000, 2), 1);
+    assert.equal(defaultWorkers('max', 8), 4);
+    assert.equal(defaultWorkers(2000, 8), 1);
+    assert.equal(defaultWorkers(25_000, 8), 3);
+    assert.equal(defaultWorkers(1e6, 8), 4);
+    assert.equal(defaultWorkers(500, 1), 1);
+    const withCores = (raw: RawConfig, cores: number): RunConfig => validateConfig(raw, { ...DEFAULTS, cores }).config!;
+    assert.deepEqual([withCores({ rate: 2000 }, 2).workers, withCores({ rate: 2000 }, 2).connections], [1, 8]);
+    assert.deepEqual([withCores({}, 8).workers, withCores({}, 8).connections], [4, 2]);
+    assert.deepEqual([withCores({ workers: 2 }, 2).workers, withCores({ workers: 2 }, 2).connections], [2, 4], 'given workers: 4 connections each, as before');
+    assert.deepEqual([withCores({ connections: 3 }, 2).workers, withCores({ connections: 3 }, 2).connections], [1, 3]);
   });
 });
 

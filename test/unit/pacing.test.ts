@@ -108,4 +108,40 @@ describe('ConnectionWaits: lag split by cause', () => {
     w.begin(2000);
     assert.deepEqual(w.split(1000, 2500), { timerLagNs: 1000, connectionWaitNs: 500 });
   });
+
+  test('a long backlog (spans forgotten and compacted) splits as the plain span list would', () => {
+    // Reference: the span list with Array.shift, as before the in-place split.
+    const spans: Array<[number, number]> = [];
+    let openSince: number | null = null;
+    const ref = (due: number, sent: number): [number, number] => {
+      while (spans.length > 0 && spans[0]![1] <= due) spans.shift();
+      const lag = Math.max(0, sent - due);
+      const open = openSince !== null && openSince < sent;
+      let from: number;
+      let to: number;
+      if (spans[0] && spans[0][0] < sent) { from = spans[0][0]; to = open ? sent : Math.min(sent, spans[spans.length - 1]![1]); }
+      else if (open) { from = openSince!; to = sent; }
+      else return [lag, 0];
+      const wait = Math.min(lag, Math.max(0, to - Math.max(from, due)));
+      return [lag - wait, wait];
+    };
+    const prng = new Prng(23);
+    const w = new ConnectionWaits();
+    let t = 0;
+    let due = 0;
+    for (let k = 0; k < 20_000; k++) {
+      // The sender falls further behind (due advances slower than the clock), so hundreds of spans stay remembered, then catches up.
+      due += k % 5000 < 4000 ? 10 : 400;
+      t += prng.below(40);
+      if (prng.below(2) === 0) {
+        w.begin(t); openSince = t; t += 1 + prng.below(30);
+        w.end(t); if (t > openSince) spans.push([openSince, t]); openSince = null;
+      }
+      const sent = Math.max(t, due) + prng.below(5);
+      const [timerLagNs, connectionWaitNs] = ref(due, sent);
+      w.splitInPlace(due, sent);
+      assert.deepEqual([w.timerLagNs, w.connectionWaitNs], [timerLagNs, connectionWaitNs], `operation ${k}`);
+      assert.equal(w.size, spans.length);
+    }
+  });
 });

@@ -3,6 +3,7 @@
  * PG* variables or a throwaway local cluster), run, write results atomically,
  * print the summary. Returns the exit code.
  */
+import os from 'node:os';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { autoInstance } from '../../config/instance-auto.js';
@@ -37,7 +38,7 @@ export async function resolveConfig(args: Record<string, unknown>, env: Readonly
     if ('problem' in auto) throw new UsageError(`${'instance' in fromFlags ? '--' : `scenario ${scenarioFile ?? ''}: `}${auto.problem}`);
     raw['instance'] = auto.value;
   }
-  const { config, problems } = validateConfig(raw, { seed: randomInt(0, 2 ** 32 - 1), resultsDir: 'results' });
+  const { config, problems } = validateConfig(raw, { seed: randomInt(0, 2 ** 32 - 1), resultsDir: 'results', cores: os.availableParallelism() });
   if (!config) {
     throw new UsageError(problems.map((p) => {
       const key = p.slice(0, p.indexOf(':'));
