@@ -218,7 +218,16 @@ export class DashboardSession {
   async rebuildRollup(): Promise<number> {
     const client = await connect(this.url, 'rtbench-setup');
     try {
-      await resetRollup(client, this.config.dashboard);
+      const d = this.config.dashboard;
+      if (d.rollup === 'none') return 0;
+      await resetRollup(client, d);
+      // The reset removed the strategy's bookkeeping row; installing again (idempotent) puts it back.
+      await installRollup(client, {
+        strategy: d.rollup,
+        granularityMin: d.granularityMin,
+        hll: this.installed.hll,
+        ...(d.rollup === 'closed-minute' ? { graceS: d.graceS } : {}),
+      });
       return await runRollupOnce(client, this.installed);
     } finally {
       await client.end().catch(() => undefined);

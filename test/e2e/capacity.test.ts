@@ -96,6 +96,25 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     assert.match(r.stderr, /capacity step 1 \(about \d+ more after it\)/);
   });
 
+  test('with a rollup: each step\'s rows are removed and the rollup rebuilt; every step audits exact', { timeout: 180_000 }, async () => {
+    const resultsDir = path.join(area.base, 'rollup');
+    const r = await runCli(['capacity', '--url', cluster.url, ...common, '--start', '50', '--max-steps', '3', '--late-threshold-ms', '50',
+      '--rollup', 'incremental', '--rollup-interval', '1s', '--viewers', '0', '--slo', 'ingest.response.p99 <= 100ms', '--results-dir', resultsDir], { timeoutMs: 170_000 });
+    assert.equal(r.code, 0, out(r));
+    const { dir, c } = await readCapacity(resultsDir);
+    assert.equal(c.steps.length, 3);
+    for (const s of c.steps) {
+      const step = JSON.parse(await fs.readFile(path.join(dir, s.dir, 'summary.json'), 'utf8')) as Summary;
+      assert.equal(step.audit?.lostEvents, 0, `step ${s.index + 1}: no event lost`);
+      assert.equal(step.audit?.duplicatedEvents, 0, `step ${s.index + 1}: none duplicated`);
+      assert.equal(s.removedRows !== null && s.removedRows >= s.ackedRows, true, `step ${s.index + 1}: its rows (and markers) removed`);
+    }
+    const left = await withClient(cluster.url, async (cl) => (await cl.query<{ raw: string; rolled: string | null }>(
+      'SELECT (SELECT count(*) FROM http_request) AS raw, (SELECT sum(request_count) FROM http_request_1min) AS rolled')).rows[0]!);
+    assert.equal(Number(left.raw), 0);
+    assert.equal(Number(left.rolled ?? 0), 0, 'the rollup was rebuilt from the emptied raw table');
+  });
+
   test('an SLO no rate can meet: exit 99, naming the SLO of the lowest step', { timeout: 120_000 }, async () => {
     const resultsDir = path.join(area.base, 'none');
     const r = await runCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--min', '50', '--late-threshold-ms', '50',

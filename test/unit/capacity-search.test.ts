@@ -149,3 +149,15 @@ describe('capacity search', () => {
     assert.ok(estimates.every((e) => e >= 0));
   });
 });
+
+describe('capacity across targets', () => {
+  test('b/a with its bracket: [pass b / fail a, fail b / pass a]; null when a side has no capacity', async () => {
+    const { capacityRatio } = await import('../../src/cli/commands/capacity.js');
+    const side = (capacityHz: number | null, bracket: [number | null, number | null]) => ({ capacityHz, bracket }) as unknown as Parameters<typeof capacityRatio>[0];
+    const r = capacityRatio(side(1000, [1000, 1050]), side(3000, [3000, 3150]));
+    assert.equal(r.ratio, 3);
+    assert.ok(Math.abs(r.low! - 3000 / 1050) < 1e-12 && Math.abs(r.high! - 3.15) < 1e-12);
+    assert.ok(r.low! <= r.ratio! && r.ratio! <= r.high!);
+    assert.equal(capacityRatio(side(null, [null, 50]), side(3000, [3000, 3150])).ratio, null);
+  });
+});
