@@ -4,7 +4,7 @@
  * dirs, checks them (every problem at once, exit 2), merges, writes, prints
  * the summary. Returns the exit code (as `run`: 1 errors, 3 invalid, else 0).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { mergeRuns, type MergeInput } from '../../merge/merge.js';
@@ -12,6 +12,20 @@ import { readInstanceIntervals } from '../../merge/intervals.js';
 import { checkInstances, instanceOf } from '../../merge/validate.js';
 import { checkWritableDir } from '../../results/atomic.js';
 import { readHistograms, writeRunDir } from '../../results/write.js';
+
+/** The server sampler's files of a run dir (server.csv, plans/*.json), by relative path; none when absent. */
+async function serverFilesOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const csv = await readFile(path.join(dir, 'server.csv'), 'utf8').catch(() => null);
+  if (csv !== null) out['server.csv'] = csv;
+  const plans = await readdir(path.join(dir, 'plans')).catch(() => [] as string[]);
+  for (const f of plans) {
+    if (!f.endsWith('.json')) continue;
+    const text = await readFile(path.join(dir, 'plans', f), 'utf8').catch(() => null);
+    if (text !== null) out[`plans/${f}`] = text;
+  }
+  return out;
+}
 import { readRunDirForTool } from '../run-dir.js';
 import { summaryTable } from '../../report/console.js';
 import { dashboardTable } from '../../report/dashboard-table.js';
@@ -70,7 +84,10 @@ export async function mergeCommand(args: Record<string, unknown>): Promise<numbe
 
   const first = inputs.find((i) => instanceOf(i.run)?.index === 1) ?? inputs[0]!;
   const name = typeof first.run.config['name'] === 'string' ? first.run.config['name'] : 'adhoc';
-  const record = mergeRuns(inputs, { runId: newRunId(`merged-${name}`), warnings });
+  const merged = mergeRuns(inputs, { runId: newRunId(`merged-${name}`), warnings });
+  // The instances shared one server: its view (server.csv, plans/) is carried over as instance 1 sampled it.
+  const files = await serverFilesOf(first.dir);
+  const record = Object.keys(files).length > 0 ? { ...merged, files } : merged;
   const dir = await writeRunDir(resultsDir, record);
   process.stderr.write(`rtbench: merged ${inputs.length} instances: ${record.summary.merged.instances.map((i) => i.runId).join(', ')}\n`);
   for (const i of inputs) {
