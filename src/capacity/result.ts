@@ -105,6 +105,13 @@ export function bindingLimit(steps: readonly CapacityStep[], failHz: number | nu
 /** What to do when the client, not the database, stopped the search. */
 export const HARNESS_ADVICE = 'add --workers (threads), use --mode multi (rows per statement), or split the load with --instance i/N on more hosts';
 
+/** What to do, from the harness reason: a CPU shared with a local server is not helped by more threads. */
+export function harnessAdvice(reason: string | null): string {
+  return reason !== null && /shared the CPU with the server/.test(reason)
+    ? 'run the load generator on another host than the server (rtbench run --url from there), or lighten the local server (fewer --viewers, fewer --citus-workers)'
+    : HARNESS_ADVICE;
+}
+
 /** The headline line. */
 export function headline(r: Pick<CapacityResult, 'end' | 'capacityHz' | 'bracket' | 'binding' | 'harnessBound' | 'steps'>): string {
   const [p, f] = r.bracket;
@@ -122,8 +129,8 @@ export function headline(r: Pick<CapacityResult, 'end' | 'capacityHz' | 'bracket
         return `capacity ${n(p)} rows/s, bracket [${n(p)}, ${n(f)}] not refined: the client could not drive ${n(r.harnessBound.atHz ?? 0)} rows/s ` +
           `(${r.harnessBound.reason ?? 'client-limited'})${r.binding ? `; binding limit: ${r.binding.line}` : ''}`;
       }
-      if (p === null) return `harness-bound: the client could not drive even ${n(r.harnessBound.atHz ?? 0)} rows/s (${r.harnessBound.reason ?? 'client-limited'}); ${HARNESS_ADVICE}`;
-      return `≥ ${n(p)} rows/s (harness-bound at ${n(r.harnessBound.atHz ?? 0)} rows/s: ${r.harnessBound.reason ?? 'client-limited'}); ${HARNESS_ADVICE}`;
+      if (p === null) return `harness-bound: the client could not drive even ${n(r.harnessBound.atHz ?? 0)} rows/s (${r.harnessBound.reason ?? 'client-limited'}); ${r.harnessBound.advice ?? HARNESS_ADVICE}`;
+      return `≥ ${n(p)} rows/s (harness-bound at ${n(r.harnessBound.atHz ?? 0)} rows/s: ${r.harnessBound.reason ?? 'client-limited'}); ${r.harnessBound.advice ?? HARNESS_ADVICE}`;
     case 'step-limit':
       return `--max-steps reached before the bracket closed: [${p === null ? '?' : n(p)}, ${f === null ? '?' : n(f)}] rows/s`;
     case 'interrupted':

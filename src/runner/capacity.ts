@@ -8,7 +8,7 @@
 import type { RunRecord } from '../results/run-record.js';
 import { nextStep, estimateStepsLeft, type SearchOptions, type SearchStep } from '../capacity/search.js';
 import { judgeStep, type Slo } from '../capacity/slo.js';
-import { HARNESS_ADVICE, bindingLimit, headline, CAPACITY_FORMAT_VERSION, type CapacityResult, type CapacityStep } from '../capacity/result.js';
+import { harnessAdvice, bindingLimit, headline, CAPACITY_FORMAT_VERSION, type CapacityResult, type CapacityStep } from '../capacity/result.js';
 import { connect } from '../targets/postgres.js';
 import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
@@ -145,7 +145,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     harnessBound: {
       value: end === 'harness-bound',
       reason: harnessStep?.harnessReasons[0] ?? null,
-      advice: end === 'harness-bound' ? HARNESS_ADVICE : null,
+      advice: end === 'harness-bound' ? harnessAdvice(harnessStep?.harnessReasons[0] ?? null) : null,
       atHz: harnessHz,
     },
     steps,

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { siteSlice, type RunConfig } from '../config/types.js';
 import { LoadPool } from '../load/pool.js';
-import { KINDS, type IntervalRow } from '../metrics/aggregate.js';
+import { KINDS, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
 import { RESULT_FORMAT_VERSION, type CitusInfo, type RunInfo, type RunRecord, type ServerInfo } from '../results/run-record.js';
 import type { Histogram } from '../metrics/histogram.js';
@@ -22,7 +22,8 @@ import { DashboardSession, type DashboardOutcome } from './dashboard.js';
 import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
 import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
-import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase } from './observer.js';
+import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase, StepTiming } from './observer.js';
+import { ClientMeter } from './client-meter.js';
 import { buildSummary } from './summary.js';
 import type pg from 'pg';
 import { ExpiryObserver } from './expiry-observer.js';
@@ -126,6 +127,39 @@ class DashboardObserver implements RunObserver {
       return null;
     });
   }
+}
+
+/** Every observer's stepEnd, in order; one that throws costs only its own contribution (a note says so). */
+async function collectContributions(observers: readonly RunObserver[], step: StepInfo, timing: StepTiming): Promise<StepContribution[]> {
+  const contributions: StepContribution[] = [];
+  for (const o of observers) {
+    try {
+      const c = await o.stepEnd?.(step, timing);
+      if (c) contributions.push(c);
+    } catch (err) {
+      contributions.push({ notes: [`${o.name}: not reported: ${err instanceof Error ? err.message : String(err)}`] });
+    }
+  }
+  return contributions;
+}
+
+/** The step's histograms (ingest, warm-up, the dashboard's, the observers') and the observers' extra files. */
+function stepOutputs(agg: Aggregator, dashboard: Record<string, Histogram>, contributions: readonly StepContribution[]): { histograms: Record<string, Histogram>; files: Record<string, string> } {
+  const histograms: Record<string, Histogram> = {
+    'ingest-response': agg.measure.histograms.response,
+    'ingest-service': agg.measure.histograms.service,
+    'ingest-lag': agg.measure.histograms.lag,
+    'ingest-timer-lag': agg.measure.lagParts.timerLag,
+    'ingest-connection-wait': agg.measure.lagParts.connectionWait,
+    'warmup-response': agg.warmup.histograms.response,
+    ...dashboard,
+  };
+  const files: Record<string, string> = {};
+  for (const c of contributions) {
+    Object.assign(histograms, c.histograms ?? {});
+    Object.assign(files, c.files ?? {});
+  }
+  return { histograms, files };
 }
 
 export class RunSession {
@@ -299,10 +333,7 @@ export class RunSession {
     const group = config.instance?.group ?? null;
     let agreed: AgreedStart | null = null;
     const intervals: IntervalRow[] = [];
-    let cpuPrev = process.cpuUsage();
-    let cpuPrevAt = process.hrtime.bigint();
-    let measureCpuUs = 0;
-    let rssStartBytes = 0;
+    const meter = new ClientMeter();
     let sawOutage = false;
     let sawMeasure = false;
     const tell = (f: (o: RunObserver) => void): void => {
@@ -335,20 +366,10 @@ export class RunSession {
         return agreed?.localStartEpochMs ?? null;
       },
       onInterval: (row) => {
-        const now = process.hrtime.bigint();
-        const cpu = process.cpuUsage(cpuPrev);
-        const cpuUs = cpu.user + cpu.system;
-        row.cpuCores = cpuUs / Math.max(1, Number(now - cpuPrevAt) / 1000);
-        cpuPrev = process.cpuUsage();
-        cpuPrevAt = now;
-        row.rssBytes = process.memoryUsage().rss;
-        if (row.phase === 'measure') {
-          if (!sawMeasure) {
-            sawMeasure = true;
-            tell((o) => o.phase?.('measure', row.startMs, step));
-          }
-          measureCpuUs += cpuUs;
-          if (rssStartBytes === 0) rssStartBytes = process.memoryUsage().rss;
+        meter.interval(row);
+        if (row.phase === 'measure' && !sawMeasure) {
+          sawMeasure = true;
+          tell((o) => o.phase?.('measure', row.startMs, step));
         }
         if (row.errors > 0 && !sawOutage && row.connectionsUp < config.workers * config.connections) {
           sawOutage = true;
@@ -393,15 +414,7 @@ export class RunSession {
       measureEndMs: lastRow?.endMs ?? config.warmupMs + config.durationMs,
       interrupted,
     };
-    const contributions: StepContribution[] = [];
-    for (const o of observers) {
-      try {
-        const c = await o.stepEnd?.(step, timing);
-        if (c) contributions.push(c);
-      } catch (err) {
-        contributions.push({ notes: [`${o.name}: not reported: ${err instanceof Error ? err.message : String(err)}`] });
-      }
-    }
+    const contributions = await collectContributions(observers, step, timing);
     const dash = this.dashboardObserver?.outcome ?? null;
     const summary = buildSummary({
       config,
@@ -414,8 +427,8 @@ export class RunSession {
       interrupted,
       // Rows an observer expired during the step are added back: acked vs table stays exact.
       rowsInTable: rowsAfter === null || rowsBefore === null ? null : rowsAfter - rowsBefore + contributions.reduce((a, c) => a + (c.rowsRemoved ?? 0), 0),
-      measureCpuUs,
-      rssStartBytes,
+      measureCpuUs: meter.measureCpuUs,
+      rssStartBytes: meter.rssStartBytes,
       rssEndBytes,
       cores: os.cpus().length,
       dashboard: dash,
@@ -423,21 +436,7 @@ export class RunSession {
       contributions,
     });
 
-    const agg = load.aggregator;
-    const histograms: Record<string, Histogram> = {
-      'ingest-response': agg.measure.histograms.response,
-      'ingest-service': agg.measure.histograms.service,
-      'ingest-lag': agg.measure.histograms.lag,
-      'ingest-timer-lag': agg.measure.lagParts.timerLag,
-      'ingest-connection-wait': agg.measure.lagParts.connectionWait,
-      'warmup-response': agg.warmup.histograms.response,
-      ...(dash?.histograms ?? {}),
-    };
-    const files: Record<string, string> = {};
-    for (const c of contributions) {
-      Object.assign(histograms, c.histograms ?? {});
-      Object.assign(files, c.files ?? {});
-    }
+    const { histograms, files } = stepOutputs(load.aggregator, dash?.histograms ?? {}, contributions);
     const record: RunRecord = {
       run: await this.runInfo(config, spec.runId, startedAt, started, load),
       summary,
