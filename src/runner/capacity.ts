@@ -14,9 +14,8 @@ import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
 
-export interface CapacityOptions {
-  readonly session: RunSession;
-  readonly capacityId: string;
+/** The capacity search's own settings (parsed from the command line by the CLI). */
+export interface CapacitySettings {
   readonly slos: readonly Slo[];
   readonly sloSources: readonly string[];
   readonly search: SearchOptions;
@@ -24,6 +23,11 @@ export interface CapacityOptions {
   readonly stepWarmupMs: number;
   /** `remove`: each step's rows are deleted after it (and the rollup rebuilt), so every step reads the same history; `keep`: they stay. */
   readonly betweenSteps: 'remove' | 'keep';
+}
+
+export interface CapacityOptions extends CapacitySettings {
+  readonly session: RunSession;
+  readonly capacityId: string;
   /** Run id of step i (unique, one path component). */
   readonly stepRunId: (index: number, rateHz: number) => string;
   /** Observers of every step (progress, the step's result writer…). */

@@ -20,7 +20,8 @@ import { capacityHtml } from '../../report/capacity-report.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import { completeRunDir, readRunDir } from '../../results/write.js';
 import { ResultStream } from '../../results/stream.js';
-import { runCapacity } from '../../runner/capacity.js';
+import { runCapacity, type CapacitySettings } from '../../runner/capacity.js';
+export type { CapacitySettings } from '../../runner/capacity.js';
 import { RunSession } from '../../runner/session.js';
 import { EXIT_THRESHOLD_FAILED } from './check.js';
 import { SignalGuard, newRunId, progressObserver, type Log } from '../run-session.js';
@@ -35,15 +36,6 @@ export function refuseCapacityFlags(args: Record<string, unknown>): void {
   if (given.length > 0) throw new UsageError(`${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: capacity search options; add --capacity`);
 }
 
-/** The capacity search's own settings. */
-export interface CapacitySettings {
-  readonly slos: readonly Slo[];
-  readonly sloSources: readonly string[];
-  readonly search: SearchOptions;
-  readonly stepDurationMs: number;
-  readonly stepWarmupMs: number;
-  readonly betweenSteps: 'remove' | 'keep';
-}
 
 const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
 
@@ -159,12 +151,7 @@ export async function capacityOn(
     result = await runCapacity({
       session,
       capacityId: o.capacityId,
-      slos: settings.slos,
-      sloSources: settings.sloSources,
-      search: settings.search,
-      stepDurationMs: settings.stepDurationMs,
-      stepWarmupMs: settings.stepWarmupMs,
-      betweenSteps: settings.betweenSteps,
+      ...settings,
       stepRunId: (i, rate) => `step-${String(i + 1).padStart(2, '0')}-${Math.round(rate)}hz`,
       observers: (i) => {
         // Each step streams its intervals into its own dir as it runs (crash safety), then completes it.
