@@ -28,5 +28,7 @@ export const ExitCode = {
   usage: 2,
   /** The run finished but failed its self-check (valid: false). */
   invalidRun: 3,
+  /** A capacity search ended with only a lower bound (`≥ R`: --max passed, the trial limit, the client's ceiling). */
+  lowerBound: 4,
   interrupted: 130,
 } as const;

@@ -1,79 +1,133 @@
 /**
- * The capacity search: which rate to try next, from the verdicts so far.
- * Pure: it sees step outcomes (rate and verdict), never a database or a clock.
+ * The capacity search: which trial to run next, from the trials so far. Pure:
+ * it sees trial outcomes (rate, planned duration, verdict), never a database
+ * or a clock, and its whole state is derived from them, so a search resumes
+ * from its kept trials (the MLRsearch way, RFC 9971).
  *
- * 1. Grow the rate geometrically from `startHz` (× `growth`) until a step
- *    fails, or `maxHz` passes. When the first step fails, shrink (÷ `growth`)
- *    down to `minHz` looking for a pass.
- * 2. Bisect between the highest pass and the lowest fail above it until
- *    fail / pass − 1 ≤ `precision`.
- * 3. Confirm: the answer is the highest rate that passed twice with the next
- *    rate above it failing twice. A rate whose verdicts disagree gets a third
- *    step; its majority decides. A pass above the lowest confirmed fail is
- *    noise and is reported, never the capacity.
- * A `harness` verdict (the client could not drive the step) is repeated once;
- * twice makes that rate a ceiling: the search goes on below it (shrinking,
- * then bisecting up to it) and ends harness-bound, `≥ pass`, unless a fail of
- * the database is found below the ceiling (then the bracket is found as usual).
+ * A rate's verdict comes from all its trials together, never from one: per
+ * duration class T (short far from the bracket, full at its ends), with a
+ * goal duration sum D = goalTrials × T (1 × T for short trials) and a goal
+ * exceed ratio x, a rate **fails** once even the best case for the time
+ * still missing leaves the failing share above x (F / max(D, P + F) > x),
+ * and **passes** once even the worst case cannot (F + missing) / max(D, P + F)
+ * ≤ x, with P and F the passing and failing trial time. With the defaults
+ * (3 full trials, x = 0.5) two agreeing full trials decide a rate and one
+ * disturbed trial among three neither makes nor breaks it. Inconclusive
+ * trials count to neither; a rate that stays undecided after its budget of
+ * trials is **noise**: the capacity lies within rates the trials could not
+ * tell apart, and the result says so instead of bisecting inside it.
+ *
+ * 1. Short trials: grow from `startHz` (× growth) until a rate fails or
+ *    `maxHz` passes (shrink ÷ growth to `minHz` when the first fails); bisect
+ *    between the highest pass and the lowest fail (or the noise band's edges)
+ *    until each gap is within `precision`.
+ * 2. Full trials: the two ends of the bracket are measured at full length
+ *    until each is decided; an end that flips moves the bracket and the
+ *    search bisects again, now with full trials.
+ *
+ * `harness` (the client could not drive the trial) is never a pass; two in a
+ * row at one rate (with no other verdict between) make that rate the client's
+ * ceiling: the search goes on below it and ends harness-bound (a lower bound)
+ * unless a decided fail of the database lies below the ceiling. Fails above
+ * the ceiling are kept and reported.
  */
 
-/** One step's outcome, as the search sees it. */
-export interface SearchStep {
+/** A trial's verdict: `inconclusive` when its samples could not decide at the confidence. */
+export type TrialVerdict = 'pass' | 'fail' | 'inconclusive' | 'harness';
+
+/** One trial's outcome, as the search sees it. */
+export interface TrialOutcome {
   readonly rateHz: number;
-  readonly verdict: 'pass' | 'fail' | 'harness';
+  readonly verdict: TrialVerdict;
+  /** The trial's planned duration (its duration class), ms. */
+  readonly plannedMs: number;
 }
 
 export interface SearchOptions {
   readonly startHz: number;
   /** Upper bound of the search (rows/s). */
   readonly maxHz: number;
-  /** Lower bound when the first steps fail (rows/s). */
+  /** Lower bound when the first trials fail (rows/s). */
   readonly minHz: number;
   /** Geometric growth factor (> 1). */
   readonly growth: number;
-  /** Bisection stops when fail / pass − 1 ≤ precision. */
+  /** A gap between decided rates is closed when hi / lo − 1 ≤ precision. */
   readonly precision: number;
-  /** Verdicts needed at each end of the bracket (2: confirmed). */
-  readonly confirmations: number;
-  /** Hard bound on the number of steps. */
-  readonly maxSteps: number;
+  /** Trial length far from the bracket, ms. */
+  readonly shortMs: number;
+  /** Trial length at the bracket's ends, ms. */
+  readonly fullMs: number;
+  /** Goal duration sum at full length, in trials (D = goalTrials × fullMs). */
+  readonly goalTrials: number;
+  /** Share of the goal duration that may fail and the rate still pass (MLRsearch's goal exceed ratio). */
+  readonly exceedRatio: number;
+  /** Hard bound on the number of trials (every trial counts: repeats, ties, harness). */
+  readonly maxTrials: number;
 }
 
-export const DEFAULT_SEARCH: Omit<SearchOptions, 'startHz' | 'maxHz' | 'minHz'> = {
+export const DEFAULT_SEARCH: Omit<SearchOptions, 'startHz' | 'maxHz' | 'minHz' | 'shortMs' | 'fullMs'> = {
   growth: 2,
-  precision: 0.05,
-  confirmations: 2,
-  maxSteps: 24,
+  precision: 0.1,
+  goalTrials: 3,
+  exceedRatio: 0.5,
+  maxTrials: 30,
 };
 
 /** Why the search ended. */
 export type SearchEnd =
-  /** A confirmed bracket [passHz, failHz] within the precision. */
+  /** Both ends of the bracket decided at full length, within the precision (or the noise band). */
   | 'found'
-  /** --max passed: the capacity is at least maxHz. */
+  /** --max passed: the capacity is at least maxHz (a lower bound). */
   | 'max-passed'
   /** Nothing passed down to --min. */
   | 'no-pass'
-  /** The client could not drive a step (twice at one rate). */
+  /** The client could not drive a rate (twice in a row): a lower bound below its ceiling. */
   | 'harness-bound'
-  /** --max-steps ran out before the bracket closed. */
-  | 'step-limit';
+  /** --max-trials ran out before the bracket was decided (a lower bound at best). */
+  | 'trial-limit';
+
+/** A rate's verdict from all its trials. */
+export type RateStatus = 'pass' | 'fail' | 'undecided' | 'noise';
+
+/** What the trials say of one rate. */
+export interface RateState {
+  readonly rateHz: number;
+  readonly status: RateStatus;
+  /** The duration class the status was taken at, ms. */
+  readonly classMs: number;
+  readonly passMs: number;
+  readonly failMs: number;
+  readonly trials: number;
+  readonly inconclusive: number;
+  readonly harness: number;
+  /** Two harness verdicts in a row with nothing between: the client's ceiling. */
+  readonly ceiling: boolean;
+  /** Its trials disagreed (some passed, some failed). */
+  readonly mixed: boolean;
+}
+
+/** The bracket as the trials decide it (one function for the search, the estimate and the result). */
+export interface Bracket {
+  /** Highest rate decided pass whose trials all passed, with no decided fail at or below it. */
+  readonly passHz: number | null;
+  /** Lowest rate above passHz decided fail whose trials all failed. */
+  readonly failHz: number | null;
+  /** The lowest harness ceiling, when one was found. */
+  readonly ceilingHz: number | null;
+  /** Rates between passHz and failHz the trials could not decide, or whose trials disagreed: [lowest, highest]. */
+  readonly band: readonly [number, number] | null;
+  /** Rates in the band, ascending. */
+  readonly bandRates: readonly number[];
+  /** Notes on verdicts that contradict the bracket (a pass above a decided fail). */
+  readonly noise: readonly string[];
+  /** True once any full-length trial ran (the final phase). */
+  readonly finalPhase: boolean;
+  readonly states: readonly RateState[];
+}
 
 export type SearchNext =
-  | { readonly action: 'run'; readonly rateHz: number; readonly why: string }
-  | { readonly action: 'done'; readonly end: SearchEnd; readonly passHz: number | null; readonly failHz: number | null; readonly harnessHz?: number; readonly noise: readonly string[] };
-
-interface Tally { pass: number; fail: number; harness: number }
-
-function tallies(steps: readonly SearchStep[]): Map<number, Tally> {
-  const m = new Map<number, Tally>();
-  for (const s of steps) {
-    const t = m.get(s.rateHz) ?? { pass: 0, fail: 0, harness: 0 };
-    t[s.verdict]++;
-    m.set(s.rateHz, t);
-  }
-  return m;
-}
+  | { readonly action: 'run'; readonly rateHz: number; readonly plannedMs: number; readonly why: string }
+  | { readonly action: 'done'; readonly end: SearchEnd; readonly bracket: Bracket };
 
 /** A rate a user reads: whole rows/s, three significant digits above 1,000. */
 export function roundRate(hz: number): number {
@@ -82,88 +136,159 @@ export function roundRate(hz: number): number {
   return Math.round(hz / mag) * mag;
 }
 
-/** The next step, or the end of the search. */
-export function nextStep(steps: readonly SearchStep[], o: SearchOptions): SearchNext {
-  const t = tallies(steps);
-  const rates = [...t.keys()].sort((a, b) => a - b);
-  const noise: string[] = [];
-  if (steps.length === 0) return { action: 'run', rateHz: roundRate(Math.min(o.startHz, o.maxHz)), why: 'start' };
+const fmt = (hz: number): string => Math.round(hz).toLocaleString('en-US');
 
-  // A step the client could not drive is repeated once (a noisy moment); twice makes its rate a ceiling:
-  // nothing at or above it measures the database, so the search goes on below it.
-  const last = steps[steps.length - 1]!;
-  if (last.verdict === 'harness' && t.get(last.rateHz)!.harness < 2) {
-    return { action: 'run', rateHz: last.rateHz, why: 'repeat: the client could not drive the last step' };
-  }
-  const ceiling = rates.find((r) => t.get(r)!.harness >= 2) ?? null;
-  const below = ceiling === null ? rates : rates.filter((r) => r < ceiling);
+/** Trials a rate may take in one class before it is called noise. */
+function budget(classMs: number, o: SearchOptions): number {
+  return classMs >= o.fullMs ? o.goalTrials + 1 : 1;
+}
 
-  // Undecided rates (as many passes as fails) get another step before anything else.
-  for (const r of below) {
-    const x = t.get(r)!;
-    if (x.pass > 0 && x.pass === x.fail) return { action: 'run', rateHz: r, why: `tie-break: ${x.pass} pass, ${x.fail} fail` };
+/** The status of one rate's trials at duration class `classMs` (trials of at least that planned length count). */
+export function rateState(rateHz: number, trials: readonly TrialOutcome[], classMs: number, o: SearchOptions): RateState {
+  const at = trials.filter((t) => t.rateHz === rateHz);
+  const counted = at.filter((t) => t.plannedMs >= classMs);
+  let passMs = 0;
+  let failMs = 0;
+  let inconclusive = 0;
+  for (const t of counted) {
+    if (t.verdict === 'pass') passMs += t.plannedMs;
+    else if (t.verdict === 'fail') failMs += t.plannedMs;
+    else if (t.verdict === 'inconclusive') inconclusive++;
   }
-  const leansPass = (r: number): boolean => t.get(r)!.pass > t.get(r)!.fail;
-  const leansFail = (r: number): boolean => t.get(r)!.fail > t.get(r)!.pass;
-  const hi = below.find(leansFail) ?? null;
-  const passesBelow = below.filter((r) => leansPass(r) && (hi === null || r < hi));
-  const lo = passesBelow.length > 0 ? passesBelow[passesBelow.length - 1]! : null;
-  for (const r of rates) if (hi !== null && r > hi && leansPass(r)) noise.push(`${r} rows/s passed above the failing ${hi} rows/s (noise; not the capacity)`);
-
-  const harnessEnd = (): SearchNext => ({ action: 'done', end: 'harness-bound', passHz: lo, failHz: hi, harnessHz: ceiling!, noise });
-  if (steps.length >= o.maxSteps) return ceiling !== null && hi === null ? harnessEnd() : { action: 'done', end: 'step-limit', passHz: lo, failHz: hi, noise };
-
-  const confirm = (r: number, kind: 'pass' | 'fail'): SearchNext | null =>
-    t.get(r)![kind] < o.confirmations ? { action: 'run', rateHz: r, why: `confirm ${kind} at ${r} rows/s` } : null;
-  const untried = (r: number): boolean => !t.has(r);
-
-  if (hi === null) {
-    if (ceiling !== null) {
-      // Only the client's ceiling above: search below it, as close as the precision allows.
-      if (lo === null) {
-        const lowest = below[0] ?? ceiling;
-        const next = roundRate(Math.max(lowest / o.growth, o.minHz));
-        return next < lowest && untried(next) ? { action: 'run', rateHz: next, why: `shrink below the client's ceiling ${ceiling} rows/s` } : harnessEnd();
-      }
-      const mid = roundRate((lo + ceiling) / 2);
-      if (ceiling / lo - 1 > o.precision && mid > lo && mid < ceiling && untried(mid)) return { action: 'run', rateHz: mid, why: `bisect ${lo}–${ceiling} (client ceiling)` };
-      return confirm(lo, 'pass') ?? harnessEnd();
-    }
-    // Everything so far passed: grow.
-    if (lo === null) return { action: 'run', rateHz: roundRate(Math.min(o.startHz, o.maxHz)), why: 'start' };
-    if (lo >= o.maxHz) return confirm(lo, 'pass') ?? { action: 'done', end: 'max-passed', passHz: lo, failHz: null, noise };
-    return { action: 'run', rateHz: roundRate(Math.min(lo * o.growth, o.maxHz)), why: `grow ×${o.growth}` };
-  }
-  if (lo === null) {
-    // Everything so far failed: shrink to --min, confirming the lowest failure before giving up.
-    const lowest = below[0]!;
-    if (lowest <= roundRate(o.minHz)) return confirm(lowest, 'fail') ?? { action: 'done', end: 'no-pass', passHz: null, failHz: lowest, noise };
-    return { action: 'run', rateHz: roundRate(Math.max(lowest / o.growth, o.minHz)), why: `shrink ÷${o.growth}` };
-  }
-  if (hi / lo - 1 > o.precision) {
-    const mid = roundRate((lo + hi) / 2);
-    if (mid > lo && mid < hi && untried(mid)) return { action: 'run', rateHz: mid, why: `bisect ${lo}–${hi}` };
-  }
-  return confirm(lo, 'pass') ?? confirm(hi, 'fail') ?? { action: 'done', end: 'found', passHz: lo, failHz: hi, noise };
+  const harness = at.filter((t) => t.verdict === 'harness').length;
+  const lastTwo = at.slice(-2);
+  const ceiling = lastTwo.length === 2 && lastTwo.every((t) => t.verdict === 'harness');
+  const goalMs = classMs >= o.fullMs ? o.goalTrials * classMs : classMs;
+  const denom = Math.max(goalMs, passMs + failMs);
+  const optimistic = failMs / denom;
+  const pessimistic = (failMs + Math.max(0, goalMs - passMs - failMs)) / denom;
+  const decided = counted.filter((t) => t.verdict === 'pass' || t.verdict === 'fail').length;
+  let status: RateStatus = optimistic > o.exceedRatio ? 'fail' : pessimistic <= o.exceedRatio ? 'pass' : 'undecided';
+  // Out of budget, or inconclusive twice at full length (once at short): the trials cannot tell this rate apart.
+  if (status === 'undecided' && (decided + inconclusive >= budget(classMs, o) || inconclusive >= (classMs >= o.fullMs ? 2 : 1))) status = 'noise';
+  return { rateHz, status, classMs, passMs, failMs, trials: at.length, inconclusive, harness, ceiling, mixed: passMs > 0 && failMs > 0 };
 }
 
 /**
- * Steps left, as an estimate for the progress line: growth steps to the first
- * fail are unknown, so assume one more; then bisections and confirmations.
+ * The bracket the trials decide. In the final phase (any full trial ran) a
+ * rate with full trials is judged at full length, others at short length.
  */
-export function estimateStepsLeft(steps: readonly SearchStep[], o: SearchOptions): number {
-  const t = tallies(steps);
-  const rates = [...t.keys()].sort((a, b) => a - b);
-  const hi = rates.find((r) => t.get(r)!.fail > t.get(r)!.pass) ?? null;
-  const pass = rates.filter((r) => t.get(r)!.pass > t.get(r)!.fail && (hi === null || r < hi));
-  const lo = pass.length ? pass[pass.length - 1]! : null;
-  const confirmations = (r: number | null, k: 'pass' | 'fail'): number => (r === null ? o.confirmations : Math.max(0, o.confirmations - t.get(r)![k]));
-  if (hi === null || lo === null) {
-    // Unknown bracket: one more step to find it, then a halving from a ×growth gap.
-    const bisections = Math.max(0, Math.ceil(Math.log2(Math.max(1e-9, o.growth - 1) / o.precision)));
-    return Math.min(o.maxSteps - steps.length, 1 + bisections + (o.confirmations - 1) * 2);
+export function bracketOf(trials: readonly TrialOutcome[], o: SearchOptions): Bracket {
+  const finalPhase = trials.some((t) => t.plannedMs >= o.fullMs);
+  const rates = [...new Set(trials.map((t) => t.rateHz))].sort((a, b) => a - b);
+  const states = rates.map((r) => {
+    const full = trials.some((t) => t.rateHz === r && t.plannedMs >= o.fullMs);
+    return rateState(r, trials, full ? o.fullMs : o.shortMs, o);
+  });
+  const ceilings = states.filter((s) => s.ceiling).map((s) => s.rateHz);
+  const ceilingHz = ceilings.length > 0 ? Math.min(...ceilings) : null;
+  const below = (s: RateState): boolean => ceilingHz === null || s.rateHz < ceilingHz;
+  const fails = states.filter((s) => s.status === 'fail').map((s) => s.rateHz);
+  const lowestFail = fails.length > 0 ? Math.min(...fails) : null;
+  // The bracket's ends are rates whose trials all agreed; rates whose trials disagreed are the noise band between them.
+  const passes = states.filter((s) => s.status === 'pass' && !s.mixed && below(s) && (lowestFail === null || s.rateHz < lowestFail)).map((s) => s.rateHz);
+  const passHz = passes.length > 0 ? Math.max(...passes) : null;
+  const failHz = states.filter((s) => s.status === 'fail' && !s.mixed && (passHz === null || s.rateHz > passHz))
+    .reduce<number | null>((m, s) => (m === null || s.rateHz < m ? s.rateHz : m), null);
+  const noise: string[] = [];
+  for (const s of states) {
+    if (s.status === 'pass' && lowestFail !== null && s.rateHz > lowestFail) {
+      noise.push(`${fmt(s.rateHz)} rows/s passed above the decided fail at ${fmt(lowestFail)} rows/s: noise, not the capacity`);
+    }
   }
-  const gap = hi / lo - 1;
-  const bisections = gap > o.precision ? Math.ceil(Math.log2(gap / o.precision)) : 0;
-  return Math.min(o.maxSteps - steps.length, bisections + confirmations(lo, 'pass') + confirmations(hi, 'fail'));
+  const top = failHz ?? ceilingHz ?? Number.POSITIVE_INFINITY;
+  const bandRates = states
+    .filter((s) => s.rateHz > (passHz ?? 0) && s.rateHz < top && (s.status === 'noise' || s.mixed || (s.status === 'pass' && lowestFail !== null && s.rateHz > lowestFail)))
+    .map((s) => s.rateHz);
+  const band = bandRates.length > 0 ? [bandRates[0]!, bandRates[bandRates.length - 1]!] as const : null;
+  return { passHz, failHz, ceilingHz, band, bandRates, noise, finalPhase, states };
+}
+
+/** The next trial, or the end. */
+export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): SearchNext {
+  const b = bracketOf(trials, o);
+  if (trials.length >= o.maxTrials) return { action: 'done', end: 'trial-limit', bracket: b };
+  const state = (r: number): RateState | undefined => b.states.find((s) => s.rateHz === r);
+  const durationMs = b.finalPhase ? o.fullMs : o.shortMs;
+  const run = (rateHz: number, why: string, plannedMs = durationMs): SearchNext => ({ action: 'run', rateHz, plannedMs, why });
+
+  // A rate the client could not drive once is tried again (twice in a row makes it a ceiling).
+  const last = trials.at(-1);
+  if (last?.verdict === 'harness' && !state(last.rateHz)!.ceiling) {
+    return run(last.rateHz, 'again: the client could not drive it (harness); twice in a row makes it the client\'s ceiling', last.plannedMs);
+  }
+  // Undecided rates that matter (the bracket's ends, or any rate in the final phase) get another trial of their class.
+  const undecided = b.states.filter((s) => s.status === 'undecided' && !s.ceiling);
+  const relevant = undecided.find((s) => s.rateHz === b.passHz || s.rateHz === b.failHz) ??
+    undecided.find((s) => (b.passHz === null || s.rateHz > b.passHz) && (b.failHz === null || s.rateHz < b.failHz));
+  if (relevant) {
+    return run(relevant.rateHz, `again: its trials so far (${fmt(relevant.passMs / 1000)} s pass, ${fmt(relevant.failMs / 1000)} s fail) do not decide it`, relevant.classMs);
+  }
+
+  // The search cannot look above the client's ceiling; a decided fail above it is kept in the bracket.
+  const upper = b.ceilingHz !== null && (b.failHz === null || b.ceilingHz < b.failHz) ? b.ceilingHz : b.failHz;
+  if (trials.length === 0) return run(roundRate(o.startHz), 'start');
+  if (b.passHz === null) {
+    // Nothing passed yet: shrink below the lowest fail (or ceiling), down to --min.
+    const lowest = upper ?? Math.min(...b.states.map((s) => s.rateHz));
+    if (lowest <= roundRate(o.minHz)) {
+      if (b.failHz !== null) return { action: 'done', end: 'no-pass', bracket: b };
+      if (b.ceilingHz !== null) return { action: 'done', end: 'harness-bound', bracket: b };
+      const noisy = b.states.find((s) => s.rateHz === lowest);
+      if (noisy?.status === 'noise') return { action: 'done', end: 'no-pass', bracket: b };
+    }
+    return run(roundRate(Math.max(o.minHz, lowest / o.growth)), `shrink: nothing passed yet (lowest tried ${fmt(lowest)} rows/s)`);
+  }
+  if (upper === null && b.band === null) {
+    // Nothing failed yet: grow, up to --max.
+    if (b.passHz >= o.maxHz) return confirmEnds(b, o, [b.passHz]) ?? { action: 'done', end: 'max-passed', bracket: b };
+    return run(roundRate(Math.min(o.maxHz, b.passHz * o.growth)), `grow: ${fmt(b.passHz)} rows/s passed`);
+  }
+  // Gaps to close: [pass, band low] and [band high, upper] (or [pass, upper] without a band).
+  const gaps: Array<[number, number]> = b.band
+    ? [[b.passHz, b.band[0]], ...(upper !== null ? [[b.band[1], upper] as [number, number]] : [])]
+    : [[b.passHz, upper!]];
+  if (b.band && upper === null) {
+    // A band with nothing decided above it: look above the band once, as growth would.
+    const above = roundRate(Math.min(o.maxHz, b.band[1] * o.growth));
+    if (above > b.band[1] && !b.states.some((s) => s.rateHz === above)) return run(above, `grow past the noise band [${fmt(b.band[0])}, ${fmt(b.band[1])}]`);
+  }
+  const open = gaps.filter(([lo, hi]) => hi / lo - 1 > o.precision + 1e-9).sort((x, y) => y[1] / y[0] - x[1] / x[0]);
+  for (const [lo, hi] of open) {
+    const mid = roundRate((lo + hi) / 2);
+    if (mid > lo && mid < hi && !b.states.some((s) => s.rateHz === mid)) {
+      return run(mid, `bisect [${fmt(lo)}, ${fmt(hi)}]`);
+    }
+  }
+  const end: SearchEnd = upper !== null && upper === b.ceilingHz ? 'harness-bound' : b.failHz === null ? 'max-passed' : 'found';
+  return confirmEnds(b, o, end === 'found' ? [b.passHz, b.failHz] : [b.passHz]) ?? { action: 'done', end, bracket: b };
+}
+
+/** The final phase: the bracket's ends decided at full length before the search ends. */
+function confirmEnds(b: Bracket, o: SearchOptions, ends: ReadonlyArray<number | null>): SearchNext | null {
+  for (const r of ends) {
+    if (r === null) continue;
+    const s = b.states.find((x) => x.rateHz === r)!;
+    if (s.classMs < o.fullMs) {
+      return { action: 'run', rateHz: r, plannedMs: o.fullMs, why: `full-length trial at the bracket's ${r === b.passHz ? 'pass' : 'fail'} end` };
+    }
+  }
+  return null;
+}
+
+/** A rough count of trials still to run (for the time left): bisections of the open gaps plus the final phase's confirmations. */
+export function estimateTrialsLeft(trials: readonly TrialOutcome[], o: SearchOptions): number {
+  const b = bracketOf(trials, o);
+  const confirm = (r: number | null): number => {
+    if (r === null) return 0;
+    const s = b.states.find((x) => x.rateHz === r);
+    return s && s.classMs >= o.fullMs && s.status !== 'undecided' ? 0 : 2;
+  };
+  const upper = b.ceilingHz !== null && (b.failHz === null || b.ceilingHz < b.failHz) ? b.ceilingHz : b.failHz;
+  if (b.passHz === null || upper === null) return 3 + confirm(b.passHz) + 2;
+  const lo = b.passHz;
+  const hi = b.band ? b.band[0] : upper;
+  const bisect = (l: number, h: number): number => Math.max(0, Math.ceil(Math.log2(Math.log(h / l) / Math.log(1 + o.precision))));
+  const steps = bisect(lo, hi) + (b.band ? bisect(b.band[1], upper) : 0);
+  return Math.min(o.maxTrials - trials.length, steps + confirm(b.passHz) + confirm(b.failHz));
 }

@@ -67,20 +67,25 @@ export function capacityOptions(y: Argv): Argv {
   return y
     .option('slo', {
       type: 'string', array: true,
-      describe: 'an SLO on a step\'s summary figure, check syntax, repeatable: "ingest.response.p99 <= 10ms", "probes.*.*.response.p95 <= 1s", ' +
-        '"freshness.p99 <= 15s", "audit.lostEvents == 0"; always implied: valid by the self-check, achieved within 1%, no errors. ' +
-        '[default: ingest.response.p99 <= 50ms; with viewers probes.*.*.response.p95 <= 1s; with a rollup freshness.p99 <= 2 x --rollup-interval (at least interval + 5s); ' +
-        'with an exact rollup audit.lostEvents == 0 and audit.duplicatedEvents == 0]',
+      describe: 'an SLO on a trial\'s figure, check syntax, repeatable: "ingest.response.p99 <= 10ms", "probes.all.response.p95 <= 1s" (every panel pooled), ' +
+        '"probes.*.*.response.p95 <= 1s" (each cell), "freshness.max <= 15s", "audit.lostEvents == 0". A latency quantile is tested on its samples (binomial, at --confidence); ' +
+        'always implied: valid by the self-check, achieved within 1%, no errors. [default: ingest.response.p99 <= 50ms; with viewers probes.all.response.p95 <= 1s and ' +
+        'probes.*.*.response.p50 <= 1s; with a rollup freshness.max <= 2 x --rollup-interval (at least interval + 5s); with an exact rollup audit.lostEvents == 0 and audit.duplicatedEvents == 0]',
     })
-    .option('start', { type: 'string', describe: 'first step\'s rate, rows/s [default: --rate, else 500]' })
+    .option('confidence', { type: 'string', describe: 'confidence of each trial\'s verdict on each SLO, % [default: 95]' })
+    .option('start', { type: 'string', describe: 'first trial\'s rate, rows/s [default: --rate, else 500]' })
     .option('max', { type: 'string', describe: 'highest rate tried, rows/s [default: 200000]' })
-    .option('min', { type: 'string', describe: 'lowest rate tried when the first steps fail, rows/s [default: --start / 16]' })
-    .option('growth', { type: 'string', describe: 'rate factor between steps until one fails [default: 2]' })
-    .option('precision', { type: 'string', describe: 'bisect until fail / pass - 1 is at most this, % [default: 5]' })
-    .option('step-duration', { type: 'string', describe: 'measure window of each step [default: long enough for --min-samples per panel cell, at least 20s]' })
-    .option('step-warmup', { type: 'string', describe: 'warm-up of each step [default: --warmup, at most 5s]' })
-    .option('max-steps', { type: 'string', describe: 'stop after this many steps [default: 24]' })
-    .option('between-steps', { type: 'string', describe: 'remove: delete each step\'s rows after it (vacuum, rollup rebuilt) so every step reads the same history; keep: later steps read more [default: remove]' });
+    .option('min', { type: 'string', describe: 'lowest rate tried when the first trials fail, rows/s [default: --start / 16]' })
+    .option('growth', { type: 'string', describe: 'rate factor between trials until one fails [default: 2]' })
+    .option('precision', { type: 'string', describe: 'bisect until fail / pass - 1 is at most this, % [default: 10]' })
+    .option('short-duration', { type: 'string', describe: 'measure window of trials far from the bracket [default: 5s]' })
+    .option('trial-duration', { type: 'string', alias: 'step-duration', describe: 'measure window of the full-length trials at the bracket\'s ends [default: 15s, longer when the panels or freshness need it]' })
+    .option('step-max', { type: 'string', describe: 'the longest an inconclusive trial extends [default: 2 x --trial-duration]' })
+    .option('step-warmup', { type: 'string', describe: 'warm-up of each trial [default: --warmup, at most 2s]' })
+    .option('exceed-ratio', { type: 'string', describe: 'share of a rate\'s goal trial time that may fail and the rate still pass (MLRsearch), % [default: 50]' })
+    .option('max-trials', { type: 'string', alias: 'max-steps', describe: 'stop after this many trials (every trial counts); the result is then a lower bound [default: 30]' })
+    .option('between-trials', { type: 'string', alias: 'between-steps', describe: 'remove: delete each trial\'s own rows after it (vacuum, rollup rebuilt) so every trial reads the same history; keep: later trials read more [default: remove]' })
+    .option('resume', { type: 'string', describe: 'continue the search in this capacity dir from its kept trials (same command; refused when the settings differ)' });
 }
 
 /**

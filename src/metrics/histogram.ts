@@ -67,3 +67,30 @@ export function summarize(h: Histogram): LatencySummary {
 export function toHgrm(h: Histogram): string {
   return h.outputPercentileDistribution(5, 1000);
 }
+
+interface RecordedIteration {
+  readonly recordedValuesIterator: {
+    reset(): void;
+    hasNext(): boolean;
+    next(): { readonly valueIteratedTo: number; readonly countAtValueIteratedTo: number };
+  };
+  lowestEquivalentValue(value: number): number;
+}
+
+/**
+ * Samples beyond a limit: above `limitUs` (or below it when `below`). A
+ * sample counts as above when its whole HDR bucket is (its lowest
+ * equivalent value exceeds the limit), so a value equal to the limit within
+ * the histogram's 3-digit precision is never counted against it.
+ */
+export function countBeyond(h: Histogram, limitUs: number, below = false): number {
+  const it = (h as unknown as RecordedIteration).recordedValuesIterator;
+  const lowest = (v: number): number => (h as unknown as RecordedIteration).lowestEquivalentValue(v);
+  it.reset();
+  let k = 0;
+  while (it.hasNext()) {
+    const v = it.next();
+    if (below ? v.valueIteratedTo < limitUs : lowest(v.valueIteratedTo) > limitUs) k += v.countAtValueIteratedTo;
+  }
+  return k;
+}

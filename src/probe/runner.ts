@@ -191,6 +191,13 @@ export class ProbeRunner {
     }
   }
 
+  /** The response histograms (due → result, µs) of every panel cell so far, as `panel-response-<probe>-<window>`: live, read them only. */
+  liveResponses(): Record<string, Histogram> {
+    const out: Record<string, Histogram> = {};
+    for (const t of this.#tasks) out[`panel-response-${t.probe.name}-${t.window.label}`] = t.response;
+    return out;
+  }
+
   /** Probe lines skipped so far (known once the first connection succeeded). */
   get skipped(): readonly string[] {
     return this.#skipped;

@@ -1,7 +1,7 @@
 /**
  * report.html of a capacity search: the latency-vs-throughput curve (ingest
- * p50/p99 and the worst dashboard panel's p95 against the achieved rate), the
- * SLO lines, the capacity bracket shaded, and the steps table. Pure; one
+ * p50/p99 and the panels' SLO figure against the offered rate, in rate
+ * order), the SLO lines, the capacity bracket shaded, and the trials table. Pure; one
  * self-contained file (no script, nothing fetched).
  */
 import type { CapacityResult } from '../capacity/result.js';
@@ -14,19 +14,20 @@ const ms = (us: number | null): string => (us === null ? '—' : `${(us / 1000).
 
 /** The curve as an SVG string. */
 export function capacityCurveSvg(r: CapacityResult): string {
-  const byX = [...r.steps].sort((a, b) => a.achievedHz - b.achievedHz);
+  const byX = [...r.trials].sort((a, b) => a.rateHz - b.rateHz || a.index - b.index);
   const pts = (f: (s: (typeof byX)[number]) => number | null): Array<readonly [number, number | null]> =>
-    byX.map((s) => [s.achievedHz, (() => { const v = f(s); return v === null ? null : v / 1000; })()] as const);
+    byX.map((s) => [s.rateHz, (() => { const v = f(s); return v === null ? null : v / 1000; })()] as const);
+  const panel = (s: (typeof byX)[number]): number | null => s.slos.find((x) => x.figure.startsWith('probes.') && x.unit === 'us')?.value ?? null;
   const series: LineSeries[] = [
     { name: 'ingest response p50', points: pts((s) => s.ingest.p50Us) },
     { name: 'ingest response p99', points: pts((s) => s.ingest.p99Us) },
   ];
-  if (byX.some((s) => s.worstPanel)) series.push({ name: 'worst panel response p95', points: pts((s) => s.worstPanel?.p95Us ?? null) });
-  const xs = byX.map((s) => s.achievedHz);
+  if (byX.some((s) => panel(s) !== null)) series.push({ name: 'panels (the SLO figure)', points: pts(panel) });
+  const xs = byX.map((s) => s.rateHz);
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs);
   // SLO lines: the latency SLOs drawn flat across the curve (limits in ms).
-  for (const step of r.steps.slice(0, 1)) {
+  for (const step of r.trials.slice(0, 1)) {
     for (const slo of step.slos) {
       if (slo.limit === null || (slo.unit !== 'us' && slo.unit !== 'ms')) continue;
       if (!/^ingest\.|^probes\./.test(slo.figure)) continue;
@@ -39,7 +40,7 @@ export function capacityCurveSvg(r: CapacityResult): string {
   return lineChartSvg({
     title: 'Latency vs achieved throughput',
     series,
-    x: { label: 'achieved rows/s', domain: [x0, Math.max(x1, f ?? x1)] },
+    x: { label: 'offered rows/s', domain: [x0, Math.max(x1, f ?? x1)] },
     y: { label: 'ms', scale: 'log' },
     bands,
     markers: true,
@@ -48,14 +49,14 @@ export function capacityCurveSvg(r: CapacityResult): string {
 
 export function capacityHtml(r: CapacityResult): string {
   const title = `rtbench capacity ${maskSecrets(r.capacityId)}`;
-  const rows = r.steps.map((s) => [
-    String(s.index + 1), n0(s.rateHz), n0(s.achievedHz), ms(s.ingest.p50Us), ms(s.ingest.p99Us), s.worstPanel ? ms(s.worstPanel.p95Us) : '—',
-    n0(s.rawRows), s.verdict === 'pass' ? { text: 'pass', tone: 'good' as const } : s.verdict === 'fail' ? { text: 'fail', tone: 'bad' as const } : { text: 'harness', tone: 'warn' as const },
-    maskSecrets([...s.misses, ...s.harnessReasons].join('; ') || s.why),
+  const rows = r.trials.map((s) => [
+    String(s.index + 1), n0(s.rateHz), n0(s.achievedHz), `${s.phase} ${(s.measuredMs / 1000).toFixed(1)} s`, ms(s.ingest.p50Us), ms(s.ingest.p99Us),
+    s.verdict === 'pass' ? { text: 'pass', tone: 'good' as const } : s.verdict === 'fail' ? { text: 'fail', tone: 'bad' as const } : { text: s.verdict, tone: 'warn' as const },
+    maskSecrets([...s.misses, ...s.harnessReasons, ...s.undecided].join('; ') || s.why), s.disturbed.join(', '),
   ]);
   const table = htmlTable({
-    id: 'steps', title: 'Steps',
-    head: ['#', 'target rows/s', 'achieved', 'ingest p50', 'ingest p99', 'worst panel p95', 'raw rows', 'verdict', 'misses / why'], rows,
+    id: 'trials', title: 'Trials',
+    head: ['#', 'offered rows/s', 'achieved', 'trial', 'ingest p50', 'ingest p99', 'verdict', 'misses / undecided / why', 'disturbed'], rows,
   });
   let svg: string;
   try {
@@ -67,12 +68,12 @@ export function capacityHtml(r: CapacityResult): string {
 <header>
 <h1>${escapeHtml(title)}</h1>
 <div><strong>${escapeHtml(maskSecrets(r.headline))}</strong></div>
-<div>${escapeHtml(`${r.startedAt} → ${r.finishedAt}; target ${r.target.kind} ${maskSecrets(r.target.url)}; scenario ${r.scenario}; ${r.steps.length} steps in ${(r.wallMs / 1000).toFixed(0)} s`)}</div>
+<div>${escapeHtml(`${r.startedAt} → ${r.finishedAt}; target ${r.target.kind} ${maskSecrets(r.target.url)}; scenario ${r.scenario}; ${r.trials.length} trials in ${(r.wallMs / 1000).toFixed(0)} s`)}</div>
 <div>SLOs: ${r.slos.map((s) => `<code>${escapeHtml(s)}</code>`).join(', ')} (and always: valid by the self-check, achieved within 1% of the target, no errors)</div>
 </header>
 <h2>Curve</h2>
-<div class="charts"><figure id="c-capacity">${svg}<figcaption>${escapeHtml('Each point is one step; dashed lines are the latency SLOs; the shaded band is the capacity bracket [pass, fail].')}</figcaption></figure></div>
-<h2>Steps</h2>
+<div class="charts"><figure id="c-capacity">${svg}<figcaption>${escapeHtml('Each point is one trial at its offered rate; dashed lines are the latency SLOs; the shaded band is the capacity bracket [pass, fail].')}</figcaption></figure></div>
+<h2>Trials</h2>
 <div class="tables">${table}</div>
 <p>${escapeHtml(r.state)}</p>
 </body>

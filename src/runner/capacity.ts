@@ -1,48 +1,76 @@
 /**
- * A capacity search on one session: fixed-rate steps chosen by the pure search
- * (src/capacity/search.ts), each judged against the SLOs
- * (src/capacity/slo.ts), until the bracket is confirmed. Emits events and
- * returns the result; never prints and never writes files (the observers
- * given per step do).
+ * A capacity search on one session: fixed-rate trials chosen by the pure
+ * search (src/capacity/search.ts), each a sequential test of the SLOs
+ * (src/capacity/verdict.ts, ended early by src/runner/trial-monitor.ts when
+ * decided), until both ends of the bracket are decided. Between trials it
+ * removes only the trial's own rows (src/runner/trial-rows.ts), retrying
+ * across a restart. After every trial the result so far is handed to the
+ * caller (which writes capacity.json with `status: running`), and a search
+ * resumes from those kept trials. Emits events and returns the result; never
+ * prints and never writes files.
  */
-import type { RunRecord } from '../results/run-record.js';
-import { nextStep, estimateStepsLeft, type SearchOptions, type SearchStep } from '../capacity/search.js';
-import { judgeStep, type Slo } from '../capacity/slo.js';
-import { harnessAdvice, bindingLimit, headline, CAPACITY_FORMAT_VERSION, type CapacityResult, type CapacityStep } from '../capacity/result.js';
+import { createHash } from 'node:crypto';
+import type { RunConfig } from '../config/types.js';
+import { siteSlice } from '../config/types.js';
+import type { RunRecord, ServerSummary } from '../results/run-record.js';
+import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
+import type { Slo } from '../capacity/slo.js';
+import { judgeTrial, sloSpecs } from '../capacity/verdict.js';
+import {
+  bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resultFigures,
+  type CapacityResult, type CapacityTrial, type TrialServer,
+} from '../capacity/result.js';
 import { connect } from '../targets/postgres.js';
+import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
-import { siteSlice } from '../config/types.js';
 import { standardStepObservers } from './step-observers.js';
-import { removeTrialRows, serverNow, type RetryCounts } from './trial-rows.js';
+import { histogramSource, looksOf, TrialMonitor } from './trial-monitor.js';
+import { removeTrialRows, retrying, serverNow, type RetryCounts } from './trial-rows.js';
 
 /** The capacity search's own settings (parsed from the command line by the CLI). */
 export interface CapacitySettings {
   readonly slos: readonly Slo[];
   readonly sloSources: readonly string[];
   readonly search: SearchOptions;
-  readonly stepDurationMs: number;
-  readonly stepWarmupMs: number;
-  /** `remove`: each step's rows are deleted after it (and the rollup rebuilt), so every step reads the same history; `keep`: they stay. */
-  readonly betweenSteps: 'remove' | 'keep';
+  /** The longest a trial runs when its verdict stays inconclusive, ms. */
+  readonly stepMaxMs: number;
+  readonly warmupMs: number;
+  /** Confidence of each trial's tests (0.95). */
+  readonly confidence: number;
+  /** `remove`: each trial's own rows are deleted after it (and the rollup rebuilt), so every trial reads the same history; `keep`: they stay. */
+  readonly betweenTrials: 'remove' | 'keep';
 }
 
 export interface CapacityOptions extends CapacitySettings {
   readonly session: RunSession;
   readonly capacityId: string;
-  /** Run id of step i (unique, one path component). */
-  readonly stepRunId: (index: number, rateHz: number) => string;
-  /** Observers of every step (progress, the step's result writer…). */
+  /** Run id of trial i (unique, one path component). */
+  readonly trialRunId: (index: number, rateHz: number) => string;
+  /** Observers of every trial (progress, the trial's result writer…), after the standard ones. */
   readonly observers?: (index: number) => readonly RunObserver[];
-  /** Where each step's dir went, relative to the capacity dir (set by the writer observer). */
-  readonly stepDir?: (record: RunRecord) => string;
+  /** Where each trial's dir went, relative to the capacity dir (set by the writer observer). */
+  readonly trialDir?: (record: RunRecord) => string;
   readonly signal?: AbortSignal;
+  /** A search to continue: its kept trials are reused (same fingerprint, checked by the caller). */
+  readonly resume?: CapacityResult;
   readonly events?: {
-    /** A step is about to run: number (1-based), rate, why, estimated steps left after it. */
-    onStepStart?(info: { readonly number: number; readonly rateHz: number; readonly why: string; readonly left: number; readonly elapsedMs: number; readonly meanStepMs: number | null }): void;
-    onStepDone?(step: CapacityStep): void;
+    /** A trial is about to run: number (1-based), rate, planned length, why, estimated trials left after it. */
+    onTrialStart?(info: { readonly number: number; readonly rateHz: number; readonly plannedMs: number; readonly why: string; readonly left: number; readonly elapsedMs: number; readonly meanTrialMs: number | null }): void;
+    onTrialDone?(trial: CapacityTrial): void;
+    /** The result so far, after every trial (`status: running`): write it. */
+    onProgress?(result: CapacityResult): Promise<void> | void;
+    /** Something the user should read (a retry between trials). */
+    onNotice?(line: string): void;
   };
+}
+
+/** What a resume must match: the config (less what may differ between invocations), the SLOs and the search. */
+export function capacityFingerprint(config: RunConfig, settings: CapacitySettings): string {
+  const { url: _u, resultsDir: _r, seed: _s, progressS: _p, keep: _k, ...rest } = config as RunConfig & { keep?: unknown };
+  const body = JSON.stringify({ config: rest, slos: settings.sloSources, search: settings.search, stepMaxMs: settings.stepMaxMs, warmupMs: settings.warmupMs, confidence: settings.confidence, between: settings.betweenTrials });
+  return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 
 /** http_request's rows and size with indexes (Citus: over its shards). Null figures when the server refuses. */
@@ -61,124 +89,202 @@ async function rawTableState(url: string, citus: boolean): Promise<{ rows: numbe
   }
 }
 
-/** Run the search. Resolves with the result also when interrupted (steps done are kept). */
+/** The server's side of a trial, from its sampler: each role's top wait, Citus nodes, checkpoints, CPU pressure. */
+export function digestServer(s: ServerSummary | undefined): TrialServer | null {
+  if (!s) return null;
+  const top = (shares: Record<string, number>): [string, number] | null =>
+    Object.entries(shares).sort((a, b) => b[1] - a[1])[0] ?? null;
+  const waits: Record<string, { top: string; share: number; aas: number }> = {};
+  for (const [role, w] of Object.entries(s.waits)) {
+    const t = w ? top(w.shares) : null;
+    if (w && t && w.avgActiveSessions > 0) waits[role] = { top: t[0], share: t[1], aas: w.avgActiveSessions };
+  }
+  const nodes = (s.nodes ?? []).flatMap((n) => Object.entries(n.waits ?? {}).map(([role, w]) => {
+    const t = w ? top(w.shares) : null;
+    return { node: n.node, role, aas: w?.avgActiveSessions ?? 0, top: t?.[0] ?? null, share: t?.[1] ?? null };
+  })).filter((x) => x.aas > 0);
+  const c = s.counters;
+  return {
+    waits,
+    ...(nodes.length > 0 ? { nodes } : {}),
+    checkpoints: c && c.checkpointsTimed !== null && c.checkpointsRequested !== null ? c.checkpointsTimed + c.checkpointsRequested : null,
+    cpuPressureMax: s.machine?.cpuPressureMax ?? null,
+    autovacuumAas: s.waits.autovacuum?.avgActiveSessions ?? null,
+  };
+}
+
+/** What may have disturbed a trial, one phrase each. */
+export function disturbances(server: TrialServer | null): string[] {
+  if (!server) return [];
+  const out: string[] = [];
+  if (server.checkpoints !== null && server.checkpoints > 0) out.push(`${server.checkpoints} checkpoint${server.checkpoints > 1 ? 's' : ''}`);
+  if (server.autovacuumAas !== null && server.autovacuumAas >= 0.05) out.push(`autovacuum (${server.autovacuumAas.toFixed(2)} active sessions)`);
+  if (server.cpuPressureMax !== null && server.cpuPressureMax >= 0.5) out.push(`CPU pressure up to ${Math.round(server.cpuPressureMax * 100)}%`);
+  return out;
+}
+
+const outcomeOf = (t: CapacityTrial): TrialOutcome => ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs });
+
+/** The result of the trials so far (`end` null while running). */
+function buildResult(o: CapacityOptions, x: {
+  startedAt: string; started: number; trials: readonly CapacityTrial[]; end: SearchEnd | 'interrupted' | null; retries: RetryCounts; status: CapacityResult['status'];
+}): CapacityResult {
+  const info = o.session.info;
+  const b = bracketOf(x.trials.map(outcomeOf), o.search);
+  const figures = resultFigures(x.end ?? 'interrupted', b);
+  const binding = bindingLimit(x.trials, b.failHz);
+  const harnessTrial = b.ceilingHz === null ? undefined : x.trials.filter((t) => t.rateHz === b.ceilingHz && t.verdict === 'harness').at(-1);
+  const reason = harnessTrial?.harnessReasons[0] ?? null;
+  const measured = new Set(x.trials.flatMap((t) => t.slos.filter((s) => s.verdict !== 'unmeasured').map((s) => s.slo)));
+  const unmeasured = o.sloSources.filter((s) => x.trials.length > 0 && !measured.has(s)).map((s) => `${s}: not measured in any trial (no samples: lengthen --trial-duration)`);
+  const cfg = info.config;
+  const partial = {
+    end: x.end,
+    ...figures,
+    lowerBound: x.end === null ? false : figures.lowerBound,
+    binding,
+    conditioning: conditioning(x.trials, binding, b.passHz),
+    harnessBound: {
+      value: b.ceilingHz !== null && (x.end === 'harness-bound' || (b.failHz === null && b.passHz !== null)),
+      reason, advice: b.ceilingHz === null ? null : harnessAdvice(reason), atHz: b.ceilingHz,
+    },
+    trials: x.trials,
+    confidence: o.confidence,
+    search: {
+      startHz: o.search.startHz, maxHz: o.search.maxHz, minHz: o.search.minHz, growth: o.search.growth, precision: o.search.precision,
+      shortMs: o.search.shortMs, fullMs: o.search.fullMs, stepMaxMs: o.stepMaxMs, warmupMs: o.warmupMs,
+      goalTrials: o.search.goalTrials, exceedRatio: o.search.exceedRatio, maxTrials: o.search.maxTrials,
+    },
+  };
+  return {
+    formatVersion: CAPACITY_FORMAT_VERSION,
+    capacityId: o.capacityId,
+    status: x.status,
+    startedAt: x.startedAt,
+    finishedAt: x.status === 'running' ? null : new Date().toISOString(),
+    target: { kind: info.targetKind, url: maskUrl(info.url) },
+    scenario: cfg.name,
+    fingerprint: capacityFingerprint(cfg, o),
+    slos: o.sloSources,
+    ...partial,
+    rates: b.states.map((s) => ({
+      ...s,
+      disturbed: x.trials.filter((t) => t.rateHz === s.rateHz && t.disturbed.length > 0).map((t) => `trial ${t.index + 1} (${t.verdict}): ${t.disturbed.join(', ')}`),
+    })),
+    noise: b.noise,
+    retries: x.retries,
+    unmeasured,
+    state: o.betweenTrials === 'remove'
+      ? 'one session: every trial reads the same preloaded history; after each trial its own rows (its sites since it began, and its freshness markers) are deleted, ' +
+        'the raw table vacuumed and the rollup rebuilt from it (raw rows and size recorded at each trial\'s end, before the removal); the rollup, audit, probes and freshness are per trial'
+      : 'one session: the preloaded history is shared; each trial\'s rows are kept, so later trials read more (raw rows and size recorded per trial); ' +
+        'the rollup, audit, probes and freshness are per trial',
+    wallMs: (o.resume?.wallMs ?? 0) + Date.now() - x.started,
+    headline: headline(partial),
+  };
+}
+
+/** Run the search (or continue a kept one). Resolves with the result also when interrupted (trials done are kept). */
 export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   const started = Date.now();
-  const startedAt = new Date(started).toISOString();
+  const startedAt = o.resume?.startedAt ?? new Date(started).toISOString();
   const info = o.session.info;
-  const outcomes: SearchStep[] = [];
-  const steps: CapacityStep[] = [];
-  const retries: RetryCounts = {};
-  let end: CapacityResult['end'] = 'step-limit';
-  let passHz: number | null = null;
-  let failHz: number | null = null;
-  let harnessHz: number | null = null;
-  let noise: readonly string[] = [];
+  const trials: CapacityTrial[] = [...(o.resume?.trials ?? [])];
+  const retries: RetryCounts = { ...(o.resume?.retries ?? {}) };
+  const specs = sloSpecs(o.slos);
+  const notice = (l: string): void => o.events?.onNotice?.(l);
+  let end: SearchEnd | 'interrupted' = 'trial-limit';
+  const sitesOwned = siteSlice(info.config);
+  const opsPerHz = 1 / info.config.batch;
+  let sessionMs = 0;
+  let sessionTrials = 0;
   for (;;) {
-    const next = nextStep(outcomes, o.search);
+    const next = nextTrial(trials.map(outcomeOf), o.search);
     if (next.action === 'done') {
       end = next.end;
-      passHz = next.passHz;
-      failHz = next.failHz;
-      harnessHz = next.harnessHz ?? null;
-      noise = next.noise;
       break;
     }
     if (o.signal?.aborted) {
       end = 'interrupted';
       break;
     }
-    const index = steps.length;
+    const index = trials.length;
     const elapsedMs = Date.now() - started;
-    o.events?.onStepStart?.({
-      number: index + 1, rateHz: next.rateHz, why: next.why, left: estimateStepsLeft(outcomes, o.search), elapsedMs,
-      meanStepMs: steps.length > 0 ? elapsedMs / steps.length : null,
+    o.events?.onTrialStart?.({
+      number: index + 1, rateHz: next.rateHz, plannedMs: next.plannedMs, why: next.why,
+      left: estimateTrialsLeft(trials.map(outcomeOf), o.search), elapsedMs, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
     });
-    const stepStarted = Date.now();
-    const runId = o.stepRunId(index, next.rateHz);
-    const since = o.betweenSteps === 'remove' ? await serverNow(info.url, retries) : null;
-    const record = await o.session.step(
-      { runId, rateHz: next.rateHz, durationMs: o.stepDurationMs, warmupMs: o.stepWarmupMs },
-      { observers: [...standardStepObservers(o.session.dashboard, info.config), ...(o.observers?.(index) ?? [])], ...(o.signal ? { signal: o.signal } : {}) },
-    );
+    const trialStarted = Date.now();
+    const runId = o.trialRunId(index, next.rateHz);
+    const retriesBefore = Object.values(retries).reduce((a, b) => a + b, 0);
+    const since = o.betweenTrials === 'remove' ? await serverNow(info.url, retries) : null;
+    const stepMaxMs = Math.max(o.stepMaxMs, next.plannedMs);
+    const looks = looksOf(next.plannedMs, stepMaxMs).length;
+    const alpha = (1 - o.confidence) / looks;
+    let monitor: TrialMonitor | null = null;
+    // A trial that cannot start (the server restarting) is retried; one that ran is never run again.
+    const record = await retrying(async () => {
+      const until = new AbortController();
+      monitor = new TrialMonitor({
+        specs, alpha, plannedMs: next.plannedMs, stepMaxMs, opsPerS: next.rateHz * opsPerHz,
+        livePanels: () => o.session.dashboard?.livePanelResponses() ?? {},
+        stop: () => until.abort(),
+      });
+      return o.session.step(
+        { runId, rateHz: next.rateHz, durationMs: stepMaxMs, warmupMs: o.warmupMs },
+        {
+          observers: [...standardStepObservers(o.session.dashboard, info.config), monitor, ...(o.observers?.(index) ?? [])],
+          until: until.signal, ...(o.signal ? { signal: o.signal } : {}),
+        },
+      );
+    }, retries, 60_000, undefined, (err) => isConnectionLost(sqlstateOf(err)));
+    const m = monitor as TrialMonitor | null;
     const s = record.summary;
-    const j = judgeStep(s, o.slos);
+    const j = judgeTrial(specs, s, histogramSource(record.histograms), alpha);
     const state = await rawTableState(info.url, info.citus !== undefined);
-    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries);
-    const panels = Object.entries(s.probes?.byProbe ?? {}).flatMap(([p, ws]) => Object.entries(ws).map(([w, c]) => ({ figure: `probes.${p}.${w}.response.p95`, p95Us: c.response?.p95Us ?? null, count: c.count })));
-    const worst = panels.filter((p) => p.p95Us !== null).sort((a, b) => b.p95Us! - a.p95Us!)[0];
-    const step: CapacityStep = {
+    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, sitesOwned, retries);
+    const retriesNow = Object.values(retries).reduce((a, b) => a + b, 0);
+    if (retriesNow > retriesBefore) notice(`capacity: ${retriesNow - retriesBefore} database errors retried around trial ${index + 1} (by SQLSTATE so far: ${Object.entries(retries).map(([k, v]) => `${k}=${v}`).join(', ')}); the search goes on`);
+    const server = digestServer(s.server);
+    const measuredMs = s.durationMs;
+    const trial: CapacityTrial = {
       index,
       runId,
-      dir: o.stepDir?.(record) ?? runId,
+      dir: o.trialDir?.(record) ?? runId,
       rateHz: next.rateHz,
       achievedHz: s.ingest.achievedRateHz,
+      phase: next.plannedMs >= o.search.fullMs ? 'full' : 'short',
+      plannedMs: next.plannedMs,
+      measuredMs,
+      warmupMs: o.warmupMs,
+      looks: m?.looksTaken ?? 0,
+      stop: m?.stopReason ?? (measuredMs > next.plannedMs ? `inconclusive: extended to --step-max ${stepMaxMs / 1000} s` : null),
       why: next.why,
       valid: s.valid,
       verdict: j.verdict,
       ingest: { p50Us: s.ingest.response.p50Us, p99Us: s.ingest.response.p99Us, count: s.ingest.response.count },
-      worstPanel: worst ? { figure: worst.figure, p95Us: worst.p95Us!, count: worst.count } : null,
       slos: j.slos,
       misses: j.misses,
+      undecided: j.undecided,
       harnessReasons: j.harnessReasons,
+      disturbed: disturbances(server),
+      server,
       rawRows: state.rows,
       rawBytes: state.bytes,
       ackedRows: s.ingest.acked,
       removedRows: removed?.rows ?? null,
-      wallMs: Date.now() - stepStarted,
+      wallMs: Date.now() - trialStarted,
     };
-    steps.push(step);
-    o.events?.onStepDone?.(step);
     if (o.signal?.aborted) {
+      // Cut short by the user: its verdict was not reached, so it is not kept (a resume runs it again).
       end = 'interrupted';
       break;
     }
-    outcomes.push({ rateHz: next.rateHz, verdict: j.verdict });
+    trials.push(trial);
+    sessionMs += trial.wallMs;
+    sessionTrials++;
+    o.events?.onTrialDone?.(trial);
+    await o.events?.onProgress?.(buildResult(o, { startedAt, started, trials, end: null, retries, status: 'running' }));
   }
-  if (end === 'interrupted') {
-    // The bracket so far, from the steps done.
-    const passes = outcomes.filter((s) => s.verdict === 'pass').map((s) => s.rateHz);
-    const fails = outcomes.filter((s) => s.verdict === 'fail').map((s) => s.rateHz);
-    failHz = fails.length ? Math.min(...fails) : null;
-    const below = passes.filter((p) => failHz === null || p < failHz);
-    passHz = below.length ? Math.max(...below) : null;
-  }
-  const harnessStep = harnessHz === null ? undefined : steps.filter((s) => s.rateHz === harnessHz && s.verdict === 'harness').at(-1);
-  const capacityHz = end === 'found' || end === 'max-passed' || end === 'harness-bound' || end === 'step-limit' ? passHz : null;
-  const partial = {
-    end,
-    capacityHz,
-    bracket: [passHz, end === 'harness-bound' ? (failHz ?? harnessHz) : failHz] as const,
-    binding: bindingLimit(steps, failHz),
-    harnessBound: {
-      value: end === 'harness-bound',
-      reason: harnessStep?.harnessReasons[0] ?? null,
-      advice: end === 'harness-bound' ? harnessAdvice(harnessStep?.harnessReasons[0] ?? null) : null,
-      atHz: harnessHz,
-    },
-    steps,
-  };
-  const cfg = info.config;
-  return {
-    formatVersion: CAPACITY_FORMAT_VERSION,
-    capacityId: o.capacityId,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    target: { kind: info.targetKind, url: maskUrl(info.url) },
-    scenario: cfg.name,
-    slos: o.sloSources,
-    search: {
-      startHz: o.search.startHz, maxHz: o.search.maxHz, minHz: o.search.minHz, growth: o.search.growth, precision: o.search.precision,
-      stepDurationMs: o.stepDurationMs, stepWarmupMs: o.stepWarmupMs, maxSteps: o.search.maxSteps,
-    },
-    ...partial,
-    noise,
-    state: o.betweenSteps === 'remove'
-      ? 'one session: every step reads the same preloaded history; after each step its rows are deleted, the raw table vacuumed and the rollup rebuilt from it ' +
-        '(raw rows and size recorded at each step\'s end, before the removal); the rollup, audit, probes and freshness are per step'
-      : 'one session: the preloaded history is shared; each step\'s rows are kept, so later steps read more (raw rows and size recorded per step); ' +
-        'the rollup, audit, probes and freshness are per step',
-    wallMs: Date.now() - started,
-    headline: headline(partial),
-  };
+  return buildResult(o, { startedAt, started, trials, end, retries, status: end === 'interrupted' ? 'interrupted' : 'finished' });
 }

@@ -249,6 +249,11 @@ export class DashboardSession {
     this.freshness.start();
   }
 
+  /** The panels' response histograms of the running step so far (empty before the viewers start): live, read them only. */
+  livePanelResponses(): Record<string, Histogram> {
+    return this.probeRunner?.liveResponses() ?? {};
+  }
+
   /** Start the dashboard probes (at the start of the measure phase). Never throws. */
   startProbes(): void {
     if (!this.config.dashboard.probes || this.config.dashboard.viewers === 0 || this.probeRunner) return;
@@ -343,7 +348,11 @@ export class DashboardSession {
       const histograms: Record<string, Histogram> = {};
       if (driven) histograms['rollup-duration'] = driven.durationHistogram;
       if (fresh) histograms['freshness'] = fresh.histogram;
-      for (const t of probeResults?.tasks ?? []) histograms[`probe-${t.probe}-${t.window}`] = t.histogram;
+      for (const t of probeResults?.tasks ?? []) {
+        histograms[`probe-${t.probe}-${t.window}`] = t.histogram;
+        // Response (due → result) per cell, for quantile SLOs of a capacity search.
+        histograms[`panel-response-${t.probe}-${t.window}`] = t.responseHistogram;
+      }
 
       const summary: DashboardSummary = {
         rollup: {

@@ -66,6 +66,12 @@ export interface StepOptions {
   readonly observers?: readonly RunObserver[];
   /** Aborting stops the load early; the step still completes and is marked interrupted. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting ends the step early because it is decided (a capacity trial's
+   * verdict is known): the step completes normally over the time it ran, not
+   * marked interrupted.
+   */
+  readonly until?: AbortSignal;
 }
 
 /** Every observer's stepEnd, in order; one that throws costs only its own contribution (a note says so). */
@@ -279,11 +285,13 @@ export class RunSession {
     });
     const onAbort = (): void => pool.stop();
     stepOpts.signal?.addEventListener('abort', onAbort, { once: true });
+    stepOpts.until?.addEventListener('abort', onAbort, { once: true });
     let load;
     try {
       load = await pool.run();
     } finally {
       stepOpts.signal?.removeEventListener('abort', onAbort);
+      stepOpts.until?.removeEventListener('abort', onAbort);
       // A group meets once: the claim is not needed after the first step started.
       if (this.rendezvous) await this.rendezvous.close();
     }
@@ -295,6 +303,7 @@ export class RunSession {
     tell((o) => o.phase?.('drain', lastRow?.endMs ?? 0, step));
     const rssEndBytes = process.memoryUsage().rss;
     const interrupted = stepOpts.signal?.aborted ?? false;
+    const endedEarly = !interrupted && (stepOpts.until?.aborted ?? false);
 
     for (const o of observers) {
       try {
@@ -323,6 +332,7 @@ export class RunSession {
       workerFailures: load.workerFailures,
       measureLoopDelayP99Us: load.measureLoopDelayP99Us,
       interrupted,
+      endedEarly,
       // Rows an observer expired during the step are added back: acked vs table stays exact.
       rowsInTable: rowsAfter === null || rowsBefore === null ? null : rowsAfter - rowsBefore + contributions.reduce((a, c) => a + (c.rowsRemoved ?? 0), 0),
       measureCpuUs: meter.measureCpuUs,

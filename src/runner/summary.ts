@@ -23,6 +23,8 @@ export interface StepAggregates {
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
   readonly measureLoopDelayP99Us: readonly number[];
   readonly interrupted: boolean;
+  /** The step was ended early on purpose (decided): figures are over the time it ran, not marked interrupted. */
+  readonly endedEarly?: boolean;
   /** Rows this step added to http_request (this instance's sites); null when they could not be counted. */
   readonly rowsInTable: number | null;
   /** Client CPU over the measure phase, µs (user + system, whole process). */
@@ -51,7 +53,8 @@ export function buildSummary(a: StepAggregates): Summary {
   const measureRows = a.intervals.filter((r) => r.phase === 'measure');
   const measureMs = measureRows.reduce((acc, r) => acc + (r.endMs - r.startMs), 0);
   // The achieved rate is over the scheduled measure window (ops finishing just after the end still count).
-  const windowS = a.interrupted && measureMs > 0 ? measureMs / 1000 : config.durationMs / 1000;
+  const short = (a.interrupted || a.endedEarly === true) && measureMs > 0;
+  const windowS = short ? measureMs / 1000 : config.durationMs / 1000;
   const achievedRateHz = m.rows / windowS;
   // With --instance i/N this run's target is its share; `merge` adds the shares back up.
   const targetRateHz = targetRateOf(config);
@@ -105,7 +108,7 @@ export function buildSummary(a: StepAggregates): Summary {
     valid: invalidReasons.length === 0,
     invalidReasons,
     notes,
-    durationMs: config.durationMs,
+    durationMs: a.endedEarly === true && measureMs > 0 ? measureMs : config.durationMs,
     ingest: {
       targetRateHz,
       achievedRateHz,

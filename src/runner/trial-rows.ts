@@ -16,19 +16,21 @@ import { MARKER_SITE_ID, type DashboardSession } from './dashboard.js';
 export type RetryCounts = Record<string, number>;
 
 /**
- * Run `work`; on an error, wait (250 ms doubling to 4 s) and try again until
- * `waitMs` has passed, counting each failure in `retries` under its SQLSTATE.
- * The last error is thrown after the deadline.
+ * Run `work`; on an error (that `retryable` accepts), wait (250 ms doubling
+ * to 4 s) and try again until `waitMs` has passed, counting each failure in
+ * `retries` under its SQLSTATE. The last error is thrown after the deadline.
  */
 export async function retrying<T>(
   work: () => Promise<T>, retries: RetryCounts, waitMs = 60_000,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  retryable: (err: unknown) => boolean = () => true,
 ): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let backoff = 250; ; backoff = Math.min(4000, backoff * 2)) {
     try {
       return await work();
     } catch (err) {
+      if (!retryable(err)) throw err;
       const state = sqlstateOf(err);
       retries[state] = (retries[state] ?? 0) + 1;
       if (Date.now() + backoff > deadline) throw err;

@@ -1,163 +1,158 @@
+/**
+ * The capacity search on injected trial outcomes: rate verdicts from all of a
+ * rate's trials (goal duration and exceed ratio), short trials far from the
+ * bracket and full ones at its ends, the noise band, lower bounds, and one
+ * test per defect of the previous search, named after it.
+ */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SEARCH, estimateStepsLeft, nextStep, roundRate, type SearchNext, type SearchOptions, type SearchStep } from '../../src/capacity/search.js';
-import { Prng } from '../../src/workload/prng.js';
+import { bracketOf, estimateTrialsLeft, nextTrial, rateState, roundRate, type SearchOptions, type TrialOutcome, type TrialVerdict } from '../../src/capacity/search.js';
+import { capacityRatio, resultFigures } from '../../src/capacity/result.js';
 
-const OPTS: SearchOptions = { ...DEFAULT_SEARCH, startHz: 500, maxHz: 100_000, minHz: 10 };
+const O: SearchOptions = { startHz: 500, maxHz: 100_000, minHz: 50, growth: 2, precision: 0.1, shortMs: 5000, fullMs: 20_000, goalTrials: 3, exceedRatio: 0.5, maxTrials: 40 };
+const S = O.shortMs;
+const F = O.fullMs;
+const t = (rateHz: number, verdict: TrialVerdict, plannedMs = S): TrialOutcome => ({ rateHz, verdict, plannedMs });
+/** Parse `500P 1000F 750P:f` (":f" = a full-length trial; H harness, I inconclusive). */
+const parse = (s: string): TrialOutcome[] => s.trim().split(/\s+/).map((w) => {
+  const m = /^(\d+)([PFHI])(:f)?$/.exec(w)!;
+  const v = ({ P: 'pass', F: 'fail', H: 'harness', I: 'inconclusive' } as const)[m[2] as 'P' | 'F' | 'H' | 'I'];
+  return t(Number(m[1]), v, m[3] ? F : S);
+});
 
-/** Drive the search with an oracle until it ends. */
-function drive(oracle: (rateHz: number, nth: number) => SearchStep['verdict'], o: SearchOptions = OPTS): { steps: SearchStep[]; end: Extract<SearchNext, { action: 'done' }> } {
-  const steps: SearchStep[] = [];
-  for (;;) {
-    const n = nextStep(steps, o);
-    if (n.action === 'done') return { steps, end: n };
-    const nth = steps.filter((s) => s.rateHz === n.rateHz).length;
-    steps.push({ rateHz: n.rateHz, verdict: oracle(n.rateHz, nth) });
-    assert.ok(steps.length <= o.maxSteps, 'the search must end');
+/** Run the search against a deterministic database: `verdictAt(rate, trialNumberAtThatRate, plannedMs)`. */
+function simulate(verdictAt: (hz: number, nth: number, plannedMs: number) => TrialVerdict, o: SearchOptions = O) {
+  const trials: TrialOutcome[] = [];
+  for (let i = 0; i < 200; i++) {
+    const next = nextTrial(trials, o);
+    if (next.action === 'done') return { trials, end: next.end, bracket: next.bracket };
+    const nth = trials.filter((x) => x.rateHz === next.rateHz).length;
+    trials.push(t(next.rateHz, verdictAt(next.rateHz, nth, next.plannedMs), next.plannedMs));
   }
+  throw new Error('the search did not end');
 }
 
-const count = (steps: readonly SearchStep[], rate: number, v: SearchStep['verdict']): number => steps.filter((s) => s.rateHz === rate && s.verdict === v).length;
-
-describe('capacity search', () => {
-  test('a sharp capacity: grows ×2, bisects to 5%, confirms both ends twice, brackets the truth', () => {
-    const capacity = 3400;
-    const { steps, end } = drive((r) => (r <= capacity ? 'pass' : 'fail'));
-    assert.equal(end.end, 'found');
-    assert.deepEqual(steps.slice(0, 4).map((s) => s.rateHz), [500, 1000, 2000, 4000]);
-    assert.ok(end.passHz! <= capacity && capacity < end.failHz!, `bracket ${end.passHz}–${end.failHz} holds ${capacity}`);
-    assert.ok(end.failHz! / end.passHz! - 1 <= OPTS.precision);
-    assert.ok(count(steps, end.passHz!, 'pass') >= 2, 'pass confirmed');
-    assert.ok(count(steps, end.failHz!, 'fail') >= 2, 'fail confirmed');
-    assert.ok(steps.length <= 14, `${steps.length} steps`);
+describe('a rate\'s verdict from all its trials', () => {
+  test('one short trial decides far from the bracket; at full length two agreeing trials do, one disturbed trial of three neither makes nor breaks it', () => {
+    assert.equal(rateState(500, parse('500P'), S, O).status, 'pass');
+    assert.equal(rateState(500, parse('500F'), S, O).status, 'fail');
+    assert.equal(rateState(500, parse('500P:f'), F, O).status, 'undecided');
+    assert.equal(rateState(500, parse('500P:f 500P:f'), F, O).status, 'pass');
+    assert.equal(rateState(500, parse('500F:f 500F:f'), F, O).status, 'fail');
+    assert.equal(rateState(500, parse('500F:f 500P:f'), F, O).status, 'undecided');
+    assert.equal(rateState(500, parse('500F:f 500P:f 500P:f'), F, O).status, 'pass', 'one disturbed fail among three does not break it');
+    assert.equal(rateState(500, parse('500P:f 500F:f 500F:f'), F, O).status, 'fail', 'one lucky pass among three does not make it');
+    // Short trials do not count toward a full-length verdict.
+    assert.equal(rateState(500, parse('500P 500P 500P'), F, O).status, 'undecided');
   });
 
-  test('noisy verdicts within ±4% of the boundary: the bracket still holds a rate that passed twice and one above that failed twice', () => {
-    const capacity = 2600;
-    for (let seed = 1; seed <= 25; seed++) {
-      const prng = new Prng(seed, 0);
-      const { steps, end } = drive((r) => {
-        if (r < capacity * 0.96) return 'pass';
-        if (r > capacity * 1.04) return 'fail';
-        return prng.next() < 0.5 ? 'pass' : 'fail';
-      });
-      assert.ok(end.end === 'found' || end.end === 'step-limit', `seed ${seed}: ${end.end}`);
-      if (end.end !== 'found') continue;
-      assert.ok(end.passHz! < end.failHz!);
-      assert.ok(count(steps, end.passHz!, 'pass') >= 2 && count(steps, end.passHz!, 'pass') > count(steps, end.passHz!, 'fail'), `seed ${seed}: pass majority`);
-      assert.ok(count(steps, end.failHz!, 'fail') >= 2 && count(steps, end.failHz!, 'fail') > count(steps, end.failHz!, 'pass'), `seed ${seed}: fail majority`);
-      assert.ok(end.passHz! >= capacity * 0.96 * 0.95 && end.failHz! <= capacity * 1.04 * 1.06, `seed ${seed}: ${end.passHz}–${end.failHz} near ${capacity}`);
-    }
-  });
-
-  test('one flaky failure below the capacity is outvoted, not taken as the limit', () => {
-    const capacity = 5000;
-    let flaked = false;
-    const { steps, end } = drive((r) => {
-      if (r === 2000 && !flaked) {
-        flaked = true;
-        return 'fail';
-      }
-      return r <= capacity ? 'pass' : 'fail';
-    });
-    assert.equal(end.end, 'found');
-    assert.ok(count(steps, 2000, 'pass') >= 2, '2000 rerun until its majority passes');
-    assert.ok(end.passHz! <= capacity && capacity < end.failHz!);
-  });
-
-  test('nothing passes: shrinks to --min, confirms the lowest failure twice, ends no-pass', () => {
-    const { steps, end } = drive(() => 'fail', { ...OPTS, startHz: 400, minHz: 50 });
-    assert.equal(end.end, 'no-pass');
-    assert.equal(end.passHz, null);
-    assert.equal(end.failHz, 50);
-    assert.equal(count(steps, 50, 'fail'), 2);
-    assert.deepEqual([...new Set(steps.map((s) => s.rateHz))], [400, 200, 100, 50]);
-  });
-
-  test('harness-bound: a rate the client cannot drive twice becomes a ceiling; the search closes in below it and ends ≥ pass', () => {
-    const { steps, end } = drive((r) => (r >= 2000 ? 'harness' : 'pass'));
-    assert.equal(end.end, 'harness-bound');
-    assert.ok(end.passHz! < 2000 && end.harnessHz! >= 2000, `${end.passHz} < 2000 ≤ ${end.harnessHz}`);
-    assert.ok(end.harnessHz! / end.passHz! - 1 <= OPTS.precision + 0.01);
-    assert.equal(end.failHz, null);
-    assert.equal(count(steps, 2000, 'harness'), 2);
-    assert.ok(count(steps, end.passHz!, 'pass') >= 2, 'the pass below the ceiling is confirmed');
-  });
-
-  test('harness-bound from the first step: shrinks below the ceiling to find a rate the client can drive', () => {
-    const { steps, end } = drive((r) => (r >= 300 ? 'harness' : 'pass'), { ...OPTS, startHz: 1000 });
-    assert.equal(end.end, 'harness-bound');
-    assert.ok(end.passHz !== null && end.passHz < 300, `pass ${end.passHz}`);
-    assert.deepEqual(steps.slice(0, 4).map((s) => s.rateHz), [1000, 1000, 500, 500]);
-  });
-
-  test('a fail of the database below the client\'s ceiling: the bracket is found as usual', () => {
-    const { end } = drive((r) => (r >= 4000 ? 'harness' : r <= 2500 ? 'pass' : 'fail'));
-    assert.equal(end.end, 'found');
-    assert.ok(end.passHz! <= 2500 && end.failHz! > 2500);
-  });
-
-  test('nothing the client can drive down to --min: harness-bound with no pass', () => {
-    const { end } = drive(() => 'harness', { ...OPTS, startHz: 100, minHz: 50 });
-    assert.equal(end.end, 'harness-bound');
-    assert.equal(end.passHz, null);
-    assert.equal(end.harnessHz, 50);
-  });
-
-  test('a single harness-bound step (a noisy moment) is repeated and the search goes on', () => {
-    let once = false;
-    const { end } = drive((r) => {
-      if (r === 1000 && !once) {
-        once = true;
-        return 'harness';
-      }
-      return r <= 3000 ? 'pass' : 'fail';
-    });
-    assert.equal(end.end, 'found');
-  });
-
-  test('--max passes: the capacity is at least --max', () => {
-    const { end } = drive(() => 'pass', { ...OPTS, maxHz: 3000 });
-    assert.equal(end.end, 'max-passed');
-    assert.equal(end.passHz, 3000);
-  });
-
-  test('--max-steps bounds the search and keeps the bracket so far', () => {
-    const { steps, end } = drive((r) => (r <= 3400 ? 'pass' : 'fail'), { ...OPTS, maxSteps: 6 });
-    assert.equal(steps.length, 6);
-    assert.equal(end.end, 'step-limit');
-    assert.ok(end.passHz! <= 3400 && end.failHz! > 3400);
-  });
-
-  test('rates are rounded to three significant digits above 1,000', () => {
-    assert.equal(roundRate(3456.7), 3460);
-    assert.equal(roundRate(12_345), 12_300);
-    assert.equal(roundRate(512.4), 512);
-    assert.equal(roundRate(0.2), 1);
-  });
-
-  test('the estimate of steps left shrinks as the bracket closes and is 0 at the end', () => {
-    const steps: SearchStep[] = [];
-    const estimates: number[] = [];
-    for (;;) {
-      const n = nextStep(steps, OPTS);
-      estimates.push(estimateStepsLeft(steps, OPTS));
-      if (n.action === 'done') break;
-      steps.push({ rateHz: n.rateHz, verdict: n.rateHz <= 3400 ? 'pass' : 'fail' });
-    }
-    assert.equal(estimates[estimates.length - 1], 0);
-    assert.ok(estimates.every((e) => e >= 0));
+  test('inconclusive trials count to neither side; twice inconclusive at full length is noise', () => {
+    assert.equal(rateState(500, parse('500I:f'), F, O).status, 'undecided');
+    assert.equal(rateState(500, parse('500I:f 500I:f'), F, O).status, 'noise');
+    assert.equal(rateState(500, parse('500I'), S, O).status, 'noise');
   });
 });
 
-describe('capacity across targets', () => {
-  test('b/a with its bracket: [pass b / fail a, fail b / pass a]; null when a side has no capacity', async () => {
-    const { capacityRatio } = await import('../../src/cli/commands/capacity.js');
-    const side = (capacityHz: number | null, bracket: [number | null, number | null]) => ({ capacityHz, bracket }) as unknown as Parameters<typeof capacityRatio>[0];
-    const r = capacityRatio(side(1000, [1000, 1050]), side(3000, [3000, 3150]));
-    assert.equal(r.ratio, 3);
-    assert.ok(Math.abs(r.low! - 3000 / 1050) < 1e-12 && Math.abs(r.high! - 3.15) < 1e-12);
-    assert.ok(r.low! <= r.ratio! && r.ratio! <= r.high!);
-    assert.equal(capacityRatio(side(null, [null, 50]), side(3000, [3000, 3150])).ratio, null);
+describe('the search', () => {
+  test('a clean database: grows, bisects with short trials, confirms both ends at full length', () => {
+    const cap = 3000;
+    const r = simulate((hz) => (hz <= cap ? 'pass' : 'fail'));
+    assert.equal(r.end, 'found');
+    const [p, f] = [r.bracket.passHz!, r.bracket.failHz!];
+    assert.ok(p <= cap && f > cap, `[${p}, ${f}]`);
+    assert.ok(f / p - 1 <= O.precision + 1e-9);
+    // Short far from the bracket, full at its ends: exactly the two ends have full trials (two each).
+    const full = r.trials.filter((x) => x.plannedMs === F);
+    assert.deepEqual([...new Set(full.map((x) => x.rateHz))].sort((a, b) => a - b), [p, f]);
+    assert.equal(full.length, 4);
+  });
+
+  test('noise near the capacity: a band instead of a false precision', () => {
+    // Between 2,500 and 3,500 the database passes and fails at random (alternating here); below passes, above fails.
+    const r = simulate((hz, nth) => (hz < 2500 ? 'pass' : hz > 3500 ? 'fail' : nth % 2 === 0 ? 'pass' : 'fail'));
+    assert.equal(r.end, 'found');
+    assert.ok(r.bracket.passHz! < 2500 + 1 && r.bracket.failHz! > 3500 - 1, `bracket [${r.bracket.passHz}, ${r.bracket.failHz}] holds the noisy range`);
+    assert.ok(r.bracket.band !== null, 'a noise band is reported');
+    assert.ok(r.bracket.band[0] >= 2500 && r.bracket.band[1] <= 3500, `band ${r.bracket.band}`);
+  });
+
+  test('a pass above a decided fail is noise, never the capacity', () => {
+    const b = bracketOf(parse('500P 1000P 2000F 1500F 4000P'), O);
+    assert.equal(b.passHz, 1000);
+    assert.equal(b.failHz, 1500);
+    assert.match(b.noise[0]!, /4,000 rows\/s passed above the decided fail at 1,500/);
+  });
+
+  test('nothing passes down to --min: no-pass', () => {
+    const r = simulate(() => 'fail');
+    assert.equal(r.end, 'no-pass');
+    assert.equal(r.bracket.passHz, null);
+    assert.ok(r.trials.some((x) => x.rateHz === roundRate(O.minHz)));
+  });
+
+  test('--max passes: a lower bound, exit code of its own', () => {
+    const r = simulate(() => 'pass', { ...O, maxHz: 4000 });
+    assert.equal(r.end, 'max-passed');
+    const fig = resultFigures(r.end, r.bracket);
+    assert.equal(fig.lowerBound, true);
+    assert.equal(fig.bracket[1], null);
+  });
+
+  test('the estimate of trials left uses the same bracket and shrinks as the search goes', () => {
+    const a = estimateTrialsLeft(parse('500P 1000P 2000F'), O);
+    const b = estimateTrialsLeft(parse('500P 1000P 2000F 1500P 1750F 1630P 1690P'), O);
+    assert.ok(a > b, `${a} > ${b}`);
+  });
+});
+
+describe('defects of the previous search, each fixed', () => {
+  test('a fail above a client ceiling is kept (not thrown away): the result is a lower bound with the fail in its bracket, not refined', () => {
+    const trials = parse('500P 1000P 2000F 1500H 1500H 1250P 1380P 1440P');
+    const b = bracketOf(trials, O);
+    assert.equal(b.ceilingHz, 1500);
+    assert.equal(b.failHz, 2000, 'the database\'s fail above the ceiling is kept');
+    assert.equal(b.passHz, 1440);
+    let next = nextTrial(trials, O);
+    // The gap below the ceiling is closed: the pass end gets its full-length trials, then the search ends harness-bound.
+    const more = [...trials];
+    for (let i = 0; i < 5 && next.action === 'run'; i++) {
+      assert.ok(next.rateHz < 1500, `never above the client's ceiling: ${next.rateHz}`);
+      more.push(t(next.rateHz, 'pass', next.plannedMs));
+      next = nextTrial(more, O);
+    }
+    assert.equal(next.action, 'done');
+    assert.equal(next.action === 'done' && next.end, 'harness-bound');
+    const fig = resultFigures('harness-bound', bracketOf(more, O));
+    assert.equal(fig.lowerBound, true);
+    assert.deepEqual(fig.bracket, [1440, 2000]);
+  });
+
+  test('harness verdicts count only when consecutive: H, P, H at one rate is no ceiling', () => {
+    const b = bracketOf(parse('1000P 1440H 1440P 1440H'), O);
+    assert.equal(b.ceilingHz, null);
+    const next = nextTrial(parse('1000P 1440H 1440P 1440H'), O);
+    assert.equal(next.action === 'run' && next.rateHz, 1440, 'the last harness is tried again');
+    assert.equal(bracketOf(parse('1000P 1440H 1440H'), O).ceilingHz, 1440);
+  });
+
+  test('--max-trials counts every trial (repeats, ties, harness) and a search stopped by it is a lower bound', () => {
+    const o = { ...O, maxTrials: 8 };
+    const r = simulate((hz, nth) => (hz <= 3000 ? (nth === 0 && hz > 2000 ? 'harness' : 'pass') : 'fail'), o);
+    assert.equal(r.trials.length, 8);
+    assert.equal(r.end, 'trial-limit');
+    const fig = resultFigures(r.end, r.bracket);
+    assert.equal(fig.lowerBound, r.bracket.passHz !== null);
+  });
+
+  test('a harness-bound bracket\'s upper end is not the client ceiling, and a ratio is never built on a lower bound', () => {
+    const fig = resultFigures('harness-bound', bracketOf(parse('500P 1000P 2000H 2000H 1500P 1750P'), O));
+    assert.equal(fig.bracket[1], null, 'no fail: the upper end is unknown, not the ceiling');
+    const found = { end: 'found' as const, capacityHz: 1000, bracket: [1000, 1100] as const, lowerBound: false };
+    const bound = { end: 'harness-bound' as const, capacityHz: fig.capacityHz, bracket: fig.bracket, lowerBound: true };
+    const r = capacityRatio(found, bound);
+    assert.equal(r.ratio, null);
+    assert.equal(r.kind, 'at-least');
+    assert.ok(r.low !== null && Math.abs(r.low - 1750 / 1100) < 1e-9);
+    assert.equal(capacityRatio(found, found).kind, 'value');
   });
 });

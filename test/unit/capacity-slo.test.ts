@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultSlos, expandPattern, judgeStep, parseSlos } from '../../src/capacity/slo.js';
+import { defaultSlos, expandPattern, parseSlos } from '../../src/capacity/slo.js';
 import { validateConfig } from '../../src/config/validate.js';
 
 const cell = (p95Us: number, count = 30) => ({ p50Us: 1, p99Us: 2, count, errors: 0, insufficient: count < 20, response: { p50Us: p95Us / 2, p95Us, p99Us: p95Us * 2, count } });
@@ -36,9 +36,10 @@ describe('SLO parsing', () => {
 
   test('defaults follow the scenario: panels only with viewers, freshness from the rollup interval, audit only for exact rollups', () => {
     const { config } = validateConfig({ rollup: 'incremental', rollupInterval: '10s', viewers: 3 }, { seed: 1, resultsDir: 'r' });
-    assert.deepEqual(defaultSlos(config!), ['ingest.response.p99 <= 50ms', 'probes.*.*.response.p95 <= 1s', 'freshness.p99 <= 20s', 'audit.lostEvents == 0', 'audit.duplicatedEvents == 0']);
+    assert.deepEqual(defaultSlos(config!), ['ingest.response.p99 <= 50ms', 'probes.all.response.p95 <= 1s', 'probes.*.*.response.p50 <= 1s', 'freshness.max <= 20s',
+      'audit.lostEvents == 0', 'audit.duplicatedEvents == 0']);
     const { config: tut } = validateConfig({ rollup: 'tutorial', rollupInterval: '2s', viewers: 0 }, { seed: 1, resultsDir: 'r' });
-    assert.deepEqual(defaultSlos(tut!), ['ingest.response.p99 <= 50ms', 'freshness.p99 <= 7s']);
+    assert.deepEqual(defaultSlos(tut!), ['ingest.response.p99 <= 50ms', 'freshness.max <= 7s']);
     const { config: none } = validateConfig({}, { seed: 1, resultsDir: 'r' });
     assert.deepEqual(defaultSlos(none!), ['ingest.response.p99 <= 50ms']);
   });
@@ -52,46 +53,6 @@ describe('SLO verdicts', () => {
     assert.deepEqual(expandPattern(summary(), 'probes.rollup-minutes.*.response.p95').length, 2);
   });
 
-  test('a pass: every SLO met, valid, no errors', () => {
-    const { slos } = parseSlos(['ingest.response.p99 <= 10ms', 'probes.*.*.response.p95 <= 1s', 'freshness.p99 <= 15s', 'audit.lostEvents == 0']);
-    const j = judgeStep(summary(), slos);
-    assert.equal(j.verdict, 'pass');
-    assert.deepEqual(j.misses, []);
-  });
-
-  test('a miss names the figure, the value and the limit; a * SLO names its worst cell', () => {
-    const { slos, problems } = parseSlos(['probes.*.*.response.p95 <= 250ms', 'freshness.p99 <= 15s']);
-    assert.deepEqual(problems, []);
-    const j = judgeStep(summary({ freshP99Ms: 17_200 }), slos);
-    assert.equal(j.verdict, 'fail');
-    assert.deepEqual(j.misses, ['probes.tenant-distinct-hll.1d.response.p95 300.00 ms > 250.00 ms', 'freshness.p99 17.20 s > 15.00 s']);
-    assert.equal(j.slos[0]!.figure, 'probes.tenant-distinct-hll.1d.response.p95');
-  });
-
-  test('a panel cell with too few samples never passes', () => {
-    const { slos } = parseSlos(['probes.rollup-minutes.5m.response.p95 <= 1s']);
-    const j = judgeStep(summary({ count: 12 }), slos);
-    assert.equal(j.verdict, 'fail');
-    assert.match(j.misses[0]!, /insufficient: n = 12 < --min-samples 20/);
-  });
-
-  test('implied conditions: errors fail, the rate miss fails, client-limited is harness (never a pass)', () => {
-    const none = parseSlos([]).slos;
-    assert.equal(judgeStep(summary({ errors: 3 }), none).verdict, 'fail');
-    assert.match(judgeStep(summary({ errors: 3 }), none).misses[0]!, /errors 3 \(57014=3\)/);
-    const rate = judgeStep(summary({ invalid: ['achieved 1850.0 rows/s is -7.50% off the target 2000 rows/s (tolerance ±1%)'] }), none);
-    assert.equal(rate.verdict, 'fail');
-    const h = judgeStep(summary({ invalid: ['client-limited: timer lateness p99 7.60 ms exceeds --late-threshold-ms 5'] }), none);
-    assert.equal(h.verdict, 'harness');
-    assert.equal(h.harnessReasons.length, 1);
-  });
-
-  test('an SLO on an absent figure fails with the reason (never passes on nothing)', () => {
-    const { slos } = parseSlos(['rollup.duration.p99 <= 1s']);
-    const j = judgeStep(summary(), slos);
-    assert.equal(j.verdict, 'fail');
-    assert.match(j.misses[0]!, /^rollup.duration.p99: /);
-  });
 });
 
 describe('capacity as a tracked figure', () => {

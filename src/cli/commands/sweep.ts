@@ -101,7 +101,7 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
         log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length}): capacity search`);
         const capacityId = `${plan.parameter}-${value.replace(/[^A-Za-z0-9._-]/g, '_')}`;
         const { result } = await capacityOn(config, target, capacity[i]!, { log, guard, resultsDir: tmp, capacityId });
-        caps.push({ value, capacityId, capacityHz: result.capacityHz, passHz: result.bracket[0], failHz: result.bracket[1], end: result.end, binding: result.binding?.line ?? null, headline: result.headline });
+        caps.push({ value, capacityId, capacityHz: result.capacityHz, passHz: result.bracket[0], failHz: result.bracket[1], end: result.end ?? 'interrupted', binding: result.binding?.line ?? null, headline: result.headline });
         if (guard.abort.signal.aborted) break;
       }
       await writeFileAtomic(path.join(tmp, 'sweep.json'), JSON.stringify({ formatVersion: 1, sweepId, parameter: plan.parameter, values: plan.values, capacity: caps }, null, 2) + '\n');
