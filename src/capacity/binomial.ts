@@ -131,3 +131,8 @@ export function testCells(cells: readonly CellCounts[], allowed: number, alpha: 
 export function certainFail(k: number, nMax: number, allowed: number, alpha: number): boolean {
   return k >= failCount(nMax, allowed, alpha);
 }
+
+/** Samples a cell needs before a pass can be shown at level alpha (none beyond the limit): ln α / ln(1 − allowed); 1 for `max`. */
+export function samplesForPass(allowed: number, alpha: number): number {
+  return allowed <= 0 ? 1 : Math.ceil(Math.log(alpha) / Math.log(1 - allowed));
+}

@@ -28,8 +28,11 @@ export interface CapacityTrial {
   readonly achievedHz: number;
   /** Short (far from the bracket) or full (at its ends). */
   readonly phase: 'short' | 'full';
-  /** Planned measure length (its duration class) and what it ran, ms. */
+  /** Its duration class (short or full, as the search asked), ms. */
   readonly plannedMs: number;
+  /** The length it was planned to run: the class, or longer when the rate is too low for its SLOs' samples in that time, ms. */
+  readonly targetMs: number;
+  /** What it ran (measure window), ms. */
   readonly measuredMs: number;
   readonly warmupMs: number;
   /** Looks the sequential test took (the confidence is split over them). */

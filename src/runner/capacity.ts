@@ -16,6 +16,7 @@ import type { RunRecord, ServerSummary } from '../results/run-record.js';
 import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
 import type { Slo } from '../capacity/slo.js';
 import { judgeTrial, sloSpecs } from '../capacity/verdict.js';
+import { samplesForPass } from '../capacity/binomial.js';
 import {
   bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resultFigures,
   type CapacityResult, type CapacityTrial, type TrialServer,
@@ -218,15 +219,21 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const runId = o.trialRunId(index, next.rateHz);
     const retriesBefore = Object.values(retries).reduce((a, b) => a + b, 0);
     const since = o.betweenTrials === 'remove' ? await serverNow(info.url, retries) : null;
-    const stepMaxMs = Math.max(o.stepMaxMs, next.plannedMs);
-    const looks = looksOf(next.plannedMs, stepMaxMs).length;
+    // A trial long enough that a clean rate can pass: every ingest quantile SLO gets the samples a pass needs
+    // (a p99 at 95% over 3 looks needs 408), up to 4 full trials' length.
+    const opsPerS = next.rateHz * opsPerHz;
+    const neededMs = Math.max(0, ...specs.filter((x) => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
+      .map((x) => (samplesForPass((x as { allowed: number }).allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
+    const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
+    const stepMaxMs = Math.max(o.stepMaxMs, 2 * targetMs);
+    const looks = looksOf(targetMs, stepMaxMs).length;
     const alpha = (1 - o.confidence) / looks;
     let monitor: TrialMonitor | null = null;
     // A trial that cannot start (the server restarting) is retried; one that ran is never run again.
     const record = await retrying(async () => {
       const until = new AbortController();
       monitor = new TrialMonitor({
-        specs, alpha, plannedMs: next.plannedMs, stepMaxMs, opsPerS: next.rateHz * opsPerHz,
+        specs, alpha, plannedMs: targetMs, stepMaxMs, opsPerS,
         livePanels: () => o.session.dashboard?.livePanelResponses() ?? {},
         stop: () => until.abort(),
       });
@@ -255,10 +262,11 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
       achievedHz: s.ingest.achievedRateHz,
       phase: next.plannedMs >= o.search.fullMs ? 'full' : 'short',
       plannedMs: next.plannedMs,
+      targetMs,
       measuredMs,
       warmupMs: o.warmupMs,
       looks: m?.looksTaken ?? 0,
-      stop: m?.stopReason ?? (measuredMs > next.plannedMs ? `inconclusive: extended to --step-max ${stepMaxMs / 1000} s` : null),
+      stop: m?.stopReason ?? (measuredMs > targetMs ? `inconclusive: extended to --step-max ${stepMaxMs / 1000} s` : null),
       why: next.why,
       valid: s.valid,
       verdict: j.verdict,

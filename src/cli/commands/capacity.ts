@@ -17,6 +17,7 @@ import { EnvironmentError, ExitCode, UsageError } from '../../errors.js';
 import { DEFAULT_SEARCH } from '../../capacity/search.js';
 import { defaultSlos, parseSlos, type Slo } from '../../capacity/slo.js';
 import { sloSpecs } from '../../capacity/verdict.js';
+import { samplesForPass } from '../../capacity/binomial.js';
 import { CAPACITY_FORMAT_VERSION, capacityRatio, type CapacityResult, type CapacityTrial } from '../../capacity/result.js';
 import { capacityHtml } from '../../report/capacity-report.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
@@ -49,11 +50,6 @@ function positive(problems: string[], flag: string, v: unknown, dflt: number, op
     return dflt;
   }
   return n;
-}
-
-/** Samples a cell needs before a pass of `allowed` beyond the limit can be shown at level alpha (none above). */
-function samplesForPass(allowed: number, alpha: number): number {
-  return allowed <= 0 ? 1 : Math.ceil(Math.log(alpha) / Math.log(1 - allowed));
 }
 
 /**
