@@ -117,7 +117,7 @@ test('the capacity curve is in offered-rate order, failed trials marked, achieve
   assert.equal(s('failed trial (p99)').pointsOnly, true);
   assert.deepEqual(s('achieved rows/s').values, [100, 200, 250, 270, 360]);
   assert.equal(s('achieved rows/s').right, true);
-  assert.deepEqual(c.bands, [{ from: 250, to: 300, label: 'bracket', kind: 'bracket' }]);
+  assert.deepEqual(c.bands, [{ from: 250, to: 300, label: 'capacity bracket', kind: 'bracket' }]);
   assert.deepEqual(c.hlines, [{ value: 3000, label: 'SLO ingest.p99<3ms' }]);
   assert.equal(trialsTableHtml(m).match(/<tr>/g)?.length, 6, 'a header and five trials');
 });
