@@ -42,7 +42,11 @@ export interface CapacityTrial {
   readonly why: string;
   readonly valid: boolean;
   readonly verdict: TrialVerdict;
-  readonly ingest: { readonly p50Us: number; readonly p99Us: number; readonly count: number };
+  /** Ingest response percentiles (µs), samples, and the database errors (by SQLSTATE) and reconnects of the trial. */
+  readonly ingest: {
+    readonly p50Us: number; readonly p99Us: number; readonly count: number;
+    readonly errors: number; readonly errorsBySqlstate: Readonly<Record<string, number>>; readonly reconnects: number;
+  };
   /** Every SLO's test: n, samples beyond the limit, verdict. */
   readonly slos: readonly SloVerdict[];
   readonly misses: readonly string[];
@@ -204,9 +208,9 @@ export function bindingLimit(trials: readonly CapacityTrial[], failHz: number | 
 
 /** What moves a figure besides the ingest rate. */
 function movers(figure: string): string {
-  if (figure.startsWith('probes.')) return 'the viewers (--viewers, --refresh), the history the panels read (--preload-rows) and the rollup granularity';
-  if (figure.startsWith('freshness')) return 'the rollup interval and granularity';
-  return 'the server (its CPU, WAL and locks), --workers and --connections';
+  if (figure.startsWith('probes.')) return 'what moves it: the viewers (--viewers, --refresh), the history the panels read (--preload-rows) and the rollup granularity';
+  if (figure.startsWith('freshness')) return 'what moves it: the rollup interval and granularity';
+  return 'what moves it: the server\'s own work per insert (triggers, indexes, WAL) and what else shares its CPU';
 }
 
 /**
@@ -239,12 +243,18 @@ export function conditioning(trials: readonly CapacityTrial[], binding: BindingL
   const at = (hz: number): number[] => points.filter((p) => p.hz === hz).map((p) => p.v);
   const lowValue = Math.min(...at(lowHz));
   const highValue = Math.max(...at(highHz));
-  const flat = (elasticity !== null && Math.abs(elasticity) < 0.3) || lowValue >= 0.7 * binding.limit;
+  const flatSlope = elasticity !== null && Math.abs(elasticity) < 0.3;
+  const nearAtLow = lowValue >= 0.7 * binding.limit;
+  const flat = flatSlope || nearAtLow;
   const range = (lo: number, hi: number): string => `${fmtValue(Math.min(lo, hi), binding.unit)}–${fmtValue(Math.max(lo, hi), binding.unit)}`;
+  const what = binding.figure.split('.').slice(0, -1).join('.') || binding.figure;
+  const why = flatSlope
+    ? `${what} barely moves with the ingest rate: ${binding.figure} ${range(lowValue, highValue)} from ${n(lowHz)} to ${n(highHz)} rows/s (elasticity ${elasticity!.toFixed(2)})`
+    : `${what} is already ${Math.round((lowValue / binding.limit) * 100)}% of its limit at the lowest rate tried: ${binding.figure} ${fmtValue(lowValue, binding.unit)} at ${n(lowHz)} rows/s, ` +
+      `${fmtValue(highValue, binding.unit)} at ${n(highHz)}`;
   const line = flat
-    ? `${binding.figure.split('.').slice(0, -1).join('.') || binding.figure} is set mostly by other things than the ingest rate: ${binding.figure} ${range(lowValue, highValue)} ` +
-      `from ${n(lowHz)} to ${n(highHz)} rows/s${elasticity === null ? '' : ` (elasticity ${elasticity.toFixed(2)})`}, against a limit of ${fmtValue(binding.limit, binding.unit)}; ` +
-      `what moves it: ${movers(binding.figure)}. Read the rate as where that figure crosses its limit, not as a sharp capacity`
+    ? `${why}, against a limit of ${fmtValue(binding.limit, binding.unit)}; it is set mostly by other things than the ingest rate (${movers(binding.figure)}), ` +
+      'so read the rate as where that figure crosses its limit, not as a sharp capacity'
     : null;
   return { figure: binding.figure, elasticity, lowHz, highHz, lowValue, highValue, limit: binding.limit, flat, line };
 }

@@ -232,8 +232,9 @@ export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): Se
     // Nothing passed yet: shrink below the lowest fail (or ceiling), down to --min.
     const lowest = upper ?? Math.min(...b.states.map((s) => s.rateHz));
     if (lowest <= roundRate(o.minHz)) {
+      // The client's ceiling below the database's lowest fail: the client, not the database, ended the search.
+      if (b.ceilingHz !== null && lowest === b.ceilingHz) return { action: 'done', end: 'harness-bound', bracket: b };
       if (b.failHz !== null) return { action: 'done', end: 'no-pass', bracket: b };
-      if (b.ceilingHz !== null) return { action: 'done', end: 'harness-bound', bracket: b };
       const noisy = b.states.find((s) => s.rateHz === lowest);
       if (noisy?.status === 'noise') return { action: 'done', end: 'no-pass', bracket: b };
     }

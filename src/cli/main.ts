@@ -8,11 +8,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { RTBENCH_VERSION } from '../paths.js';
-import { maskSecrets } from '../targets/url.js';
+import { maskSecrets, rememberSecretsOf } from '../targets/url.js';
 import { capacityOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
-const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover'] as const;
+const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover', 'ui'] as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -134,6 +134,17 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'ui <dir>',
+      'serve the page of a result dir: a finished one, or one a running rtbench run/capacity is still writing (followed each second), until Ctrl-C',
+      (y) => y
+        .positional('dir', { type: 'string', demandOption: true, describe: 'a result dir (results/<run-id> or a capacity dir)' })
+        .option('ui', { type: 'string', describe: 'listen on [HOST:]PORT (127.0.0.1 unless HOST is given; beyond it, a random token guards the URL) [default: a free port on 127.0.0.1]' }),
+      async (args) => {
+        const { uiCommand } = await import('./commands/ui.js');
+        exitCode = await uiCommand(String(args.dir), args['ui']);
+      },
+    )
+    .command(
       'export <run>',
       'write a run\'s default figures for other CI tools: --format bmf (Bencher) | github-action-benchmark',
       (y) => y
@@ -173,6 +184,16 @@ async function main(argv: string[]): Promise<number> {
 // A closed pipe (rtbench run | head) must not crash the run and skip its cleanup.
 process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
+
+// Every password the user gave (in a URL argument, --url=…, or PGPASSWORD) is redacted from
+// whatever rtbench prints or writes, even from text no URL scanner would recognise.
+for (const arg of hideBin(process.argv)) {
+  const k = arg.indexOf('://');
+  if (k < 0) continue;
+  const eq = arg.indexOf('=');
+  rememberSecretsOf(eq >= 0 && eq < k ? arg.slice(eq + 1) : arg);
+}
+if (process.env['PGPASSWORD']) rememberSecretsOf(process.env['PGPASSWORD'], 'password');
 
 main(hideBin(process.argv)).then(
   (code) => process.exit(code),

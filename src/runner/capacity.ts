@@ -22,13 +22,13 @@ import {
   type CapacityResult, type CapacityTrial, type TrialServer,
 } from '../capacity/result.js';
 import { connect } from '../targets/postgres.js';
-import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
+import { isConnectionLost } from '../targets/sqlstate.js';
 import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
 import { standardStepObservers } from './step-observers.js';
 import { histogramSource, looksOf, TrialMonitor } from './trial-monitor.js';
-import { removeTrialRows, retrying, serverNow, type RetryCounts } from './trial-rows.js';
+import { removeTrialRows, retrying, serverNow, stateOf, type RetryCounts } from './trial-rows.js';
 
 /** The capacity search's own settings (parsed from the command line by the CLI). */
 export interface CapacitySettings {
@@ -244,7 +244,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
           until: until.signal, ...(o.signal ? { signal: o.signal } : {}),
         },
       );
-    }, retries, 60_000, undefined, (err) => isConnectionLost(sqlstateOf(err)));
+    }, retries, 60_000, undefined, (err) => isConnectionLost(stateOf(err)));
     const m = monitor as TrialMonitor | null;
     const s = record.summary;
     const j = judgeTrial(specs, s, histogramSource(record.histograms), alpha);
@@ -270,7 +270,10 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
       why: next.why,
       valid: s.valid,
       verdict: j.verdict,
-      ingest: { p50Us: s.ingest.response.p50Us, p99Us: s.ingest.response.p99Us, count: s.ingest.response.count },
+      ingest: {
+        p50Us: s.ingest.response.p50Us, p99Us: s.ingest.response.p99Us, count: s.ingest.response.count,
+        errors: s.ingest.errors, errorsBySqlstate: s.ingest.errorsBySqlstate, reconnects: s.ingest.reconnects,
+      },
       slos: j.slos,
       misses: j.misses,
       undecided: j.undecided,

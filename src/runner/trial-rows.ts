@@ -15,6 +15,12 @@ import { MARKER_SITE_ID, type DashboardSession } from './dashboard.js';
 /** Retries made by between-trial work, by SQLSTATE (reported in capacity.json). */
 export type RetryCounts = Record<string, number>;
 
+/** The SQLSTATE of an error, also of a load that could not start (it carries the workers' SQLSTATE). */
+export function stateOf(err: unknown): string {
+  const carried = (err as { sqlstate?: unknown } | null)?.sqlstate;
+  return typeof carried === 'string' && carried !== '' ? carried : sqlstateOf(err);
+}
+
 /**
  * Run `work`; on an error (that `retryable` accepts), wait (250 ms doubling
  * to 4 s) and try again until `waitMs` has passed, counting each failure in
@@ -31,7 +37,7 @@ export async function retrying<T>(
       return await work();
     } catch (err) {
       if (!retryable(err)) throw err;
-      const state = sqlstateOf(err);
+      const state = stateOf(err);
       retries[state] = (retries[state] ?? 0) + 1;
       if (Date.now() + backoff > deadline) throw err;
       await sleep(backoff);

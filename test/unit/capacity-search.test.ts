@@ -127,6 +127,12 @@ describe('defects of the previous search, each fixed', () => {
     assert.deepEqual(fig.bracket, [1440, 2000]);
   });
 
+  test('a client ceiling at --min below a database fail ends harness-bound, not no-pass', () => {
+    const next = nextTrial(parse('100F 50H 50H'), { ...O, minHz: 50 });
+    assert.equal(next.action === 'done' && next.end, 'harness-bound');
+    assert.equal(next.action === 'done' && next.bracket.failHz, 100, 'the database\'s fail is kept');
+  });
+
   test('harness verdicts count only when consecutive: H, P, H at one rate is no ceiling', () => {
     const b = bracketOf(parse('1000P 1440H 1440P 1440H'), O);
     assert.equal(b.ceilingHz, null);

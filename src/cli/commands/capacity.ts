@@ -19,7 +19,11 @@ import { defaultSlos, parseSlos, type Slo } from '../../capacity/slo.js';
 import { sloSpecs } from '../../capacity/verdict.js';
 import { samplesForPass } from '../../capacity/binomial.js';
 import { CAPACITY_FORMAT_VERSION, capacityRatio, type CapacityResult, type CapacityTrial } from '../../capacity/result.js';
-import { capacityHtml } from '../../report/capacity-report.js';
+import { capacityHtml, capacityPairHtml } from '../../report/capacity-report.js';
+import { capacityPageModel, sideOf, trialOf } from '../../report/capacity-page.js';
+import { emptyModel } from '../../report/page-model.js';
+import { LiveObserver } from '../../ui/live-observer.js';
+import { openUi, type UiSession } from '../ui-session.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import { completeRunDir, readRunDir } from '../../results/write.js';
 import { ResultStream } from '../../results/stream.js';
@@ -190,9 +194,14 @@ export async function readResume(dir: string, config: RunConfig, settings: Capac
 /** Search one target (or continue `resume`); writes results/<capacity-id>/, capacity.json after every trial. */
 export async function capacityOn(
   config: RunConfig, target: OpenTarget, settings: CapacitySettings,
-  o: { log: Log; guard: SignalGuard; resultsDir: string; capacityId: string; resume?: CapacityResult },
+  o: {
+    log: Log; guard: SignalGuard; resultsDir: string; capacityId: string; resume?: CapacityResult;
+    /** The live page (--ui): each trial's intervals, each trial as it ends, the bracket as it narrows. */
+    ui?: { session: UiSession; side: string; label: string; nextStep: { n: number } };
+  },
 ): Promise<{ result: CapacityResult; dir: string }> {
   const { log } = o;
+  const live = o.ui;
   const dir = path.join(o.resultsDir, o.capacityId);
   await mkdir(dir, { recursive: true });
   const writeResult = (r: CapacityResult): Promise<void> => writeFileAtomic(path.join(dir, 'capacity.json'), JSON.stringify(r, null, 2) + '\n');
@@ -227,6 +236,7 @@ export async function capacityOn(
           stream,
           // The server's view of each trial; the panels' plans are not re-explained at every trial.
           ...serverSamplerFor(config, { plans: false }),
+          ...(live ? [new LiveObserver(live.session.hub, live.nextStep.n++, live.side)] : []),
           {
             name: 'trial-writer',
             stepRecord: async (record) => {
@@ -247,14 +257,22 @@ export async function capacityOn(
           const left = t.meanTrialMs === null ? '' : `, about ${Math.round(((t.left + 1) * t.meanTrialMs) / 6000) / 10} min left`;
           log(`rtbench: capacity trial ${t.number} (about ${t.left} more after it${left}): ${n0(t.rateHz)} rows/s for ${t.plannedMs / 1000} s (${t.why})`);
         },
-        onTrialDone: (t) => log(`rtbench: ${trialLine(t)}`),
-        onProgress: (r) => writeResult(r),
+        onTrialDone: (t) => {
+          log(`rtbench: ${trialLine(t)}`);
+          live?.session.hub.publish({ type: 'trial', trial: trialOf(t, live.side) });
+        },
+        onProgress: (r) => {
+          // The search's own bracket so far (the same function as its end), for the page.
+          live?.session.hub.publish({ type: 'side', side: sideOf(r, live.side, live.label) });
+          return writeResult(r);
+        },
         onNotice: (l) => log(`rtbench: ${l}`),
       },
     });
   } finally {
     await session.close();
   }
+  live?.session.hub.publish({ type: 'side', side: sideOf(result, live.side, live.label) });
   await writeResult(result);
   await writeFileAtomic(path.join(dir, 'report.html'), capacityHtml(result));
   await writeCapacityRunFiles(dir, result, settings);
@@ -340,6 +358,8 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
   const guard = new SignalGuard(log);
   const id = resumeDir === null ? newRunId(`${config.name}-capacity`) : path.basename(resumeDir);
   const results: Array<{ result: CapacityResult; label: string }> = [];
+  const ui = await openUi(args['ui'], emptyModel('capacity', `rtbench capacity ${id} (live)`), log);
+  const nextStep = { n: 0 };
   try {
     for (const [side, spec] of specs) {
       let target: OpenTarget | undefined;
@@ -351,6 +371,7 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
         const resultsDir = resumeDir !== null ? path.dirname(resumeDir) : side ? path.join(config.resultsDir, id) : config.resultsDir;
         const { result, dir } = await capacityOn(config, target, settings, {
           log, guard, resultsDir, capacityId: side ?? id, ...(resume ? { resume } : {}),
+          ...(ui ? { ui: { session: ui, side: side ?? '', label: target.label, nextStep } } : {}),
         });
         printResult(result, dir, side ? `${side} (${target.label})` : undefined);
         results.push({ result, label: target.label });
@@ -374,11 +395,18 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
         a: { target: a.label, capacityHz: a.result.capacityHz, lowerBound: a.result.lowerBound, bracket: a.result.bracket, band: a.result.band, end: a.result.end },
         b: { target: b.label, capacityHz: b.result.capacityHz, lowerBound: b.result.lowerBound, bracket: b.result.bracket, band: b.result.band, end: b.result.end }, ratio: r,
       }, null, 2) + '\n');
+      // Both curves on one chart with the ratio: results/<id>/report.html.
+      await writeFileAtomic(path.join(config.resultsDir, id, 'report.html'), capacityPairHtml(a, b, r));
+      process.stdout.write(`report: ${path.join(config.resultsDir, id, 'report.html')}\n`);
+      ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: 'a', ...a }, { side: 'b', ...b }], r) });
+    } else if (a && !b && !twoTargets) {
+      ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: '', label: a.label, result: a.result }]) });
     }
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     const codes = results.map((x) => capacityExitCode(x.result));
     return codes.find((c) => c !== ExitCode.ok) ?? ExitCode.ok;
   } finally {
     guard.dispose();
+    await ui?.close();
   }
 }
