@@ -242,6 +242,10 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
         {
           observers: [...standardStepObservers(o.session.dashboard, info.config), monitor, ...(o.observers?.(index) ?? [])],
           until: until.signal, ...(o.signal ? { signal: o.signal } : {}),
+          onRetry: (err) => {
+            const state = stateOf(err);
+            retries[state] = (retries[state] ?? 0) + 1;
+          },
         },
       );
     }, retries, 60_000, undefined, (err) => isConnectionLost(stateOf(err)));

@@ -72,6 +72,8 @@ export interface StepOptions {
    * marked interrupted.
    */
   readonly until?: AbortSignal;
+  /** A database error the step's own set-up retried (counting its rows while the server restarts): the caller counts it. */
+  readonly onRetry?: (err: unknown) => void;
 }
 
 /** Every observer's stepEnd, in order; one that throws costs only its own contribution (a note says so). */
@@ -232,7 +234,7 @@ export class RunSession {
     }
     const startedAt = index === 0 ? this.startedAt : new Date().toISOString();
     // Later steps count from where the previous one left the table (expiry may have removed rows since set-up).
-    const rowsBefore = index === 0 ? this.info.rowsAtSetup : await countRowsWithRetry(url, 30_000, sites);
+    const rowsBefore = index === 0 ? this.info.rowsAtSetup : await countRowsWithRetry(url, 30_000, sites, stepOpts.onRetry);
 
     const group = config.instance?.group ?? null;
     let agreed: AgreedStart | null = null;
@@ -313,7 +315,7 @@ export class RunSession {
       }
     }
     // Counted before the dashboard's finish: --expire deletes old raw rows.
-    const rowsAfter = await countRowsWithRetry(url, 30_000, sites);
+    const rowsAfter = await countRowsWithRetry(url, 30_000, sites, stepOpts.onRetry);
     const firstMeasure = intervals.find((r) => r.phase === 'measure');
     const timing = {
       startEpochMs: load.startEpochMs,

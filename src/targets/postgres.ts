@@ -202,7 +202,7 @@ export async function countRows(client: pg.Client, sites: SiteRange): Promise<nu
  * Count rows after a run, retrying while the server restarts (a run may have
  * survived an outage). Returns null when the server stays away for `waitMs`.
  */
-export async function countRowsWithRetry(url: string, waitMs: number, sites: SiteRange): Promise<number | null> {
+export async function countRowsWithRetry(url: string, waitMs: number, sites: SiteRange, onError?: (err: unknown) => void): Promise<number | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -212,7 +212,8 @@ export async function countRowsWithRetry(url: string, waitMs: number, sites: Sit
       } finally {
         await c.end().catch(() => undefined);
       }
-    } catch {
+    } catch (err) {
+      onError?.(err);
       if (Date.now() >= deadline) return null;
       await new Promise((r) => setTimeout(r, 500));
     }

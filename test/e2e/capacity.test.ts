@@ -154,7 +154,8 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
 
   test('killed with SIGKILL between trials, --resume finishes the search from the kept trials', { timeout: 300_000 }, async () => {
     const resultsDir = path.join(area.base, 'resume');
-    const args = ['capacity', '--url', cluster.url, ...common, '--start', '100', '--max', '2000', '--late-threshold-ms', '50',
+    // --max-trials 7: enough to kill after three and resume for four more (a lower bound at the end, exit 4, or a bracket).
+    const args = ['capacity', '--url', cluster.url, ...common, '--start', '100', '--max', '2000', '--max-trials', '7', '--late-threshold-ms', '50',
       '--slo', 'ingest.response.p99 <= 100ms', '--results-dir', resultsDir];
     const cli = startCli(args, { timeoutMs: 200_000 });
     let kept: CapacityResult | null = null;
@@ -180,10 +181,10 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     assert.equal(bad.code, 2, out(bad));
     assert.match(bad.stderr, /--resume .*: the search was made with other settings/);
     const r = await runCli([...args, '--resume', dir], { timeoutMs: 250_000 });
-    assert.equal(r.code, 0, out(r));
+    assert.ok(r.code === 0 || r.code === 4, out(r));
     const { c } = await readCapacity(resultsDir);
     assert.equal(c.status, 'finished');
-    assert.equal(c.end, 'found');
+    assert.ok(c.end === 'found' || c.end === 'trial-limit', c.headline);
     assert.ok(c.trials.length > killed.trials.length);
     // The kept trials are the first ones of the finished search, unchanged.
     assert.deepEqual(c.trials.slice(0, killed.trials.length).map((t) => [t.runId, t.rateHz, t.verdict]), killed.trials.map((t) => [t.runId, t.rateHz, t.verdict]));
@@ -192,7 +193,7 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
 
   test('the server restarts between trials: the search carries on, the retries counted', { timeout: 300_000 }, async () => {
     const resultsDir = path.join(area.base, 'restart');
-    const cli = startCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--max', '2000', '--late-threshold-ms', '50',
+    const cli = startCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--max', '2000', '--max-trials', '6', '--late-threshold-ms', '50',
       '--slo', 'ingest.response.p99 <= 100ms', '--results-dir', resultsDir], { timeoutMs: 280_000 });
     let trialsAtRestart = 0;
     try {
@@ -208,14 +209,14 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
       await sleep(3000);
       await cluster.start();
       const r = await cli.done;
-      assert.equal(r.code, 0, out(r));
+      assert.ok(r.code === 0 || r.code === 4, out(r));
       const { c } = await readCapacity(resultsDir);
-      assert.equal(c.end, 'found');
+      assert.equal(c.status, 'finished');
       assert.ok(c.trials.length > trialsAtRestart + 1, 'trials went on after the restart');
       const retried = Object.values(c.retries).reduce((a, b) => a + b, 0);
       const seenInTrial = c.trials.slice(trialsAtRestart).some((t) => t.ingest.errors > 0 || t.ingest.reconnects > 0);
       assert.ok(retried > 0 || seenInTrial,
-        `the restart was seen (retries ${JSON.stringify(c.retries)}; trial errors ${JSON.stringify(c.trials.map((t) => [t.ingest.errors, t.ingest.reconnects]))}) and survived`);
+        `the restart was seen (retries ${JSON.stringify(c.retries)}; trial errors ${JSON.stringify(c.trials.map((t) => [t.ingest.errors, t.ingest.reconnects]))}) and survived\n${out(r)}`);
     } finally {
       cli.signal('SIGKILL');
       await cli.done.catch(() => undefined);
