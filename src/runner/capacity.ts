@@ -13,6 +13,9 @@ import { connect } from '../targets/postgres.js';
 import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
+import { siteSlice } from '../config/types.js';
+import { standardStepObservers } from './step-observers.js';
+import { removeTrialRows, serverNow, type RetryCounts } from './trial-rows.js';
 
 /** The capacity search's own settings (parsed from the command line by the CLI). */
 export interface CapacitySettings {
@@ -65,6 +68,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   const info = o.session.info;
   const outcomes: SearchStep[] = [];
   const steps: CapacityStep[] = [];
+  const retries: RetryCounts = {};
   let end: CapacityResult['end'] = 'step-limit';
   let passHz: number | null = null;
   let failHz: number | null = null;
@@ -92,15 +96,15 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     });
     const stepStarted = Date.now();
     const runId = o.stepRunId(index, next.rateHz);
-    const since = o.betweenSteps === 'remove' ? await o.session.serverNow() : null;
+    const since = o.betweenSteps === 'remove' ? await serverNow(info.url, retries) : null;
     const record = await o.session.step(
       { runId, rateHz: next.rateHz, durationMs: o.stepDurationMs, warmupMs: o.stepWarmupMs },
-      { observers: o.observers?.(index) ?? [], ...(o.signal ? { signal: o.signal } : {}) },
+      { observers: [...standardStepObservers(o.session.dashboard, info.config), ...(o.observers?.(index) ?? [])], ...(o.signal ? { signal: o.signal } : {}) },
     );
     const s = record.summary;
     const j = judgeStep(s, o.slos);
     const state = await rawTableState(info.url, info.citus !== undefined);
-    const removed = since === null ? null : await o.session.removeRowsSince(since);
+    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries);
     const panels = Object.entries(s.probes?.byProbe ?? {}).flatMap(([p, ws]) => Object.entries(ws).map(([w, c]) => ({ figure: `probes.${p}.${w}.response.p95`, p95Us: c.response?.p95Us ?? null, count: c.count })));
     const worst = panels.filter((p) => p.p95Us !== null).sort((a, b) => b.p95Us! - a.p95Us!)[0];
     const step: CapacityStep = {

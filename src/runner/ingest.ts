@@ -8,6 +8,7 @@ import type { IntervalRow } from '../metrics/aggregate.js';
 import type { RunRecord, ServerInfo } from '../results/run-record.js';
 import type { RunObserver } from './observer.js';
 import { RunSession } from './session.js';
+import { standardStepObservers } from './step-observers.js';
 
 export interface IngestEvents {
   /** A completed interval (progress line material). */
@@ -25,7 +26,7 @@ export interface IngestOptions {
   readonly targetKind: 'embedded' | 'url';
   readonly runId: string;
   readonly events?: IngestEvents;
-  /** More observers of the step (telemetry, streamed results…), after the dashboard. */
+  /** More observers of the step (telemetry, streamed results…), after rtbench's standard ones (dashboard, expiry, scale). */
   readonly observers?: readonly RunObserver[];
   /** Aborting stops the load early; the run still completes and is marked interrupted. */
   readonly signal?: AbortSignal;
@@ -44,7 +45,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
   try {
     return await session.step(
       { runId: opts.runId },
-      { observers: [progress, ...(opts.observers ?? [])], ...(opts.signal ? { signal: opts.signal } : {}) },
+      { observers: [...standardStepObservers(session.dashboard, opts.config), progress, ...(opts.observers ?? [])], ...(opts.signal ? { signal: opts.signal } : {}) },
     );
   } finally {
     await session.close();

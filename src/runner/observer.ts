@@ -3,13 +3,15 @@
  * session runs one or more measure steps, and each observer is told of the
  * step's phase boundaries and of every completed interval, and may add to the
  * step's summary, histograms, notes and files when the step ends. The runner
- * knows no observer by name; progress lines, the dashboard viewers, the result
- * writer, the server sampler and the streamed results are all observers.
+ * knows no observer by name and constructs none: callers register them per
+ * step (`standardStepObservers` gives rtbench's own: the dashboard, expiry,
+ * scale); progress lines, the result writer, the server sampler and the
+ * streamed results are observers too.
  */
 import type { RunConfig } from '../config/types.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { Histogram } from '../metrics/histogram.js';
-import type { CitusInfo, RunRecord, ServerInfo } from '../results/run-record.js';
+import type { CitusInfo, DashboardSummary, RunRecord, ServerInfo } from '../results/run-record.js';
 
 /** What every observer may know of the session (set up once for all steps). */
 export interface SessionInfo {
@@ -69,6 +71,10 @@ export interface StepContribution {
    * during the step (expiry): added back to the acked-vs-table count.
    */
   readonly rowsRemoved?: number;
+  /** The dashboard's share of the summary (rollup, probes, freshness, audit) and its notes. */
+  readonly dashboard?: { readonly summary: DashboardSummary; readonly notes: readonly string[] };
+  /** Why the dashboard's share is missing (it failed at the step's end). */
+  readonly dashboardFailure?: string;
 }
 
 /** Timing of the step's schedule, given to observers when it ends. */

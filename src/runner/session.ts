@@ -2,23 +2,23 @@
  * A run as a session and its measure steps. The session is set up once
  * (server description, schema, Citus distribution, rollup install, preload,
  * idle baseline, the rendezvous of a group); each step then runs its own
- * warm-up and measure window on that set-up, tells its observers of phase
- * boundaries and intervals, and returns a RunRecord. `rtbench run` is a
- * session with one step; `rtbench capacity` runs many. Emits events and
- * returns records; never prints and never writes files.
+ * warm-up and measure window on that set-up, tells the observers its caller
+ * registered of phase boundaries and intervals, and returns a RunRecord.
+ * `rtbench run` is a session with one step; `rtbench capacity` runs many
+ * trials and owns what happens between them (src/runner/trial-rows.ts).
+ * Provenance is src/runner/provenance.ts. Emits events and returns records;
+ * never prints and never writes files.
  */
 import os from 'node:os';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { siteSlice, type RunConfig } from '../config/types.js';
 import { LoadPool } from '../load/pool.js';
 import { KINDS, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
-import { PACKAGE_ROOT, RTBENCH_VERSION, sqlPath } from '../paths.js';
+import { sqlPath } from '../paths.js';
 import { RESULT_FORMAT_VERSION, type CitusInfo, type RunInfo, type RunRecord, type ServerInfo } from '../results/run-record.js';
 import type { Histogram } from '../metrics/histogram.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
-import { DashboardSession, type DashboardOutcome } from './dashboard.js';
+import { DashboardSession } from './dashboard.js';
 import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
 import { maskUrl } from '../targets/url.js';
 import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
@@ -26,9 +26,7 @@ import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase, S
 import { ClientMeter } from './client-meter.js';
 import { buildSummary } from './summary.js';
 import type pg from 'pg';
-import { ExpiryObserver } from './expiry-observer.js';
-import { ScaleObserver } from './scale-observer.js';
-import { rollupTable } from '../rollup/strategies.js';
+import { provenance } from './provenance.js';
 import { ensurePartitions, partitionWindow } from '../targets/partitions.js';
 
 /** Create the partitions a load of `config` writes into, from `historyMs` before the server's now to past the step's end. */
@@ -64,69 +62,10 @@ export interface StepSpec {
 }
 
 export interface StepOptions {
-  /** Observers of this step, told in order. */
+  /** Observers of this step, told in order (the session adds none of its own: see standardStepObservers). */
   readonly observers?: readonly RunObserver[];
   /** Aborting stops the load early; the step still completes and is marked interrupted. */
   readonly signal?: AbortSignal;
-}
-
-const require = createRequire(import.meta.url);
-const versionOf = (pkg: string): string => {
-  try {
-    return (require(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-};
-
-function gitOutput(args: readonly string[]): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd: PACKAGE_ROOT, timeout: 5000 }, (err, out) => {
-      resolve(err ? null : out.trim() || null);
-    });
-  });
-}
-
-/** The checked-out branch; null when HEAD is detached. */
-async function gitBranch(): Promise<string | null> {
-  const b = await gitOutput(['rev-parse', '--abbrev-ref', 'HEAD']);
-  return b === 'HEAD' ? null : b;
-}
-
-/**
- * The dashboard (rollup driver, freshness, viewers, audit) as an observer of
- * the step: started with the load, the viewers with the measure phase,
- * finished after the rows are counted (expiry deletes old raw rows).
- */
-class DashboardObserver implements RunObserver {
-  readonly name = 'dashboard';
-  outcome: DashboardOutcome | null = null;
-  failure: string | null = null;
-
-  constructor(private readonly dashboard: DashboardSession) {}
-
-  /** Rebuild the rollup from the raw table (between capacity steps). */
-  rebuildRollup(): Promise<number> {
-    return this.dashboard.rebuildRollup();
-  }
-
-  async stepStart(): Promise<void> {
-    this.outcome = null;
-    this.failure = null;
-    await this.dashboard.startLoadPhase();
-  }
-
-  phase(phase: StepPhase): void {
-    if (phase === 'measure') this.dashboard.startProbes();
-  }
-
-  async stepEnd(): Promise<void> {
-    // The dashboard side never costs the run its results: a failure here becomes a note.
-    this.outcome = await this.dashboard.finish().catch((err: unknown) => {
-      this.failure = `rollup audit, probes and freshness not reported: ${err instanceof Error ? err.message : String(err)}`;
-      return null;
-    });
-  }
 }
 
 /** Every observer's stepEnd, in order; one that throws costs only its own contribution (a note says so). */
@@ -144,7 +83,7 @@ async function collectContributions(observers: readonly RunObserver[], step: Ste
 }
 
 /** The step's histograms (ingest, warm-up, the dashboard's, the observers') and the observers' extra files. */
-function stepOutputs(agg: Aggregator, dashboard: Record<string, Histogram>, contributions: readonly StepContribution[]): { histograms: Record<string, Histogram>; files: Record<string, string> } {
+function stepOutputs(agg: Aggregator, contributions: readonly StepContribution[]): { histograms: Record<string, Histogram>; files: Record<string, string> } {
   const histograms: Record<string, Histogram> = {
     'ingest-response': agg.measure.histograms.response,
     'ingest-service': agg.measure.histograms.service,
@@ -152,7 +91,6 @@ function stepOutputs(agg: Aggregator, dashboard: Record<string, Histogram>, cont
     'ingest-timer-lag': agg.measure.lagParts.timerLag,
     'ingest-connection-wait': agg.measure.lagParts.connectionWait,
     'warmup-response': agg.warmup.histograms.response,
-    ...dashboard,
   };
   const files: Record<string, string> = {};
   for (const c of contributions) {
@@ -164,18 +102,17 @@ function stepOutputs(agg: Aggregator, dashboard: Record<string, Histogram>, cont
 
 export class RunSession {
   private stepsRun = 0;
-  private readonly dashboardObserver: DashboardObserver | null;
   private readonly tutorialTemplate: Promise<string>;
 
   private constructor(
     private readonly opts: SessionOptions,
     readonly info: SessionInfo,
     private readonly startedAt: string,
-    private readonly dashboard: DashboardSession | null,
+    /** What the set-up made of the dashboard (rollup installed, history preloaded); null without a rollup. */
+    readonly dashboard: DashboardSession | null,
     private readonly rendezvous: Rendezvous | null,
     private readonly onCitus: boolean,
   ) {
-    this.dashboardObserver = dashboard ? new DashboardObserver(dashboard) : null;
     this.tutorialTemplate = readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
   }
 
@@ -256,38 +193,6 @@ export class RunSession {
     return new RunSession(opts, info, startedAt, dashboard, rendezvous, onCitusAtSetup);
   }
 
-  /** The database's clock now (rows a step inserts carry ingest_time at or after it). */
-  async serverNow(): Promise<Date> {
-    const c = await connect(this.opts.url, 'rtbench-setup');
-    try {
-      const r = await c.query<{ now: Date }>('SELECT clock_timestamp() AS now');
-      return r.rows[0]!.now;
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
-
-  /**
-   * Remove what a step added, so the next step reads the same history: raw rows
-   * (freshness markers included) with ingest_time at or after `since`, then
-   * VACUUM (the dead rows would otherwise cost later steps), then the rollup
-   * rebuilt from the raw table. Returns the rows removed and the time it took.
-   */
-  async removeRowsSince(since: Date): Promise<{ rows: number; ms: number }> {
-    const t0 = Date.now();
-    const c = await connect(this.opts.url, 'rtbench-setup');
-    let rows = 0;
-    try {
-      const r = await c.query('DELETE FROM http_request WHERE ingest_time >= $1', [since]);
-      rows = r.rowCount ?? 0;
-      await c.query('VACUUM (ANALYZE) http_request');
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-    if (this.dashboardObserver) await this.dashboardObserver.rebuildRollup();
-    return { rows, ms: Date.now() - t0 };
-  }
-
   /** Release what the session holds (the rendezvous claim). Never throws. */
   async close(): Promise<void> {
     await this.rendezvous?.close().catch(() => undefined);
@@ -309,14 +214,7 @@ export class RunSession {
     const sites = siteSlice(config);
     // Reassigned once a group instance knows its common start (observers see it from stepStart on).
     let step: StepInfo = { index, runId: spec.runId, config };
-    // --expire delete|drop-partitions: expiry on a schedule during the measure phase; the audit leaves out what it removed.
-    const expiry = config.dashboard.expiry
-      ? new ExpiryObserver(config.dashboard.expiry, config.dashboard.rollup === 'none' ? null : rollupTable(config.dashboard.granularityMin))
-      : null;
-    this.dashboard?.setAuditFloor(expiry ? () => expiry.expiredBefore() : null);
-    // Density, storage, cache hit ratio and rows per window (always; a few queries at the step's end).
-    const scale = new ScaleObserver(config.dashboard.rollup === 'none' ? null : rollupTable(config.dashboard.granularityMin));
-    const observers: RunObserver[] = [...(this.dashboardObserver ? [this.dashboardObserver] : []), ...(expiry ? [expiry] : []), scale, ...(stepOpts.observers ?? [])];
+    const observers: readonly RunObserver[] = stepOpts.observers ?? [];
     if (config.partition !== 'none') {
       // Partitions for this step's load (a later step of a long session may need new ones).
       const admin = await connect(url, 'rtbench-setup');
@@ -415,7 +313,7 @@ export class RunSession {
       interrupted,
     };
     const contributions = await collectContributions(observers, step, timing);
-    const dash = this.dashboardObserver?.outcome ?? null;
+    const dash = contributions.find((c) => c.dashboard)?.dashboard ?? null;
     const summary = buildSummary({
       config,
       runId: spec.runId,
@@ -432,11 +330,11 @@ export class RunSession {
       rssEndBytes,
       cores: os.cpus().length,
       dashboard: dash,
-      dashboardFailure: this.dashboardObserver?.failure ?? null,
+      dashboardFailure: contributions.find((c) => c.dashboardFailure)?.dashboardFailure ?? null,
       contributions,
     });
 
-    const { histograms, files } = stepOutputs(load.aggregator, dash?.histograms ?? {}, contributions);
+    const { histograms, files } = stepOutputs(load.aggregator, contributions);
     const record: RunRecord = {
       run: await this.runInfo(config, spec.runId, startedAt, started, load),
       summary,
@@ -458,7 +356,7 @@ export class RunSession {
     load: { lateStartMs: number; firstSentMs: number | null },
   ): Promise<RunInfo> {
     const group = config.instance?.group ?? null;
-    const cpus = os.cpus();
+    const p = await provenance();
     return {
       formatVersion: RESULT_FORMAT_VERSION,
       runId,
@@ -467,9 +365,9 @@ export class RunSession {
       config: { ...config, url: config.url === undefined ? undefined : maskUrl(config.url) },
       seed: config.seed,
       target: { kind: this.opts.targetKind, url: maskUrl(this.opts.url) },
-      gitRevision: await gitOutput(['rev-parse', 'HEAD']),
-      gitBranch: await gitBranch(),
-      versions: { rtbench: RTBENCH_VERSION, node: process.version, pg: versionOf('pg'), hdrHistogramJs: versionOf('hdr-histogram-js') },
+      gitRevision: p.gitRevision,
+      gitBranch: p.gitBranch,
+      versions: p.versions,
       server: this.info.server,
       ...(this.info.citus ? { citus: this.info.citus } : {}),
       ...(started && config.instance && group !== null ? {
@@ -485,15 +383,7 @@ export class RunSession {
           firstSentMs: load.firstSentMs,
         },
       } : {}),
-      machine: {
-        hostname: os.hostname(),
-        platform: os.platform(),
-        release: os.release(),
-        arch: os.arch(),
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model ?? 'unknown',
-        memoryBytes: os.totalmem(),
-      },
+      machine: p.machine,
     };
   }
 }
