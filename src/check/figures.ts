@@ -30,6 +30,7 @@
  * named in `skipped`, so the gate never holds a figure from too few samples.
  */
 import { resolveFigure, type FigureUnit } from './figure-path.js';
+import { clientTail, type IngestLatencies } from '../metrics/client-tail.js';
 
 /** Which way is worse: `smaller` is better (latency up is a regression), `bigger` is better, or the figure must be `zero`. */
 export type Direction = 'smaller' | 'bigger' | 'zero';
@@ -47,6 +48,12 @@ export interface TrackedFigure {
   readonly samples: number | null;
   /** Whether `check --history` may fail on it (false: recorded and shown, never failing). */
   readonly gated: boolean;
+  /**
+   * Set when the client's timer lateness set more than CLIENT_SHARE_LIMIT of this response
+   * percentile (metrics/client-tail.ts): `value` is then the service-time percentile, and this
+   * says how much of the response one was the client's (0..1). Absent otherwise.
+   */
+  readonly heldOnService?: { readonly clientShare: number; readonly responseValue: number };
 }
 
 export interface DefaultFigures {
@@ -101,16 +108,36 @@ function tracked(summary: unknown, jsonPath: string, direction: Direction): Trac
   return { path: r.figure.jsonPath, name: shortName(r.figure.jsonPath), value: r.figure.value, unit: r.figure.unit, direction, samples: samplesOf(summary, r.figure.jsonPath), gated: !UNGATED.has(r.figure.jsonPath) };
 }
 
+/** The ingest latencies of an open-loop run (a closed loop has no due time), or null. */
+function openLoopIngest(summary: unknown): IngestLatencies | null {
+  const ingest = isObj(summary) ? summary['ingest'] : undefined;
+  if (!isObj(ingest) || typeof ingest['targetRateHz'] !== 'number') return null;
+  const ok = (k: string): boolean => isObj(ingest[k]) && typeof (ingest[k] as Obj)['p99Us'] === 'number';
+  return ok('response') && ok('service') && ok('lag') ? (ingest as unknown as IngestLatencies) : null;
+}
+
+/** A response percentile the client set is held on its service time (see client-tail.ts). */
+function heldOnService(f: TrackedFigure, ingest: IngestLatencies | null): TrackedFigure {
+  if (ingest === null) return f;
+  const which = f.path === 'ingest.response.p50Us' ? 'p50' : f.path === 'ingest.response.p99Us' ? 'p99' : null;
+  if (which === null) return f;
+  const part = clientTail(ingest)[which];
+  if (!part.clientSet) return f;
+  return { ...f, value: part.serviceUs, heldOnService: { clientShare: part.clientShare, responseValue: part.responseUs } };
+}
+
 /**
  * The default figures a parsed summary.json holds, in the documented order.
- * Figures the run did not measure are simply absent.
+ * Figures the run did not measure are simply absent. A response percentile
+ * the client's lateness set (open loop) is held on its service time.
  */
 export function defaultFigures(summary: unknown): DefaultFigures {
   const figures: TrackedFigure[] = [];
   const skipped: string[] = [];
+  const ingest = openLoopIngest(summary);
   for (const [p, d] of CORE) {
     const f = tracked(summary, p, d);
-    if (f) figures.push(f);
+    if (f) figures.push(heldOnService(f, ingest));
   }
   const probes = isObj(summary) ? summary['probes'] : undefined;
   const byProbe = isObj(probes) ? probes['byProbe'] : undefined;

@@ -105,7 +105,8 @@ export function historyMarkdown(input: HistoryReportInput): string {
     const h = r.history;
     const spread = spreadText(r, f, options);
     const limit = r.limit === null ? '—' : f.direction === 'zero' ? '== 0' : `${f.direction === 'bigger' ? '>=' : '<='} ${formatFigure(r.limit, f.unit)}`;
-    const run = formatFigure(f.value, f.unit) + (f.samples !== null ? ` (n=${f.samples})` : '');
+    const run = formatFigure(f.value, f.unit) + (f.samples !== null ? ` (n=${f.samples})` : '') +
+      (f.heldOnService ? ` service time: the client set ${(f.heldOnService.clientShare * 100).toFixed(0)}% of the response ${formatFigure(f.heldOnService.responseValue, f.unit)}` : '');
     out.push(`| ${code(f.name)} | ${BETTER[f.direction]} | ${h.n} | ${cell(spread)} | ${cell(run)} | ${formatChange(r.change)} | ${cell(limit)} | ${cell(verdictText(r, f.gated))} |`);
   }
   out.push('');

@@ -30,7 +30,7 @@ import path from 'node:path';
 import { connect } from '../../src/targets/postgres.js';
 import { DEFAULT_GATE, MIN_HISTORY, type GateOptions } from '../../src/check/gate.js';
 import { historyNeeded, studyGate, type StudyInput, type StudyRun } from '../../src/check/gate-study.js';
-import { clientTail } from '../../src/check/client-tail.js';
+import { clientTail } from '../../src/metrics/client-tail.js';
 import { median } from '../../src/check/gate.js';
 import type { Summary } from '../../src/results/run-record.js';
 import { fmt, rtbench, startReferee, type Referee } from './referee.js';

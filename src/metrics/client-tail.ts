@@ -11,12 +11,14 @@
  * did not move the response percentile set nothing), and its share is that
  * part over the response percentile.
  *
- * A figure is `clientSet` when that share exceeds {@link CLIENT_SHARE_LIMIT};
- * `check --history` then holds the service-time percentile instead of the
- * response one and says so, instead of failing the whole run. In a closed
- * loop there is no due time: response equals service and the share is 0.
+ * A figure is `clientSet` when that share exceeds {@link CLIENT_SHARE_LIMIT}.
+ * The self-check makes the run invalid only when the client set the p50 (the
+ * figure is then the client's, not the database's); a client-set p99 leaves
+ * the run valid with a note saying by how much, and `check --history` holds
+ * that percentile on service time instead of failing the whole run. In a
+ * closed loop there is no due time: response equals service, the share is 0.
  */
-import type { LatencySummary } from '../metrics/histogram.js';
+import type { LatencySummary } from './histogram.js';
 
 /**
  * Share of a response percentile the client's lateness may set before the
@@ -65,4 +67,18 @@ export function clientTail(ingest: IngestLatencies, limit = CLIENT_SHARE_LIMIT):
     p50: part(ingest.response.p50Us, ingest.service.p50Us, timer.p50Us, limit),
     p99: part(ingest.response.p99Us, ingest.service.p99Us, timer.p99Us, limit),
   };
+}
+
+const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
+
+/** One note per percentile the client's lateness moved by more than the limit (empty when none). */
+export function clientTailNotes(t: ClientTail, limit = CLIENT_SHARE_LIMIT): string[] {
+  const out: string[] = [];
+  for (const [name, p] of [['p50', t.p50], ['p99', t.p99]] as const) {
+    if (p.clientShare > limit) {
+      out.push(`the client's timer lateness set ${(p.clientShare * 100).toFixed(0)}% of the response ${name} (${ms(p.clientUs)} of ${ms(p.responseUs)}; service ${name} ${ms(p.serviceUs)}): ` +
+        `check --history holds ingest.response.${name} on service time`);
+    }
+  }
+  return out;
 }
