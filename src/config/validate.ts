@@ -60,7 +60,7 @@ export const ROWS_PER_DEFAULT_WORKER = 10_000;
  * {@link ROWS_PER_DEFAULT_WORKER} rows/s. On 2 cores that is 1: measured with
  * bench:latency's rounds on the shared 2-core machine, 1 worker × 8
  * connections used 25–45% less client CPU per row than 2 × 4 at 500 and
- * 2,000 rows/s (README, "The ingest tail").
+ * 2,000 rows/s (docs/development.md, "The ingest tail").
  */
 export function defaultWorkers(rateHz: number | 'max', cores: number): number {
   const cap = Math.max(1, Math.floor(cores / 2));

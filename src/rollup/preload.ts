@@ -9,7 +9,7 @@
  * the same rows (their times relative to the server's now()), however many
  * connections insert the chunks in parallel.
  *
- * Fast (npm run bench:preload, README "Preload speed"): chunks go to several
+ * Fast (npm run bench:preload, docs/scale.md "Preload speed"): chunks go to several
  * connections at once; the server generates the rows (generate_series beats
  * client-side COPY here: the client would spend its CPU formatting rows the
  * server makes cheaper), and http_request carries no index in the tutorial's

@@ -276,7 +276,7 @@ async function main(): Promise<void> {
     const rp = ratioMed(all.get(at2000.label)!, 'rtbench', 'pgbench', 'p99');
     target(`${at2000.label}: rtbench/pgbench response p99 ≤ 1.5x`, rp <= 1.5, `${fmt(rp, 2)}x`);
     // "No worse than today": with RTBENCH_BASELINE, today's build measured in the same rounds; else issue 18's
-    // figures of the code before it on the quiet machine (README), 500/s 2.40x and 8,000/s 3.25x.
+    // figures of the code before it on the quiet machine (docs/development.md), 500/s 2.40x and 8,000/s 3.25x.
     for (const [rate, readme] of [[500, 2.40], [8000, 3.25]] as const) {
       const cond = conditions.find((c) => c.rateHz === Math.min(rate, Math.floor(pgMax / 2)))!;
       const res = all.get(cond.label)!;

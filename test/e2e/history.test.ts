@@ -318,9 +318,9 @@ describe('history store, check --history, report and export from real runs', { s
     assert.match(r.stdout, /`ingest.errors == 0`/);
   });
 
-  test("the README's sample workflow is .github/workflows/bench.yml", async () => {
+  test("the docs' sample workflow (docs/ci-gating.md) is .github/workflows/bench.yml", async () => {
     const workflow = await fs.readFile(path.join(REPO, '.github/workflows/bench.yml'), 'utf8');
-    const readme = await fs.readFile(path.join(REPO, 'README.md'), 'utf8');
+    const readme = await fs.readFile(path.join(REPO, 'docs', 'ci-gating.md'), 'utf8');
     const m = /```yaml\n(# \.github\/workflows\/bench\.yml\n[\s\S]*?)```/.exec(readme);
     assert.ok(m, 'a yaml block starting with # .github/workflows/bench.yml');
     assert.equal(m[1], workflow);

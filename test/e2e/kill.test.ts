@@ -93,7 +93,7 @@ async function killRunAt(cli: StartedCli, resultsDir: string, afterS: number): P
   assert.equal(run.status, 'running');
   assert.equal(run.owner.pid, cli.child.pid);
   assert.ok(!existsSync(path.join(dir, 'summary.json')), 'no final file of a dead run');
-  // The bound the README states: the interval in progress plus one sync period.
+  // The bound docs/crash-safety.md states: the interval in progress plus one sync period.
   assert.ok(lostS <= 1 + run.recovery.syncEveryMs / 1000 + 0.5, `lost ${lostS.toFixed(2)} s of load (rows up to ${last.endS} s, killed at ${killedAtS.toFixed(2)} s)`);
   process.stderr.write(`# kill -9 at ${killedAtS.toFixed(2)} s of the schedule: ${rows.length} intervals on disk (to ${last.endS} s), ${lostS.toFixed(2)} s of load lost\n`);
   return { dir, rows: rows.length, lostS, killedAtS };
