@@ -48,6 +48,13 @@ async function prepareDatabase(url: string, opts: { hll: boolean; rows: number }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Sleep at least `minMs`, then until `done()` or `maxMs` in all (then the assertions say what is missing). */
+async function waitFor(done: () => boolean, minMs: number, maxMs: number): Promise<void> {
+  const t0 = Date.now();
+  await sleep(minMs);
+  while (!done() && Date.now() - t0 < maxMs) await sleep(100);
+}
+
 function fmt(x: number | null | undefined): string {
   return x === undefined ? '—' : x === null ? 'insufficient' : x.toFixed(3);
 }
@@ -83,8 +90,9 @@ describe('probes on PostgreSQL', { skip }, () => {
     await runner.start();
     const conns = await withClient(cluster.url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'rtbench-probe-viewers' AND backend_type = 'client backend'`)).rows[0]?.n);
     assert.equal(conns, 3, 'one connection per viewer');
-    // 6 s: on a loaded 2-core box a refresh of every panel can take over 1 s; the 1-day cells need 2+ samples each.
-    await sleep(6_000);
+    // At least 4 s and two finished refreshes per viewer (every cell then has MIN_SAMPLES or more):
+    // on a loaded 2-core box a refresh of every panel can take several seconds, so a fixed sleep left cells with 0–1 samples.
+    await waitFor(() => runner.finishedRefreshes >= 3 * MIN_SAMPLES, 4_000, 90_000);
     results = await runner.stop();
     assert.ok(probes.some((p) => p.tenant), 'the tenant panels are loaded');
     const v = results.refreshes;
@@ -200,12 +208,14 @@ describe('probes on PostgreSQL', { skip }, () => {
       const runner = new ProbeRunner({ url, probes, refreshMs: 200, applicationName: 'rtbench-probe-nohll' });
       await runner.start();
       assert.deepEqual(runner.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)', 'skipped: probe tenant-distinct-hll (install postgresql-15-hll)']);
-      await sleep(1_000);
+      await waitFor(() => runner.finishedRefreshes >= 1, 1_000, 60_000);
       const killed = await withClient(url, async (c) =>
         (await c.query<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'rtbench-probe-nohll'`)).rows,
       );
       assert.equal(killed.length, 1, 'one probe connection');
-      await sleep(1_500);
+      // A refresh after the kill (on the reopened connection) runs every probe again.
+      const before = runner.finishedRefreshes;
+      await waitFor(() => runner.finishedRefreshes >= before + 2, 1_500, 60_000);
       const r = await runner.stop();
 
       assert.deepEqual(r.skipped, ['skipped: probe distinct-hll (install postgresql-15-hll)', 'skipped: probe tenant-distinct-hll (install postgresql-15-hll)']);
