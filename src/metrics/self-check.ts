@@ -39,7 +39,7 @@ export interface SelfCheckInput {
   /**
    * How much of the response p50 and p99 the client's lateness set (client-tail.ts); null for a
    * closed loop. When given, timer lateness over the threshold makes the run invalid only if the
-   * client set the p50: a tail the client only partly set is a note and a figure the gate holds on
+   * client set the p50 (more than CLIENT_SHARE_LIMIT of it, or moved it by more than the threshold): a tail the client only partly set is a note and a figure the gate holds on
    * service time, not a failed run. Absent: the fixed threshold alone decides (runs of older rtbench).
    */
   readonly clientTail?: ClientTail | null;
@@ -92,7 +92,8 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
   // The harness, not the server, set the tail: its own lateness. Waiting for a busy connection
   // (a stalled server) is not counted here; it shows in connection wait and response time.
   const tail = input.clientTail;
-  const clientSetMedian = tail == null || tail.p50.clientSet;
+  // The client set the median: more than CLIENT_SHARE_LIMIT of it, or more than the threshold itself.
+  const clientSetMedian = tail == null || tail.p50.clientSet || (input.lateThresholdUs !== undefined && tail.p50.clientUs > input.lateThresholdUs);
   if (input.timerLagP99Us != null && input.lateThresholdUs !== undefined && input.timerLagP99Us > input.lateThresholdUs && clientSetMedian) {
     const cold = input.warmupMs !== undefined && input.warmupMs < COLD_START_WARMUP_MS;
     reasons.push(cold

@@ -39,6 +39,8 @@ test('self-check: timer lateness over the threshold fails the run only when the 
   const reasons = selfCheck({ ...base, clientTail: median });
   assert.equal(reasons.length, 1);
   assert.match(reasons[0]!, /client-limited: timer lateness p99 7\.00 ms exceeds --late-threshold-ms 5 \(the harness, not the server, set the tail: 75% of the response p50\)/);
+  // Moving the median by more than the threshold itself is setting it too (a threshold no timer meets: every run is the client's).
+  assert.equal(selfCheck({ ...base, lateThresholdUs: 0.1, clientTail: tailOnly }).length, 1);
   // Without the split (older callers) the fixed threshold alone decides, as before.
   assert.equal(selfCheck({ ...base }).length, 1);
 });
