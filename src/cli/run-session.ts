@@ -14,6 +14,7 @@ import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
 import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
+import { progressPrinter } from '../report/phase-progress.js';
 
 export type Log = (line: string) => void;
 
@@ -119,6 +120,9 @@ export async function executeRun(
     observers: [progressObserver(config, log), stream, ...serverSamplerFor(config), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
+      // A long phase (idle baseline, serial vs parallel, audit, between steps): a line every 3 s with the time left
+      // and one with its cost at the end; --progress 0 turns these off with the per-second lines.
+      ...(config.progressS > 0 ? { onProgress: progressPrinter((l) => log(`rtbench: ${l}`)) } : {}),
       // Printed once connected, so a connection failure stays a single line.
       onReady: (server) => {
         opts.guard.loadStarted = true;
