@@ -8,7 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { RTBENCH_VERSION } from '../paths.js';
-import { maskSecrets } from '../targets/url.js';
+import { maskSecrets, rememberSecretsOf } from '../targets/url.js';
 import { capacityOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
@@ -173,6 +173,16 @@ async function main(argv: string[]): Promise<number> {
 // A closed pipe (rtbench run | head) must not crash the run and skip its cleanup.
 process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
+
+// Every password the user gave (in a URL argument, --url=…, or PGPASSWORD) is redacted from
+// whatever rtbench prints or writes, even from text no URL scanner would recognise.
+for (const arg of hideBin(process.argv)) {
+  const k = arg.indexOf('://');
+  if (k < 0) continue;
+  const eq = arg.indexOf('=');
+  rememberSecretsOf(eq >= 0 && eq < k ? arg.slice(eq + 1) : arg);
+}
+if (process.env['PGPASSWORD']) rememberSecretsOf(process.env['PGPASSWORD'], 'password');
 
 main(hideBin(process.argv)).then(
   (code) => process.exit(code),

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maskSecrets, maskUrl, validateUrl } from '../../src/targets/url.js';
+import { maskSecrets, maskUrl, rememberSecretsOf, validateUrl } from '../../src/targets/url.js';
 import { resolveTarget } from '../../src/cli/target.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -124,5 +124,50 @@ describe('resolveTarget', () => {
     const t = resolveTarget(undefined, { PGHOST: '::1', PGUSER: 'u' });
     assert.ok(t.kind === 'url');
     assert.doesNotThrow(() => validateUrl(t.url));
+  });
+});
+
+describe('passwords holding / # ? @ % and spaces (regression: the regex mask left them)', () => {
+  const NASTY = ['se/cret', 'se#cret', 'se?cret', 'pass@word@x', 'pc%zz', 'a b c', 'x/y#z?w@v%u t'];
+
+  test('maskUrl hides the whole password, written raw or percent-encoded', () => {
+    for (const pw of NASTY) {
+      for (const written of [pw, encodeURIComponent(pw)]) {
+        const url = `postgresql://u:${written}@h:5432/db?application_name=t`;
+        const masked = maskUrl(url);
+        assert.ok(!masked.includes(written), `${url} -> ${masked}`);
+        assert.ok(masked.startsWith('postgresql://u:***@'), masked);
+        for (const part of pw.split(/[/#?@% ]/).filter((p) => p.length > 1)) assert.ok(!masked.includes(part), `${part} of ${pw} in ${masked}`);
+      }
+    }
+  });
+
+  test('validateUrl names the problem without the password', () => {
+    for (const pw of NASTY) {
+      const url = `postgresql://u:${pw}@h/db`;
+      let message = '';
+      try {
+        validateUrl(url);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      for (const part of pw.split(/[/#?@% ]/).filter((p) => p.length > 1)) assert.ok(!message.includes(part), `${part} of ${pw} in ${message}`);
+    }
+    assert.doesNotThrow(() => validateUrl(`postgresql://u:${encodeURIComponent('x/y#z?w@v%u t')}@h/db`));
+    assert.doesNotThrow(() => validateUrl('postgresql://u@/db?host=/tmp'));
+  });
+
+  test('maskSecrets finds such URLs in free text, and remembered passwords anywhere', () => {
+    assert.ok(!maskSecrets('failed: postgresql://u:se/cret@h/db (x)').includes('cret'));
+    rememberSecretsOf('postgresql://u:' + encodeURIComponent('zz top/secret#1') + '@h/db');
+    const text = 'the server said: zz top/secret#1 and zz%20top%2Fsecret%231';
+    const masked = maskSecrets(text);
+    assert.ok(!masked.includes('secret'), masked);
+    rememberSecretsOf('pgpass word!', 'password');
+    assert.equal(maskSecrets('x pgpass word! y'), 'x *** y');
+  });
+
+  test('a password= parameter with an encoded value', () => {
+    assert.equal(maskUrl('postgresql://u@h/db?password=a%20b%23c&sslmode=require'), 'postgresql://u@h/db?password=***&sslmode=require');
   });
 });
