@@ -111,18 +111,19 @@ export async function executeRun(
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
   const stream = new ResultStream({ resultsDir: opts.resultsDir, onFailure: () => opts.guard.abort.abort() });
+  // A long phase (idle baseline, serial vs parallel, audit, plans): a line every 3 s with the time left and one
+  // with its cost at the end; --progress 0 turns these off with the per-second lines.
+  const onProgress = config.progressS > 0 ? progressPrinter((l) => log(`rtbench: ${l}`)) : undefined;
   const record = await runIngest({
     config,
     url: target.url,
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config), ...(opts.observers ?? [])],
+    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config, onProgress ? { onProgress } : {}), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
-      // A long phase (idle baseline, serial vs parallel, audit, between steps): a line every 3 s with the time left
-      // and one with its cost at the end; --progress 0 turns these off with the per-second lines.
-      ...(config.progressS > 0 ? { onProgress: progressPrinter((l) => log(`rtbench: ${l}`)) } : {}),
+      ...(onProgress ? { onProgress } : {}),
       // Printed once connected, so a connection failure stays a single line.
       onReady: (server) => {
         opts.guard.loadStarted = true;
