@@ -48,6 +48,8 @@ export interface PageChart {
   readonly xs: readonly number[];
   readonly series: readonly PageSeries[];
   readonly bands?: readonly PageBand[];
+  /** Areas filled between two series (by name), e.g. a gate's band from the window mean to its limit. */
+  readonly fills?: ReadonlyArray<{ readonly upper: string; readonly lower: string; readonly color: string }>;
   /** Horizontal lines (SLO limits) in y units. */
   readonly hlines?: ReadonlyArray<{ readonly value: number; readonly label: string }>;
 }
@@ -109,7 +111,7 @@ export interface PageCapacitySide {
 }
 
 export interface PageModel {
-  readonly kind: 'run' | 'capacity';
+  readonly kind: 'run' | 'capacity' | 'history';
   title: string;
   /** Lines under the title (plain text). */
   lines: string[];
@@ -130,6 +132,8 @@ export interface PageModel {
   configText: string;
   /** Notices as they came (live). */
   notices: string[];
+  /** A long set-up phase under way (preload, probes' idle baseline…): how far, the time left in ms; null when none. */
+  progress?: { phase: string; done: number; total: number | null; unit: string; etaMs: number | null } | null;
 }
 
 /** What the live server streams; `final` replaces the model with the finished run's. */
@@ -140,6 +144,7 @@ export type PageEvent =
   | { readonly type: 'side'; readonly side: PageCapacitySide }
   | { readonly type: 'trial'; readonly trial: PageTrial }
   | { readonly type: 'notice'; readonly text: string }
+  | { readonly type: 'progress'; readonly phase: string; readonly done: number; readonly total: number | null; readonly unit: string; readonly etaMs: number | null; readonly end: boolean }
   | { readonly type: 'final'; readonly model: PageModel };
 
 /** An empty model to start a live page with. */

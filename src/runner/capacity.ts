@@ -253,7 +253,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const s = record.summary;
     const j = judgeTrial(specs, s, histogramSource(record.histograms), alpha);
     const state = await rawTableState(info.url, info.citus !== undefined);
-    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, sitesOwned, retries);
+    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, sitesOwned, retries, o.session.onProgress);
     const retriesNow = Object.values(retries).reduce((a, b) => a + b, 0);
     if (retriesNow > retriesBefore) notice(`capacity: ${retriesNow - retriesBefore} database errors retried around trial ${index + 1} (by SQLSTATE so far: ${Object.entries(retries).map(([k, v]) => `${k}=${v}`).join(', ')}); the search goes on`);
     const server = digestServer(s.server);
