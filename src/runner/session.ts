@@ -46,7 +46,7 @@ export interface SessionEvents {
   onReady?(server: ServerInfo): void;
   /**
    * A long phase's progress (history rollup, idle baseline, serial vs parallel,
-   * the audit; in a capacity search the work between steps): what runs, how far
+   * the audit; in a capacity search the work between trials): what runs, how far
    * it is and the time left. Throttled to about one event a second per phase;
    * one `start` and one `end` event per phase. See src/schedule/progress.ts.
    */

@@ -211,7 +211,7 @@ export async function capacityOn(
     config, url: target.url, targetKind: target.recordKind,
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
-      // A long phase (idle baseline, serial vs parallel, audit, between steps): a line every 3 s with the time left
+      // A long phase (idle baseline, serial vs parallel, audit, between trials): a line every 3 s with the time left
       // and one with its cost at the end; --progress 0 turns these off with the per-second lines.
       ...(config.progressS > 0 ? { onProgress: progressPrinter((l) => log(`rtbench: ${l}`)) } : {}),
       onReady: (server) => {
