@@ -199,6 +199,8 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   const opsPerHz = 1 / info.config.batch;
   let sessionMs = 0;
   let sessionTrials = 0;
+  // Written before the first trial too, so a search killed during it can be resumed.
+  await o.events?.onProgress?.(buildResult(o, { startedAt, started, trials, end: null, retries, status: 'running' }));
   for (;;) {
     const next = nextTrial(trials.map(outcomeOf), o.search);
     if (next.action === 'done') {

@@ -8,7 +8,8 @@
  * the noise its trials showed (its band). Figures only, no pass/fail.
  *
  * BENCH_SEARCHES (default 3), BENCH_SCENARIO (default scenarios/quick.json),
- * BENCH_ARGS (extra CLI arguments, split on spaces).
+ * BENCH_ARGS (extra CLI arguments, split on spaces), BENCH_KEEP=1 keeps each
+ * search's results dir (its path is printed) instead of removing it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
     const [entry] = await readdir(dir);
     const c = JSON.parse(await readFile(path.join(dir, entry!, 'capacity.json'), 'utf8')) as CapacityResult;
     results.push({ c, wallMs, code, load });
-    await rm(dir, { recursive: true, force: true });
+    if (process.env['BENCH_KEEP'] === '1') process.stderr.write(`  kept: ${path.join(dir, entry!)}\n`);
+    else await rm(dir, { recursive: true, force: true });
   }
   console.log(`\n${N} default searches of ${SCENARIO} on the embedded default (wall time includes set-up and the throwaway server):`);
   for (const [i, { c, wallMs, code, load }] of results.entries()) {

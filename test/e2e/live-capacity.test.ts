@@ -59,7 +59,7 @@ describe('a capacity search\'s page in headless Chromium', { skip }, () => {
   test('the curve forms trial by trial, live and in report.html; the two-target page shows both', { timeout: 300_000 }, async () => {
     const resultsDir = path.join(area.base, 'results');
     // Low rates and a loose SLO: the search climbs 20, 40, 80… (or bisects down), a new rate at nearly every trial, whatever the load.
-    const cli = startCli(['capacity', '--url', cluster!.url, '--workers', '1', '--connections', '2', '--step-warmup', '1s', '--short-duration', '3s', '--trial-duration', '3s', '--progress', '0',
+    const cli = startCli(['capacity', '--url', cluster!.url, '--workers', '1', '--connections', '2', '--step-warmup', '1s', '--short-duration', '2s', '--trial-duration', '3s', '--progress', '0', '--late-threshold-ms', '1000',
       '--start', '20', '--max', '160', '--max-trials', '6', '--slo', 'ingest.response.p90 <= 2s', '--ui', '0', '--results-dir', resultsDir], { timeoutMs: 280_000 });
     let url: string | undefined;
     for (let i = 0; i < 1200 && !url; i++) {
