@@ -29,6 +29,7 @@ export function runOptions(y: Argv): Argv {
     .option('sites', { type: 'string', describe: 'number of sites (site_id range) [default: 32]' })
     .option('late-threshold-ms', { type: 'string', describe: 'an operation sent this long after its due time counts as late; timer lateness p99 above it makes the run invalid [default: 5]' })
     .option('sample-interval', { type: 'string', describe: 'server sampler: read pg_stat_activity this often (ms, or 0.5s); with it WAL, buffers, statements and plans; 0 turns the sampler off [default: 100]' })
+    .option('ui', { type: 'string', describe: 'serve a live page of the run on [HOST:]PORT (127.0.0.1 unless HOST is given; beyond it, a random token guards the URL)' })
     .option('progress', { type: 'string', describe: 'seconds between progress lines, 0 for none [default: 1]' })
     .option('name', { type: 'string', describe: 'run name, part of the run id' })
     .option('results-dir', { type: 'string', describe: 'where results/<run-id>/ goes [default: ./results]' })

@@ -278,63 +278,6 @@ export function barChartSvg(o: BarChartOptions): string {
   return out.join('');
 }
 
-/** The part of an HdrHistogram the percentile chart reads (values in µs). */
-export interface PercentileSource {
-  readonly totalCount: number;
-  readonly maxValue: number;
-  getValueAtPercentile(percentile: number): number;
-}
-
-/** Points per decade of 1/(1-p) on a percentile curve. */
-const STEPS_PER_DECADE = 10;
-
-/**
- * A histogram's percentile distribution as [1/(1-p), value] points: p from 0
- * up to 1 - 1/count (beyond that the data says nothing), ending at the max.
- * Empty for an empty histogram.
- */
-export function percentileCurve(h: PercentileSource): Array<readonly [number, number]> {
-  const n = h.totalCount;
-  if (n <= 0) return [];
-  const out: Array<readonly [number, number]> = [];
-  const limit = Math.log10(n);
-  for (let k = 0; k / STEPS_PER_DECADE < limit; k++) {
-    const x = 10 ** (k / STEPS_PER_DECADE);
-    out.push([x, h.getValueAtPercentile(100 * (1 - 1 / x))]);
-  }
-  out.push([Math.max(n, 1.0001), h.maxValue]);
-  return out;
-}
-
-/** "0%", "90%", "99%", "99.9%", … for x = 1/(1-p) = 10^k. */
-export function percentileLabel(x: number): string {
-  const k = Math.round(Math.log10(x));
-  return k <= 0 ? '0%' : `${(100 * (1 - 10 ** -k)).toFixed(Math.max(0, k - 2))}%`;
-}
-
-/**
- * Percentile distributions of several histograms on the usual HdrHistogram axes:
- * x is 1/(1-p) on a log scale labelled in percentiles, y the value.
- */
-export function percentileChartSvg(
-  title: string,
-  curves: ReadonlyArray<{ readonly name: string; readonly histogram: PercentileSource }>,
-  y: ValueAxis,
-): string {
-  return lineChartSvg({
-    title,
-    series: curves.map((c) => ({ name: `${c.name} (n=${c.histogram.totalCount.toLocaleString('en-US')})`, points: percentileCurve(c.histogram) })),
-    x: {
-      label: 'percentile',
-      scale: 'log',
-      format: percentileLabel,
-      ticks: (s) => s.ticks.filter((t) => Number.isInteger(Math.round(Math.log10(t.value) * 1e6) / 1e6)),
-    },
-    y,
-    markers: false,
-  });
-}
-
 export interface SweepPoint {
   /** The swept setting, e.g. a granularity ("1m", "5m", …). */
   readonly x: string;

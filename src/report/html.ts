@@ -1,77 +1,17 @@
 /**
- * report.html: one self-contained page (inline CSS and SVG, no script, no
- * external reference) with the run's charts and summary tables. Opens offline
- * and with JavaScript disabled. Every text is escaped. Pure.
+ * report.html: the live page (page.ts) with the finished run's model
+ * embedded — one self-contained file (uPlot and the page's code inlined, no
+ * external reference) that opens from disk offline; the tables are plain HTML
+ * and read without JavaScript. Every text is escaped.
  */
 import type { RunRecord } from '../results/run-record.js';
 import { maskSecrets } from '../targets/url.js';
-import { configJson } from './markdown.js';
-import { runCharts, type ReportChart } from './run-charts.js';
-import { escapeXml } from './svg.js';
-import { reportTables, type Cell, type ReportTable } from './tables.js';
+import { pageHtml } from './page.js';
+import { runPageModel } from './run-page.js';
 
-/** Escape text for HTML (text nodes and quoted attributes). */
-export const escapeHtml = escapeXml;
+import { escapeHtml } from './html-parts.js';
 
-/** The stylesheet of the HTML reports (run and history). */
-export const REPORT_CSS = `
-:root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #222; margin: 0 auto; padding: 16px 24px 48px; max-width: 1400px; background: #fafafa; }
-h1 { font-size: 22px; margin: 8px 0 4px; word-break: break-all; }
-h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 0 0 6px; }
-.verdict { display: inline-block; padding: 2px 10px; border-radius: 4px; font-weight: 700; color: #fff; }
-.verdict.valid { background: #1a7f37; } .verdict.invalid { background: #c62828; }
-ul.reasons { color: #c62828; margin: 6px 0; }
-nav { margin: 8px 0 0; font-size: 13px; } nav a { margin-right: 10px; color: #0b57d0; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; }
-figure { margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px; }
-figure svg { width: 100%; height: auto; display: block; }
-figcaption { font-size: 12px; color: #555; margin-top: 4px; }
-.tables { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 16px; align-items: start; }
-section.table { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 10px; overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; overflow-wrap: break-word; }
-section.wide { grid-column: 1 / -1; } section.wide td, section.wide th { white-space: nowrap; }
-th { background: #f3f3f3; font-weight: 600; }
-td.good { color: #1a7f37; } td.bad { color: #c62828; font-weight: 600; } td.warn { color: #b26a00; font-weight: 600; }
-details { margin-top: 16px; } pre { background: #fff; border: 1px solid #ddd; padding: 10px; overflow-x: auto; font-size: 12px; }
-`;
-
-/**
- * The start of a self-contained report page up to `<body>`: the CSP allows
- * inline styles and data: images only, so no script runs and nothing is fetched.
- */
-export function pageHead(title: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${escapeHtml(title)}</title>
-<style>${REPORT_CSS}</style>
-</head>
-<body>`;
-}
-
-function cellHtml(c: Cell): string {
-  return typeof c === 'string' ? `<td>${escapeHtml(c)}</td>` : `<td class="${c.tone}">${escapeHtml(c.text)}</td>`;
-}
-
-/** One summary table as an HTML section. */
-export function htmlTable(t: ReportTable): string {
-  const head = t.head.some((h) => h !== '') ? `<thead><tr>${t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` : '';
-  const body = t.rows.map((r) => `<tr>${r.map(cellHtml).join('')}</tr>`).join('\n');
-  // Tables of many columns (latency, probes) take the full width and never wrap a figure.
-  const cls = t.head.length >= 5 ? 'table wide' : 'table';
-  return `<section class="${cls}" id="t-${escapeHtml(t.id)}"><h3>${escapeHtml(t.title)}</h3><table>${head}<tbody>\n${body}\n</tbody></table></section>`;
-}
-
-function chartHtml(c: ReportChart): string {
-  // The SVG is built from escaped parts by src/report/charts.ts.
-  return `<figure id="c-${escapeHtml(c.id)}">${c.svg}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`;
-}
+export { escapeHtml, REPORT_CSS, pageHead, htmlTable } from './html-parts.js';
 
 /**
  * The whole report.html for a run. Never throws: the report is written with
@@ -90,29 +30,5 @@ export function reportHtml(record: RunRecord): string {
 }
 
 function renderHtml(record: RunRecord): string {
-  const s = record.summary;
-  const runId = maskSecrets(record.run.runId);
-  const tables = reportTables(record).filter((t) => t.rows.length > 0);
-  const charts = runCharts(record);
-  const verdict = s.valid ? '<span class="verdict valid">VALID</span>' : '<span class="verdict invalid">INVALID</span>';
-  const reasons = s.invalidReasons.length > 0 ? `<ul class="reasons">${s.invalidReasons.map((r) => `<li>${escapeHtml(maskSecrets(r))}</li>`).join('')}</ul>` : '';
-  const nav = tables.map((t) => `<a href="#t-${escapeHtml(t.id)}">${escapeHtml(t.title)}</a>`).join('');
-  return `${pageHead(`rtbench ${runId}`)}
-<header>
-<h1>rtbench run ${escapeHtml(runId)}</h1>
-<div>${verdict} ${escapeHtml(`${record.run.startedAt} → ${record.run.finishedAt}, measured ${(s.durationMs / 1000).toFixed(1)} s, target ${record.run.target.kind}`)}</div>
-${reasons}<nav>${nav}</nav>
-</header>
-<h2>Charts</h2>
-<div class="charts">
-${charts.map(chartHtml).join('\n')}
-</div>
-<h2>Figures</h2>
-<div class="tables">
-${tables.map(htmlTable).join('\n')}
-</div>
-<details><summary>Configuration (run.json)</summary><pre>${escapeHtml(configJson(record))}</pre></details>
-</body>
-</html>
-`;
+  return pageHtml(runPageModel(record));
 }

@@ -1,26 +1,46 @@
 /**
- * The charts of one run, as inline SVG: rate and latency over time from the
- * interval rows, percentile distributions from the histograms, and raw-vs-
- * rollup / exact-vs-HLL bars from the probe figures. Pure.
+ * The charts of one finished run that the page cannot build from the interval
+ * stream: the server's charts, percentile distributions from the histograms
+ * (HdrHistogram's log-scaled percentile plot), and raw-vs-rollup / exact-vs-HLL
+ * bars from the probe figures. As data for the page (page-model.ts), drawn by
+ * uPlot in the browser. Pure. The time charts (rate, percentiles over time,
+ * problems) are built by the page itself from the intervals (page-script.ts),
+ * so the live page and the report draw them the same way.
  */
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { NAMED_SPEEDUPS } from '../probe/figures.js';
 import type { ByWindow, ProbeFigures, RunRecord } from '../results/run-record.js';
-import { barChartSvg, formatNumber, lineChartSvg, percentileChartSvg, type LineSeries, type PercentileSource } from './charts.js';
-import { INSUFFICIENT, formatUs } from './console.js';
-import { maxOf, minOf } from './svg.js';
+import type { PageChart } from './page-model.js';
+import { INSUFFICIENT } from './console.js';
 import { serverCharts } from './server-report.js';
 
-export interface ReportChart {
-  /** Stable anchor, e.g. "rate". */
-  readonly id: string;
-  readonly title: string;
-  /** One sentence on how to read it. */
-  readonly caption: string;
-  readonly svg: string;
+/** The part of an HdrHistogram the percentile chart reads (values in µs). */
+export interface PercentileSource {
+  readonly totalCount: number;
+  readonly maxValue: number;
+  getValueAtPercentile(percentile: number): number;
 }
 
-const seconds = (v: number): string => `${formatNumber(v)} s`;
+/** Points per decade of 1/(1-p) on a percentile curve. */
+const STEPS_PER_DECADE = 10;
+
+/**
+ * A histogram's percentile distribution as [1/(1-p), value] points: p from 0
+ * up to 1 - 1/count (beyond that the data says nothing), ending at the max.
+ * Empty for an empty histogram.
+ */
+export function percentileCurve(h: PercentileSource): Array<readonly [number, number]> {
+  const n = h.totalCount;
+  if (n <= 0) return [];
+  const out: Array<readonly [number, number]> = [];
+  const limit = Math.log10(n);
+  for (let k = 0; k / STEPS_PER_DECADE < limit; k++) {
+    const x = 10 ** (k / STEPS_PER_DECADE);
+    out.push([x, h.getValueAtPercentile(100 * (1 - 1 / x))]);
+  }
+  out.push([Math.max(n, 1.0001), h.maxValue]);
+  return out;
+}
 
 /**
  * Interval rows worth plotting over time: a stub far shorter than the usual
@@ -31,80 +51,6 @@ export function plottedIntervals(rows: readonly IntervalRow[]): IntervalRow[] {
   const lengths = rows.map((r) => r.endMs - r.startMs).sort((a, b) => a - b);
   const median = lengths[Math.floor(lengths.length / 2)] ?? 0;
   return rows.filter((r) => r.endMs - r.startMs >= median / 5);
-}
-
-/** The x range of the time charts: schedule start (or the first interval) to the last interval's end. */
-function timeDomain(rows: readonly IntervalRow[]): readonly [number, number] | undefined {
-  if (rows.length === 0) return undefined;
-  return [Math.min(0, minOf(rows.map((r) => r.startMs))) / 1000, maxOf(rows.map((r) => r.endMs)) / 1000];
-}
-
-function timeAxis(rows: readonly IntervalRow[]): { label: string; format: (v: number) => string; domain?: readonly [number, number] } {
-  const domain = timeDomain(rows);
-  return { label: 'time since start', format: seconds, ...(domain && { domain }) };
-}
-
-/** The warm-up as an x range in seconds, if the run had warm-up intervals. */
-function warmupBands(rows: readonly IntervalRow[]): Array<{ from: number; to: number; label: string }> {
-  const w = rows.filter((r) => r.phase === 'warmup');
-  if (w.length === 0) return [];
-  return [{ from: minOf(w.map((r) => r.startMs)) / 1000, to: maxOf(w.map((r) => r.endMs)) / 1000, label: 'warm-up' }];
-}
-
-function rateChart(rows: readonly IntervalRow[]): ReportChart {
-  const x = (r: IntervalRow): number => r.endMs / 1000;
-  const series: LineSeries[] = [{ name: 'achieved rows/s', points: rows.map((r) => [x(r), r.achievedRowsHz] as const) }];
-  if (rows.some((r) => r.targetRowsHz !== null)) {
-    series.push({ name: 'target rows/s', points: rows.map((r) => [x(r), r.targetRowsHz] as const), dashed: true, color: '#555' });
-  }
-  return {
-    id: 'rate',
-    title: 'Achieved vs target rate',
-    caption: 'Rows acknowledged per second in each interval, plotted at the interval end; the shaded range is the warm-up.',
-    svg: lineChartSvg({ title: 'Achieved vs target rate', series, x: timeAxis(rows), y: { label: 'rows/s' }, bands: warmupBands(rows) }),
-  };
-}
-
-function latencyChart(rows: readonly IntervalRow[]): ReportChart {
-  const x = (r: IntervalRow): number => r.endMs / 1000;
-  const pick = (f: (r: IntervalRow) => number): Array<readonly [number, number | null]> => rows.map((r) => [x(r), r.ops > 0 ? f(r) : null] as const);
-  return {
-    id: 'latency-over-time',
-    title: 'Response time over time',
-    caption: 'Per-interval percentiles from the merged interval histograms (intervals without operations are gaps); log scale when the tail dwarfs the median.',
-    svg: lineChartSvg({
-      title: 'Response time over time',
-      series: [
-        { name: 'response p50', points: pick((r) => r.responseP50Us) },
-        { name: 'response p99', points: pick((r) => r.responseP99Us) },
-        { name: 'service p99', points: pick((r) => r.serviceP99Us), dashed: true },
-        { name: 'lag p99', points: pick((r) => r.lagP99Us) },
-      ],
-      x: timeAxis(rows),
-      y: { label: 'latency', scale: 'auto', format: formatUs },
-      bands: warmupBands(rows),
-    }),
-  };
-}
-
-function problemsChart(rows: readonly IntervalRow[]): ReportChart {
-  const x = (r: IntervalRow): number => r.endMs / 1000;
-  return {
-    id: 'problems-over-time',
-    title: 'Late, dropped and failed operations over time',
-    caption: 'Operations started later than the lateness threshold, dropped by the schedule, or answered with an error, per interval.',
-    svg: lineChartSvg({
-      title: 'Late, dropped and failed operations over time',
-      series: [
-        { name: 'late', points: rows.map((r) => [x(r), r.late] as const) },
-        { name: 'dropped', points: rows.map((r) => [x(r), r.dropped] as const) },
-        { name: 'errors', points: rows.map((r) => [x(r), r.errors] as const) },
-      ],
-      x: timeAxis(rows),
-      y: { label: 'operations per interval' },
-      bands: warmupBands(rows),
-    }),
-  };
 }
 
 /** Histograms drawn on one chart; labels[i] is how names[i] appears in the legend. */
@@ -146,13 +92,27 @@ export function histogramGroups(names: readonly string[], probes: ProbeFigures |
   return groups;
 }
 
-function distributionCharts(histograms: Record<string, PercentileSource>, probes: ProbeFigures | null | undefined): ReportChart[] {
-  return histogramGroups(Object.keys(histograms), probes).map((g) => ({
-    id: g.id,
-    title: g.title,
+/**
+ * Several percentile curves on one chart: the x values of all curves merged
+ * (uPlot's data is columnar), each curve null where it has no point.
+ */
+export function percentileChart(id: string, title: string, curves: ReadonlyArray<{ readonly name: string; readonly histogram: PercentileSource }>): PageChart {
+  const pts = curves.map((c) => new Map(percentileCurve(c.histogram).map(([x, y]) => [x, y] as const)));
+  const xs = [...new Set(pts.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
+  return {
+    id, title,
     caption: 'Value at each percentile (x: 1/(1−p) on a log scale, as HdrHistogram plots it); a curve ends at its maximum, after the last percentile its sample count can resolve.',
-    svg: percentileChartSvg(g.title, g.names.map((n, i) => ({ name: g.labels[i] ?? n, histogram: histograms[n]! })), { label: 'latency', scale: 'auto', format: formatUs }),
-  }));
+    x: { label: 'percentile', unit: 'pct-x', log: true },
+    y: { label: 'latency', unit: 'us', log: true },
+    xs,
+    series: curves.map((c, i) => ({ name: `${c.name} (n=${c.histogram.totalCount.toLocaleString('en-US')})`, values: xs.map((x) => pts[i]!.get(x) ?? null) })),
+  };
+}
+
+function distributionCharts(histograms: Record<string, PercentileSource>, probes: ProbeFigures | null | undefined): PageChart[] {
+  return histogramGroups(Object.keys(histograms), probes)
+    .filter((g) => g.names.some((n) => (histograms[n]?.totalCount ?? 0) > 0))
+    .map((g) => percentileChart(g.id, g.title, g.names.map((n, i) => ({ name: g.labels[i] ?? n, histogram: histograms[n]! }))));
 }
 
 /** Raw-vs-rollup pairs to draw: every pair the figures name, else the built-in ones present. */
@@ -168,7 +128,7 @@ function probePairs(p: ProbeFigures): Array<{ raw: string; rollup: string; ratio
     .map(([field, [raw, rollup]]) => ({ raw, rollup, ratios: p[field] ?? {} }));
 }
 
-function probeBarCharts(p: ProbeFigures): ReportChart[] {
+function probeBarCharts(p: ProbeFigures): PageChart[] {
   const [hllRaw, hllRollup] = NAMED_SPEEDUPS.hllSpeedup;
   return probePairs(p).map(({ raw, rollup, ratios }, i) => {
     const isHll = raw === hllRaw && rollup === hllRollup;
@@ -176,43 +136,36 @@ function probeBarCharts(p: ProbeFigures): ReportChart[] {
       const f = p.byProbe[probe]?.[w];
       return f && f.count > 0 ? f.p50Us : null;
     });
-    const annotations = p.windows.map((w) => {
+    // Under each window: the speedup (and the HLL error), in the category label.
+    const categories = p.windows.map((w) => {
       const parts: string[] = [];
       const r = ratios[w];
-      if (r === null) parts.push(`speedup ${INSUFFICIENT} (n < ${p.minSamples})`);
-      else if (r !== undefined) parts.push(`speedup ${r.toFixed(2)}x`);
+      if (r === null) parts.push(`${INSUFFICIENT} (n < ${p.minSamples})`);
+      else if (r !== undefined) parts.push(`${r.toFixed(2)}x`);
       const e = isHll ? p.hllRelativeError?.[w] : undefined;
-      if (e !== undefined) parts.push(`HLL error ${e >= 0 ? '+' : ''}${(e * 100).toFixed(2)}%`);
-      return parts.length > 0 ? parts.join(' · ') : undefined;
+      if (e !== undefined) parts.push(`err ${e >= 0 ? '+' : ''}${(e * 100).toFixed(2)}%`);
+      return parts.length > 0 ? `${w}: ${parts.join(', ')}` : w;
     });
-    const title = isHll ? `Exact vs HLL distinct count: p50 per window` : `${raw} vs ${rollup}: p50 per window`;
+    const title = isHll ? 'Exact vs HLL distinct count: p50 per window' : `${raw} vs ${rollup}: p50 per window`;
     return {
       id: `probe-bars-${i}`,
       title,
       caption: isHll
-        ? 'Median query time of the exact and the HLL distinct count per dashboard window; under each window the speedup (exact / HLL p50) and the HLL relative error.'
-        : 'Median query time reading raw rows vs the rollup per dashboard window; under each window the speedup (raw / rollup p50).',
-      svg: barChartSvg({
-        title,
-        categories: p.windows,
-        series: [{ name: `${raw} p50`, values: p50(raw) }, { name: `${rollup} p50`, values: p50(rollup) }],
-        xLabel: 'dashboard window',
-        y: { label: 'p50 latency', scale: 'auto', format: formatUs },
-        annotations,
-      }),
+        ? 'Median query time of the exact and the HLL distinct count per dashboard window; each window is labelled with the speedup (exact / HLL p50) and the HLL relative error.'
+        : 'Median query time reading raw rows vs the rollup per dashboard window; each window is labelled with the speedup (raw / rollup p50).',
+      x: { label: 'dashboard window', unit: 'cat', categories },
+      y: { label: 'p50 latency', unit: 'us' },
+      xs: p.windows.map((_, k) => k),
+      series: [{ name: `${raw} p50`, values: p50(raw), bars: true }, { name: `${rollup} p50`, values: p50(rollup), bars: true }],
     };
   });
 }
 
-/** Every chart of the run, in report order. */
-export function runCharts(record: RunRecord): ReportChart[] {
-  const rows = plottedIntervals(record.intervals);
+/** The finished run's charts beyond the time charts, in page order. */
+export function runCharts(record: RunRecord): PageChart[] {
   return [
-    rateChart(rows),
-    latencyChart(rows),
     // Under the response-time chart, on the same time axis: what the server was doing then.
     ...serverCharts(record),
-    problemsChart(rows),
     ...distributionCharts(record.histograms, record.summary.probes),
     ...(record.summary.probes ? probeBarCharts(record.summary.probes) : []),
   ];

@@ -2,22 +2,14 @@
  * The server's part of report.html: active sessions by wait class over time
  * (drawn under the ingest latency chart), WAL MB/s over time, and tables of
  * waits per role, statements by role and plan shapes. From summary.json
- * `server` and server.csv (record.files). Pure. Drawn with the report's own
- * SVG charts (charts.ts), like the rest of the page.
+ * `server` and server.csv (record.files). Pure. Charts as data for the
+ * page's charts (page-model.ts), drawn by uPlot like the rest of the page.
  */
 import type { RunRecord, ServerSummary } from '../results/run-record.js';
-import { lineChartSvg, formatNumber, type LineSeries } from './charts.js';
+import type { PageBand, PageChart } from './page-model.js';
 import { ROLES } from '../telemetry/roles.js';
 import { describePlan } from '../telemetry/plans.js';
 import { topWaits } from '../telemetry/waits.js';
-
-/** A chart as run-charts.ts's ServerChart (declared here: run-charts imports this module). */
-export interface ServerChart {
-  readonly id: string;
-  readonly title: string;
-  readonly caption: string;
-  readonly svg: string;
-}
 
 /** A table as tables.ts's ServerTable (plain text cells). */
 export interface ServerTable {
@@ -43,11 +35,10 @@ export function parseServerCsv(text: string): { columns: string[]; rows: Array<R
   return { columns, rows };
 }
 
-const seconds = (v: number): string => `${formatNumber(v)} s`;
 const ROLE_COLUMNS = new RegExp(`^(${ROLES.join('|')})_(.+)$`);
 
-/** The server charts of a run (none without server.csv). */
-export function serverCharts(record: RunRecord): ServerChart[] {
+/** The server charts of a run (none without server.csv), on the time charts' axis (s after the step's origin). */
+export function serverCharts(record: RunRecord): PageChart[] {
   const csv = record.files?.['server.csv'];
   if (!csv) return [];
   const parsed = parseServerCsv(csv);
@@ -55,60 +46,49 @@ export function serverCharts(record: RunRecord): ServerChart[] {
   // The seconds of the load only (the plans and the audit come after), on the latency chart's time axis.
   const rows = parsed.rows.filter((r) => r.phase !== 'after');
   if (rows.length === 0) return [];
-  const lastEndS = Math.max(0, ...record.intervals.map((r) => r.endMs / 1000));
-  const timeAxis = { label: 'time since start', format: seconds, ...(lastEndS > 0 ? { domain: [0, lastEndS] as const } : {}) };
   // Plotted at the end of each second, as the interval rows are.
-  const x = (r: Record<string, number | string | null>): number => Number(r.second) + 1;
+  const xs = rows.map((r) => Number(r.second) + 1);
   const warm = rows.filter((r) => r.phase === 'warmup');
-  const bands = warm.length > 0 ? [{ from: Number(warm[0]!.second), to: Number(warm[warm.length - 1]!.second) + 1, label: 'warm-up' }] : [];
+  const bands: PageBand[] = warm.length > 0 ? [{ from: Number(warm[0]!.second), to: Number(warm[warm.length - 1]!.second) + 1, label: 'warm-up', kind: 'warmup' }] : [];
+  const col = (c: string): Array<number | null> => rows.map((r) => (typeof r[c] === 'number' ? (r[c] as number) : null));
   const waitCols = columns.filter((c) => ROLE_COLUMNS.test(c));
   const total = (c: string): number => rows.reduce((a, r) => a + (typeof r[c] === 'number' ? (r[c] as number) : 0), 0);
   const shown = waitCols.filter((c) => total(c) > 0).sort((a, b) => total(b) - total(a)).slice(0, 10);
-  const charts: ServerChart[] = [];
+  const x = { label: 'time since start', unit: 's' } as const;
+  const charts: PageChart[] = [];
   if (shown.length > 0) {
-    const series: LineSeries[] = shown.map((c) => {
-      const m = ROLE_COLUMNS.exec(c)!;
-      return { name: `${m[1]} ${m[2]}`, points: rows.map((r) => [x(r), typeof r[c] === 'number' ? (r[c] as number) : null] as const) };
-    });
     charts.push({
-      id: 'server-waits',
+      id: 'server-waits', time: true, x, xs, bands,
       title: 'Active sessions by role and wait class',
       caption: 'Mean active sessions per second in pg_stat_activity samples, by role and wait class (CPU: active, waiting on nothing instrumented); read it under the response-time chart: a Lock line rising with the ingest p99 names the cause.',
-      svg: lineChartSvg({ title: 'Active sessions by role and wait class', series, x: timeAxis, y: { label: 'active sessions' }, bands }),
+      y: { label: 'active sessions', unit: 'sessions' },
+      series: shown.map((c) => {
+        const m = ROLE_COLUMNS.exec(c)!;
+        return { name: `${m[1]} ${m[2]}`, values: col(c) };
+      }),
     });
   }
   if (columns.includes('wal_bytes_per_s')) {
     charts.push({
-      id: 'server-wal',
+      id: 'server-wal', time: true, x, xs, bands,
       title: 'WAL written per second',
       caption: 'The WAL insert position moved per second (the whole server), in MB/s.',
-      svg: lineChartSvg({
-        title: 'WAL written per second',
-        series: [{ name: 'WAL MB/s', points: rows.map((r) => [x(r), typeof r.wal_bytes_per_s === 'number' ? r.wal_bytes_per_s / 1e6 : null] as const) }],
-        x: timeAxis,
-        y: { label: 'MB/s' },
-        bands,
-      }),
+      y: { label: 'MB/s', unit: 'MB/s' },
+      series: [{ name: 'WAL MB/s', values: col('wal_bytes_per_s').map((v) => (v === null ? null : v / 1e6)) }],
     });
   }
   if (rows.some((r) => typeof r.server_cores === 'number')) {
-    const pick = (c: string): LineSeries['points'] => rows.map((r) => [x(r), typeof r[c] === 'number' ? (r[c] as number) : null] as const);
     charts.push({
-      id: 'server-cpu',
+      id: 'server-cpu', time: true, x, xs, bands,
       title: 'CPU of server and client on this host',
       caption: 'Cores used per second by the server\'s processes and by the client (its main thread apart), and the share of time runnable tasks waited for a CPU (/proc/pressure/cpu).',
-      svg: lineChartSvg({
-        title: 'CPU of server and client on this host',
-        series: [
-          { name: 'server cores', points: pick('server_cores') },
-          { name: 'client cores', points: pick('client_cores') },
-          { name: 'client main thread cores', points: pick('client_main_cores'), dashed: true },
-          { name: 'cpu pressure (0..1)', points: pick('cpu_pressure'), dashed: true, color: '#a33' },
-        ],
-        x: timeAxis,
-        y: { label: 'cores' },
-        bands,
-      }),
+      y: { label: 'cores', unit: 'cores' },
+      series: [
+        { name: 'server cores', values: col('server_cores') },
+        { name: 'client cores', values: col('client_cores') },
+        { name: 'client main thread cores', values: col('client_main_cores'), dashed: true },
+        { name: 'cpu pressure (0..1)', values: col('cpu_pressure'), dashed: true, color: '#a33' },
+      ],
     });
   }
   return charts;

@@ -7,10 +7,13 @@ import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../
 import { KINDS, type IntervalRow } from '../../src/metrics/aggregate.js';
 import { RESULT_FORMAT_VERSION, type ProbeWindowFigures, type RunRecord, type Summary } from '../../src/results/run-record.js';
 import { writeRunDir } from '../../src/results/write.js';
-import { barChartSvg, lineChartSvg, percentileCurve, percentileLabel, sweepCurvesSvg, thin } from '../../src/report/charts.js';
+import { barChartSvg, lineChartSvg, sweepCurvesSvg, thin } from '../../src/report/charts.js';
+import type { PageModel } from '../../src/report/page-model.js';
+import { escapeText, formatValue, timeCharts } from '../../src/report/page-script.js';
+import { runPageModel } from '../../src/report/run-page.js';
 import { reportHtml } from '../../src/report/html.js';
 import { escapeMarkdown, reportMarkdown } from '../../src/report/markdown.js';
-import { histogramGroups, plottedIntervals, runCharts } from '../../src/report/run-charts.js';
+import { histogramGroups, percentileCurve, plottedIntervals } from '../../src/report/run-charts.js';
 import { formatUs } from '../../src/report/console.js';
 
 const INJECTED = '<script>alert("x")</script>';
@@ -158,45 +161,60 @@ function references(html: string): string[] {
   return [...html.matchAll(/\b(?:src|href|xlink:href)\s*=\s*["']?([^"'\s>]*)/gi)].map((m) => m[1] ?? '');
 }
 
-test('report.html is self-contained: no external reference, no script, no @import', () => {
+/** The page model embedded in a report.html. */
+function modelOf(html: string): PageModel {
+  const m = /<script type="application\/json" id="rtbench-model">([^<]*)<\/script>/.exec(html);
+  assert.ok(m, 'the model is embedded');
+  return JSON.parse(m[1]!) as PageModel;
+}
+
+test('report.html is self-contained: uPlot and the code inlined, no external reference, no connection', () => {
   const html = reportHtml(makeRecord());
   assert.ok(html.startsWith('<!DOCTYPE html>'));
   assert.ok(!/src\s*=\s*["']?\s*https?:/i.test(html), 'no src="http');
   assert.ok(!/href\s*=\s*["']?\s*https?:/i.test(html), 'no href="http');
   assert.ok(!html.includes('@import'));
-  assert.ok(!/url\s*\(/i.test(html), 'no CSS url()');
-  assert.ok(!/<script|<link|<iframe|<img/i.test(html), 'no script, link, iframe or img element');
+  assert.ok(!/<link|<iframe|<img/i.test(html), 'no link, iframe or img element');
+  assert.ok(!/<script[^>]*\bsrc\s*=/i.test(html), 'every script inline');
   for (const ref of references(html)) assert.match(ref, /^#[\w-]+$/, `only in-page anchors, got ${ref}`);
-  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; [^"]*connect-src 'none'"/);
+  assert.ok(html.includes('uPlot'), 'uPlot inlined');
+  assert.ok(html.includes('function pageMain('), 'the page code inlined');
 });
 
-test('report.html has one <svg> per chart: rate, latency, problems, distributions, probe bars', () => {
+test('report.html draws rate, latency, problems, distributions and probe bars; warm-up shaded; speedups labelled', () => {
   const record = makeRecord();
-  const html = reportHtml(record);
-  const charts = runCharts(record);
-  const ids = charts.map((c) => c.id);
+  const model = modelOf(reportHtml(record));
+  assert.deepEqual(model, JSON.parse(JSON.stringify(runPageModel(record))));
+  const ids = [...timeCharts(model), ...model.charts].map((c) => c.id);
   assert.deepEqual(ids, [
     'rate', 'latency-over-time', 'problems-over-time',
     'dist-ingest', 'dist-rollup', 'dist-probes-0', 'dist-probes-1', 'dist-other',
     'probe-bars-0', 'probe-bars-1',
   ]);
-  assert.equal(html.match(/<svg\b/g)?.length, charts.length);
-  for (const id of ids) assert.ok(html.includes(`<figure id="c-${id}"><svg`), `figure ${id} holds an svg`);
-  assert.ok(!html.includes('NaN') && !html.includes('Infinity'), 'no NaN/Infinity coordinates');
-  // The warm-up is shaded on the time charts; the HLL chart carries speedup and error.
-  assert.equal(html.match(/<g class="band">/g)?.length, 3);
-  assert.ok(html.includes('speedup 7.50x · HLL error -1.20%'));
-  assert.ok(html.includes('speedup 50.00x'));
+  for (const c of [...timeCharts(model), ...model.charts]) {
+    for (const series of c.series) assert.equal(series.values.length, c.xs.length, `${c.id}: one value per x`);
+    assert.ok(c.xs.every(Number.isFinite), `${c.id}: finite x`);
+  }
+  for (const c of timeCharts(model)) assert.deepEqual(c.bands?.map((b) => b.kind), ['warmup'], `${c.id}: the warm-up shaded`);
+  const bars = model.charts.filter((c) => c.id.startsWith('probe-bars-'));
+  assert.ok(bars.some((c) => c.x.categories?.some((l) => l.includes('7.50x, err -1.20%'))), 'HLL speedup and error');
+  assert.ok(bars.some((c) => c.x.categories?.some((l) => l.includes('50.00x'))));
+  // The percentile plot: x = 1/(1-p) on a log axis, both scales log.
+  const dist = model.charts.find((c) => c.id === 'dist-ingest')!;
+  assert.equal(dist.x.log, true);
+  assert.equal(dist.y.log, true);
+  assert.equal(dist.xs[0], 1);
 });
 
 test('report.html escapes injected text and masks secrets', () => {
   const html = reportHtml(makeRecord({ invalidReasons: [INJECTED], valid: false }));
   assert.ok(!html.includes(INJECTED), 'raw <script> never appears');
-  assert.ok(!/<script/i.test(html));
-  assert.ok(html.includes('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;'), 'escaped note');
-  assert.ok(html.includes('&#38; a url postgresql://bench:***@db.example/x'));
+  assert.ok(!html.includes('<script>alert'), 'the JSON model escapes <');
+  assert.deepEqual(modelOf(html).verdict, { valid: false, reasons: [INJECTED] }, 'the page escapes it when it draws it (escapeText)');
+  assert.equal(escapeText(INJECTED), '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+  assert.ok(html.includes('&amp; a url postgresql://bench:***@db.example/x'));
   assert.ok(!html.includes('hunter2'), 'password masked (notes and config)');
-  assert.ok(html.includes('<span class="verdict invalid">INVALID</span>'));
 });
 
 test('report.md holds the summary tables, escaped and masked', () => {
@@ -238,8 +256,9 @@ test('a plain ingest run (no rollup, closed loop) renders without dashboard char
   const record = makeRecord({ ingest: { ...makeRecord().summary.ingest, targetRateHz: null } }, false);
   const rows = record.intervals.map((r) => ({ ...r, targetRowsHz: null }));
   const html = reportHtml({ ...record, intervals: rows });
-  assert.equal(html.match(/<svg\b/g)?.length, 5, 'rate, latency, problems, ingest and other distributions');
-  assert.ok(!html.includes('target rows/s'));
+  const model = modelOf(html);
+  assert.deepEqual([...timeCharts(model), ...model.charts].map((c) => c.id), ['rate', 'latency-over-time', 'problems-over-time', 'dist-ingest', 'dist-other']);
+  assert.deepEqual(timeCharts(model)[0]!.series.map((x) => x.name), ['achieved rows/s'], 'no target line');
   assert.ok(html.includes('closed loop'));
   assert.ok(!html.includes('Rollup audit'));
   const md = reportMarkdown(record);
@@ -277,7 +296,7 @@ test('percentileCurve walks 1/(1-p) up to the count and ends at the max', () => 
   assert.deepEqual(pts.at(-1), [10_000, h.maxValue]);
   assert.equal(pts.length, 41, '10 points per decade over 4 decades, plus the max');
   assert.deepEqual(percentileCurve(newHistogram()), []);
-  assert.deepEqual(['0%', '90%', '99%', '99.9%', '99.99%'], [1, 10, 100, 1000, 10_000].map(percentileLabel));
+  assert.deepEqual(['0%', '90%', '99%', '99.9%', '99.99%'], [1, 10, 100, 1000, 10_000].map((x) => formatValue('pct-x', x)));
 });
 
 test('histograms are grouped: ingest kinds, rollup with freshness, probes per window, the rest', () => {

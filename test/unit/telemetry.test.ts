@@ -265,7 +265,10 @@ describe('server in the reports', () => {
     assert.equal(parseServerCsv(csv).rows[1]!.wal_fpi_per_s, null);
     const charts = serverCharts({ files: { 'server.csv': csv }, intervals: [{ endMs: 2000 }] } as never);
     assert.deepEqual(charts.map((c) => c.id), ['server-waits', 'server-wal', 'server-cpu']);
-    assert.match(charts[0]!.svg, /ingest Lock/);
+    assert.deepEqual(charts[0]!.series.map((x) => x.name), ['ingest Lock', 'ingest CPU']);
+    // The 'after' second is left out; x is the end of each second.
+    assert.deepEqual(charts[0]!.xs, [1, 2]);
+    assert.deepEqual(charts[1]!.series[0]!.values, [0.05, 0.06]);
     assert.deepEqual(serverCharts({ intervals: [] } as never), []);
   });
 });

@@ -17,6 +17,10 @@ import { serverBlock } from '../../report/server-block.js';
 import { readScenario } from '../scenario.js';
 import { SignalGuard, executeRun, runExitCode } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
+import { emptyModel } from '../../report/page-model.js';
+import { runPageModel } from '../../report/run-page.js';
+import { LiveObserver } from '../../ui/live-observer.js';
+import { openUi } from '../ui-session.js';
 
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -56,12 +60,15 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const guard = new SignalGuard(log);
   let target: OpenTarget | undefined;
+  const ui = await openUi(args['ui'], emptyModel('run', `rtbench run ${config.name} (live)`), log);
   try {
     if (spec.kind === 'embedded') log('rtbench: no --url and no PG* variables');
     target = await openTarget(spec, log);
     guard.track(target, config.keep);
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
-    const { record, dir } = await executeRun(config, target, { log, guard, resultsDir: config.resultsDir });
+    ui?.hub.publish({ type: 'notice', text: `target ${target.label}` });
+    const { record, dir } = await executeRun(config, target, { log, guard, resultsDir: config.resultsDir, observers: ui ? [new LiveObserver(ui.hub, 0)] : [] });
+    ui?.hub.publish({ type: 'final', model: runPageModel(record) });
     process.stdout.write(summaryTable(record.summary) + '\n');
     const dash = dashboardTable(record.summary);
     if (dash) process.stdout.write(dash + '\n');
@@ -75,6 +82,7 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
   } finally {
     if (target) await guard.release(target, config.keep);
     guard.dispose();
+    await ui?.close();
   }
 }
 

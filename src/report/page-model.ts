@@ -1,0 +1,151 @@
+/**
+ * The data of the live page and of report.html (the same page): a JSON model
+ * that the page draws, and the events that grow it while a run or a capacity
+ * search goes. The live server sends the events; report.html embeds the final
+ * model. Types only, so the browser code (page-script.ts) and the builders
+ * share them.
+ */
+
+/** How a value is shown on an axis or in a legend. */
+export type PageUnit = 's' | 'us' | 'rows/s' | 'n' | 'pct-x' | 'MB/s' | 'cores' | 'sessions' | 'cat';
+
+export interface PageSeries {
+  readonly name: string;
+  /** One value per x (null: a gap). */
+  readonly values: ReadonlyArray<number | null>;
+  readonly color?: string;
+  readonly dashed?: boolean;
+  /** Points only, no line (failed trials, achieved rate). */
+  readonly pointsOnly?: boolean;
+  /** Drawn as bars (categorical x). */
+  readonly bars?: boolean;
+  /** Drawn against the right-hand axis (`y2`). */
+  readonly right?: boolean;
+  /** Larger markers, e.g. failed trials. */
+  readonly big?: boolean;
+}
+
+/** A shaded x range: warm-up, an outage, a capacity bracket. */
+export interface PageBand {
+  readonly from: number;
+  readonly to: number;
+  readonly label: string;
+  readonly kind: 'warmup' | 'outage' | 'bracket';
+}
+
+/** One chart: columnar data for uPlot (`xs` and one `values` per series). */
+export interface PageChart {
+  /** Stable anchor: the figure is `#c-<id>`. */
+  readonly id: string;
+  readonly title: string;
+  /** One sentence on how to read it. */
+  readonly caption: string;
+  /** Time charts share the cursor (lined up in time). */
+  readonly time?: boolean;
+  readonly x: { readonly label: string; readonly unit: PageUnit; readonly log?: boolean; readonly categories?: readonly string[] };
+  readonly y: { readonly label: string; readonly unit: PageUnit; readonly log?: boolean };
+  readonly y2?: { readonly label: string; readonly unit: PageUnit };
+  readonly xs: readonly number[];
+  readonly series: readonly PageSeries[];
+  readonly bands?: readonly PageBand[];
+  /** Horizontal lines (SLO limits) in y units. */
+  readonly hlines?: ReadonlyArray<{ readonly value: number; readonly label: string }>;
+}
+
+/** One interval of the stream (1 s by default); latencies in µs, t at the interval's end in s after the step's origin. */
+export interface PageInterval {
+  readonly step: number;
+  readonly t: number;
+  readonly warmup: boolean;
+  readonly targetHz: number | null;
+  readonly achievedHz: number;
+  readonly ops: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly serviceP99Us: number;
+  readonly lagP99Us: number;
+  readonly errors: number;
+  readonly late: number;
+  readonly dropped: number;
+  /** The interval fell in an outage (issue 22's per-interval field, when the run has it). */
+  readonly outage?: boolean;
+}
+
+/** A step of a session (one run, or one capacity trial). */
+export interface PageStep {
+  readonly index: number;
+  readonly runId: string;
+  /** Which target of a two-target search ('a', 'b'), else ''. */
+  readonly side: string;
+  readonly rateHz: number | null;
+  readonly warmupS: number;
+  readonly durationS: number;
+}
+
+/** One finished capacity trial (latencies in µs). */
+export interface PageTrial {
+  readonly side: string;
+  readonly index: number;
+  readonly rateHz: number;
+  readonly achievedHz: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly worstP95Us: number | null;
+  /** pass, fail, or anything else the search calls it (harness, inconclusive). */
+  readonly verdict: string;
+  readonly why: string;
+}
+
+/** One target of a capacity search, as known so far. */
+export interface PageCapacitySide {
+  readonly side: string;
+  /** The target, masked. */
+  readonly label: string;
+  /** Latency SLO limits, µs. */
+  readonly slos: ReadonlyArray<{ readonly name: string; readonly limitUs: number }>;
+  readonly bracket: readonly [number | null, number | null];
+  readonly capacityHz: number | null;
+  readonly headline: string;
+}
+
+export interface PageModel {
+  readonly kind: 'run' | 'capacity';
+  title: string;
+  /** Lines under the title (plain text). */
+  lines: string[];
+  verdict: { valid: boolean; reasons: string[] } | null;
+  steps: PageStep[];
+  intervals: PageInterval[];
+  /** Outages (issue 22's summary.availability.outages), s after the step's origin. */
+  outages: Array<{ step: number; startS: number; endS: number; causes: string[] }>;
+  /** The phase now (live), e.g. "measure" of step 3, and when it started (s after the step's origin). */
+  phase: { name: string; step: number; atS: number } | null;
+  finished: boolean;
+  /** Charts built from the finished run (server, distributions, probe bars). */
+  charts: PageChart[];
+  capacity: { sides: PageCapacitySide[]; trials: PageTrial[]; ratio: { ratio: number | null; low: number | null; high: number | null } | null } | null;
+  /** The tables of the finished run, as escaped HTML (tables.ts). */
+  tablesHtml: string;
+  /** run.json's configuration, masked, for a <details>. */
+  configText: string;
+  /** Notices as they came (live). */
+  notices: string[];
+}
+
+/** What the live server streams; `final` replaces the model with the finished run's. */
+export type PageEvent =
+  | { readonly type: 'step'; readonly step: PageStep }
+  | { readonly type: 'phase'; readonly name: string; readonly step: number; readonly atS: number }
+  | { readonly type: 'interval'; readonly row: PageInterval }
+  | { readonly type: 'side'; readonly side: PageCapacitySide }
+  | { readonly type: 'trial'; readonly trial: PageTrial }
+  | { readonly type: 'notice'; readonly text: string }
+  | { readonly type: 'final'; readonly model: PageModel };
+
+/** An empty model to start a live page with. */
+export function emptyModel(kind: PageModel['kind'], title: string, lines: string[] = []): PageModel {
+  return {
+    kind, title, lines, verdict: null, steps: [], intervals: [], outages: [], phase: null, finished: false, charts: [],
+    capacity: kind === 'capacity' ? { sides: [], trials: [], ratio: null } : null, tablesHtml: '', configText: '', notices: [],
+  };
+}
