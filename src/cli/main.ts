@@ -9,7 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { RTBENCH_VERSION } from '../paths.js';
 import { maskSecrets, rememberSecretsOf } from '../targets/url.js';
-import { capacityOptions, runOptions } from './run-options.js';
+import { capacityOptions, faultOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
 const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover'] as const;
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   await yargs(argv)
     .scriptName('rtbench')
     .usage('$0 <command> [options]')
-    .command('run', 'run the ingest benchmark', runOptions, async (args) => {
+    .command('run', 'run the ingest benchmark', (y) => faultOptions(runOptions(y)), async (args) => {
       const { runCommand } = await import('./commands/run.js');
       exitCode = await runCommand(args as Record<string, unknown>);
     })

@@ -272,6 +272,8 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
       now = clock.nowNs();
       waits.end(now);
       if (!slot) continue;
+      // The connection may have been lost between the hand-over and now (a server restart): try again.
+      if (slot.client === null) continue;
       if (now >= endNs || stopping) {
         slots.release(slot);
         break;
