@@ -5,7 +5,7 @@
 import type { HistoryRecord, Selection } from '../history/record.js';
 import { windowValues } from '../history/record.js';
 import type { TrackedFigure } from './figures.js';
-import { gateFigure, MIN_HISTORY, type GateOptions, type GateResult } from './gate.js';
+import { centre, gateFigure, MAD_TO_SD, MIN_HISTORY, type GateOptions, type GateResult } from './gate.js';
 import { formatFigure, type CheckStatus } from './markdown.js';
 
 export interface HistoryRow {
@@ -19,14 +19,18 @@ export interface HistoryRow {
 export function gateRun(figures: readonly TrackedFigure[], selected: readonly HistoryRecord[], window: number, o: GateOptions): HistoryRow[] {
   return figures.map((figure) => {
     const w = windowValues(selected, figure.path, window);
-    return { figure, result: gateFigure(figure.value, w.values, figure.direction, o), windowRunIds: w.records.map((r) => r.runId) };
+    const result = gateFigure(figure.value, w.values, figure.direction, o, { path: figure.path, samples: figure.samples });
+    return { figure, result, windowRunIds: w.records.map((r) => r.runId) };
   });
 }
 
-/** invalid > fail > pass; insufficient history never fails. */
+/** A row that fails the run: a regression on a gated figure. */
+export const failsRun = (r: HistoryRow): boolean => r.figure.gated && r.result.verdict === 'regression';
+
+/** invalid > fail > pass; insufficient history and watched (ungated) figures never fail. */
 export function historyStatus(rows: readonly HistoryRow[], runValid: boolean): CheckStatus {
   if (!runValid) return 'invalid';
-  return rows.some((r) => r.result.verdict === 'regression') ? 'fail' : 'pass';
+  return rows.some(failsRun) ? 'fail' : 'pass';
 }
 
 function cell(s: string): string {
@@ -44,7 +48,7 @@ export function formatChange(change: number | null): string {
 
 const BETTER = { smaller: 'smaller', bigger: 'bigger', zero: '= 0' } as const;
 
-export const TEST_NAMES: Record<GateOptions['test'], string> = { t: "Student's t", z: 'z-score', percent: 'percent' };
+export const TEST_NAMES: Record<GateOptions['test'], string> = { robust: 'robust (median, MAD)', t: "Student's t", z: 'z-score', percent: 'percent' };
 
 export interface HistoryReportInput {
   readonly rows: readonly HistoryRow[];
@@ -61,13 +65,21 @@ export interface HistoryReportInput {
 
 const STATUS_TITLE: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', invalid: 'INVALID RUN' };
 
-/** The verdict cell of one row. */
-export function verdictText(r: GateResult): string {
+/** The verdict cell of one row; a watched figure never reads FAIL. */
+export function verdictText(r: GateResult, gated = true): string {
   switch (r.verdict) {
-    case 'pass': return 'PASS';
-    case 'regression': return '**FAIL**';
-    case 'insufficient': return `insufficient history (n=${r.history.n} < ${MIN_HISTORY})`;
+    case 'pass': return gated ? 'PASS' : 'pass (watched, not gated)';
+    case 'regression': return gated ? '**FAIL**' : 'worse (watched, not gated)';
+    case 'insufficient': return r.reason ?? `insufficient history (n=${r.history.n} < ${MIN_HISTORY})`;
   }
+}
+
+/** The history cell: median ± σ̂ (MAD-based) for `robust`, mean ± sd otherwise. */
+function spreadText(r: GateResult, f: TrackedFigure, o: GateOptions): string {
+  const h = r.history;
+  if (h.n === 0) return '—';
+  const spread = o.test === 'robust' ? MAD_TO_SD * h.mad : h.sd;
+  return `${formatFigure(centre(h, o), f.unit)} ± ${formatFigure(spread, f.unit)}`;
 }
 
 /** The markdown summary of `check --history`, ending in a newline. */
@@ -87,21 +99,26 @@ export function historyMarkdown(input: HistoryReportInput): string {
     for (const r of run.invalidReasons) out.push(`- ${cell(r)}`);
     out.push('');
   }
-  out.push('| figure | better | history n | history mean ± sd | run | change | limit | verdict |', '|---|---|---:|---:|---:|---:|---:|---|');
+  const head = options.test === 'robust' ? 'history median ± 1.4826·MAD' : 'history mean ± sd';
+  out.push(`| figure | better | history n | ${head} | run | change | limit | verdict |`, '|---|---|---:|---:|---:|---:|---:|---|');
   for (const { figure: f, result: r } of rows) {
     const h = r.history;
-    const spread = h.n === 0 ? '—' : `${formatFigure(h.mean, f.unit)} ± ${formatFigure(h.sd, f.unit)}`;
+    const spread = spreadText(r, f, options);
     const limit = r.limit === null ? '—' : f.direction === 'zero' ? '== 0' : `${f.direction === 'bigger' ? '>=' : '<='} ${formatFigure(r.limit, f.unit)}`;
-    const run = formatFigure(f.value, f.unit) + (f.samples !== null ? ` (n=${f.samples})` : '');
-    out.push(`| ${code(f.name)} | ${BETTER[f.direction]} | ${h.n} | ${cell(spread)} | ${cell(run)} | ${formatChange(r.change)} | ${cell(limit)} | ${verdictText(r)} |`);
+    const run = formatFigure(f.value, f.unit) + (f.samples !== null ? ` (n=${f.samples})` : '') +
+      (f.heldOnService ? ` service time: the client set ${(f.heldOnService.clientShare * 100).toFixed(0)}% of the response ${formatFigure(f.heldOnService.responseValue, f.unit)}` : '');
+    out.push(`| ${code(f.name)} | ${BETTER[f.direction]} | ${h.n} | ${cell(spread)} | ${cell(run)} | ${formatChange(r.change)} | ${cell(limit)} | ${cell(verdictText(r, f.gated))} |`);
   }
   out.push('');
   for (const s of input.skipped) out.push(`- skipped ${cell(s)}`);
   if (input.skipped.length > 0) out.push('');
-  const failed = rows.filter((r) => r.result.verdict === 'regression').length;
-  const insufficient = rows.filter((r) => r.result.verdict === 'insufficient').length;
-  const parts = [failed === 0 ? `${rows.length - insufficient} of ${rows.length} figures passed` : `${failed} of ${rows.length} figures regressed`];
-  if (insufficient > 0) parts.push(`${insufficient} had insufficient history (fewer than ${MIN_HISTORY} records) and cannot fail`);
+  const gated = rows.filter((r) => r.figure.gated);
+  const failed = gated.filter(failsRun).length;
+  const insufficient = gated.filter((r) => r.result.verdict === 'insufficient').length;
+  const parts = [failed === 0 ? `${gated.length - insufficient} of ${gated.length} gated figures passed` : `${failed} of ${gated.length} gated figures regressed`];
+  if (insufficient > 0) parts.push(`${insufficient} had insufficient history or samples and cannot fail`);
+  const watched = rows.length - gated.length;
+  if (watched > 0) parts.push(`${watched} watched (shown, never failing: not steady on short runs)`);
   out.push(parts.join('; ') + '.');
   return out.join('\n') + '\n';
 }

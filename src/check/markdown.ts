@@ -22,10 +22,23 @@ export function formatFigure(value: number, unit: FigureUnit): string {
     case 'us': return formatUs(value);
     case 'ms': return formatUs(value * 1000);
     case 'hz': return `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })}/s`;
-    case 'bytes': return `${(value / 1048576).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+    case 'bytes': return formatBytes(value);
     case 'number':
       return Number.isInteger(value) ? value.toLocaleString('en-US') : String(Number(value.toPrecision(4)));
   }
+}
+
+/**
+ * Bytes in their own scale: B below 10 kB (a per-row figure reads `212 B`,
+ * not `0 MB`), then kB, MB, GB (powers of 1,000, as the unit names say).
+ */
+export function formatBytes(value: number): string {
+  const abs = Math.abs(value);
+  const num = (v: number, d: number): string => v.toLocaleString('en-US', { maximumFractionDigits: d });
+  if (abs < 10_000) return `${num(value, abs < 10 ? 2 : abs < 100 ? 1 : 0)} B`;
+  if (abs < 10_000_000) return `${num(value / 1e3, 1)} kB`;
+  if (abs < 10_000_000_000) return `${num(value / 1e6, 1)} MB`;
+  return `${num(value / 1e9, 1)} GB`;
 }
 
 /** A table cell: backslash-escape pipes and keep it on one line. */

@@ -12,7 +12,7 @@ import { maskSecrets, rememberSecretsOf } from '../targets/url.js';
 import { capacityOptions, faultOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
-const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover'] as const;
+const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover', 'ui'] as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -131,6 +131,17 @@ async function main(argv: string[]): Promise<number> {
       async (args) => {
         const { historyCommand } = await import('./commands/history.js');
         exitCode = await historyCommand(args as Record<string, unknown>);
+      },
+    )
+    .command(
+      'ui <dir>',
+      'serve the page of a result dir: a finished one, or one a running rtbench run/capacity is still writing (followed each second), until Ctrl-C',
+      (y) => y
+        .positional('dir', { type: 'string', demandOption: true, describe: 'a result dir (results/<run-id> or a capacity dir)' })
+        .option('ui', { type: 'string', describe: 'listen on [HOST:]PORT (127.0.0.1 unless HOST is given; beyond it, a random token guards the URL) [default: a free port on 127.0.0.1]' }),
+      async (args) => {
+        const { uiCommand } = await import('./commands/ui.js');
+        exitCode = await uiCommand(String(args.dir), args['ui']);
       },
     )
     .command(

@@ -11,7 +11,7 @@ import Table from 'cli-table3';
 import type { Direction } from '../check/figures.js';
 import { shortName } from '../check/figures.js';
 import type { FigureUnit } from '../check/figure-path.js';
-import { gateFigure, type GateOptions, type GateVerdict } from '../check/gate.js';
+import { centre, gateFigure, type GateOptions, type GateVerdict } from '../check/gate.js';
 import { formatFigure } from '../check/markdown.js';
 import type { HistoryRecord } from './record.js';
 
@@ -21,7 +21,7 @@ export interface TrendPoint {
   readonly startedAt: string;
   /** null: this record does not hold the figure. */
   readonly value: number | null;
-  /** Mean of the window before this record, null with no history. */
+  /** Centre of the window before this record (the median for the robust test, else the mean), null with no history. */
   readonly mean: number | null;
   /** The gate's limit for this record (from the records before it), null while insufficient. */
   readonly limit: number | null;
@@ -56,9 +56,9 @@ export function trends(records: readonly HistoryRecord[], window: number, o: Gat
       const base = { runId: r.runId, revision: r.revision, startedAt: r.startedAt };
       if (!f) return { ...base, value: null, mean: null, limit: null, verdict: null };
       const windowValues = seen.slice(Math.max(0, seen.length - window));
-      const g = gateFigure(f.value, windowValues, direction, o);
+      const g = gateFigure(f.value, windowValues, direction, o, { path, samples: f.samples });
       seen.push(f.value);
-      return { ...base, value: f.value, mean: g.history.n > 0 ? g.history.mean : null, limit: g.limit, verdict: g.verdict };
+      return { ...base, value: f.value, mean: g.history.n > 0 ? centre(g.history, o) : null, limit: g.limit, verdict: g.verdict };
     });
     return { path, name: shortName(path), unit, direction, points };
   });

@@ -3,6 +3,7 @@
  * database, limited it, or when the achieved rate missed the target by more
  * than the tolerance. Pure: takes numbers, returns reasons.
  */
+import type { ClientTail } from './client-tail.js';
 
 export interface SelfCheckInput {
   /** Total target rate (rows/s), or null for a closed loop. */
@@ -35,6 +36,13 @@ export interface SelfCheckInput {
    * for a CPU (/proc/pressure/cpu `some`, 0..1). A client-limited run then names that cause.
    */
   readonly localServerCpuPressure?: number | null;
+  /**
+   * How much of the response p50 and p99 the client's lateness set (client-tail.ts); null for a
+   * closed loop. When given, timer lateness over the threshold makes the run invalid only if the
+   * client set the p50 (more than CLIENT_SHARE_LIMIT of it, or moved it by more than the threshold): a tail the client only partly set is a note and a figure the gate holds on
+   * service time, not a failed run. Absent: the fixed threshold alone decides (runs of older rtbench).
+   */
+  readonly clientTail?: ClientTail | null;
 }
 
 /** Warm-ups shorter than this leave a worker's first second (JIT, first connections) in the measure phase. */
@@ -83,13 +91,16 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
   });
   // The harness, not the server, set the tail: its own lateness. Waiting for a busy connection
   // (a stalled server) is not counted here; it shows in connection wait and response time.
-  if (input.timerLagP99Us != null && input.lateThresholdUs !== undefined && input.timerLagP99Us > input.lateThresholdUs) {
+  const tail = input.clientTail;
+  // The client set the median: more than CLIENT_SHARE_LIMIT of it, or more than the threshold itself.
+  const clientSetMedian = tail == null || tail.p50.clientSet || (input.lateThresholdUs !== undefined && tail.p50.clientUs > input.lateThresholdUs);
+  if (input.timerLagP99Us != null && input.lateThresholdUs !== undefined && input.timerLagP99Us > input.lateThresholdUs && clientSetMedian) {
     const cold = input.warmupMs !== undefined && input.warmupMs < COLD_START_WARMUP_MS;
     reasons.push(cold
       ? `client-limited (cold start): timer lateness p99 ${(input.timerLagP99Us / 1000).toFixed(2)} ms exceeds --late-threshold-ms ${input.lateThresholdUs / 1000}; ` +
         `with --warmup ${input.warmupMs! / 1000}s the measure phase holds the workers' first second (JIT, first connections); give --warmup 2s or more`
       : `client-limited: timer lateness p99 ${(input.timerLagP99Us / 1000).toFixed(2)} ms exceeds --late-threshold-ms ${input.lateThresholdUs / 1000} ` +
-        '(the harness, not the server, set the tail); add --workers, lower the rate, or run the client on a quieter machine');
+        `(the harness, not the server, set the tail${tail ? `: ${(tail.p50.clientShare * 100).toFixed(0)}% of the response p50` : ''}); add --workers, lower the rate, or run the client on a quieter machine`);
   }
   if (input.cpuCoresMean > limits.maxCpuShare * input.cores) {
     reasons.push(`client-limited: the client used ${input.cpuCoresMean.toFixed(2)} of ${input.cores} cores (limit ${(limits.maxCpuShare * 100).toFixed(0)}%)`);

@@ -191,6 +191,11 @@ export class ProbeRunner {
     }
   }
 
+  /** Refreshes finished so far (every panel run), all viewers together: lets a caller wait for enough samples rather than a fixed time. */
+  get finishedRefreshes(): number {
+    return this.#refreshResponse.totalCount;
+  }
+
   /** Probe lines skipped so far (known once the first connection succeeded). */
   get skipped(): readonly string[] {
     return this.#skipped;

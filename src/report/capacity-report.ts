@@ -1,81 +1,24 @@
 /**
- * report.html of a capacity search: the latency-vs-throughput curve (ingest
- * p50/p99 and the worst dashboard panel's p95 against the achieved rate), the
- * SLO lines, the capacity bracket shaded, and the steps table. Pure; one
- * self-contained file (no script, nothing fetched).
+ * report.html of a capacity search: the page (page.ts) with the finished
+ * search embedded — the latency-vs-offered-rate curve in rate order (failed
+ * trials marked, achieved rate on the right axis), the SLO lines, the bracket
+ * shaded, the trials table; and the two-target page (both curves on one chart,
+ * the ratio b/a with its bracket). Pure; one self-contained file.
  */
 import type { CapacityResult } from '../capacity/result.js';
-import { lineChartSvg, type LineSeries } from './charts.js';
-import { escapeHtml, htmlTable, pageHead } from './html.js';
-import { maskSecrets } from '../targets/url.js';
+import { capacityPageModel } from './capacity-page.js';
+import { pageHtml } from './page.js';
 
-const n0 = (v: number | null): string => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
-const ms = (us: number | null): string => (us === null ? '—' : `${(us / 1000).toFixed(2)} ms`);
-
-/** The curve as an SVG string. */
-export function capacityCurveSvg(r: CapacityResult): string {
-  const byX = [...r.steps].sort((a, b) => a.achievedHz - b.achievedHz);
-  const pts = (f: (s: (typeof byX)[number]) => number | null): Array<readonly [number, number | null]> =>
-    byX.map((s) => [s.achievedHz, (() => { const v = f(s); return v === null ? null : v / 1000; })()] as const);
-  const series: LineSeries[] = [
-    { name: 'ingest response p50', points: pts((s) => s.ingest.p50Us) },
-    { name: 'ingest response p99', points: pts((s) => s.ingest.p99Us) },
-  ];
-  if (byX.some((s) => s.worstPanel)) series.push({ name: 'worst panel response p95', points: pts((s) => s.worstPanel?.p95Us ?? null) });
-  const xs = byX.map((s) => s.achievedHz);
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs);
-  // SLO lines: the latency SLOs drawn flat across the curve (limits in ms).
-  for (const step of r.steps.slice(0, 1)) {
-    for (const slo of step.slos) {
-      if (slo.limit === null || (slo.unit !== 'us' && slo.unit !== 'ms')) continue;
-      if (!/^ingest\.|^probes\./.test(slo.figure)) continue;
-      const limitMs = slo.unit === 'us' ? slo.limit / 1000 : slo.limit;
-      series.push({ name: `SLO ${slo.slo}`, points: [[x0, limitMs], [x1, limitMs]], dashed: true });
-    }
-  }
-  const [p, f] = r.bracket;
-  const bands = p !== null && f !== null ? [{ from: p, to: f, label: 'capacity bracket' }] : [];
-  return lineChartSvg({
-    title: 'Latency vs achieved throughput',
-    series,
-    x: { label: 'achieved rows/s', domain: [x0, Math.max(x1, f ?? x1)] },
-    y: { label: 'ms', scale: 'log' },
-    bands,
-    markers: true,
-  });
+/** report.html of one target's search. */
+export function capacityHtml(r: CapacityResult): string {
+  return pageHtml(capacityPageModel([{ side: '', label: r.target.url, result: r }]));
 }
 
-export function capacityHtml(r: CapacityResult): string {
-  const title = `rtbench capacity ${maskSecrets(r.capacityId)}`;
-  const rows = r.steps.map((s) => [
-    String(s.index + 1), n0(s.rateHz), n0(s.achievedHz), ms(s.ingest.p50Us), ms(s.ingest.p99Us), s.worstPanel ? ms(s.worstPanel.p95Us) : '—',
-    n0(s.rawRows), s.verdict === 'pass' ? { text: 'pass', tone: 'good' as const } : s.verdict === 'fail' ? { text: 'fail', tone: 'bad' as const } : { text: 'harness', tone: 'warn' as const },
-    maskSecrets([...s.misses, ...s.harnessReasons].join('; ') || s.why),
-  ]);
-  const table = htmlTable({
-    id: 'steps', title: 'Steps',
-    head: ['#', 'target rows/s', 'achieved', 'ingest p50', 'ingest p99', 'worst panel p95', 'raw rows', 'verdict', 'misses / why'], rows,
-  });
-  let svg: string;
-  try {
-    svg = capacityCurveSvg(r);
-  } catch (err) {
-    svg = `<p>chart not drawn: ${escapeHtml(err instanceof Error ? err.message : String(err))}</p>`;
-  }
-  return `${pageHead(title)}
-<header>
-<h1>${escapeHtml(title)}</h1>
-<div><strong>${escapeHtml(maskSecrets(r.headline))}</strong></div>
-<div>${escapeHtml(`${r.startedAt} → ${r.finishedAt}; target ${r.target.kind} ${maskSecrets(r.target.url)}; scenario ${r.scenario}; ${r.steps.length} steps in ${(r.wallMs / 1000).toFixed(0)} s`)}</div>
-<div>SLOs: ${r.slos.map((s) => `<code>${escapeHtml(s)}</code>`).join(', ')} (and always: valid by the self-check, achieved within 1% of the target, no errors)</div>
-</header>
-<h2>Curve</h2>
-<div class="charts"><figure id="c-capacity">${svg}<figcaption>${escapeHtml('Each point is one step; dashed lines are the latency SLOs; the shaded band is the capacity bracket [pass, fail].')}</figcaption></figure></div>
-<h2>Steps</h2>
-<div class="tables">${table}</div>
-<p>${escapeHtml(r.state)}</p>
-</body>
-</html>
-`;
+/** report.html of a two-target search (`capacity --a --b`): both curves and the ratio b/a. */
+export function capacityPairHtml(
+  a: { readonly label: string; readonly result: CapacityResult },
+  b: { readonly label: string; readonly result: CapacityResult },
+  ratio: { ratio: number | null; low: number | null; high: number | null },
+): string {
+  return pageHtml(capacityPageModel([{ side: 'a', ...a }, { side: 'b', ...b }], ratio));
 }

@@ -117,12 +117,12 @@ export function timeCharts(model: PageModel): PageChart[] {
     {
       id: 'rate', title: `Achieved vs target rate${suffix}`, time: true,
       caption: 'Rows acknowledged per second in each interval, at the interval end; shaded: the warm-up (grey) and outages (red).',
-      x: { label: 'time since start', unit: 's' }, y: { label: 'rows/s', unit: 'rows/s' }, xs, series: rate, bands,
+      x: { label: 'time since start, s', unit: 's' }, y: { label: 'rows/s', unit: 'rows/s' }, xs, series: rate, bands,
     },
     {
       id: 'latency-over-time', title: `Response, service and lag percentiles over time${suffix}`, time: true,
       caption: 'Per-interval percentiles from the merged interval histograms (log scale; intervals without operations are gaps).',
-      x: { label: 'time since start', unit: 's' }, y: { label: 'latency', unit: 'us', log: true }, xs, bands,
+      x: { label: 'time since start, s', unit: 's' }, y: { label: 'latency', unit: 'us', log: true }, xs, bands,
       series: [
         { name: 'response p50', values: lat((r) => r.p50Us) },
         { name: 'response p99', values: lat((r) => r.p99Us) },
@@ -133,7 +133,7 @@ export function timeCharts(model: PageModel): PageChart[] {
     {
       id: 'problems-over-time', title: `Late, dropped and failed operations over time${suffix}`, time: true,
       caption: 'Operations started later than the lateness threshold, dropped by the schedule, or answered with an error, per interval.',
-      x: { label: 'time since start', unit: 's' }, y: { label: 'operations per interval', unit: 'n' }, xs, bands,
+      x: { label: 'time since start, s', unit: 's' }, y: { label: 'operations per interval', unit: 'n' }, xs, bands,
       series: [
         { name: 'late', values: rows.map((r) => r.late) },
         { name: 'dropped', values: rows.map((r) => r.dropped) },
@@ -173,7 +173,7 @@ export function capacityCharts(model: PageModel): PageChart[] {
   });
   const bands = cap.sides.flatMap((s) => {
     const [p, f] = s.bracket;
-    return p !== null && f !== null ? [{ from: p, to: f, label: `${two ? `${s.side}: ` : ''}bracket`, kind: 'bracket' as const }] : [];
+    return p !== null && f !== null ? [{ from: p, to: f, label: `${two ? `${s.side}: ` : ''}capacity bracket`, kind: 'bracket' as const }] : [];
   });
   const seen = new Set<string>();
   const hlines = cap.sides.flatMap((s) => s.slos).filter((l) => (seen.has(l.name) ? false : (seen.add(l.name), true))).map((l) => ({ value: l.limitUs, label: `SLO ${l.name}` }));
@@ -245,7 +245,8 @@ export function pageMain(uPlotCtor: unknown, initial: PageModel, eventsUrl: stri
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const optionsOf = (c: PageChart, width: number): any => {
     const cats = c.x.categories;
-    const axisFmt = (unit: string) => (_u: unknown, vals: number[]) => vals.map((v) => (cats ? cats[Math.round(v)] ?? '' : formatValue(unit, v)));
+    // Ticks of seconds and rates are bare numbers (the axis label names the unit); latencies keep theirs (µs, ms, s).
+    const axisFmt = (unit: string) => (_u: unknown, vals: number[]) => vals.map((v) => (cats ? cats[Math.round(v)] ?? '' : formatValue(unit === 'us' || unit === 'pct-x' ? unit : 'n', v)));
     const nBars = c.series.filter((s) => s.bars).length;
     let barIndex = 0;
     return {

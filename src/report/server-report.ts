@@ -54,7 +54,7 @@ export function serverCharts(record: RunRecord): PageChart[] {
   const waitCols = columns.filter((c) => ROLE_COLUMNS.test(c));
   const total = (c: string): number => rows.reduce((a, r) => a + (typeof r[c] === 'number' ? (r[c] as number) : 0), 0);
   const shown = waitCols.filter((c) => total(c) > 0).sort((a, b) => total(b) - total(a)).slice(0, 10);
-  const x = { label: 'time since start', unit: 's' } as const;
+  const x = { label: 'time since start, s', unit: 's' } as const;
   const charts: PageChart[] = [];
   if (shown.length > 0) {
     charts.push({

@@ -7,6 +7,7 @@ import { errorCount, type Aggregator, type IntervalRow } from '../metrics/aggreg
 import { summarize, type Histogram } from '../metrics/histogram.js';
 import { availabilitySummary, describeOutage } from '../metrics/availability.js';
 import { selfCheck } from '../metrics/self-check.js';
+import { clientTail, clientTailNotes } from '../metrics/client-tail.js';
 import { RESULT_FORMAT_VERSION, type DashboardSummary, type ServerSummary, type Summary } from '../results/run-record.js';
 import type { RunConfig } from '../config/types.js';
 import type { StepContribution } from './observer.js';
@@ -59,6 +60,12 @@ export function buildSummary(a: StepAggregates): Summary {
   const cpuCoresMean = measureMs > 0 ? a.measureCpuUs / (measureMs * 1000) : 0;
   const eluMeans = agg.measureElu.map((s) => (s.length ? s.reduce((x, y) => x + y, 0) / s.length : 0));
 
+  const response = summarize(agg.measure.histograms.response);
+  const service = summarize(agg.measure.histograms.service);
+  const lag = summarize(agg.measure.histograms.lag);
+  const timerLag = summarize(agg.measure.lagParts.timerLag);
+  // Open loop only: a closed loop has no due times (response = service).
+  const tail = targetRateHz === null || response.count === 0 ? null : clientTail({ response, service, lag, timerLag });
   const invalidReasons = selfCheck({
     targetRowsHz: targetRateHz,
     achievedRowsHz: achievedRateHz,
@@ -71,6 +78,7 @@ export function buildSummary(a: StepAggregates): Summary {
     lateThresholdUs: config.lateThresholdMs * 1000,
     warmupMs: config.warmupMs,
     localServerCpuPressure: localServerCpuPressure(a.contributions),
+    clientTail: tail,
   });
   for (const f of a.workerFailures) invalidReasons.push(f);
   for (const c of a.contributions ?? []) invalidReasons.push(...(c.invalidReasons ?? []));
@@ -103,6 +111,7 @@ export function buildSummary(a: StepAggregates): Summary {
       `${censored.atLeastMaxUs > censored.atLeastMinUs ? ` (up to ≥ ${ms(censored.atLeastMaxUs)})` : ''}; not in the percentiles`);
   }
   if (a.unfinished > 0) notes.push(`${a.unfinished} operations were still unanswered 30 s after the schedule ended: unfinished, not in the percentiles`);
+  if (tail) notes.push(...clientTailNotes(tail));
   if (a.dashboard) notes.push(...a.dashboard.notes);
   if (a.dashboardFailure) notes.push(a.dashboardFailure);
   for (const c of a.contributions ?? []) notes.push(...(c.notes ?? []));
@@ -131,10 +140,10 @@ export function buildSummary(a: StepAggregates): Summary {
       errorsBySqlstate,
       errors,
       reconnects,
-      response: summarize(agg.measure.histograms.response),
-      service: summarize(agg.measure.histograms.service),
-      lag: summarize(agg.measure.histograms.lag),
-      timerLag: summarize(agg.measure.lagParts.timerLag),
+      response,
+      service,
+      lag,
+      timerLag,
       connectionWait: summarize(agg.measure.lagParts.connectionWait),
       pipeline: config.pipeline,
       censored,

@@ -137,5 +137,22 @@ describe('the live page and report.html in headless Chromium', { skip }, () => {
     assert.deepEqual(requests, [], 'no request beyond the file');
     if (shots) await page.screenshot({ path: path.join(shots, 'report-run.png'), fullPage: true });
     await off.close();
+
+    // rtbench ui DIR: the finished dir's page, served until Ctrl-C.
+    const ui = startCli(['ui', path.join(resultsDir, runId), '--ui', '0'], { timeoutMs: 60_000 });
+    let uiUrl: string | undefined;
+    for (let i = 0; i < 300 && !uiUrl; i++) {
+      uiUrl = /live page (http:\/\/127\.0\.0\.1:\d+\/)(?:\s|$)/.exec(ui.stderr())?.[1];
+      if (!uiUrl) await sleep(100);
+    }
+    assert.ok(uiUrl, `rtbench ui printed its URL\n${ui.stderr()}`);
+    const served = await browser!.browser.newPage();
+    await served.goto(uiUrl);
+    await untilCharts(served);
+    assert.deepEqual((await drawnCharts(served)).map((c) => c.id), ids, 'the same charts as report.html');
+    await served.close();
+    ui.signal('SIGINT');
+    const uiEnd = await ui.done;
+    assert.equal(uiEnd.code, 0, uiEnd.stderr);
   });
 });

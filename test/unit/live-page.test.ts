@@ -117,7 +117,7 @@ test('the capacity curve is in offered-rate order, failed trials marked, achieve
   assert.equal(s('failed trial (p99)').pointsOnly, true);
   assert.deepEqual(s('achieved rows/s').values, [100, 200, 250, 270, 360]);
   assert.equal(s('achieved rows/s').right, true);
-  assert.deepEqual(c.bands, [{ from: 250, to: 300, label: 'bracket', kind: 'bracket' }]);
+  assert.deepEqual(c.bands, [{ from: 250, to: 300, label: 'capacity bracket', kind: 'bracket' }]);
   assert.deepEqual(c.hlines, [{ value: 3000, label: 'SLO ingest.p99<3ms' }]);
   assert.equal(trialsTableHtml(m).match(/<tr>/g)?.length, 6, 'a header and five trials');
 });
@@ -144,4 +144,37 @@ test('the live model: intervals grow the time charts of the current step; the st
   m = applyEvent(m, { type: 'final', model: { ...emptyModel('run', 'done'), finished: true } });
   assert.equal(m.title, 'done');
   assert.equal(statusLine(m), 'finished');
+});
+
+test('rtbench ui DIR follows a dir being streamed: new complete lines become intervals, report.html the final model', async () => {
+  const { mkdtemp, writeFile, appendFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { DirFollower } = await import('../../src/ui/dir-follow.js');
+  const { TIMESERIES_COLUMNS } = await import('../../src/results/write.js');
+  const { pageHtml } = await import('../../src/report/page.js');
+  const dir = await mkdtemp(join(tmpdir(), 'rtbench-ui-follow-'));
+  try {
+    await writeFile(join(dir, 'run.json'), JSON.stringify({ status: 'running', config: { rateHz: 100, warmupMs: 1000, durationMs: 5000 } }));
+    const line = (i: number): string => TIMESERIES_COLUMNS.map((c) => ({ index: i, phase: i === 1 ? 'warmup' : 'measure', end_s: i, achieved_rows_per_s: 99, target_rows_per_s: 100, ops: 99 } as Record<string, number | string>)[c] ?? 0).join(',');
+    await writeFile(join(dir, 'timeseries.csv'), `${TIMESERIES_COLUMNS.join(',')}\n${line(1)}\n${line(2)}\n${line(3).slice(0, 5)}`);
+    const hub = new PageHub(emptyModel('run', 'x'));
+    let m = emptyModel('run', 'x');
+    hub.attach({ write: (s: string) => { for (const d of s.matchAll(/^data: (.*)$/gm)) m = applyEvent(m, JSON.parse(d[1]!) as PageEvent); }, end: () => undefined });
+    const f = new DirFollower(dir, hub);
+    await f.poll();
+    assert.deepEqual(m.intervals.map((r) => r.t), [1, 2], 'the half-written third line waits');
+    assert.equal(m.steps[0]?.durationS, 5);
+    await appendFile(join(dir, 'timeseries.csv'), `${line(3).slice(5)}\n`);
+    await f.poll();
+    assert.deepEqual(m.intervals.map((r) => r.t), [1, 2, 3]);
+    assert.equal(m.intervals[0]!.warmup, true);
+    await writeFile(join(dir, 'run.json'), JSON.stringify({ status: 'finished' }));
+    await writeFile(join(dir, 'report.html'), pageHtml({ ...emptyModel('run', 'the finished run'), finished: true }));
+    await f.poll();
+    assert.equal(m.title, 'the finished run');
+    assert.equal(f.done, true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

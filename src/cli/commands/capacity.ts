@@ -16,7 +16,12 @@ import { EnvironmentError, ExitCode, UsageError } from '../../errors.js';
 import { DEFAULT_SEARCH, type SearchOptions } from '../../capacity/search.js';
 import { defaultSlos, parseSlos, type Slo } from '../../capacity/slo.js';
 import type { CapacityResult, CapacityStep } from '../../capacity/result.js';
-import { capacityHtml } from '../../report/capacity-report.js';
+import { capacityHtml, capacityPairHtml } from '../../report/capacity-report.js';
+import { capacityPageModel, latencySlos, runningBracket, sideOf, trialOf } from '../../report/capacity-page.js';
+import { emptyModel, type PageTrial } from '../../report/page-model.js';
+import { maskSecrets } from '../../targets/url.js';
+import { LiveObserver } from '../../ui/live-observer.js';
+import { openUi, type UiSession } from '../ui-session.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import { completeRunDir, readRunDir } from '../../results/write.js';
 import { ResultStream } from '../../results/stream.js';
@@ -128,9 +133,11 @@ export function stepsTable(r: CapacityResult): string {
 /** Search one target; writes results/<capacity-id>/. */
 export async function capacityOn(
   config: RunConfig, target: OpenTarget, settings: CapacitySettings,
-  o: { log: Log; guard: SignalGuard; resultsDir: string; capacityId: string },
+  o: { log: Log; guard: SignalGuard; resultsDir: string; capacityId: string; ui?: { session: UiSession; side: string; label: string; nextStep: { n: number } } },
 ): Promise<{ result: CapacityResult; dir: string }> {
   const { log } = o;
+  const live = o.ui;
+  const liveTrials: PageTrial[] = [];
   const dir = path.join(o.resultsDir, o.capacityId);
   await mkdir(dir, { recursive: true });
   const session = await RunSession.open({
@@ -161,6 +168,7 @@ export async function capacityOn(
           stream,
           // The server's view of each step; the panels' plans are not re-explained at every step.
           ...serverSamplerFor(config, { plans: false }),
+          ...(live ? [new LiveObserver(live.session.hub, live.nextStep.n++, live.side)] : []),
           {
             name: 'step-writer',
             stepRecord: async (record) => {
@@ -181,12 +189,23 @@ export async function capacityOn(
           const left = s.meanStepMs === null ? '' : `, about ${Math.round((s.left + 1) * s.meanStepMs / 60_000 * 10) / 10} min left`;
           log(`rtbench: capacity step ${s.number} (about ${s.left} more after it${left}): ${n0(s.rateHz)} rows/s (${s.why})`);
         },
-        onStepDone: (s) => log(`rtbench: ${stepLine(s)}`),
+        onStepDone: (s) => {
+          log(`rtbench: ${stepLine(s)}`);
+          if (!live) return;
+          const trial = trialOf(s, live.side);
+          liveTrials.push(trial);
+          live.session.hub.publish({ type: 'trial', trial });
+          live.session.hub.publish({
+            type: 'side',
+            side: { side: live.side, label: maskSecrets(live.label), slos: latencySlos(s), bracket: runningBracket(liveTrials), capacityHz: null, headline: `${liveTrials.length} trials so far` },
+          });
+        },
       },
     });
   } finally {
     await session.close();
   }
+  live?.session.hub.publish({ type: 'side', side: sideOf(result, live.side, live.label) });
   await writeFileAtomic(path.join(dir, 'capacity.json'), JSON.stringify(result, null, 2) + '\n');
   await writeFileAtomic(path.join(dir, 'report.html'), capacityHtml(result));
   await writeCapacityRunFiles(dir, result, settings);
@@ -269,6 +288,8 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
   const guard = new SignalGuard(log);
   const id = newRunId(`${config.name}-capacity`);
   const results: Array<{ result: CapacityResult; label: string }> = [];
+  const ui = await openUi(args['ui'], emptyModel('capacity', `rtbench capacity ${id} (live)`), log);
+  const nextStep = { n: 0 };
   try {
     for (const [side, spec] of specs) {
       let target: OpenTarget | undefined;
@@ -279,6 +300,7 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
         if (side) log(`rtbench: capacity ${side} = ${target.label}`);
         const { result, dir } = await capacityOn(config, target, settings, {
           log, guard, resultsDir: side ? path.join(config.resultsDir, id) : config.resultsDir, capacityId: side ?? id,
+          ...(ui ? { ui: { session: ui, side: side ?? '', label: target.label, nextStep } } : {}),
         });
         printResult(result, dir, side ? `${side} (${target.label})` : undefined);
         results.push({ result, label: target.label });
@@ -299,11 +321,18 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
         formatVersion: 1, id, a: { target: a.label, capacityHz: a.result.capacityHz, bracket: a.result.bracket, end: a.result.end },
         b: { target: b.label, capacityHz: b.result.capacityHz, bracket: b.result.bracket, end: b.result.end }, ratio: r,
       }, null, 2) + '\n');
+      // Both curves on one chart with the ratio: results/<id>/report.html.
+      await writeFileAtomic(path.join(config.resultsDir, id, 'report.html'), capacityPairHtml(a, b, r));
+      process.stdout.write(`report: ${path.join(config.resultsDir, id, 'report.html')}\n`);
+      ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: 'a', ...a }, { side: 'b', ...b }], r) });
+    } else if (a && !b && !twoTargets) {
+      ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: '', label: a.label, result: a.result }]) });
     }
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     const codes = results.map((x) => capacityExitCode(x.result));
     return codes.find((c) => c !== ExitCode.ok) ?? ExitCode.ok;
   } finally {
     guard.dispose();
+    await ui?.close();
   }
 }

@@ -13,8 +13,8 @@ import { appendFile, readFile, stat } from 'node:fs/promises';
 import { ExitCode, UsageError } from '../../errors.js';
 import { asList, errCode, once } from '../args.js';
 import { defaultFigures, type TrackedFigure } from '../../check/figures.js';
-import { DEFAULT_GATE, GATE_TESTS, type GateOptions, type GateTest } from '../../check/gate.js';
-import { gateRun, historyMarkdown, historyStatus } from '../../check/history-gate.js';
+import { DEFAULT_GATE, GATE_TESTS, MIN_HISTORY, type GateOptions, type GateTest } from '../../check/gate.js';
+import { failsRun, gateRun, historyMarkdown, historyStatus } from '../../check/history-gate.js';
 import { checkMarkdown, checkStatus } from '../../check/markdown.js';
 import { evaluateThresholds, parseThresholds } from '../../check/threshold.js';
 import { scenarioFingerprint } from '../../history/fingerprint.js';
@@ -155,11 +155,11 @@ async function historyCheck(args: Record<string, unknown>, env: NodeJS.ProcessEn
     return ExitCode.invalidRun;
   }
   if (status === 'fail') {
-    const failed = rows.filter((r) => r.result.verdict === 'regression').map((r) => r.figure.name);
+    const failed = rows.filter(failsRun).map((r) => r.figure.name);
     process.stderr.write(`rtbench: check: ${failed.length} figure${failed.length === 1 ? '' : 's'} regressed against the history: ${failed.join(', ')}\n`);
     return EXIT_THRESHOLD_FAILED;
   }
-  if (selected.length < 3) {
+  if (selected.length < MIN_HISTORY) {
     const others = records.length - selected.length;
     process.stderr.write(`rtbench: check: only ${selected.length} matching history record${selected.length === 1 ? '' : 's'}: insufficient history, nothing can fail yet` +
       (others > 0 ? ` (${others} other record${others === 1 ? '' : 's'} in the store differ in fingerprint, testbed or branch: see rtbench history list)` : '') + '\n');

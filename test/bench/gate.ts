@@ -1,0 +1,220 @@
+/**
+ * npm run bench:gate — the A/A and detection study of `check --history` on
+ * this machine. One long-lived local server for the whole study; short runs
+ * of the default scenario (`rtbench run`: closed loop, 8 connections), the
+ * table emptied (TRUNCATE) before each run so every run starts from the same
+ * state, as CI's fresh server does:
+ *
+ * 1. a history of K unchanged runs;
+ * 2. M rounds, each of: one unchanged run (checked against the rolling window
+ *    of unchanged runs before it, as CI holds a pull request against main's
+ *    last runs), one with a trigger that sleeps 3 ms per row, one with a
+ *    trigger that busy-waits per row, its cost calibrated first so the
+ *    sustainable rate drops by 20%, and one open-loop run at 300 rows/s for
+ *    the self-check's false-invalid rate on an unchanged box. The order
+ *    within a round rotates, so drift over the study falls on every kind.
+ *
+ * Prints, for the default gate and each default figure, false alarms / M,
+ * detections / M per regression, the history length needed, the self-check's
+ * invalid runs, and the load average. Every summary is kept in
+ * BENCH_GATE_OUT (default: a temp dir) as runs.jsonl, and
+ * `BENCH_GATE_ANALYSE=runs.jsonl` re-prints the tables from such a file
+ * without running anything. Figures only, no asserts.
+ *
+ * Environment: BENCH_GATE_K (10), BENCH_GATE_M (20), BENCH_GATE_SECONDS (4),
+ * BENCH_GATE_WARMUP (1).
+ */
+import { appendFile, mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from '../../src/targets/postgres.js';
+import { DEFAULT_GATE, MIN_HISTORY, type GateOptions } from '../../src/check/gate.js';
+import { historyNeeded, studyGate, type StudyInput, type StudyRun } from '../../src/check/gate-study.js';
+import { clientTail } from '../../src/metrics/client-tail.js';
+import { median } from '../../src/check/gate.js';
+import type { Summary } from '../../src/results/run-record.js';
+import { fmt, rtbench, startReferee, type Referee } from './referee.js';
+
+const K = Number(process.env['BENCH_GATE_K'] ?? 10);
+const M = Number(process.env['BENCH_GATE_M'] ?? 20);
+const SECONDS = Number(process.env['BENCH_GATE_SECONDS'] ?? 4);
+const WARMUP = Number(process.env['BENCH_GATE_WARMUP'] ?? 1);
+const OPEN_RATE = 300;
+const TRIGGER = 'trigger 3 ms/row';
+const RATE_DROP = 'rate −20%';
+
+type Kind = 'history' | 'unchanged' | 'trigger' | 'rate-drop' | 'open-loop' | 'calibration';
+interface Line { kind: Kind; round: number; after: number; load1: number; summary: Summary; busyUs?: number }
+
+const load1 = (): number => os.loadavg()[0]!;
+
+async function sql(ref: Referee, text: string): Promise<void> {
+  const c = await connect(ref.cluster.url);
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+const SLEEP_TRIGGER = `CREATE FUNCTION rtbench_gate_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.003); RETURN NEW; END $$;
+CREATE TRIGGER rtbench_gate_slow BEFORE INSERT ON http_request FOR EACH ROW EXECUTE FUNCTION rtbench_gate_slow()`;
+/**
+ * A trigger that waits 1 ms on a share of the rows: a mean wait per row (as a
+ * lock or a slower I/O path would add) without burning the shared CPU. A
+ * spinning trigger was tried first: on this 2-core box with 8 backends it
+ * turned any cost into a CPU collapse (−67% to −80%), not a 20% drop.
+ * pg_sleep waits at least 1 ms (WaitLatch in milliseconds), hence the share.
+ */
+const busyTrigger = (share: number): string => `CREATE FUNCTION rtbench_gate_busy() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF random() < ${Number(Math.min(1, share).toFixed(4))} THEN PERFORM pg_sleep(0.001); END IF; RETURN NEW; END $$;
+CREATE TRIGGER rtbench_gate_busy BEFORE INSERT ON http_request FOR EACH ROW EXECUTE FUNCTION rtbench_gate_busy()`;
+const DROP = `DROP TRIGGER IF EXISTS rtbench_gate_slow ON http_request; DROP TRIGGER IF EXISTS rtbench_gate_busy ON http_request;
+DROP FUNCTION IF EXISTS rtbench_gate_slow(); DROP FUNCTION IF EXISTS rtbench_gate_busy()`;
+
+/** What one pg_sleep(0.001) costs here, ms (mean of 200). */
+async function pgSleepMs(ref: Referee): Promise<number> {
+  const c = await connect(ref.cluster.url);
+  try {
+    const r = await c.query<{ ms: number }>(`SELECT extract(epoch FROM (clock_timestamp() - s)) * 1000 / 200 AS ms FROM (SELECT clock_timestamp() AS s) t, LATERAL (SELECT count(pg_sleep(0.001)) FROM generate_series(1, 200)) x`);
+    return Number(r.rows[0]!.ms);
+  } finally {
+    await c.end();
+  }
+}
+
+async function oneRun(ref: Referee, extra: string[] = []): Promise<Summary> {
+  await sql(ref, 'TRUNCATE http_request');
+  const r = await rtbench(ref, ['--duration', String(SECONDS), '--warmup', String(WARMUP), ...extra]);
+  return r.summary;
+}
+
+async function collect(out: string): Promise<Line[]> {
+  const ref = await startReferee();
+  const lines: Line[] = [];
+  const keep = async (l: Line): Promise<void> => {
+    lines.push(l);
+    await appendFile(out, JSON.stringify(l) + '\n');
+  };
+  try {
+    console.log(`server: ${ref.cluster.pgBinDir}, ${os.cpus().length} cores; runs of ${SECONDS} s (+${WARMUP} s warm-up), closed loop (the default); K=${K}, M=${M}; summaries in ${out}`);
+    // One run to warm the server's caches; not part of the study.
+    await oneRun(ref);
+    for (let i = 0; i < K; i++) {
+      await keep({ kind: 'history', round: 0, after: i, load1: load1(), summary: await oneRun(ref) });
+    }
+    const rates = lines.map((l) => l.summary.ingest.achievedRateHz);
+    const rateMedian = median(rates);
+    // Closed loop with C connections: rate ≈ C / per-row time; +25% per-row time is −20% rate.
+    const connections = 8;
+    const sleepMs = await pgSleepMs(ref);
+    const addMs = 0.25 * (connections / rateMedian) * 1000;
+    let busyUs = addMs / sleepMs; // the share of rows that wait (kept in busyUs for the record)
+    for (let c = 0; c < 2; c++) {
+      await sql(ref, busyTrigger(busyUs));
+      const s = await oneRun(ref);
+      await sql(ref, DROP);
+      const ratio = s.ingest.achievedRateHz / rateMedian;
+      await keep({ kind: 'calibration', round: c, after: -1, load1: load1(), summary: s, busyUs });
+      console.log(`  calibration ${c + 1}: pg_sleep(1 ms) = ${fmt(sleepMs, 2)} ms on ${fmt(Math.min(1, busyUs) * 100)}% of rows → ${fmt(s.ingest.achievedRateHz)} rows/s, ${fmt((ratio - 1) * 100)}% of the history median ${fmt(rateMedian)} (one run: noisy)`);
+      const slowdown = 1 / Math.max(ratio, 0.05) - 1;
+      if (Math.abs(ratio - 0.8) < 0.05 || busyUs >= 1) break;
+      busyUs = slowdown > 0.01 ? Math.min(1, busyUs * (0.25 / slowdown)) : Math.min(1, busyUs * 2);
+    }
+    let unchanged = K;
+    for (let round = 1; round <= M; round++) {
+      const kinds: Kind[] = ['unchanged', 'trigger', 'rate-drop', 'open-loop'];
+      const order = kinds.map((_, j) => kinds[(j + round) % kinds.length]!);
+      for (const kind of order) {
+        if (kind === 'trigger') await sql(ref, SLEEP_TRIGGER);
+        if (kind === 'rate-drop') await sql(ref, busyTrigger(busyUs));
+        const s = await oneRun(ref, kind === 'open-loop' ? ['--rate', String(OPEN_RATE)] : []);
+        await sql(ref, DROP);
+        await keep({ kind, round, after: unchanged, load1: load1(), summary: s, ...(kind === 'rate-drop' ? { busyUs } : {}) });
+        if (kind === 'unchanged') unchanged++;
+      }
+      console.log(`  round ${round}/${M} done, load average ${fmt(load1(), 2)}`);
+    }
+  } finally {
+    await sql(ref, DROP).catch(() => undefined);
+    await ref.close();
+  }
+  return lines;
+}
+
+const pct = (a: number, b: number): string => `${a}/${b}`;
+
+function analyse(lines: readonly Line[], o: GateOptions): void {
+  const run = (l: Line): StudyRun => ({ summary: l.summary, valid: l.summary.valid });
+  const unchangedLines = lines.filter((l) => l.kind === 'history' || l.kind === 'unchanged');
+  const k = lines.filter((l) => l.kind === 'history').length;
+  const input: StudyInput = {
+    unchanged: unchangedLines.map(run), k,
+    regressions: {
+      [TRIGGER]: lines.filter((l) => l.kind === 'trigger').map((l) => ({ run: run(l), after: l.after })),
+      [RATE_DROP]: lines.filter((l) => l.kind === 'rate-drop').map((l) => ({ run: run(l), after: l.after })),
+    },
+  };
+  const s = studyGate(input, k, o);
+  const loads = lines.filter((l) => l.kind !== 'calibration').map((l) => l.load1);
+  const rateOf = (kind: Kind): number => median(lines.filter((l) => l.kind === kind).map((l) => l.summary.ingest.achievedRateHz));
+  const baseRate = median(unchangedLines.map((l) => l.summary.ingest.achievedRateHz));
+  console.log('');
+  console.log(`gate: ${o.test}, boundary ${o.boundary}, minimum effect ${o.minEffect * 100}%, rolling window of ${k} unchanged runs; minimum history ${MIN_HISTORY}`);
+  console.log(`1-min load average over the runs: median ${fmt(median(loads), 2)}, range ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)}`);
+  console.log(`regressions as measured: ${TRIGGER}: rate ${fmt(rateOf('trigger'))} rows/s; ${RATE_DROP}: rate ${fmt(rateOf('rate-drop'))} rows/s = ${fmt((rateOf('rate-drop') / baseRate - 1) * 100)}% of the unchanged median ${fmt(baseRate)} rows/s`);
+  console.log('');
+  console.log(`| figure | gated | false alarms / M | detections / M (${TRIGGER}) | detections / M (${RATE_DROP}) | checks left insufficient |`);
+  console.log('|---|---|---:|---:|---:|---:|');
+  const names = Object.keys(input.regressions);
+  console.log(`| **default gate** (any gated figure) | | **${pct(s.falseAlarms, s.m)}** | **${pct(s.detections[names[0]!]!, s.regressionRuns[names[0]!]!)}** | **${pct(s.detections[names[1]!]!, s.regressionRuns[names[1]!]!)}** | |`);
+  for (const f of s.figures) {
+    const d = names.map((n) => pct(f.detections[n]!.detected, f.detections[n]!.judged)).join(' | ');
+    console.log(`| \`${f.name}\` | ${f.gated ? 'yes' : 'watched'} | ${pct(f.falseAlarms, f.judged)} | ${d} | ${f.insufficient} of ${f.insufficient + f.judged} |`);
+  }
+  const needed = historyNeeded(input, o, 1 / 20, 19 / 20, MIN_HISTORY);
+  console.log('');
+  console.log(`history needed (smallest rolling window from ${MIN_HISTORY} meeting false alarms ≤ 1/20 and detections ≥ 19/20): ${needed ?? `none up to ${k}`}`);
+  const perWindow: string[] = [];
+  for (let w = 3; w <= k; w++) {
+    const x = studyGate(input, w, { ...o });
+    perWindow.push(`${w}: FA ${x.falseAlarms}/${x.m}, det ${names.map((n) => `${x.detections[n]}/${x.regressionRuns[n]}`).join(' ')}`);
+  }
+  console.log(`by window (insufficient below ${MIN_HISTORY}: cannot fail): ${perWindow.join('; ')}`);
+  const old = studyGate(input, k, { test: 't', boundary: 0.99, minEffect: 0.05 });
+  const oldShort = studyGate(input, 3, { test: 't', boundary: 0.99, minEffect: 0.05 });
+  console.log(`the gate before (t-test on mean ± sd, 0.99, 5%): window ${k}: FA ${old.falseAlarms}/${old.m}; window 3: FA ${oldShort.falseAlarms}/${oldShort.m} (its minimum history was 3)`);
+
+  // The self-check on an unchanged box: invalid runs, and how much of each tail was the client's.
+  console.log('');
+  for (const kind of ['history', 'unchanged', 'open-loop'] as const) {
+    const ls = lines.filter((l) => l.kind === kind);
+    if (ls.length === 0) continue;
+    const invalid = ls.filter((l) => !l.summary.valid);
+    const shares = ls.map((l) => clientTail(l.summary.ingest));
+    const p99 = shares.map((x) => x.p99.clientShare);
+    const marked = shares.filter((x) => x.p99.clientSet).length;
+    console.log(`self-check, ${kind} (${kind === 'open-loop' ? `${OPEN_RATE} rows/s` : 'closed loop'}): invalid ${invalid.length}/${ls.length}` +
+      `; the client's share of response p99: median ${fmt(median(p99) * 100)}%, max ${fmt(Math.max(...p99) * 100)}%; p99 marked client-set (gated on service time instead): ${marked}/${ls.length}`);
+    const reasons = new Map<string, number>();
+    for (const l of invalid) for (const r of l.summary.invalidReasons) reasons.set(r.replace(/[\d.]+/g, '#'), (reasons.get(r.replace(/[\d.]+/g, '#')) ?? 0) + 1);
+    for (const [r, n] of reasons) console.log(`  ${n}× ${r}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const analyseFile = process.env['BENCH_GATE_ANALYSE'];
+  let lines: Line[];
+  if (analyseFile) {
+    lines = (await readFile(analyseFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+  } else {
+    const dir = process.env['BENCH_GATE_OUT'] ?? (await mkdtemp(path.join(os.tmpdir(), 'rtbench-gate-')));
+    lines = await collect(path.join(dir, 'runs.jsonl'));
+  }
+  analyse(lines, DEFAULT_GATE);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exitCode = 1;
+});
