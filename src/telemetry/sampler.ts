@@ -200,10 +200,11 @@ export class ServerSampler implements RunObserver {
   }
 
   async stepEnd(step: StepInfo, timing: StepTiming): Promise<StepContribution> {
-    // Lost at the end (the server restarting): give the reconnect a bounded wait.
-    if (this.reconnecting) await Promise.race([this.reconnecting, new Promise((r) => setTimeout(r, 15_000))]);
+    // Lost at the end (the server restarting): a short, bounded wait for the reconnect; a server gone for good must not hold the run.
+    if (this.reconnecting) await Promise.race([this.reconnecting, new Promise((r) => setTimeout(r, 2_000))]);
     for (const line of this.outageLines(timing.startEpochMs)) this.unavailable.add(line);
     const client = this.client;
+    if (!client) this.stopTimers(); // also ends a reconnect loop still trying
     if (!client) return this.unavailable.size > 0 ? { notes: [...this.unavailable].map((l) => `server: ${l}`) } : {};
     try {
       // A step driven without phase events (or cut short) gets its boundaries here.
