@@ -35,12 +35,14 @@ export function formatProgress(ev: ProgressEvent): string {
  * every `everyMs` of the phase's elapsed time (default 3,000), and the `end`
  * line (what the phase cost) for a phase of several units or one that printed
  * updates; a one-unit phase that ended quickly stays quiet. `start` events are
- * not printed: the phase's own notice says what starts.
+ * not printed: the phase's own notice says what starts. Events marked `echoed`
+ * (the preload prints its own lines) are not printed.
  */
 export function progressPrinter(print: (line: string) => void, everyMs = 3000): OnProgress {
   /** Per running phase: elapsed ms of its last printed line (0: none yet), and whether any was printed. */
   const printed = new Map<string, { lastMs: number; any: boolean }>();
   return (ev) => {
+    if (ev.echoed) return; // the phase printed its own lines
     const state = printed.get(ev.phase) ?? { lastMs: 0, any: false };
     if (ev.kind === 'start') {
       printed.set(ev.phase, { lastMs: 0, any: false });

@@ -162,6 +162,7 @@ export class DashboardSession {
           connections: d.preloadConnections,
           openConnection: () => connect(url, 'rtbench-preload'),
           notice,
+          ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
         });
       }
       // The first run rolls up whatever history the table holds (preloaded or earlier runs).

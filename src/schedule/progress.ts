@@ -24,6 +24,8 @@ export interface ProgressEvent {
   readonly etaMs: number | null;
   /** `start` when the phase begins, `update` as it goes, `end` once when it is over (done or failed). */
   readonly kind: 'start' | 'update' | 'end';
+  /** True when the phase also prints its own lines (the preload's, through onNotice): a console receiver skips it. */
+  readonly echoed?: boolean;
 }
 
 /** A receiver of progress events; it must not throw. */
@@ -56,6 +58,8 @@ export interface PhaseProgressOptions {
   readonly nowMs: () => number;
   /** At most one `update` event per this many ms (default 1000); `start` and `end` always go out. */
   readonly everyMs?: number;
+  /** The phase prints its own console lines: events carry `echoed: true`. */
+  readonly echoed?: boolean;
 }
 
 /**
@@ -114,6 +118,9 @@ export class PhaseProgress {
     if (!this.opts.onProgress) return;
     const elapsedMs = Math.max(0, now - this.startMs);
     const { ratePerS, etaMs } = progressEstimate(this.doneUnits, this.totalUnits, elapsedMs);
-    this.opts.onProgress({ phase: this.opts.phase, done: this.doneUnits, total: this.totalUnits, unit: this.opts.unit, elapsedMs, ratePerS, etaMs, kind });
+    this.opts.onProgress({
+      phase: this.opts.phase, done: this.doneUnits, total: this.totalUnits, unit: this.opts.unit, elapsedMs, ratePerS, etaMs, kind,
+      ...(this.opts.echoed ? { echoed: true } : {}),
+    });
   }
 }

@@ -114,3 +114,18 @@ test('progressPrinter: a line every everyMs of the phase; the end of a phase of 
   print(ev({ phase: 'audit', total: 2, done: 2, kind: 'end', elapsedMs: 800 }));
   assert.equal(lines.at(-1), 'audit: 2 / 2 executions in 0.8 s');
 });
+
+test('a phase that prints its own lines (echoed) reaches subscribers but not the console', () => {
+  const seen: ProgressEvent[] = [];
+  const clock = { t: 0 };
+  const p = new PhaseProgress({ phase: 'preload', unit: 'rows', total: 1_000, onProgress: (e) => seen.push(e), nowMs: () => clock.t, echoed: true });
+  clock.t = 5_000;
+  p.advance(500);
+  p.finish();
+  assert.deepEqual(seen.map((e) => [e.kind, e.echoed]), [['start', true], ['update', true], ['end', true]]);
+  assert.equal(seen[1]?.etaMs, 5_000);
+  const lines: string[] = [];
+  const print = progressPrinter((l) => lines.push(l), 1_000);
+  for (const e of seen) print(e);
+  assert.deepEqual(lines, []);
+});
