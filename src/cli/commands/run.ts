@@ -19,7 +19,7 @@ import { SignalGuard, executeRun, runExitCode } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { emptyModel } from '../../report/page-model.js';
 import { runPageModel } from '../../report/run-page.js';
-import { LiveObserver } from '../../ui/live-observer.js';
+import { LiveObserver, liveProgress } from '../../ui/live-observer.js';
 import { openUi } from '../ui-session.js';
 import { FaultObserver } from '../../runner/fault-observer.js';
 import { localServerAt, parseFault, type LocalServer } from '../../targets/faults.js';
@@ -81,7 +81,10 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
       if (faultPlan.fault) log(`rtbench: fault ${String(args['fault'])} planned`);
       if (faultPlan.command !== undefined) log(`rtbench: --fault-cmd planned at ${faultPlan.commandAtMs === null ? 'the middle of the measure window' : `${(faultPlan.commandAtMs / 1000).toFixed(1)} s`}`);
     }
-    const { record, dir } = await executeRun(config, target, { log, guard, resultsDir: config.resultsDir, observers });
+    const { record, dir } = await executeRun(config, target, {
+      log, guard, resultsDir: config.resultsDir, observers,
+      ...(ui ? { onProgress: liveProgress(ui.hub) } : {}),
+    });
     ui?.hub.publish({ type: 'final', model: runPageModel(record) });
     process.stdout.write(summaryTable(record.summary) + '\n');
     const dash = dashboardTable(record.summary);
