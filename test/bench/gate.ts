@@ -196,6 +196,12 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
     const marked = shares.filter((x) => x.p99.clientSet).length;
     console.log(`self-check, ${kind} (${kind === 'open-loop' ? `${OPEN_RATE} rows/s` : 'closed loop'}): invalid ${invalid.length}/${ls.length}` +
       `; the client's share of response p99: median ${fmt(median(p99) * 100)}%, max ${fmt(Math.max(...p99) * 100)}%; p99 marked client-set (gated on service time instead): ${marked}/${ls.length}`);
+    if (kind === 'open-loop') {
+      // The timer-lateness rule alone, before and after issue 23, from the same runs' figures.
+      const late = ls.filter((l) => (l.summary.ingest.timerLag?.p99Us ?? 0) > 5000);
+      const clientMedian = ls.filter((l) => (l.summary.ingest.timerLag?.p99Us ?? 0) > 5000 && (clientTail(l.summary.ingest).p50.clientSet || clientTail(l.summary.ingest).p50.clientUs > 5000));
+      console.log(`  timer lateness alone: the fixed rule (p99 > 5 ms) judged ${late.length}/${ls.length} invalid; the rule on what the client set (p99 > 5 ms and the client set the p50) ${clientMedian.length}/${ls.length}`);
+    }
     const reasons = new Map<string, number>();
     for (const l of invalid) for (const r of l.summary.invalidReasons) reasons.set(r.replace(/[\d.]+/g, '#'), (reasons.get(r.replace(/[\d.]+/g, '#')) ?? 0) + 1);
     for (const [r, n] of reasons) console.log(`  ${n}× ${r}`);
