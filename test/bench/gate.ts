@@ -163,6 +163,11 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
   console.log(`gate: ${o.test}, boundary ${o.boundary}, minimum effect ${o.minEffect * 100}%, rolling window of ${k} unchanged runs; minimum history ${MIN_HISTORY}`);
   console.log(`1-min load average over the runs: median ${fmt(median(loads), 2)}, range ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)}`);
   console.log(`regressions as measured: ${TRIGGER}: rate ${fmt(rateOf('trigger'))} rows/s; ${RATE_DROP}: rate ${fmt(rateOf('rate-drop'))} rows/s = ${fmt((rateOf('rate-drop') / baseRate - 1) * 100)}% of the unchanged median ${fmt(baseRate)} rows/s`);
+  const un = unchangedLines.map((l) => l.summary);
+  const range = (xs: number[], d = 0): string => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
+  const pressure = un.map((x) => (x as { server?: { machine?: { cpuPressure?: number } } }).server?.machine?.cpuPressure).filter((x): x is number => typeof x === 'number');
+  console.log(`unchanged runs (${un.length}): rate ${range(un.map((x) => x.ingest.achievedRateHz))} rows/s, response p50 ${range(un.map((x) => x.ingest.response.p50Us / 1000), 1)} ms` +
+    (pressure.length > 0 ? `, CPU pressure ${range(pressure.map((x) => x * 100))}%` : ''));
   console.log('');
   console.log(`| figure | gated | false alarms / M | detections / M (${TRIGGER}) | detections / M (${RATE_DROP}) | checks left insufficient |`);
   console.log('|---|---|---:|---:|---:|---:|');
