@@ -1,7 +1,7 @@
 /**
  * The trend report of a history store (`rtbench history report`): one chart
  * per tracked figure across runs — x the run order labelled by revision, the
- * figure's value, the window mean and the gate's limit for each run (the band
+ * figure's value, the window's centre (median; the mean for the t, z and percent tests) and the gate's limit for each run (the band
  * between them is what the run could move without failing), regressions as
  * red dots — and the same as markdown tables. Self-contained like report.html
  * (inline SVG and CSS, no script, CSP `default-src 'none'`). Pure.
@@ -52,7 +52,7 @@ export function trendChartSvg(t: FigureTrend, records: readonly HistoryRecord[])
   const every = Math.max(1, Math.ceil(categories.length / MAX_X_LABELS));
   const series = [
     { name: t.name, points: pts((p) => p.value) },
-    { name: 'window mean', points: pts((p) => p.mean), color: '#777777', dashed: true },
+    { name: 'window median', points: pts((p) => p.mean), color: '#777777', dashed: true },
     ...(t.direction === 'zero' ? [] : [{ name: 'gate limit', points: pts((p) => p.limit), color: '#E69F00', dashed: true }]),
     { name: 'regression', points: pts((p) => (p.verdict === 'regression' ? p.value : null)), color: REGRESSION },
   ];
@@ -66,7 +66,7 @@ export function trendChartSvg(t: FigureTrend, records: readonly HistoryRecord[])
       ticks: (s) => s.ticks.filter((_tk: Tick, i: number) => i % every === 0 || i === categories.length - 1),
     },
     y: { label: t.name, format: fmt },
-    ...(t.direction === 'zero' ? {} : { areas: [{ name: 'gate band (window mean to limit)', points: t.points.map((p, i) => [i, p.mean, p.limit] as const), color: '#E69F00' }] }),
+    ...(t.direction === 'zero' ? {} : { areas: [{ name: 'gate band (window median to limit)', points: t.points.map((p, i) => [i, p.mean, p.limit] as const), color: '#E69F00' }] }),
     markers: true,
   });
 }
@@ -95,7 +95,7 @@ export function summaryTable(trends: readonly FigureTrend[]): ReportTable {
       flagged === 0 ? '0' : { text: String(flagged), tone: 'bad' },
     ];
   });
-  return { id: 'figures', title: 'Figures: the newest run against the runs before it', head: ['figure', 'direction', 'runs', 'newest', 'window mean', 'change', 'limit', 'verdict', 'regressions flagged'], rows };
+  return { id: 'figures', title: 'Figures: the newest run against the runs before it', head: ['figure', 'direction', 'runs', 'newest', 'window median', 'change', 'limit', 'verdict', 'regressions flagged'], rows };
 }
 
 /** One row per record. */
@@ -125,8 +125,8 @@ export function historyReportMarkdown(input: HistoryReportInput): string {
 /** report.html of a history: one chart per figure, then the tables. */
 export function historyReportHtml(input: HistoryReportInput): string {
   const charts = input.trends.map((t, i) => `<figure id="c-trend-${i}">${trendChartSvg(t, input.records)}<figcaption>${escapeHtml(t.direction === 'zero'
-    ? `${t.name}: must be 0 in every run; grey dashes are the mean of the runs before; red dots are runs where it was not 0.`
-    : `${t.name}: ${direction(t)}; the shaded band runs from the mean of the window before each run (grey dashes) to the limit the gate held it against (orange dashes); red dots are regressions.`)}</figcaption></figure>`);
+    ? `${t.name}: must be 0 in every run; grey dashes are the median of the runs before; red dots are runs where it was not 0.`
+    : `${t.name}: ${direction(t)}; the shaded band runs from the median of the window before each run (grey dashes) to the limit the gate held it against (orange dashes); red dots are regressions.`)}</figcaption></figure>`);
   const tables = [summaryTable(input.trends), runsTable(input.records, input.trends)];
   return `${pageHead('rtbench history')}
 <header>
