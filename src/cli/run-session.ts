@@ -14,6 +14,7 @@ import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
 import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
+import { progressPrinter } from '../report/phase-progress.js';
 
 export type Log = (line: string) => void;
 
@@ -110,15 +111,19 @@ export async function executeRun(
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
   const stream = new ResultStream({ resultsDir: opts.resultsDir, onFailure: () => opts.guard.abort.abort() });
+  // A long phase (idle baseline, serial vs parallel, audit, plans): a line every 3 s with the time left and one
+  // with its cost at the end; --progress 0 turns these off with the per-second lines.
+  const onProgress = config.progressS > 0 ? progressPrinter((l) => log(`rtbench: ${l}`)) : undefined;
   const record = await runIngest({
     config,
     url: target.url,
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config), ...(opts.observers ?? [])],
+    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config, onProgress ? { onProgress } : {}), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
+      ...(onProgress ? { onProgress } : {}),
       // Printed once connected, so a connection failure stays a single line.
       onReady: (server) => {
         opts.guard.loadStarted = true;

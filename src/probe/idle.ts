@@ -6,6 +6,7 @@
 import { Bench } from 'tinybench';
 import { newHistogram, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
+import { PhaseProgress, type OnProgress } from '../schedule/progress.js';
 import { Prng } from '../workload/prng.js';
 import { probeParams, renderProbe, runOrder, type ProbeDef } from './definition.js';
 import { selectRunnable } from './requirements.js';
@@ -26,6 +27,10 @@ export interface IdleBaselineOptions {
   readonly sites?: number;
   /** Seed of those draws (the run's seed; default 1). */
   readonly seed?: number;
+  /** Progress of the phase `probes: idle baseline`, counted in panels (probe × window). */
+  readonly onProgress?: OnProgress;
+  /** Clock of the progress events, ms (default `performance.now`). */
+  readonly nowMs?: () => number;
 }
 
 /** PRNG stream of the idle baseline's tenant draws (apart from the viewers' streams). */
@@ -82,6 +87,22 @@ export async function idleBaseline(
     });
     const prng = new Prng(opts.seed ?? 1, IDLE_TENANT_STREAM);
     const sites = opts.sites ?? 32;
+    // Without a time budget tinybench runs exactly the warm-up and measured iterations of each task, so the
+    // executions are known in advance and counted one by one: on Citus one panel can take a minute, and a
+    // count of panels would stand still that long. With a time budget the count is of panels (tasks).
+    const timeMs = opts.timeMs ?? 300;
+    const perTask = (opts.iterations ?? 5) + (opts.warmupIterations ?? 1);
+    const byExecution = timeMs <= 0;
+    const progress = new PhaseProgress({
+      phase: 'probes: idle baseline',
+      unit: byExecution ? 'executions' : 'panels',
+      total: runnable.length * windows.length * (byExecution ? perTask : 1),
+      onProgress: opts.onProgress,
+      nowMs: opts.nowMs ?? (() => performance.now()),
+    });
+    if (!byExecution) bench.addEventListener('cycle', () => progress.advance());
+    const beat = setInterval(() => progress.tick(), 1000);
+    beat.unref();
     const keys: { probe: string; window: string; name: string }[] = [];
     for (const window of windows) {
       for (const probe of runOrder(runnable)) {
@@ -93,12 +114,19 @@ export async function idleBaseline(
           name,
           async () => {
             await client.query(sql, params);
+            if (byExecution) progress.advance();
+            else progress.tick();
           },
           { async: true },
         );
       }
     }
-    await bench.run();
+    try {
+      await bench.run();
+    } finally {
+      clearInterval(beat);
+      progress.finish();
+    }
     const tasks = keys.map(({ probe, window, name }): IdleTaskResult => {
       const r = bench.getTask(name)?.result;
       if (r && (r.state === 'completed' || r.state === 'aborted-with-statistics')) {

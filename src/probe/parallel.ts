@@ -19,6 +19,7 @@ import { newHistogram, summarize, type Histogram } from '../metrics/histogram.js
 import { connect } from '../targets/postgres.js';
 import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { maskUrl } from '../targets/url.js';
+import { PhaseProgress, type OnProgress } from '../schedule/progress.js';
 import { Prng } from '../workload/prng.js';
 import { probeParams, renderProbe, runOrder, type ProbeDef } from './definition.js';
 import { DEFAULT_MIN_SAMPLES, MedianBootstrap, ratio } from './figures.js';
@@ -53,6 +54,12 @@ export interface ParallelOptions {
   /** Tenant panels read one site drawn from [0, sites) per probe × window [32], seeded by the run's seed [1]. */
   readonly sites?: number;
   readonly seed?: number;
+  /** Progress of the phase `probes: serial vs parallel`, counted in executions (both sides, warm-ups and EXPLAINs included). */
+  readonly onProgress?: OnProgress;
+  /** Clock of the progress events, ms (default `performance.now`). */
+  readonly nowMs?: () => number;
+  /** The phase's name in progress events (default `probes: serial vs parallel`). */
+  readonly progressPhase?: string;
 }
 
 /** Raw samples of one probe × window, whole µs, as {@link parallelFigures} takes them. */
@@ -210,55 +217,78 @@ export async function measureParallelSpeedup(url: string, probes: readonly Probe
     }
 
     const ordered = runOrder(runnable);
+    // Per panel: 2 sides × (warm-ups + iterations), and on PostgreSQL the 2 EXPLAINs of the workers launched.
+    const perPanel = 2 * (warmups + iterations) + (opts.kind === 'postgres' ? 2 : 0);
+    const progress = new PhaseProgress({
+      phase: opts.progressPhase ?? 'probes: serial vs parallel',
+      unit: 'executions',
+      total: perPanel * ordered.length * windows.length,
+      onProgress: opts.onProgress,
+      nowMs: opts.nowMs ?? (() => performance.now()),
+    });
+    // Ticks between executions: one execution of a raw panel on Citus can take seconds.
+    const beat = setInterval(() => progress.tick(), 1000);
+    beat.unref();
     const samples: ParallelSamples[] = [];
     const errors: string[] = [];
-    for (const window of windows) {
-      for (const probe of ordered) {
-        const sql = renderProbe(probe, rollupTable);
-        const params = probeParams(probe, window.interval, prng.below(sites));
-        const timed = async (mode: Mode): Promise<number> => {
-          await client.query(mode.apply);
-          const t0 = process.hrtime.bigint();
-          await client.query(sql, params);
-          return Math.floor(Number(process.hrtime.bigint() - t0) / 1000);
-        };
-        const launched = async (mode: Mode): Promise<number> => {
-          await client.query(mode.apply);
-          // TIMING OFF: the per-node clock reads would slow the run; only the worker count is wanted.
-          const r = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`, params);
-          return maxWorkersLaunched(r.rows[0]?.['QUERY PLAN']);
-        };
-        try {
-          const serialUs: number[] = [];
-          const parallelUs: number[] = [];
-          const extra: { serialWorkersLaunched?: number; parallelWorkersLaunched?: number; shards?: number } = {};
-          if (opts.kind === 'postgres') {
-            extra.serialWorkersLaunched = await launched(plan.serial);
-            extra.parallelWorkersLaunched = await launched(plan.parallel);
-          } else {
-            extra.shards = shardsOf.get(probe.reads) ?? 0;
-          }
-          for (let i = 0; i < warmups; i++) {
-            await timed(plan.serial);
-            await timed(plan.parallel);
-          }
-          for (let i = 0; i < iterations; i++) {
-            // ABBA: alternate which side goes first, so neither always runs on the other's warm cache.
-            if (i % 2 === 0) {
-              serialUs.push(await timed(plan.serial));
-              parallelUs.push(await timed(plan.parallel));
+    try {
+      for (const window of windows) {
+        for (const probe of ordered) {
+          const sql = renderProbe(probe, rollupTable);
+          const params = probeParams(probe, window.interval, prng.below(sites));
+          const timed = async (mode: Mode): Promise<number> => {
+            await client.query(mode.apply);
+            const t0 = process.hrtime.bigint();
+            await client.query(sql, params);
+            const us = Math.floor(Number(process.hrtime.bigint() - t0) / 1000);
+            progress.advance();
+            return us;
+          };
+          const launched = async (mode: Mode): Promise<number> => {
+            await client.query(mode.apply);
+            // TIMING OFF: the per-node clock reads would slow the run; only the worker count is wanted.
+            const r = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`, params);
+            progress.advance();
+            return maxWorkersLaunched(r.rows[0]?.['QUERY PLAN']);
+          };
+          const doneBefore = progress.done;
+          try {
+            const serialUs: number[] = [];
+            const parallelUs: number[] = [];
+            const extra: { serialWorkersLaunched?: number; parallelWorkersLaunched?: number; shards?: number } = {};
+            if (opts.kind === 'postgres') {
+              extra.serialWorkersLaunched = await launched(plan.serial);
+              extra.parallelWorkersLaunched = await launched(plan.parallel);
             } else {
-              parallelUs.push(await timed(plan.parallel));
-              serialUs.push(await timed(plan.serial));
+              extra.shards = shardsOf.get(probe.reads) ?? 0;
             }
+            for (let i = 0; i < warmups; i++) {
+              await timed(plan.serial);
+              await timed(plan.parallel);
+            }
+            for (let i = 0; i < iterations; i++) {
+              // ABBA: alternate which side goes first, so neither always runs on the other's warm cache.
+              if (i % 2 === 0) {
+                serialUs.push(await timed(plan.serial));
+                parallelUs.push(await timed(plan.parallel));
+              } else {
+                parallelUs.push(await timed(plan.parallel));
+                serialUs.push(await timed(plan.serial));
+              }
+            }
+            samples.push({ probe: probe.name, window: window.label, serialUs, parallelUs, ...extra });
+          } catch (err) {
+            const state = sqlstateOf(err);
+            if (isConnectionLost(state)) throw err;
+            // The panel's executions that will not run are counted as done, so the time left stays right.
+            progress.advance(Math.max(0, doneBefore + perPanel - progress.done));
+            errors.push(`probe ${probe.name} @ ${window.label}: ${err instanceof Error ? err.message : String(err)} (SQLSTATE ${state})`);
           }
-          samples.push({ probe: probe.name, window: window.label, serialUs, parallelUs, ...extra });
-        } catch (err) {
-          const state = sqlstateOf(err);
-          if (isConnectionLost(state)) throw err;
-          errors.push(`probe ${probe.name} @ ${window.label}: ${err instanceof Error ? err.message : String(err)} (SQLSTATE ${state})`);
         }
       }
+    } finally {
+      clearInterval(beat);
+      progress.finish();
     }
     return {
       kind: opts.kind,

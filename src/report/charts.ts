@@ -1,8 +1,8 @@
 /**
- * Charts as inline SVG strings: line charts (time series, percentile
- * distributions on the HdrHistogram 1/(1-p) axis, granularity sweeps) and
- * grouped bar charts. Server-side and dependency-free: a report opens offline,
- * with scripts disabled, and tests can read the markup. Pure.
+ * Charts as inline SVG strings, for the files a sweep writes beside its
+ * results (sweep.svg, sweep-size.svg, sweep-scale.svg, sweep-history.svg)
+ * and its report: line charts over a swept setting. The run, capacity and
+ * history pages draw with uPlot (page.ts). Pure.
  */
 import {
   bandScale, colorAt, escapeXml, legend, linearScale, logScale, maxOf, minOf, px, svgOpen, valueScale,
@@ -216,63 +216,6 @@ export function lineChartSvg(o: LineChartOptions): string {
       }
     }
     out.push('</g>');
-  });
-  out.push('</svg>');
-  return out.join('');
-}
-
-export interface BarSeries {
-  readonly name: string;
-  /** One value per category; null draws no bar. */
-  readonly values: ReadonlyArray<number | null>;
-  readonly color?: string;
-}
-
-export interface BarChartOptions {
-  readonly title: string;
-  readonly categories: readonly string[];
-  readonly series: readonly BarSeries[];
-  readonly xLabel: string;
-  readonly y: ValueAxis;
-  /** Text under each category's label (e.g. "speedup 12.3x"); undefined for none. */
-  readonly annotations?: ReadonlyArray<string | undefined>;
-  readonly width?: number;
-}
-
-/** A grouped bar chart: one group per category, one bar per series, values printed on the bars. */
-export function barChartSvg(o: BarChartOptions): string {
-  const width = o.width ?? WIDTH;
-  const items: LegendItem[] = o.series.map((s, i) => ({ name: s.name, color: s.color ?? colorAt(i), swatch: 'box' }));
-  const annotated = (o.annotations ?? []).some((a) => a !== undefined && a !== '');
-  const f = frame(o.title, items, width, annotated ? 18 : 0);
-  const yFormat = o.y.format ?? formatNumber;
-  const values = o.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
-  const xs = bandScale(o.categories, f.left, f.right);
-  if (values.length === 0) return `${f.head}${axes(f, xs, linearScale(0, 1, f.bottom, f.top, yFormat), o.xLabel, o.y.label)}${noData(f)}</svg>`;
-  // Leave headroom above the tallest bar for its value label.
-  const headroom = (o.y.scale ?? 'linear') === 'linear' ? [maxOf(values) * 1.08] : [];
-  const ys = valueScale([...values, ...headroom], o.y.scale ?? 'linear', f.bottom, f.top, yFormat, 20);
-  const out: string[] = [f.head, axes(f, xs, ys, o.xLabel, o.y.label)];
-  const n = Math.max(1, o.series.length);
-  const groupW = xs.bandwidth * 0.7;
-  const barW = groupW / n;
-  // Bars grow from zero (from the axis bottom on a log scale); negative values hang below zero.
-  const baseY = ys.map(ys.kind === 'log' || ys.base > 0 ? ys.base : 0);
-  o.categories.forEach((cat, ci) => {
-    const gx = xs.map(ci) - groupW / 2;
-    o.series.forEach((s, si) => {
-      const v = s.values[ci];
-      if (v === null || v === undefined || !ys.accepts(v)) return;
-      const y = ys.map(v);
-      const x = gx + si * barW;
-      const color = items[si]!.color;
-      out.push(`<rect x="${px(x + 1)}" y="${px(Math.min(y, baseY))}" width="${px(barW - 2)}" height="${px(Math.abs(baseY - y))}" fill="${color}">` +
-        `<title>${escapeXml(`${s.name}, ${cat}: ${yFormat(v)}`)}</title></rect>`);
-      const labelY = y <= baseY ? y - 4 : y + 13;
-      out.push(`<text x="${px(x + barW / 2)}" y="${px(labelY)}" text-anchor="middle" font-size="11" fill="#333">${escapeXml(yFormat(v))}</text>`);
-    });
-    const note = o.annotations?.[ci];
-    if (note) out.push(`<text x="${px(xs.map(ci))}" y="${f.bottom + 33}" text-anchor="middle" font-weight="600" fill="#333">${escapeXml(note)}</text>`);
   });
   out.push('</svg>');
   return out.join('');

@@ -1,20 +1,20 @@
 /**
  * The trend report of a history store (`rtbench history report`): one chart
  * per tracked figure across runs — x the run order labelled by revision, the
- * figure's value, the window's centre (median; the mean for the t, z and percent tests) and the gate's limit for each run (the band
+ * figure's value, the window mean and the gate's limit for each run (the band
  * between them is what the run could move without failing), regressions as
- * red dots — and the same as markdown tables. Self-contained like report.html
- * (inline SVG and CSS, no script, CSP `default-src 'none'`). Pure.
+ * red dots — and the same as markdown tables. The same page as report.html
+ * (uPlot inlined, no network, CSP `default-src 'none'`). Pure.
  */
 import { formatChange, TEST_NAMES } from '../check/history-gate.js';
 import { formatFigure } from '../check/markdown.js';
 import type { GateOptions } from '../check/gate.js';
 import type { HistoryRecord, Selection } from '../history/record.js';
 import { shortRevision, type FigureTrend, type TrendPoint } from '../history/trend.js';
-import { lineChartSvg } from './charts.js';
-import { escapeHtml, htmlTable, pageHead } from './html.js';
+import { htmlTable } from './html-parts.js';
 import { markdownTable, escapeMarkdown } from './markdown.js';
-import type { Tick } from './svg.js';
+import { emptyModel, type PageChart, type PageSeries } from './page-model.js';
+import { pageHtml } from './page.js';
 import type { Cell, ReportTable } from './tables.js';
 
 export interface HistoryReportInput {
@@ -30,7 +30,6 @@ export interface HistoryReportInput {
 }
 
 const REGRESSION = '#c62828';
-const MAX_X_LABELS = 20;
 
 /** Axis label of record i: its position and revision. */
 function xLabel(r: HistoryRecord, i: number): string {
@@ -44,31 +43,27 @@ function gateText(o: GateOptions, window: number): string {
 
 const direction = (t: FigureTrend): string => (t.direction === 'zero' ? 'must be 0' : `${t.direction} is better`);
 
-/** One trend as an inline SVG line chart. */
-export function trendChartSvg(t: FigureTrend, records: readonly HistoryRecord[]): string {
-  const fmt = (v: number): string => formatFigure(v, t.unit);
-  const pts = (pick: (p: TrendPoint) => number | null): Array<readonly [number, number | null]> => t.points.map((p, i) => [i, pick(p)] as const);
-  const categories = records.map(xLabel);
-  const every = Math.max(1, Math.ceil(categories.length / MAX_X_LABELS));
-  const series = [
-    { name: t.name, points: pts((p) => p.value) },
-    { name: 'window median', points: pts((p) => p.mean), color: '#777777', dashed: true },
-    ...(t.direction === 'zero' ? [] : [{ name: 'gate limit', points: pts((p) => p.limit), color: '#E69F00', dashed: true }]),
-    { name: 'regression', points: pts((p) => (p.verdict === 'regression' ? p.value : null)), color: REGRESSION },
+/** One trend as a chart of the page: x the runs (order · revision), the value, the window mean, the gate limit, the band between them, regressions. */
+export function trendChart(t: FigureTrend, records: readonly HistoryRecord[], i: number): PageChart {
+  const col = (pick: (p: TrendPoint) => number | null): Array<number | null> => t.points.map(pick);
+  const series: PageSeries[] = [
+    { name: t.name, values: col((p) => p.value) },
+    { name: 'window mean', values: col((p) => p.mean), color: '#777777', dashed: true },
+    ...(t.direction === 'zero' ? [] : [{ name: 'gate limit', values: col((p) => p.limit), color: '#E69F00', dashed: true }]),
+    { name: 'regression', values: col((p) => (p.verdict === 'regression' ? p.value : null)), color: REGRESSION, pointsOnly: true, big: true },
   ];
-  return lineChartSvg({
+  return {
+    id: `trend-${i}`,
     title: `${t.name} (${direction(t)})`,
+    caption: t.direction === 'zero'
+      ? `${t.name}: must be 0 in every run; grey dashes are the mean of the runs before; red dots are runs where it was not 0.`
+      : `${t.name}: ${direction(t)}; the shaded band runs from the mean of the window before each run (grey dashes) to the limit the gate held it against (orange dashes); red dots are regressions.`,
+    x: { label: 'run (order · revision)', unit: 'cat', categories: records.map(xLabel) },
+    y: { label: `${t.name} (${t.unit})`, unit: t.unit === 'us' ? 'us' : 'n' },
+    xs: t.points.map((_, k) => k),
     series,
-    x: {
-      label: 'run (order · revision)',
-      scale: 'band',
-      categories,
-      ticks: (s) => s.ticks.filter((_tk: Tick, i: number) => i % every === 0 || i === categories.length - 1),
-    },
-    y: { label: t.name, format: fmt },
-    ...(t.direction === 'zero' ? {} : { areas: [{ name: 'gate band (window median to limit)', points: t.points.map((p, i) => [i, p.mean, p.limit] as const), color: '#E69F00' }] }),
-    markers: true,
-  });
+    ...(t.direction === 'zero' ? {} : { fills: [{ upper: 'gate limit', lower: 'window mean', color: 'rgba(230,159,0,0.18)' }] }),
+  };
 }
 
 function verdictCell(p: TrendPoint): Cell {
@@ -95,7 +90,7 @@ export function summaryTable(trends: readonly FigureTrend[]): ReportTable {
       flagged === 0 ? '0' : { text: String(flagged), tone: 'bad' },
     ];
   });
-  return { id: 'figures', title: 'Figures: the newest run against the runs before it', head: ['figure', 'direction', 'runs', 'newest', 'window median', 'change', 'limit', 'verdict', 'regressions flagged'], rows };
+  return { id: 'figures', title: 'Figures: the newest run against the runs before it', head: ['figure', 'direction', 'runs', 'newest', 'window mean', 'change', 'limit', 'verdict', 'regressions flagged'], rows };
 }
 
 /** One row per record. */
@@ -122,26 +117,11 @@ export function historyReportMarkdown(input: HistoryReportInput): string {
   return out.join('\n');
 }
 
-/** report.html of a history: one chart per figure, then the tables. */
+/** report.html of a history: the page (page.ts) with one chart per figure, then the tables. */
 export function historyReportHtml(input: HistoryReportInput): string {
-  const charts = input.trends.map((t, i) => `<figure id="c-trend-${i}">${trendChartSvg(t, input.records)}<figcaption>${escapeHtml(t.direction === 'zero'
-    ? `${t.name}: must be 0 in every run; grey dashes are the median of the runs before; red dots are runs where it was not 0.`
-    : `${t.name}: ${direction(t)}; the shaded band runs from the median of the window before each run (grey dashes) to the limit the gate held it against (orange dashes); red dots are regressions.`)}</figcaption></figure>`);
-  const tables = [summaryTable(input.trends), runsTable(input.records, input.trends)];
-  return `${pageHead('rtbench history')}
-<header>
-<h1>rtbench history</h1>
-<div>${escapeHtml(heading(input))}</div>
-</header>
-<h2>Trends</h2>
-<div class="charts">
-${charts.join('\n')}
-</div>
-<h2>Tables</h2>
-<div class="tables">
-${tables.map(htmlTable).join('\n')}
-</div>
-</body>
-</html>
-`;
+  const m = emptyModel('history', 'rtbench history', [heading(input)]);
+  m.finished = true;
+  m.charts = input.trends.map((t, i) => trendChart(t, input.records, i));
+  m.tablesHtml = [summaryTable(input.trends), runsTable(input.records, input.trends)].map(htmlTable).join('\n');
+  return pageHtml(m);
 }

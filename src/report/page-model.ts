@@ -48,6 +48,8 @@ export interface PageChart {
   readonly xs: readonly number[];
   readonly series: readonly PageSeries[];
   readonly bands?: readonly PageBand[];
+  /** Areas filled between two series (by name), e.g. a gate's band from the window mean to its limit. */
+  readonly fills?: ReadonlyArray<{ readonly upper: string; readonly lower: string; readonly color: string }>;
   /** Horizontal lines (SLO limits) in y units. */
   readonly hlines?: ReadonlyArray<{ readonly value: number; readonly label: string }>;
 }
@@ -109,7 +111,7 @@ export interface PageCapacitySide {
 }
 
 export interface PageModel {
-  readonly kind: 'run' | 'capacity';
+  readonly kind: 'run' | 'capacity' | 'history';
   title: string;
   /** Lines under the title (plain text). */
   lines: string[];

@@ -258,7 +258,8 @@ export function pageMain(uPlotCtor: unknown, initial: PageModel, eventsUrl: stri
         ...(c.y2 ? { y2: { range: (_u: unknown, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] } } : {}),
       },
       axes: [
-        { label: c.x.label, values: axisFmt(c.x.unit), ...(cats ? { splits: () => cats.map((_, i) => i) } : {}) },
+        // At most about 20 category labels: every k-th (and the last).
+        { label: c.x.label, values: axisFmt(c.x.unit), ...(cats ? { splits: () => cats.map((_, i) => i).filter((i) => i % Math.max(1, Math.ceil(cats.length / 20)) === 0 || i === cats.length - 1) } : {}) },
         { label: c.y.label, values: axisFmt(c.y.unit), size: 70 },
         ...(c.y2 ? [{ scale: 'y2', side: 1, label: c.y2.label, values: axisFmt(c.y2.unit), grid: { show: false }, size: 70 }] : []),
       ],
@@ -276,6 +277,11 @@ export function pageMain(uPlotCtor: unknown, initial: PageModel, eventsUrl: stri
           return { ...base, dash: s.dashed ? [6, 4] : undefined, points: { show: c.xs.length <= 40 } };
         }),
       ],
+      bands: (c.fills ?? []).flatMap((f) => {
+        const hi = c.series.findIndex((x) => x.name === f.upper);
+        const lo = c.series.findIndex((x) => x.name === f.lower);
+        return hi < 0 || lo < 0 ? [] : [{ series: [hi + 1, lo + 1], fill: f.color }];
+      }),
       hooks: {
         draw: [(u: any) => {
           const ctx = u.ctx;

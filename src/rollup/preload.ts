@@ -28,6 +28,7 @@ import { TUTORIAL_WORKLOAD } from '../config/types.js';
 import type { SqlClient } from './strategies.js';
 import { renderTemplate, sqlIdent } from './template.js';
 import type { PreloadResult } from '../results/run-record.js';
+import { PhaseProgress, type OnProgress } from '../schedule/progress.js';
 
 /** History ends this long before now, so that it never overlaps the live load's open periods. */
 export const PRELOAD_END_GAP_MS = 120_000;
@@ -232,14 +233,20 @@ function result(rows: number, t0: bigint): PreloadResult {
  */
 export async function preloadHistory(
   client: SqlClient,
-  opts: Omit<PreloadOptions, 'onProgress'> & { readonly notice: (line: string) => void },
+  opts: Omit<PreloadOptions, 'onProgress'> & {
+    readonly notice: (line: string) => void;
+    /** The same progress as events (phase `preload`, in rows, marked `echoed`: the lines above are printed already). */
+    readonly onProgress?: OnProgress;
+  },
 ): Promise<PreloadResult> {
-  const { notice, ...rest } = opts;
+  const { notice, onProgress, ...rest } = opts;
   let lastDecile = -1;
   let lastAt = 0;
+  const events = new PhaseProgress({ phase: 'preload', unit: 'rows', total: opts.rows, onProgress, nowMs: () => performance.now(), echoed: true });
   const res = await preload(client, {
     ...rest,
     onProgress: (done, total, p) => {
+      events.advance(done - events.done);
       const decile = Math.floor((done / Math.max(1, total)) * 10);
       if (decile !== lastDecile || p.elapsedMs - lastAt >= 5000) {
         lastDecile = decile;
@@ -247,7 +254,7 @@ export async function preloadHistory(
         notice(formatPreloadProgress(p));
       }
     },
-  });
+  }).finally(() => events.finish());
   notice(`preload: ${res.rows.toLocaleString('en-US')} rows in ${(res.ms / 1000).toFixed(1)} s (${Math.round(res.rowsPerS).toLocaleString('en-US')} rows/s on ${res.connections ?? 1} connection${(res.connections ?? 1) === 1 ? '' : 's'}; ` +
     `this host's CPU ${(res.hostCpuCores ?? 0).toFixed(2)} of ${res.hostCpus ?? '?'} cores busy)`);
   return res;

@@ -104,7 +104,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const s = record.summary;
     const j = judgeStep(s, o.slos);
     const state = await rawTableState(info.url, info.citus !== undefined);
-    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries);
+    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries, o.session.onProgress);
     const panels = Object.entries(s.probes?.byProbe ?? {}).flatMap(([p, ws]) => Object.entries(ws).map(([w, c]) => ({ figure: `probes.${p}.${w}.response.p95`, p95Us: c.response?.p95Us ?? null, count: c.count })));
     const worst = panels.filter((p) => p.p95Us !== null).sort((a, b) => b.p95Us! - a.p95Us!)[0];
     const step: CapacityStep = {

@@ -25,6 +25,8 @@ import { selectRunnable } from '../probe/requirements.js';
 import { quoteIdent } from '../sql-quote.js';
 import { connect } from '../targets/postgres.js';
 import { UsageError } from '../errors.js';
+import type { OnProgress } from '../schedule/progress.js';
+import { inPhase } from './phase.js';
 import type { DashboardSummary, ExpiryResult, PreloadResult, ProbeFigures } from '../results/run-record.js';
 
 /** site_id of the freshness markers: outside the load's range, left out of acked-vs-table counts. */
@@ -68,6 +70,8 @@ export class DashboardSession {
   /** Notes of the current step; set-up notes are kept apart and given with every step. */
   private notes: string[] = [];
   private readonly setupNotes: readonly string[];
+  /** Where the long phases (the audit) report progress; set by {@link setup}. */
+  onProgress: OnProgress | undefined;
   private loadStartedAt = new Date();
   private auditFloor: (() => number | null) | null = null;
 
@@ -108,6 +112,8 @@ export class DashboardSession {
       readonly afterInstall?: (client: pg.Client, installed: InstalledRollup) => Promise<void>;
       /** The target is a Citus coordinator (for the parallel speedup's settings). */
       readonly citus?: boolean;
+      /** Progress of the long phases (history rollup, idle baseline, serial vs parallel; later the audit). */
+      readonly onProgress?: OnProgress;
     } = {},
   ): Promise<DashboardSession> {
     const d = config.dashboard;
@@ -156,10 +162,15 @@ export class DashboardSession {
           connections: d.preloadConnections,
           openConnection: () => connect(url, 'rtbench-preload'),
           notice,
+          ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
         });
       }
       // The first run rolls up whatever history the table holds (preloaded or earlier runs).
-      const historyRollupMs = await runRollupOnce(client, installed);
+      const historyRollupMs = await inPhase(hooks.onProgress, 'rollup: history', 'runs', 1, async (p) => {
+        const ms = await runRollupOnce(client, installed);
+        p.advance();
+        return ms;
+      });
       notice(`rollup: history rolled up in ${(historyRollupMs / 1000).toFixed(2)} s`);
 
       let defs: ProbeDef[] = [];
@@ -171,6 +182,7 @@ export class DashboardSession {
           idle = await idleBaseline(url, defs, DEFAULT_WINDOWS, {
             granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table,
             iterations: d.minSamples, timeMs: 0, sites: config.workload.sites, seed: config.seed,
+            ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
           });
         }
       }
@@ -181,10 +193,11 @@ export class DashboardSession {
         const common = {
           kind, granularity: `${d.granularityMin}m` as '1m', rollupTable: installed.table, iterations: d.minSamples, warmupIterations: 1,
           minSamples: d.minSamples, sites: config.workload.sites, seed: config.seed,
+          ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
         } as const;
         try {
           const asSpecified = await measureParallelSpeedup(url, defs, common);
-          const warmConnections = kind === 'citus' ? await measureParallelSpeedup(url, defs, { ...common, citusCacheParallelConnections: true }) : undefined;
+          const warmConnections = kind === 'citus' ? await measureParallelSpeedup(url, defs, { ...common, citusCacheParallelConnections: true, progressPhase: 'probes: serial vs parallel (warm connections)' }) : undefined;
           parallel = { asSpecified, ...(warmConnections ? { warmConnections } : {}) };
           for (const [name, r] of [['asSpecified', asSpecified], ['warmConnections', warmConnections]] as const) {
             for (const f of r?.byProbe ?? []) {
@@ -204,7 +217,9 @@ export class DashboardSession {
           notes.push(`router vs multi-shard not determined: ${(err as Error).message}`);
         }
       }
-      return new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, parallel, notice, notes, routing);
+      const session = new DashboardSession(url, config, installed, defs, preloaded, historyRollupMs, idle, parallel, notice, notes, routing);
+      session.onProgress = hooks.onProgress;
+      return session;
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -301,18 +316,24 @@ export class DashboardSession {
     const d = this.config.dashboard;
     const client = await connect(this.url, 'rtbench-audit');
     try {
-      // A last run so that every period closed by now is covered (closed-minute still honours its grace).
-      await runRollupOnce(client, this.installed).catch((err: unknown) => {
-        this.notes.push(`final rollup failed: ${(err as Error).message}`);
+      // Two steps: the final rollup run, then the audit's count of raw vs rollup per closed period.
+      const { fresh, to, from, audited } = await inPhase(this.onProgress, 'audit: final rollup, raw vs rollup', 'steps', 2, async (p) => {
+        // A last run so that every period closed by now is covered (closed-minute still honours its grace).
+        await runRollupOnce(client, this.installed).catch((err: unknown) => {
+          this.notes.push(`final rollup failed: ${(err as Error).message}`);
+        });
+        p.advance();
+        const fresh: FreshnessResult | null = freshnessProbe ? await freshnessProbe.stop() : null;
+        const to = await coveredUntil(client, this.installed);
+        // Periods whose raw rows expiry removed during the step are left out of the audit, by design (a note says so).
+        const clip = auditStartAfterExpiry(this.loadStartedAt.getTime(), this.auditFloor?.() ?? null, d.granularityMin);
+        const from = new Date(clip.fromMs);
+        if (clip.clipped) this.notes.push(`audit: starts at ${from.toISOString()}, not at the load's start: earlier periods lost raw rows to expiry`);
+        const audited = to ? await audit(client, { table: this.installed.table, granularityMin: d.granularityMin, from, to }) :
+          { periods: [], lostEvents: 0, duplicatedEvents: 0, periodsChecked: 0 };
+        p.advance();
+        return { fresh, to, from, audited };
       });
-      const fresh: FreshnessResult | null = freshnessProbe ? await freshnessProbe.stop() : null;
-      const to = await coveredUntil(client, this.installed);
-      // Periods whose raw rows expiry removed during the step are left out of the audit, by design (a note says so).
-      const clip = auditStartAfterExpiry(this.loadStartedAt.getTime(), this.auditFloor?.() ?? null, d.granularityMin);
-      const from = new Date(clip.fromMs);
-      if (clip.clipped) this.notes.push(`audit: starts at ${from.toISOString()}, not at the load's start: earlier periods lost raw rows to expiry`);
-      const audited = to ? await audit(client, { table: this.installed.table, granularityMin: d.granularityMin, from, to }) :
-        { periods: [], lostEvents: 0, duplicatedEvents: 0, periodsChecked: 0 };
       if (audited.lostEvents > 0 || audited.duplicatedEvents > 0) {
         this.notice(`audit: ${audited.lostEvents} events lost and ${audited.duplicatedEvents} duplicated by the ${d.rollup} rollup over ${audited.periodsChecked} closed periods`);
       } else this.notice(`audit: no event lost or duplicated over ${audited.periodsChecked} closed periods`);

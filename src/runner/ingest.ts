@@ -9,6 +9,7 @@ import type { RunRecord, ServerInfo } from '../results/run-record.js';
 import type { RunObserver } from './observer.js';
 import { RunSession } from './session.js';
 import { standardStepObservers } from './step-observers.js';
+import type { ProgressEvent } from '../schedule/progress.js';
 
 export interface IngestEvents {
   /** A completed interval (progress line material). */
@@ -17,6 +18,8 @@ export interface IngestEvents {
   onNotice?(line: string): void;
   /** Connected and the schema is in place: the load is about to start. */
   onReady?(server: ServerInfo): void;
+  /** A long phase's progress (see SessionEvents.onProgress). */
+  onProgress?(event: ProgressEvent): void;
 }
 
 export interface IngestOptions {
@@ -38,7 +41,7 @@ export async function runIngest(opts: IngestOptions): Promise<RunRecord> {
     config: opts.config,
     url: opts.url,
     targetKind: opts.targetKind,
-    events: { onNotice: opts.events?.onNotice, onReady: opts.events?.onReady },
+    events: { onNotice: opts.events?.onNotice, onReady: opts.events?.onReady, onProgress: opts.events?.onProgress },
   });
   const onInterval = opts.events?.onInterval;
   const progress: RunObserver = { name: 'events', interval: (row) => onInterval?.(row) };

@@ -27,6 +27,7 @@ import { ClientMeter } from './client-meter.js';
 import { buildSummary } from './summary.js';
 import type pg from 'pg';
 import { provenance } from './provenance.js';
+import type { OnProgress, ProgressEvent } from '../schedule/progress.js';
 import { ensurePartitions, partitionWindow } from '../targets/partitions.js';
 
 /** Create the partitions a load of `config` writes into, from `historyMs` before the server's now to past the step's end. */
@@ -43,6 +44,13 @@ export interface SessionEvents {
   onNotice?(line: string): void;
   /** Connected, the schema is in place and (in a group) the others met: the load is about to start. */
   onReady?(server: ServerInfo): void;
+  /**
+   * A long phase's progress (history rollup, idle baseline, serial vs parallel,
+   * the audit; in a capacity search the work between steps): what runs, how far
+   * it is and the time left. Throttled to about one event a second per phase;
+   * one `start` and one `end` event per phase. See src/schedule/progress.ts.
+   */
+  onProgress?(event: ProgressEvent): void;
 }
 
 export interface SessionOptions {
@@ -116,6 +124,12 @@ export class RunSession {
     this.tutorialTemplate = readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
   }
 
+  /** The receiver of progress events the session was opened with (callers that run phases of their own report there too). */
+  get onProgress(): OnProgress | undefined {
+    const events = this.opts.events;
+    return events?.onProgress ? (e) => events.onProgress?.(e) : undefined;
+  }
+
   private get notice(): (l: string) => void {
     return (l) => this.opts.events?.onNotice?.(l);
   }
@@ -159,6 +173,7 @@ export class RunSession {
         dashboard = await DashboardSession.setup(url, config, notice, {
           hllMissingOn,
           citus: onCitus,
+          ...(opts.events?.onProgress ? { onProgress: (e: ProgressEvent) => opts.events?.onProgress?.(e) } : {}),
           // Distribute after the rollup install (it may add event_id to http_request) and before any data.
           afterInstall: onCitus ? async (client, installed) => {
             distributed.push(installed.table);

@@ -10,7 +10,9 @@
 import type pg from 'pg';
 import { connect } from '../targets/postgres.js';
 import { sqlstateOf } from '../targets/sqlstate.js';
+import type { OnProgress } from '../schedule/progress.js';
 import { MARKER_SITE_ID, type DashboardSession } from './dashboard.js';
+import { inPhase } from './phase.js';
 
 /** Retries made by between-trial work, by SQLSTATE (reported in capacity.json). */
 export type RetryCounts = Record<string, number>;
@@ -58,22 +60,32 @@ export function serverNow(url: string, retries: RetryCounts): Promise<Date> {
  * Remove what one trial added: rows of its sites `[offset, offset + count)`
  * with ingest_time at or after `since`, and the freshness markers it wrote
  * (site MARKER_SITE_ID) since then; then VACUUM (ANALYZE) and rebuild the
- * rollup. Returns the rows removed and the time it took.
+ * rollup. Returns the rows removed and the time it took. Reports progress as
+ * the phase `between steps` in statements (DELETE, VACUUM, the rollup rebuild).
  */
 export async function removeTrialRows(
   url: string, dashboard: DashboardSession | null, since: Date, sites: { offset: number; count: number }, retries: RetryCounts,
+  onProgress?: OnProgress,
 ): Promise<{ rows: number; ms: number }> {
   const t0 = Date.now();
-  const rows = await withReconnect(url, async (c) => {
-    const r = await c.query(
-      `DELETE FROM http_request
-        WHERE ingest_time >= $1
-          AND ((site_id >= $2 AND site_id < $3) OR (site_id = $4 AND url = 'rtbench:freshness-marker'))`,
-      [since, sites.offset, sites.offset + sites.count, MARKER_SITE_ID],
-    );
-    await c.query('VACUUM (ANALYZE) http_request');
-    return r.rowCount ?? 0;
-  }, retries);
-  if (dashboard) await retrying(() => dashboard.rebuildRollup(), retries);
-  return { rows, ms: Date.now() - t0 };
+  const what = dashboard ? 'remove the step\'s rows, vacuum, rebuild the rollup' : 'remove the step\'s rows, vacuum';
+  return inPhase(onProgress, `between steps: ${what}`, 'statements', dashboard ? 3 : 2, async (p) => {
+    const rows = await withReconnect(url, async (c) => {
+      const r = await c.query(
+        `DELETE FROM http_request
+          WHERE ingest_time >= $1
+            AND ((site_id >= $2 AND site_id < $3) OR (site_id = $4 AND url = 'rtbench:freshness-marker'))`,
+        [since, sites.offset, sites.offset + sites.count, MARKER_SITE_ID],
+      );
+      if (p.done < 1) p.advance(); // a retry runs the DELETE again: count it once
+      await c.query('VACUUM (ANALYZE) http_request');
+      if (p.done < 2) p.advance();
+      return r.rowCount ?? 0;
+    }, retries);
+    if (dashboard) {
+      await retrying(() => dashboard.rebuildRollup(), retries);
+      p.advance();
+    }
+    return { rows, ms: Date.now() - t0 };
+  });
 }

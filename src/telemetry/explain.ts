@@ -11,6 +11,7 @@ import { probeParams } from '../probe/definition.js';
 import { rollupTableFor } from '../probe/windows.js';
 import { maskSecrets } from '../targets/url.js';
 import { planShape } from './plans.js';
+import { PhaseProgress, type OnProgress } from '../schedule/progress.js';
 
 /** One panel to explain. */
 export interface PanelTask {
@@ -43,15 +44,36 @@ export async function dashboardPanels(client: pg.ClientBase, config: RunConfig):
 /** File name of a panel's plan in the run dir. */
 export const planFile = (probe: string, window: string): string => `plans/${probe}-${window}.json`;
 
-/** Explain every task; a panel the server refuses costs one line and the others go on. */
+/**
+ * Explain every task; a panel the server refuses costs one line and the others go on.
+ * Progress goes to `onProgress` as the phase `plans: EXPLAIN ANALYZE`, in panels.
+ */
 export async function explainPanels(
   client: pg.ClientBase,
   tasks: readonly PanelTask[],
   onUnavailable: (line: string) => void,
+  onProgress?: OnProgress,
 ): Promise<{ shapes: PlanShape[]; files: Record<string, string> }> {
   const shapes: PlanShape[] = [];
   const files: Record<string, string> = {};
   if (tasks.length === 0) return { shapes, files };
+  const progress = new PhaseProgress({ phase: 'plans: EXPLAIN ANALYZE', unit: 'panels', total: tasks.length, onProgress, nowMs: () => performance.now() });
+  // A raw panel over a day on Citus runs for seconds: tick meanwhile so the phase still reports.
+  const beat = setInterval(() => progress.tick(), 1000);
+  beat.unref();
+  try {
+    await explainEach(client, tasks, onUnavailable, shapes, files, progress);
+  } finally {
+    clearInterval(beat);
+    progress.finish();
+  }
+  return { shapes, files };
+}
+
+async function explainEach(
+  client: pg.ClientBase, tasks: readonly PanelTask[], onUnavailable: (line: string) => void,
+  shapes: PlanShape[], files: Record<string, string>, progress: PhaseProgress,
+): Promise<void> {
   await client.query(`SET statement_timeout = '60s'`).catch(() => undefined);
   for (const t of tasks) {
     const file = planFile(t.probe, t.window);
@@ -63,7 +85,7 @@ export async function explainPanels(
     } catch (err) {
       onUnavailable(`plan of ${t.probe} ${t.window} not explained: ${maskSecrets(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
     }
+    progress.advance();
   }
   await client.query(`SET statement_timeout = '10s'`).catch(() => undefined);
-  return { shapes, files };
 }

@@ -21,6 +21,7 @@ import { SAMPLER_SQL_TAG, STATEMENTS_SQL, diffStatements, rollupWalPerRun, noteQ
 import { counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type CounterSnapshot } from './counters.js';
 import { cpuPressureTotalUs, isLocalPostgres, mainThreadCpuS, parentPid, pidCpuS, serversCpuS } from './machine.js';
 import { explainPanels, type PanelTask } from './explain.js';
+import type { OnProgress } from '../schedule/progress.js';
 import { serverCsv, type MachineSecond } from './server-csv.js';
 import { citusNodeFigures, nodeTotals, workerRole } from './citus-nodes.js';
 
@@ -41,6 +42,8 @@ export interface ServerSamplerOptions {
   readonly nowMs?: () => number;
   /** Connection factory (tests). */
   readonly connect?: (url: string) => Promise<pg.Client>;
+  /** Progress of explaining the panels after the measure phase (`plans: EXPLAIN ANALYZE`, in panels). */
+  readonly onProgress?: OnProgress;
 }
 
 interface MachineReading {
@@ -179,7 +182,7 @@ export class ServerSampler implements RunObserver {
           this.unavailable.add(`plans: the panels could not be listed: ${why(err)}`);
           return [] as PanelTask[];
         });
-        const explained = await explainPanels(client, tasks, (line) => this.unavailable.add(line));
+        const explained = await explainPanels(client, tasks, (line) => this.unavailable.add(line), this.opts.onProgress);
         plans = explained.shapes;
         Object.assign(files, explained.files);
       }

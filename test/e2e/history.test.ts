@@ -12,12 +12,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Summary } from '../../src/results/run-record.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { MIN_HISTORY } from '../../src/check/gate.js';
-import { CHROMIUM, renderInChromium } from '../helpers/chromium.js';
+import type { PageModel } from '../../src/report/page-model.js';
+import { CHROMIUM, drawnCharts, launchBrowser, untilCharts } from '../helpers/browser.js';
 import { lines, runCli, type CliResult } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 import { withClient } from '../helpers/db.js';
@@ -245,18 +246,34 @@ describe('history store, check --history, report and export from real runs', { s
     const html = await fs.readFile(path.join(outDir, 'report.html'), 'utf8');
     const md = await fs.readFile(path.join(outDir, 'report.md'), 'utf8');
     assert.match(md, new RegExp(`\\| ingest\\.response\\.p50 \\| smaller is better \\| ${HISTORY_RUNS + 2} \\|.*\\| \\*\\*regression\\*\\* \\|`));
-    const charts = html.match(/<svg\b/g)?.length ?? 0;
+    const model = JSON.parse(/<script type="application\/json" id="rtbench-model">([^<]*)<\/script>/.exec(html)![1]!) as PageModel;
+    const charts = model.charts.length;
     assert.ok(charts >= 4, `${charts} charts`);
-    assert.match(html, /data-series="gate limit"/);
-    assert.match(html, /<g class="area" data-area="gate band/);
-    assert.match(html, /data-series="regression"[^>]*><circle/);
+    assert.ok(model.charts.some((c) => c.series.some((x) => x.name === 'gate limit')), 'the gate limit drawn');
+    assert.ok(model.charts.some((c) => c.fills?.some((f) => f.upper === 'gate limit')), 'the gate band filled');
+    assert.ok(model.charts.some((c) => c.series.some((x) => x.name === 'regression' && x.values.some((v) => v !== null))), 'a regression marked');
     if (!CHROMIUM) {
       t.skip('headless Chromium not installed (Debian: apt-get install -y chromium)');
       return;
     }
-    const dom = await renderInChromium(CHROMIUM, path.join(outDir, 'report.html'), area.base);
-    assert.equal(dom.svgs, charts, 'every chart in the rendered DOM');
-    assert.deepEqual(dom.console, [], 'no console message (CSP violation, script error)');
+    const browser = await launchBrowser();
+    try {
+      const ctx = await browser.browser.newContext({ offline: true });
+      const page = await ctx.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(path.join(outDir, 'report.html')).href);
+      await untilCharts(page);
+      const drawn = await drawnCharts(page);
+      assert.equal(drawn.length, charts, 'every chart drawn');
+      for (const d of drawn) assert.ok(d.painted > 2000, `${d.id}: ${d.painted} painted pixels`);
+      assert.deepEqual(errors, [], 'no console error (CSP violation, script error)');
+    } finally {
+      await browser.close();
+    }
   });
 
   test('export: BMF and github-action-benchmark shapes, stdout or --out', async () => {

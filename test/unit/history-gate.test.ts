@@ -9,6 +9,7 @@ import { trends } from '../../src/history/trend.js';
 import { formatBytes } from '../../src/check/markdown.js';
 import { toBmf, toGithubActionBenchmark } from '../../src/export/formats.js';
 import { historyReportHtml, historyReportMarkdown } from '../../src/report/history-report.js';
+import type { PageModel } from '../../src/report/page-model.js';
 import { defaultThresholds, gateOptions, parseMinEffect } from '../../src/cli/commands/check.js';
 import { UsageError } from '../../src/errors.js';
 import type { RunInfo, Summary } from '../../src/results/run-record.js';
@@ -281,11 +282,15 @@ test('trends: each record against the ones before it; a step up is flagged', () 
   assert.ok(t.points[6]!.limit! > 1005 && t.points[6]!.limit! < 3000);
   const input = { store: 'st', selection: { fingerprint: recs[0]!.fingerprint, testbed: 'box', branch: 'main' }, records: recs, trends: trends(recs, 10, DEFAULT_GATE), window: 10, options: DEFAULT_GATE, storeRecords: 8 };
   const html = historyReportHtml(input);
-  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
-  assert.equal(html.match(/<svg\b/g)?.length, input.trends.length);
-  assert.ok(!/<script/i.test(html));
-  assert.match(html, /data-series="regression"[^>]*><circle/);
-  assert.match(html, /<g class="area" data-area="gate band[^"]*"><polygon points="[\d., ]+"/);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; [^"]*connect-src 'none'"/);
+  const model = JSON.parse(/<script type="application\/json" id="rtbench-model">([^<]*)<\/script>/.exec(html)![1]!) as PageModel;
+  assert.equal(model.charts.length, input.trends.length, 'a chart per figure');
+  const p50 = model.charts[input.trends.findIndex((x) => x.path === 'ingest.response.p50Us')]!;
+  const regression = p50.series.find((x) => x.name === 'regression')!;
+  assert.deepEqual(regression.values.map((v) => v !== null), [false, false, false, false, false, false, true, false], 'the regression marked at run 7');
+  assert.equal(regression.pointsOnly, true);
+  assert.deepEqual(p50.fills, [{ upper: 'gate limit', lower: 'window mean', color: 'rgba(230,159,0,0.18)' }], 'the gate band filled');
+  assert.equal(p50.x.categories?.length, 8);
   assert.match(historyReportMarkdown(input), /\| ingest\.response\.p50 \| smaller is better \| 8 \|/);
 });
 

@@ -7,7 +7,7 @@ import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../
 import { KINDS, type IntervalRow } from '../../src/metrics/aggregate.js';
 import { RESULT_FORMAT_VERSION, type ProbeWindowFigures, type RunRecord, type Summary } from '../../src/results/run-record.js';
 import { writeRunDir } from '../../src/results/write.js';
-import { barChartSvg, lineChartSvg, sweepCurvesSvg, thin } from '../../src/report/charts.js';
+import { lineChartSvg, sweepCurvesSvg, thin } from '../../src/report/charts.js';
 import type { PageModel } from '../../src/report/page-model.js';
 import { escapeText, formatValue, timeCharts } from '../../src/report/page-script.js';
 import { runPageModel } from '../../src/report/run-page.js';
@@ -351,12 +351,6 @@ test('sweepCurvesSvg: a polyline per series, gaps at nulls, a dot per value', ()
 test('sweepCurvesSvg with no values still draws an (empty) chart', () => {
   const svg = sweepCurvesSvg([{ x: '1m', series: { a: null } }], { title: 'empty' });
   assert.ok(svg.includes('no data') && svg.startsWith('<svg'));
-});
-
-test('barChartSvg draws negative values below zero and skips nulls', () => {
-  const svg = barChartSvg({ title: 'err', categories: ['a', 'b', 'c'], series: [{ name: 'e', values: [0.5, -0.25, null] }], xLabel: 'w', y: { label: 'v' } });
-  assert.equal(svg.match(/<rect x=[^>]*fill="#0072B2"><title>/g)?.length, 2, 'two bars (the legend swatch has no title)');
-  assert.ok(!svg.includes('NaN') && !/height="-/.test(svg));
 });
 
 test("thin keeps each pixel column's first, lowest, highest and last point", () => {

@@ -32,6 +32,7 @@ import { EXIT_THRESHOLD_FAILED } from './check.js';
 import { SignalGuard, newRunId, progressObserver, type Log } from '../run-session.js';
 import { openTarget, parseTargetSpec, runTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
 import { parseCitusWorkers, resolveConfig } from './run.js';
+import { progressPrinter } from '../../report/phase-progress.js';
 
 const CAPACITY_FLAGS = ['betweenSteps', 'slo', 'start', 'max', 'min', 'growth', 'precision', 'stepDuration', 'stepWarmup', 'maxSteps'] as const;
 
@@ -144,6 +145,9 @@ export async function capacityOn(
     config, url: target.url, targetKind: target.recordKind,
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
+      // A long phase (idle baseline, serial vs parallel, audit, between steps): a line every 3 s with the time left
+      // and one with its cost at the end; --progress 0 turns these off with the per-second lines.
+      ...(config.progressS > 0 ? { onProgress: progressPrinter((l) => log(`rtbench: ${l}`)) } : {}),
       onReady: (server) => {
         o.guard.loadStarted = true;
         if (target.spec.kind === 'url') log(`rtbench: target ${target.label}: ${server.version.split(' on ')[0] ?? server.version}`);

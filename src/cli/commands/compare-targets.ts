@@ -12,6 +12,9 @@ import { comparisonRows, comparisonTable, withVerdicts } from '../../report/comp
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import type { RunRecord } from '../../results/run-record.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
+import { emptyModel } from '../../report/page-model.js';
+import { LiveObserver } from '../../ui/live-observer.js';
+import { openUi } from '../ui-session.js';
 import { openTarget, parseTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
 import { loadRun } from './compare.js';
 import { resolveConfig } from './run.js';
@@ -33,6 +36,7 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
   const compareId = newRunId(`${config.name}-compare`);
   const tmp = path.join(config.resultsDir, `.tmp-${compareId}`);
   await mkdir(tmp, { recursive: true });
+  const ui = await openUi(args['ui'], emptyModel('run', `rtbench compare-targets ${compareId} (live)`), log);
   try {
     const records: RunRecord[] = [];
     const dirs: string[] = [];
@@ -42,7 +46,10 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
         target = await openTarget(spec, log);
         guard.track(target);
         log(`rtbench: compare-targets ${side} = ${target.label}`);
-        const { record, dir } = await executeRun(config, target, { log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}` });
+        ui?.hub.publish({ type: 'notice', text: `${side} = ${target.label}` });
+        const { record, dir } = await executeRun(config, target, {
+          log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}`, observers: ui ? [new LiveObserver(ui.hub, records.length, side)] : [],
+        });
         records.push(record);
         dirs.push(dir);
       } finally {
@@ -73,6 +80,7 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
   } finally {
     await rm(tmp, { recursive: true, force: true });
     guard.dispose();
+    await ui?.close();
   }
 }
 

@@ -20,6 +20,9 @@ import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { parseCitusWorkers, resolveConfig } from './run.js';
 import { capacityOn, capacitySettings, refuseCapacityFlags } from './capacity.js';
+import { emptyModel } from '../../report/page-model.js';
+import { LiveObserver } from '../../ui/live-observer.js';
+import { openUi } from '../ui-session.js';
 import { EXIT_THRESHOLD_FAILED } from './check.js';
 import { stringify } from 'csv-stringify/sync';
 
@@ -91,6 +94,8 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
   const tmp = path.join(first.resultsDir, `.tmp-${sweepId}`);
   await mkdir(tmp, { recursive: true });
   let target: OpenTarget | undefined;
+  const ui = await openUi(args['ui'], emptyModel(capacity ? 'capacity' : 'run', `rtbench sweep ${sweepId} (live)`), log);
+  const nextStep = { n: 0 };
   try {
     target = await openTarget(spec, log);
     guard.track(target);
@@ -100,7 +105,10 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
         const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
         log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length}): capacity search`);
         const capacityId = `${plan.parameter}-${value.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-        const { result } = await capacityOn(config, target, capacity[i]!, { log, guard, resultsDir: tmp, capacityId });
+        ui?.hub.publish({ type: 'notice', text: `${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})` });
+        const { result } = await capacityOn(config, target, capacity[i]!, {
+          log, guard, resultsDir: tmp, capacityId, ...(ui ? { ui: { session: ui, side: value, label: target.label, nextStep } } : {}),
+        });
         caps.push({ value, capacityId, capacityHz: result.capacityHz, passHz: result.bracket[0], failHz: result.bracket[1], end: result.end, binding: result.binding?.line ?? null, headline: result.headline });
         if (guard.abort.signal.aborted) break;
       }
@@ -123,7 +131,8 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
       // Every point starts from the same state: same preload, same seed, empty tables.
       const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
       log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})`);
-      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp });
+      ui?.hub.publish({ type: 'notice', text: `${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})` });
+      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, observers: ui ? [new LiveObserver(ui.hub, i, value)] : [] });
       rows.push(sweepRow(value, record.run.runId, record.summary));
       if (plan.parameter === 'preload-rows') scalePoints.push(scalePoint(config.dashboard.preloadRows, record.run.runId, record.summary, record.histograms));
       if (guard.abort.signal.aborted) break;
@@ -162,6 +171,7 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
     if (target) await guard.release(target);
     await rm(tmp, { recursive: true, force: true });
     guard.dispose();
+    await ui?.close();
   }
 }
 
