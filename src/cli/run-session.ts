@@ -15,6 +15,7 @@ import { runIngest } from '../runner/ingest.js';
 import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
 import { progressPrinter } from '../report/phase-progress.js';
+import type { OnProgress } from '../schedule/progress.js';
 
 export type Log = (line: string) => void;
 
@@ -106,14 +107,17 @@ export function runLine(config: RunConfig, runId: string): string {
 export async function executeRun(
   config: RunConfig,
   target: OpenTarget,
-  opts: { log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[] },
+  opts: { log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[]; onProgress?: OnProgress },
 ): Promise<{ record: RunRecord; dir: string }> {
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
   const stream = new ResultStream({ resultsDir: opts.resultsDir, onFailure: () => opts.guard.abort.abort() });
   // A long phase (idle baseline, serial vs parallel, audit, plans): a line every 3 s with the time left and one
   // with its cost at the end; --progress 0 turns these off with the per-second lines.
-  const onProgress = config.progressS > 0 ? progressPrinter((l) => log(`rtbench: ${l}`)) : undefined;
+  const printer = config.progressS > 0 ? progressPrinter((l) => log(`rtbench: ${l}`)) : undefined;
+  // The live page gets the same events (it has its own --ui, not --progress).
+  const extra = opts.onProgress;
+  const onProgress: OnProgress | undefined = printer && extra ? (e) => (printer(e), extra(e)) : printer ?? extra;
   const record = await runIngest({
     config,
     url: target.url,

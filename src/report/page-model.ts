@@ -132,6 +132,8 @@ export interface PageModel {
   configText: string;
   /** Notices as they came (live). */
   notices: string[];
+  /** A long set-up phase under way (preload, probes' idle baseline…): how far, the time left in ms; null when none. */
+  progress?: { phase: string; done: number; total: number | null; unit: string; etaMs: number | null } | null;
 }
 
 /** What the live server streams; `final` replaces the model with the finished run's. */
@@ -142,6 +144,7 @@ export type PageEvent =
   | { readonly type: 'side'; readonly side: PageCapacitySide }
   | { readonly type: 'trial'; readonly trial: PageTrial }
   | { readonly type: 'notice'; readonly text: string }
+  | { readonly type: 'progress'; readonly phase: string; readonly done: number; readonly total: number | null; readonly unit: string; readonly etaMs: number | null; readonly end: boolean }
   | { readonly type: 'final'; readonly model: PageModel };
 
 /** An empty model to start a live page with. */

@@ -35,6 +35,9 @@ export function applyEvent(model: PageModel, ev: PageEvent): PageModel {
       cap.trials.push(ev.trial);
       return model;
     }
+    case 'progress':
+      model.progress = ev.end ? null : { phase: ev.phase, done: ev.done, total: ev.total, unit: ev.unit, etaMs: ev.etaMs };
+      return model;
     case 'notice':
       model.notices.push(ev.text);
       if (model.notices.length > 50) model.notices.shift();
@@ -210,6 +213,8 @@ export function statusLine(model: PageModel): string {
   const info = model.steps.find((s) => s.index === step);
   const last = model.intervals.filter((r) => r.step === step).pop();
   const parts: string[] = [];
+  const p = model.progress;
+  if (p) parts.push(`${p.phase}: ${formatValue('n', p.done)}${p.total === null ? '' : ` of ${formatValue('n', p.total)}`} ${p.unit}${p.etaMs === null ? '' : `, about ${Math.round(p.etaMs / 1000)} s left`}`);
   if (model.kind === 'capacity' && info) parts.push(`trial ${info.index + 1}${info.side ? ` (${info.side})` : ''} at ${formatValue('rows/s', info.rateHz)}`);
   if (model.phase) parts.push(`phase: ${model.phase.name}`);
   if (info && last) {

@@ -7,6 +7,7 @@ import type { RunObserver, StepInfo, StepPhase } from '../runner/observer.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { pageInterval } from '../report/run-page.js';
 import type { PageHub } from './page-hub.js';
+import type { OnProgress } from '../schedule/progress.js';
 
 export class LiveObserver implements RunObserver {
   readonly name = 'live-page';
@@ -29,4 +30,9 @@ export class LiveObserver implements RunObserver {
   interval(row: IntervalRow): void {
     this.hub.publish({ type: 'interval', row: pageInterval(row, this.stepNumber) });
   }
+}
+
+/** Phase progress (preload, the probes' idle baseline, serial vs parallel…) as page events: the live page's status line. */
+export function liveProgress(hub: PageHub): OnProgress {
+  return (e) => hub.publish({ type: 'progress', phase: e.phase, done: e.done, total: e.total, unit: e.unit, etaMs: e.etaMs, end: e.kind === 'end' });
 }

@@ -178,3 +178,13 @@ test('rtbench ui DIR follows a dir being streamed: new complete lines become int
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a long set-up phase shows on the status line with the time left, and leaves it when it ends', () => {
+  let m = emptyModel('run', 'r');
+  m = applyEvent(m, { type: 'progress', phase: 'probes: idle baseline', done: 12, total: 40, unit: 'executions', etaMs: 30_400, end: false });
+  assert.equal(statusLine(m), 'probes: idle baseline: 12 of 40 executions, about 30 s left');
+  m = applyEvent(m, { type: 'progress', phase: 'preload', done: 5000, total: null, unit: 'rows', etaMs: null, end: false });
+  assert.equal(statusLine(m), 'preload: 5,000 rows');
+  m = applyEvent(m, { type: 'progress', phase: 'preload', done: 9000, total: null, unit: 'rows', etaMs: null, end: true });
+  assert.equal(statusLine(m), 'waiting for the first interval');
+});

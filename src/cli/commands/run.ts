@@ -19,7 +19,7 @@ import { SignalGuard, executeRun, runExitCode } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { emptyModel } from '../../report/page-model.js';
 import { runPageModel } from '../../report/run-page.js';
-import { LiveObserver } from '../../ui/live-observer.js';
+import { LiveObserver, liveProgress } from '../../ui/live-observer.js';
 import { openUi } from '../ui-session.js';
 
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -67,7 +67,10 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     guard.track(target, config.keep);
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     ui?.hub.publish({ type: 'notice', text: `target ${target.label}` });
-    const { record, dir } = await executeRun(config, target, { log, guard, resultsDir: config.resultsDir, observers: ui ? [new LiveObserver(ui.hub, 0)] : [] });
+    const { record, dir } = await executeRun(config, target, {
+      log, guard, resultsDir: config.resultsDir, observers: ui ? [new LiveObserver(ui.hub, 0)] : [],
+      ...(ui ? { onProgress: liveProgress(ui.hub) } : {}),
+    });
     ui?.hub.publish({ type: 'final', model: runPageModel(record) });
     process.stdout.write(summaryTable(record.summary) + '\n');
     const dash = dashboardTable(record.summary);
