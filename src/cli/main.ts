@@ -9,7 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { EnvironmentError, ExitCode, UsageError } from '../errors.js';
 import { RTBENCH_VERSION } from '../paths.js';
 import { maskSecrets, rememberSecretsOf } from '../targets/url.js';
-import { capacityOptions, runOptions } from './run-options.js';
+import { capacityOptions, faultOptions, runOptions } from './run-options.js';
 
 /** Every command, for the message when none is named (test/e2e/bad-input checks it against --help). */
 const COMMANDS = ['run', 'capacity', 'sweep', 'compare-targets', 'db', 'compare', 'merge', 'check', 'history', 'export', 'recover', 'ui'] as const;
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   await yargs(argv)
     .scriptName('rtbench')
     .usage('$0 <command> [options]')
-    .command('run', 'run the ingest benchmark', runOptions, async (args) => {
+    .command('run', 'run the ingest benchmark', (y) => faultOptions(runOptions(y)), async (args) => {
       const { runCommand } = await import('./commands/run.js');
       exitCode = await runCommand(args as Record<string, unknown>);
     })
@@ -104,8 +104,8 @@ async function main(argv: string[]): Promise<number> {
         .option('window', { type: 'string', describe: '--history: records to hold the run against [default: 10]' })
         .option('branch', { type: 'string', describe: '--history: baseline branch of the records [default: main]' })
         .option('testbed', { type: 'string', describe: "--history: testbed of the records [default: the run's host name]" })
-        .option('test', { type: 'string', describe: '--history: t | z | percent [default: t]' })
-        .option('boundary', { type: 'string', describe: '--history: one-sided confidence of the t / z bound [default: 0.99]' })
+        .option('test', { type: 'string', describe: '--history: robust | t | z | percent [default: robust (median, MAD)]' })
+        .option('boundary', { type: 'string', describe: '--history: one-sided confidence of the robust / t / z bound [default: 0.99]' })
         .option('min-effect', { type: 'string', describe: 'smallest change that can fail, e.g. 5% (--history, and --baseline without thresholds) [default: 5%]' }),
       async (args) => {
         const { checkCommand } = await import('./commands/check.js');
@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
         .option('fingerprint', { type: 'string', describe: 'report: scenario fingerprint to chart [default: that of the newest record]' })
         .option('out', { type: 'string', describe: 'report: directory for report.html and report.md [default: STORE-report, beside the store]' })
         .option('window', { type: 'string', describe: 'report: the gate band\'s window [default: 10]' })
-        .option('test', { type: 'string', describe: 'report: t | z | percent [default: t]' })
+        .option('test', { type: 'string', describe: 'report: robust | t | z | percent [default: robust]' })
         .option('boundary', { type: 'string', describe: 'report: one-sided confidence [default: 0.99]' })
         .option('min-effect', { type: 'string', describe: 'report: smallest change that can fail [default: 5%]' }),
       async (args) => {

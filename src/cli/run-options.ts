@@ -63,6 +63,14 @@ export function runOptions(y: Argv): Argv {
     .option('probe-cadence', { type: 'string', hidden: true });
 }
 
+/** Faults on purpose (rtbench run only): see docs/crash-safety.md "When the server goes away". */
+export function faultOptions<T>(y: Argv<T>) {
+  return y
+    .option('fault', { type: 'string', describe: "at T after the start: restart@T (pg_ctl restart -m fast), crash@T (immediate stop, then start), 'pause 2s@T' (SIGSTOP the server's processes), worker-restart[:N]@T (local Citus); without @T: the middle of the measure window" })
+    .option('fault-cmd', { type: 'string', describe: 'run this shell command of yours at --fault-at (a switchover, a netem rule); its exit code is recorded' })
+    .option('fault-at', { type: 'string', describe: 'when --fault-cmd runs, e.g. 10s after the start [default: the middle of the measure window]' });
+}
+
 /** The capacity search's options (rtbench capacity, compare-targets --capacity, sweep --capacity). */
 export function capacityOptions(y: Argv): Argv {
   return y

@@ -7,6 +7,8 @@ import { EnvironmentError, UsageError } from '../errors.js';
 import { CITUS_MISSING, citusInstalled, startCitusCluster } from '../targets/citus-cluster.js';
 import { startLocalCluster } from '../targets/local-cluster.js';
 import { maskUrl, validateUrl } from '../targets/url.js';
+import type { LocalServer } from '../targets/faults.js';
+import path from 'node:path';
 import { resolveTarget } from './target.js';
 
 export type TargetSpec =
@@ -27,6 +29,8 @@ export interface OpenTarget {
   closeSync(): void;
   /** Lines telling how to reach / stop a kept cluster. */
   keptLines(): string[];
+  /** The throwaway cluster's servers (`--fault` acts on them); absent for a URL. */
+  readonly servers?: readonly LocalServer[];
 }
 
 /**
@@ -73,6 +77,7 @@ export async function openTarget(spec: TargetSpec, log: (line: string) => void):
     log(`rtbench: local PostgreSQL on port ${c.port} (${c.pgBinDir})`);
     return {
       spec, url: c.url, recordKind: 'embedded', label: 'local',
+      servers: [{ name: 'server', dataDir: c.dataDir, pgBinDir: c.pgBinDir, logFile: path.join(c.rootDir, 'server.log') }],
       close: (o) => (o?.keep ? c.detach() : c.stop()),
       closeSync: () => c.stopSync(),
       keptLines: () => [
@@ -88,6 +93,9 @@ export async function openTarget(spec: TargetSpec, log: (line: string) => void):
   log(`rtbench: local Citus coordinator on port ${c.coordinator.port}, workers on ${c.workers.map((w) => w.port).join(', ')}`);
   return {
     spec, url: c.url, recordKind: 'embedded', label: `local-citus:${spec.workers}`,
+    servers: [c.coordinator, ...c.workers].map((n, i) => ({
+      name: i === 0 ? 'coordinator' : `worker ${i}`, dataDir: n.dataDir, pgBinDir: n.pgBinDir, logFile: path.join(n.rootDir, 'server.log'),
+    })),
     close: (o) => (o?.keep ? c.detach() : c.stop()),
     closeSync: () => c.stopSync(),
     keptLines: () => [

@@ -2,6 +2,7 @@
  * Messages between the main thread and load workers (tagged by `type`).
  * Workers never merge or print: they post encoded interval histograms and counters.
  */
+import type { OutageSpan } from '../metrics/availability.js';
 import type { InsertMode, StatementForm, WorkloadShape } from '../config/types.js';
 
 export interface WorkerInit {
@@ -75,6 +76,11 @@ export interface PhaseSnapshot extends PhaseCounters {
   /** The lag split by cause (see src/schedule/pacing.ts): the harness's lateness and the wait for a free connection. */
   readonly timerLag: string;
   readonly connectionWait: string;
+  /**
+   * Operations due while no connection was up, dropped and counted: for each, a lower bound of
+   * the response it would have had (its due time → when a connection was back, µs). Absent when none.
+   */
+  readonly censored?: string;
 }
 
 export interface IntervalSnapshot {
@@ -93,6 +99,10 @@ export interface IntervalSnapshot {
   readonly connectionsUp: number;
   /** Connections re-established during the interval. */
   readonly reconnects: number;
+  /** This worker's outages that ended in the interval or are still open (src/metrics/availability.ts). Absent: none. */
+  readonly outages?: readonly OutageSpan[];
+  /** Time within the interval this worker's pool could not serve, ms. */
+  readonly unavailableMs?: number;
 }
 
 export type WorkerToMain =

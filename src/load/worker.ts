@@ -16,6 +16,7 @@ import { OpenLoopSchedule, type Clock } from '../schedule/open-loop.js';
 import { fastClock } from './clock.js';
 import { ConnectionWaits } from '../schedule/pacing.js';
 import { maskSecrets } from '../targets/url.js';
+import { OutageTracker } from '../metrics/availability.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -28,6 +29,7 @@ class PhaseRecorder {
   lag: Histogram = newHistogram();
   timerLag: Histogram = newHistogram();
   connectionWait: Histogram = newHistogram();
+  censored: Histogram = newHistogram();
   c: PhaseCounters = { ops: 0, rows: 0, late: 0, dropped: 0, errors: {} };
   touched = false;
 
@@ -45,7 +47,9 @@ class PhaseRecorder {
       lag: encodeHistogram(this.lag),
       timerLag: encodeHistogram(this.timerLag),
       connectionWait: encodeHistogram(this.connectionWait),
+      ...(this.censored.totalCount > 0 ? { censored: encodeHistogram(this.censored) } : {}),
     };
+    this.censored.reset();
     this.response.reset();
     this.service.reset();
     this.lag.reset();
@@ -66,11 +70,17 @@ function countError(rec: PhaseRecorder, sqlstate: string): void {
   rec.c.errors[sqlstate] = (rec.c.errors[sqlstate] ?? 0) + 1;
 }
 
+/** The pool's outages: first connection-class failure → first success after it. */
+const outages = new OutageTracker();
+
 const slots = new Slots(
   { connectionString: init.url, application_name: init.applicationName },
   init.connections,
   init.pipeline,
-  (sqlstate) => countError(clock ? recorderFor(clock.nowNs()) : warmup, sqlstate),
+  (sqlstate) => {
+    countError(clock ? recorderFor(clock.nowNs()) : warmup, sqlstate);
+    if (clock && isConnectionLost(sqlstate)) outages.failure(clock.nowNs() / 1e6, sqlstate);
+  },
 );
 const operation = makeOperation(init);
 let clock: Clock;
@@ -128,8 +138,12 @@ function complete(op: InFlight, err: Error | null): void {
   if (err) {
     const code = sqlstateOf(err);
     countError(rec, code);
-    if (isConnectionLost(code) && slot.client === client) slots.markDown(slot);
+    if (isConnectionLost(code)) {
+      outages.failure(endAt / 1e6, code);
+      if (slot.client === client) slots.markDown(slot);
+    }
   } else {
+    if (outages.down) outages.success(endAt / 1e6);
     recordNs(rec.response, endAt - dueNs);
     // Closed loop: service and lag follow from the response at the interval's end (PhaseRecorder.snapshot).
     if (openLoop) {
@@ -154,11 +168,13 @@ function complete(op: InFlight, err: Error | null): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function drop(dueNs: number, n: number): void {
+/** `n` operations due at `dueNs` never sent; `servableNs`: when they could first have been (their censored response's lower bound). */
+function drop(dueNs: number, n: number, servableNs?: number): void {
   if (n <= 0) return;
   const rec = recorderFor(dueNs);
   rec.touched = true;
   rec.c.dropped += n;
+  if (servableNs !== undefined) rec.censored.recordValueWithCount(Math.max(0, Math.round((servableNs - dueNs) / 1000)), n);
 }
 
 /**
@@ -246,7 +262,7 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
         await slots.waitForUp(Math.max(1, (endNs - now) / 1e6));
         now = clock.nowNs();
         const next = Math.min(schedule.firstIndexAtOrAfter(now), schedule.firstIndexAtOrAfter(endNs));
-        for (let k = i; k < next; k++) drop(schedule.dueNs(k), 1);
+        for (let k = i; k < next; k++) drop(schedule.dueNs(k), 1, now);
         i = next;
         continue;
       }
@@ -256,6 +272,8 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
       now = clock.nowNs();
       waits.end(now);
       if (!slot) continue;
+      // The connection may have been lost between the hand-over and now (a server restart): try again.
+      if (slot.client === null) continue;
       if (now >= endNs || stopping) {
         slots.release(slot);
         break;
@@ -267,7 +285,8 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
   stopPacer();
   // Operations due before the end but never sent: the client fell behind.
   const last = schedule.firstIndexAtOrAfter(endNs);
-  for (let k = i; k < last; k++) drop(schedule.dueNs(k), 1);
+  const stoppedNs = clock.nowNs();
+  for (let k = i; k < last; k++) drop(schedule.dueNs(k), 1, Math.max(stoppedNs, schedule.dueNs(k)));
 }
 
 /**
@@ -302,6 +321,7 @@ let measureLoopDelayStarted = false;
 
 function flush(endMs: number): void {
   tick++;
+  const down = outages.takeInterval(lastTickMs, endMs);
   const eluNow = performance.eventLoopUtilization();
   const elu = performance.eventLoopUtilization(eluNow, eluPrev).utilization;
   eluPrev = eluNow;
@@ -317,6 +337,7 @@ function flush(endMs: number): void {
     loopDelayP99Us: loopDelay.count > 0 ? Math.round(loopDelay.percentile(99) / 1000) : 0,
     connectionsUp: slots.upCount,
     reconnects: slots.takeReconnects(),
+    ...(down.spans.length > 0 ? { outages: down.spans, unavailableMs: down.unavailableMs } : {}),
   };
   loopDelay.reset();
   lastTickMs = endMs;

@@ -92,6 +92,8 @@ export function readInstanceIntervals(hlogText: string, csvText: string): Instan
       cpuCores: num('cpu_cores'),
       // The csv keeps 0.1 MB; that is all the precision there is.
       rssBytes: Math.round(num('rss_mb') * 1048576),
+      // Absent in runs of older rtbench.
+      ...(f['unavailable_ms'] !== undefined && f['unavailable_ms'] !== '' ? { unavailableMs: num('unavailable_ms' as CsvColumn) } : {}),
       encoded: encoded as Record<Kind, string>,
     });
   }
@@ -143,7 +145,10 @@ export function mergeIntervals(instances: readonly TimedIntervals[], intervalMs 
     const sum = { rows: 0, ops: 0, errors: 0, late: 0, dropped: 0, connectionsUp: 0, reconnects: 0, cpuCores: 0, rssBytes: 0 };
     let maxElu = 0;
     let maxDelay = 0;
+    // The instances shared one server: its outage is the longest any instance saw in the slot.
+    let unavailableMs: number | undefined;
     for (const r of rs) {
+      if (r.unavailableMs !== undefined) unavailableMs = Math.max(unavailableMs ?? 0, r.unavailableMs);
       for (const [k, e] of Object.entries(r.encoded)) (hs[k] ??= newHistogram()).add(decodeHistogram(e));
       startMs = Math.min(startMs, r.startMs);
       endMs = Math.max(endMs, r.endMs);
@@ -171,6 +176,7 @@ export function mergeIntervals(instances: readonly TimedIntervals[], intervalMs 
       maxLoopDelayP99Us: maxDelay,
       cpuCores: sum.cpuCores,
       rssBytes: sum.rssBytes,
+      ...(unavailableMs === undefined ? {} : { unavailableMs }),
       encoded: Object.fromEntries(Object.entries(hs).map(([k, h]) => [k, encodeHistogram(h)])) as Record<Kind, string>,
     });
   }

@@ -5,6 +5,7 @@
  */
 import type { IntervalSnapshot, PhaseCounters } from '../load/messages.js';
 import { decodeHistogram, encodeHistogram, newHistogram, summarize, type Histogram } from './histogram.js';
+import { mergeSpans, unavailableWithin, type OutageSpan } from './availability.js';
 
 export const KINDS = ['response', 'service', 'lag'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -20,6 +21,8 @@ export type LagPart = (typeof LAG_PARTS)[number];
 export interface PhaseTotals {
   readonly histograms: Record<Kind, Histogram>;
   readonly lagParts: Record<LagPart, Histogram>;
+  /** Lower bounds of the responses of operations dropped while no connection was up (µs): censored samples. */
+  readonly censored: Histogram;
   readonly counters: PhaseCounters;
 }
 
@@ -44,6 +47,16 @@ export interface IntervalRow {
   readonly reconnects: number;
   readonly maxWorkerElu: number;
   readonly maxLoopDelayP99Us: number;
+  /**
+   * Time within the interval the target could not serve (any worker's pool down: from a
+   * connection-class failure to the first success after it), ms. Absent in rows read back from
+   * runs of older rtbench.
+   */
+  readonly unavailableMs?: number;
+  /** The outages that touched this interval (ended in it, or still open at its end; ms after the origin). */
+  readonly outages?: readonly OutageSpan[];
+  /** Failed operations and reconnects of the interval by SQLSTATE (both phases). */
+  readonly errorsBySqlstate?: Readonly<Record<string, number>>;
   /** Client process CPU over the interval, in cores (filled in by the caller). */
   cpuCores: number;
   /** Client process resident set size at the end of the interval (filled in by the caller). */
@@ -72,6 +85,7 @@ function emptyTotals(): PhaseTotals {
   return {
     histograms: { response: newHistogram(), service: newHistogram(), lag: newHistogram() },
     lagParts: { timerLag: newHistogram(), connectionWait: newHistogram() },
+    censored: newHistogram(),
     counters: emptyCounters(),
   };
 }
@@ -133,6 +147,7 @@ export class Aggregator {
       const histograms = { response: decodeHistogram(p.response), service: decodeHistogram(p.service), lag: decodeHistogram(p.lag) };
       for (const k of KINDS) this[phase].histograms[k].add(histograms[k]);
       for (const k of LAG_PARTS) this[phase].lagParts[k].add(decodeHistogram(p[k]));
+      if (p.censored !== undefined) this[phase].censored.add(decodeHistogram(p.censored));
       addCounters(this[phase].counters, p);
       decoded.phases.push({ histograms, counters: p });
     }
@@ -188,6 +203,7 @@ export class Aggregator {
       }
     }
     const phase = startMs >= this.warmupMs ? 'measure' : 'warmup';
+    const spans = mergeSpans(snaps.flatMap((s) => s.outages ?? []));
     if (phase === 'measure') {
       for (const s of snaps) this.measureElu[s.workerIndex]?.push(s.elu);
       this.measureLoopDelayP99Us.push(maxDelay);
@@ -208,6 +224,9 @@ export class Aggregator {
       reconnects,
       maxWorkerElu: maxElu,
       maxLoopDelayP99Us: maxDelay,
+      unavailableMs: unavailableWithin(spans, startMs, endMs),
+      ...(spans.length > 0 ? { outages: spans } : {}),
+      ...(Object.keys(c.errors).length > 0 ? { errorsBySqlstate: { ...c.errors } } : {}),
       cpuCores: 0,
       rssBytes: 0,
       encoded: { response: encodeHistogram(hs.response), service: encodeHistogram(hs.service), lag: encodeHistogram(hs.lag) },

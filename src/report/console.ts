@@ -113,6 +113,13 @@ export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): 
       : paint(ANSI.red, `${formatInt(ing.errors)}`) + (errs.length > 0 ? ` (${errs.map(([code, n]) => `${code}: ${formatInt(n)}`).join(', ')})` : ''),
   );
   row('reconnects', formatInt(ing.reconnects));
+  const av = summary.availability;
+  if (av && av.outages.length > 0) {
+    const sec = (x: number): string => (x / 1000).toFixed(1);
+    row('unavailable', paint(ANSI.red, `${(av.unavailableMs / 1000).toFixed(2)} s`) + ` in ${av.outages.length} outage${av.outages.length === 1 ? '' : 's'}: ` +
+      av.outages.map((o) => `${sec(o.startMs)}–${o.endMs === null ? 'end' : sec(o.endMs)} s (${o.causes.map((c) => c.split(' ')[0]).join(', ')})`).join('; ') +
+      (av.recoveryMs === null ? '' : `; rate back at target ${sec(av.recoveryMs)} s after`));
+  }
 
   table.push(['latency', 'p50', 'p90', 'p99', 'p99.9', 'max', 'count']);
   const latency = (label: string, l: LatencySummary): void => {
@@ -123,6 +130,11 @@ export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): 
   latency('lag', ing.lag);
   if (ing.timerLag) latency('  timer lateness', ing.timerLag);
   if (ing.connectionWait) latency('  connection wait', ing.connectionWait);
+  if (ing.censored && ing.censored.count > 0) {
+    // Never sent (no connection up): only a lower bound of each response is known, so they sit beside the percentiles.
+    const c = ing.censored;
+    table.push(['  censored (never sent)', `≥ ${formatUs(c.atLeastP50Us)}`, '', '', '', `≥ ${formatUs(c.atLeastMaxUs)}`, formatInt(c.count)]);
+  }
 
   row('client CPU', `${cli.cpuUsPerRow === null ? 'n/a' : `${cli.cpuUsPerRow.toFixed(2)} µs/row`}, ${cli.cpuCoresMean.toFixed(2)} cores`);
   row('worker ELU (busiest, mean)', cli.maxWorkerEluMean.toFixed(3));

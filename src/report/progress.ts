@@ -23,7 +23,8 @@ function phaseLabel(row: IntervalRow, warmupMs: number): string {
  * `progress: 12.0 s [measure], 2001.0 rows/s (target 2000), resp p50 1.21 ms p99 4.37 ms, lag p99 0.82 ms, late 3, err 0`.
  * The time is the interval's end in seconds since the schedule start.
  * `, conn up/expected` is appended only when fewer connections than
- * `expectedConnections` are up; `, dropped N` only when N > 0.
+ * `expectedConnections` are up; `, dropped N` only when N > 0; `, SERVER UNAVAILABLE 0.62 s (57P01, 57P03)` when the
+ * target could not serve for part of the interval (the outage marked on the line).
  *
  * @param warmupMs end of warm-up (ms after start), to label the phase
  * @param expectedConnections connections the run should hold open
@@ -39,5 +40,9 @@ export function progressLine(row: IntervalRow, warmupMs: number, expectedConnect
     line += `, conn ${row.connectionsUp}/${expectedConnections}`;
   }
   if (row.dropped > 0) line += `, dropped ${row.dropped}`;
+  if ((row.unavailableMs ?? 0) > 0) {
+    const causes = [...new Set((row.outages ?? []).flatMap((o) => o.causes.map((c) => c.split(' ')[0])))];
+    line += `, SERVER UNAVAILABLE ${((row.unavailableMs ?? 0) / 1000).toFixed(2)} s${causes.length > 0 ? ` (${causes.join(', ')})` : ''}`;
+  }
   return line;
 }

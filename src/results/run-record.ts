@@ -7,6 +7,7 @@
  * produce these sections import their shapes from here; this module imports
  * only metrics types, so it never closes an import cycle.
  */
+import type { AvailabilitySummary } from '../metrics/availability.js';
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 
@@ -151,6 +152,12 @@ export interface IngestSummary {
   /** Statements in flight per connection (absent in runs of older rtbench: 1). */
   readonly pipeline?: number;
   readonly warmup: { readonly rows: number; readonly errors: number; readonly response: LatencySummary };
+  /**
+   * Measure-phase operations never sent because no connection was up: each response is only
+   * known to be at least its wait (µs), so they are counted here, beside the percentiles, not
+   * in them. Absent in runs of older rtbench.
+   */
+  readonly censored?: { readonly count: number; readonly atLeastMinUs: number; readonly atLeastP50Us: number; readonly atLeastMaxUs: number };
 }
 
 export interface ClientSummary {
@@ -559,6 +566,12 @@ export interface Summary extends Partial<Omit<DashboardSummary, 'audit'>> {
   readonly client: ClientSummary;
   /** What the server did (the telemetry sampler), when it ran. */
   readonly server?: ServerSummary;
+  /**
+   * When the target could not serve: its outages (ms after the schedule origin, like
+   * IntervalRow.startMs; causes "57P01 admin_shutdown"), the unavailable total, the recovery
+   * time and failures by SQLSTATE over time. Absent when the step saw no failure.
+   */
+  readonly availability?: AvailabilitySummary;
 }
 
 /** Everything the writer needs for one run directory. */

@@ -74,6 +74,7 @@ export const TIMESERIES_COLUMNS = [
   'loop_delay_p99_us',
   'cpu_cores',
   'rss_mb',
+  'unavailable_ms',
 ] as const;
 
 /** timeseries.csv: a header and one line per interval row. */
@@ -109,6 +110,7 @@ function timeseriesFields(r: IntervalRow): Array<string | number> {
       r.maxLoopDelayP99Us,
       r.cpuCores.toFixed(3),
       (r.rssBytes / 1048576).toFixed(1),
+      Math.round(r.unavailableMs ?? 0),
   ];
 }
 

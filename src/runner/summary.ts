@@ -4,7 +4,8 @@
  * mean (the self-check, acked vs rows in table, the notes).
  */
 import { errorCount, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
-import { summarize } from '../metrics/histogram.js';
+import { summarize, type Histogram } from '../metrics/histogram.js';
+import { availabilitySummary, describeOutage } from '../metrics/availability.js';
 import { selfCheck } from '../metrics/self-check.js';
 import { clientTail, clientTailNotes } from '../metrics/client-tail.js';
 import { RESULT_FORMAT_VERSION, type DashboardSummary, type ServerSummary, type Summary } from '../results/run-record.js';
@@ -102,6 +103,17 @@ export function buildSummary(a: StepAggregates): Summary {
     );
   }
   if (a.interrupted) notes.push('interrupted: the measure phase was cut short');
+  const availability = availabilitySummary(a.intervals);
+  for (const o of availability.outages) {
+    const back = o.recoveryMs === null ? (o.endMs === null ? '' : '; the rate did not come back to target within the step') : `; the rate was back at target ${(o.recoveryMs / 1000).toFixed(1)} s after (to the interval)`;
+    notes.push(`${describeOutage(o)}${back}`);
+  }
+  const censored = censoredSummary(agg.measure.censored);
+  if (censored.count > 0) {
+    notes.push(`${censored.count} operations fell due while no connection was up and were never sent: censored, their response would have been ≥ ${ms(censored.atLeastMinUs)}` +
+      `${censored.atLeastMaxUs > censored.atLeastMinUs ? ` (up to ≥ ${ms(censored.atLeastMaxUs)})` : ''}; not in the percentiles`);
+  }
+  if (a.unfinished > 0) notes.push(`${a.unfinished} operations were still unanswered 30 s after the schedule ended: unfinished, not in the percentiles`);
   if (tail) notes.push(...clientTailNotes(tail));
   if (a.dashboard) notes.push(...a.dashboard.notes);
   if (a.dashboardFailure) notes.push(a.dashboardFailure);
@@ -137,8 +149,10 @@ export function buildSummary(a: StepAggregates): Summary {
       timerLag,
       connectionWait: summarize(agg.measure.lagParts.connectionWait),
       pipeline: config.pipeline,
+      censored,
       warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
     },
+    ...(availability.outages.length > 0 || availability.errorsOverTime.length > 0 ? { availability } : {}),
     ...(dash ? {
       ...dash.summary,
       audit: { ...dash.summary.audit, acked, rowsInTable },
@@ -161,4 +175,19 @@ function localServerCpuPressure(contributions: readonly StepContribution[] | und
     if (server?.machine?.cpuPressure != null) return server.machine.cpuPressure;
   }
   return null;
+}
+
+/** "1.53 s" / "12.0 ms" */
+function ms(us: number): string {
+  return us >= 1_000_000 ? `${(us / 1e6).toFixed(2)} s` : `${(us / 1000).toFixed(1)} ms`;
+}
+
+/**
+ * Operations that were never sent because no connection was up, shown beside the percentiles
+ * rather than in them: each one's response is only known to be at least its wait (due → a
+ * connection back), so folding the bound into the histogram would understate it.
+ */
+export function censoredSummary(h: Histogram): { count: number; atLeastMinUs: number; atLeastP50Us: number; atLeastMaxUs: number } {
+  if (h.totalCount === 0) return { count: 0, atLeastMinUs: 0, atLeastP50Us: 0, atLeastMaxUs: 0 };
+  return { count: h.totalCount, atLeastMinUs: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue, atLeastP50Us: h.getValueAtPercentile(50), atLeastMaxUs: h.maxValue };
 }

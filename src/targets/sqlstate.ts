@@ -24,3 +24,28 @@ export function sqlstateOf(err: unknown): string {
 export function isConnectionLost(sqlstate: string): boolean {
   return sqlstate.startsWith('08') || sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P03';
 }
+
+/** Names of the SQLSTATEs an outage shows (PostgreSQL's errcodes.txt); '' for others. */
+const NAMES: Readonly<Record<string, string>> = {
+  '08000': 'connection_exception',
+  '08001': 'sqlclient_unable_to_establish_sqlconnection',
+  '08003': 'connection_does_not_exist',
+  '08004': 'sqlserver_rejected_establishment_of_sqlconnection',
+  '08006': 'connection_failure',
+  '08P01': 'protocol_violation',
+  '57P01': 'admin_shutdown',
+  '57P02': 'crash_shutdown',
+  '57P03': 'cannot_connect_now',
+  '57P04': 'database_dropped',
+  '57P05': 'idle_session_timeout',
+  '53300': 'too_many_connections',
+  '57014': 'query_canceled',
+  '40001': 'serialization_failure',
+  '40P01': 'deadlock_detected',
+  'XX000': 'internal_error',
+};
+
+/** The condition name of a SQLSTATE ("57P01" → "admin_shutdown"); '' when not one an outage shows. */
+export function sqlstateName(sqlstate: string): string {
+  return NAMES[sqlstate] ?? '';
+}

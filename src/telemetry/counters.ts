@@ -25,23 +25,63 @@ export function lsnToBytes(lsn: string): number {
   return parseInt(m[1]!, 16) * 2 ** 32 + parseInt(m[2]!, 16);
 }
 
-const minus = <T extends Record<string, number>>(a: T | null, b: T | null, k: keyof T): number | null =>
-  a && b ? (a[k] as number) - (b[k] as number) : null;
+/**
+ * a − b of a cumulative counter; a counter that went backwards was reset (a restarted server
+ * starts pg_stat_* again from zero), so the delta is its value since the reset, never negative.
+ */
+export function counterDelta(a: number, b: number): number {
+  return a >= b ? a - b : a;
+}
 
-/** Counters over [before, after] (after − before). */
-export function diffCounters(before: CounterSnapshot, after: CounterSnapshot, rowsIngested: number): ServerCounters {
+const minus = <T extends Record<string, number>>(a: T | null, b: T | null, k: keyof T): number | null =>
+  a && b ? counterDelta(a[k] as number, b[k] as number) : null;
+
+/** Reset-aware delta summed over consecutive snapshots (a reset loses only what came between two readings). */
+function chainMinus<T extends Record<string, number>>(chain: readonly CounterSnapshot[], pick: (s: CounterSnapshot) => T | null, k: keyof T): number | null {
+  let total = 0;
+  for (let i = 1; i < chain.length; i++) {
+    const d = minus(pick(chain[i]!), pick(chain[i - 1]!), k);
+    if (d === null) return null;
+    total += d;
+  }
+  return total;
+}
+
+/**
+ * When a counter went backwards between consecutive snapshots (ms after the origin of the
+ * later one): the server restarted, or someone reset its statistics.
+ */
+export function counterResets(chain: readonly CounterSnapshot[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < chain.length; i++) {
+    const a = chain[i]!;
+    const b = chain[i - 1]!;
+    const back = (x: Record<string, number> | null, y: Record<string, number> | null): boolean =>
+      x !== null && y !== null && Object.keys(x).some((k) => (x[k] ?? 0) < (y[k] ?? 0));
+    if (back(a.wal, b.wal) || back(a.bgwriter, b.bgwriter) || back(a.database, b.database)) out.push(a.atMs);
+  }
+  return out;
+}
+
+/**
+ * Counters over [before, after] (after − before), summed over the readings `between` them when
+ * given, so a reset in the window (a restart) costs only the counts between two readings
+ * instead of giving a negative figure.
+ */
+export function diffCounters(before: CounterSnapshot, after: CounterSnapshot, rowsIngested: number, between: readonly CounterSnapshot[] = []): ServerCounters {
+  const chain = [before, ...between.filter((x) => x.atMs > before.atMs && x.atMs < after.atMs), after];
   const measureMs = after.atMs - before.atMs;
-  const walBytes = after.lsnBytes - before.lsnBytes;
-  const bw = (k: 'checkpointsTimed' | 'checkpointsReq' | 'buffersWritten'): number | null => minus(after.bgwriter, before.bgwriter, k);
-  const db = (k: 'commits' | 'rollbacks' | 'blksHit' | 'blksRead' | 'tempBytes'): number | null => minus(after.database, before.database, k);
+  const walBytes = Math.max(0, after.lsnBytes - before.lsnBytes);
+  const bw = (k: 'checkpointsTimed' | 'checkpointsReq' | 'buffersWritten'): number | null => chainMinus(chain, (x) => x.bgwriter, k);
+  const db = (k: 'commits' | 'rollbacks' | 'blksHit' | 'blksRead' | 'tempBytes'): number | null => chainMinus(chain, (x) => x.database, k);
   return {
     measureMs,
     rowsIngested,
     walBytes,
     walMbPerS: measureMs > 0 ? walBytes / 1e6 / (measureMs / 1000) : 0,
-    statWalBytes: minus(after.wal, before.wal, 'bytes'),
-    walRecords: minus(after.wal, before.wal, 'records'),
-    walFpi: minus(after.wal, before.wal, 'fpi'),
+    statWalBytes: chainMinus(chain, (x) => x.wal, 'bytes'),
+    walRecords: chainMinus(chain, (x) => x.wal, 'records'),
+    walFpi: chainMinus(chain, (x) => x.wal, 'fpi'),
     checkpointsTimed: bw('checkpointsTimed'),
     checkpointsRequested: bw('checkpointsReq'),
     buffersWritten: bw('buffersWritten'),
@@ -72,8 +112,8 @@ export function diffTables(before: CounterSnapshot, after: CounterSnapshot): Rec
   for (const [name, a] of Object.entries(after.tables)) {
     const b = before.tables[name] ?? { ins: 0, upd: 0, del: 0, dead: 0, autovacuum: 0, autoanalyze: 0 };
     out[name] = {
-      inserted: a.ins - b.ins, updated: a.upd - b.upd, deleted: a.del - b.del,
-      deadTuplesEnd: a.dead, autovacuumRuns: a.autovacuum - b.autovacuum, autoanalyzeRuns: a.autoanalyze - b.autoanalyze,
+      inserted: counterDelta(a.ins, b.ins), updated: counterDelta(a.upd, b.upd), deleted: counterDelta(a.del, b.del),
+      deadTuplesEnd: a.dead, autovacuumRuns: counterDelta(a.autovacuum, b.autovacuum), autoanalyzeRuns: counterDelta(a.autoanalyze, b.autoanalyze),
     };
   }
   return out;
@@ -99,7 +139,7 @@ export function counterSeconds(snaps: readonly CounterSnapshot[]): CounterSecond
     const rate = (v: number | null): number | null => (v === null ? null : v / s);
     out.push({
       second: Math.floor(a.atMs / 1000),
-      walBytesPerS: (a.lsnBytes - b.lsnBytes) / s,
+      walBytesPerS: Math.max(0, a.lsnBytes - b.lsnBytes) / s,
       fpiPerS: rate(minus(a.wal, b.wal, 'fpi')),
       buffersWrittenPerS: rate(minus(a.bgwriter, b.bgwriter, 'buffersWritten')),
       commitsPerS: rate(minus(a.database, b.database, 'commits')),

@@ -15,10 +15,11 @@ import type { IntervalRow } from '../metrics/aggregate.js';
 import type { MachineFigures, NodeFigures, PlanShape, ServerRole, ServerSummary, StatementFigures } from '../results/run-record.js';
 import { connect } from '../targets/postgres.js';
 import { maskSecrets } from '../targets/url.js';
+import { isConnectionLost, sqlstateName, sqlstateOf } from '../targets/sqlstate.js';
 import { SAMPLER_APPLICATION_NAME, roleOf, waitLabel } from './roles.js';
 import { WaitAggregator, type ActiveSession } from './waits.js';
 import { SAMPLER_SQL_TAG, STATEMENTS_SQL, diffStatements, rollupWalPerRun, noteQueryRole, parseStatementRows, type QueryRoles, type StatementRow } from './statements.js';
-import { counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type CounterSnapshot } from './counters.js';
+import { counterResets, counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type CounterSnapshot } from './counters.js';
 import { cpuPressureTotalUs, isLocalPostgres, mainThreadCpuS, parentPid, pidCpuS, serversCpuS } from './machine.js';
 import { explainPanels, type PanelTask } from './explain.js';
 import type { OnProgress } from '../schedule/progress.js';
@@ -98,6 +99,10 @@ export class ServerSampler implements RunObserver {
   private stopped = false;
   /** The connection runs one query at a time: timers and phase boundaries queue here (pg deprecates its own queue). */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Set while the connection is lost and being re-established with backoff. */
+  private reconnecting: Promise<void> | null = null;
+  /** Each loss of the connection: when (epoch ms), why, when it came back, what was missed meanwhile. */
+  private outages: Array<{ fromEpochMs: number; toEpochMs: number | null; cause: string; missed: number }> = [];
 
   constructor(private readonly opts: ServerSamplerOptions = {}) {
     this.sampleIntervalMs = opts.sampleIntervalMs ?? 100;
@@ -135,6 +140,58 @@ export class ServerSampler implements RunObserver {
     void this.readCounters();
   }
 
+  /**
+   * The connection is gone (a restart, a crash): drop it and reconnect in the background with
+   * capped exponential backoff; readings due meanwhile are missed and counted, named once in
+   * `server.unavailable` when the step ends.
+   */
+  private lost(err: unknown): void {
+    if (this.reconnecting || !this.client) return;
+    const dead = this.client;
+    this.client = null;
+    this.chain = Promise.resolve();
+    this.sampleBusy = false;
+    this.counterBusy = false;
+    void dead.end().catch(() => undefined);
+    const code = sqlstateOf(err);
+    const outage = { fromEpochMs: this.nowMs(), toEpochMs: null as number | null, cause: `${code} ${sqlstateName(code)}`.trim(), missed: 0 };
+    this.outages.push(outage);
+    this.reconnecting = (async () => {
+      let delayMs = 100;
+      while (!this.stopped && this.session) {
+        await new Promise((r) => setTimeout(r, delayMs * (0.5 + Math.random() / 2)));
+        if (this.stopped || !this.session) break;
+        try {
+          const client = await (this.opts.connect ?? ((u: string) => connect(u, SAMPLER_APPLICATION_NAME)))(this.session.url);
+          client.on('error', () => undefined);
+          await client.query(`SET statement_timeout = '10s'`).catch(() => undefined);
+          this.client = client;
+          outage.toEpochMs = this.nowMs();
+          // A restarted server has a new postmaster (its CPU starts again from zero).
+          this.postmasters = [];
+          await this.detectLocal(client, this.session).catch(() => undefined);
+          return;
+        } catch {
+          delayMs = Math.min(5000, delayMs * 2);
+        }
+      }
+    })().finally(() => {
+      this.reconnecting = null;
+    });
+  }
+
+  /** A reading that could not be taken because the connection was down. */
+  private missed(): void {
+    const o = this.outages[this.outages.length - 1];
+    if (o && o.toEpochMs === null) o.missed += 1;
+  }
+
+  /** Lines naming each outage once (for `server.unavailable`). */
+  private outageLines(origin: number): string[] {
+    const s = (epochMs: number): string => ((epochMs - origin) / 1000).toFixed(1);
+    return this.outages.map((o) => `the server could not be read ${o.toEpochMs === null ? `from ${s(o.fromEpochMs)} s to the end of the step` : `from ${s(o.fromEpochMs)} s to ${s(o.toEpochMs)} s`} (connection lost: ${o.cause}); ${o.missed} readings missed, the sampler reconnected${o.toEpochMs === null ? ' too late' : ''}`);
+  }
+
   phase(phase: StepPhase, atMs = 0, _step?: StepInfo): void {
     if (this.originEpochMs === null) this.originEpochMs = this.nowMs() - atMs;
     if (phase === 'measure') this.boundary.before = this.readBoundary();
@@ -146,7 +203,11 @@ export class ServerSampler implements RunObserver {
   }
 
   async stepEnd(step: StepInfo, timing: StepTiming): Promise<StepContribution> {
+    // Lost at the end (the server restarting): a short, bounded wait for the reconnect; a server gone for good must not hold the run.
+    if (this.reconnecting) await Promise.race([this.reconnecting, new Promise((r) => setTimeout(r, 2_000))]);
+    for (const line of this.outageLines(timing.startEpochMs)) this.unavailable.add(line);
     const client = this.client;
+    if (!client) this.stopTimers(); // also ends a reconnect loop still trying
     if (!client) return this.unavailable.size > 0 ? { notes: [...this.unavailable].map((l) => `server: ${l}`) } : {};
     try {
       // A step driven without phase events (or cut short) gets its boundaries here.
@@ -167,8 +228,13 @@ export class ServerSampler implements RunObserver {
       if (before && after) {
         const b: CounterSnapshot = { ...before.snap, atMs: rel(before.epochMs) };
         const a: CounterSnapshot = { ...after.snap, atMs: rel(after.epochMs) };
-        counters = diffCounters(b, a, this.measureRows);
+        const between = this.snaps.map((x) => ({ ...x.snap, atMs: rel(x.epochMs) }));
+        counters = diffCounters(b, a, this.measureRows, between);
         tables = diffTables(b, a);
+        const resets = counterResets([b, ...between.filter((x) => x.atMs > b.atMs && x.atMs < a.atMs), a]);
+        if (resets.length > 0) {
+          this.unavailable.add(`server counters went back to zero at ${resets.map((t) => `${(t / 1000).toFixed(1)} s`).join(', ')} (the server restarted): counted as resets, the counts between the last reading before and the first after are lost`);
+        }
         if (before.statements && after.statements) {
           const all = diffStatements(before.statements, after.statements, this.queryRoles, Infinity);
           rollupWal = rollupWalPerRun(all);
@@ -243,6 +309,7 @@ export class ServerSampler implements RunObserver {
   }
 
   private reset(): void {
+    this.outages = [];
     this.waits = new WaitAggregator();
     this.originEpochMs = null;
     this.samplesSkipped = 0;
@@ -263,7 +330,18 @@ export class ServerSampler implements RunObserver {
     if (!client) return Promise.reject(new Error('the sampler is not connected'));
     const next = this.chain.then(() => fn(client));
     this.chain = next.catch(() => undefined);
-    return next;
+    return next.catch((err: unknown) => {
+      if (this.client === client && (isConnectionLost(sqlstateOf(err)) || !this.isUsable(client))) {
+        this.lost(err);
+        throw new LostConnection();
+      }
+      throw err;
+    });
+  }
+
+  /** pg marks a client whose socket failed; it then refuses every query. */
+  private isUsable(client: pg.Client): boolean {
+    return (client as unknown as { _queryable?: boolean })._queryable !== false;
   }
 
   private stopTimers(): void {
@@ -346,7 +424,11 @@ export class ServerSampler implements RunObserver {
 
   private sampleActivity(): void {
     const client = this.client;
-    if (!client || this.stopped) return;
+    if (!client) {
+      if (!this.stopped) this.missed();
+      return;
+    }
+    if (this.stopped) return;
     if (this.sampleBusy) {
       this.samplesSkipped += 1;
       return;
@@ -371,7 +453,8 @@ export class ServerSampler implements RunObserver {
       if (this.originEpochMs === null) this.originEpochMs = epochMs;
       this.waits.add(epochMs - this.originEpochMs, sessions);
     }, (err: unknown) => {
-      this.unavailable.add(`pg_stat_activity sample failed: ${why(err)}`);
+      if (err instanceof LostConnection) this.missed();
+      else this.unavailable.add(`pg_stat_activity sample failed: ${why(err)}`);
     }).finally(() => {
       this.sampleBusy = false;
     });
@@ -400,7 +483,11 @@ export class ServerSampler implements RunObserver {
 
   private async readCounters(): Promise<void> {
     const client = this.client;
-    if (!client || this.counterBusy || !this.counterSql) return;
+    if (!client) {
+      if (!this.stopped) this.missed();
+      return;
+    }
+    if (this.counterBusy || !this.counterSql) return;
     this.counterBusy = true;
     try {
       await this.serial(async (c) => {
@@ -411,7 +498,8 @@ export class ServerSampler implements RunObserver {
         if (this.session?.citus) await this.sampleWorkers(c, epochMs);
       });
     } catch (err) {
-      this.unavailable.add(`server counters not read: ${why(err)}`);
+      if (err instanceof LostConnection) this.missed();
+      else this.unavailable.add(`server counters not read: ${why(err)}`);
     } finally {
       this.counterBusy = false;
     }
@@ -488,6 +576,7 @@ export class ServerSampler implements RunObserver {
       }
       return { epochMs, snap, statements, nodeWal };
     } catch (err) {
+      if (!this.isUsable(client) || isConnectionLost(sqlstateOf(err))) throw err; // serial() reconnects
       this.unavailable.add(`server counters at a phase boundary not read: ${why(err)}`);
       return null;
     }
@@ -500,7 +589,8 @@ export class ServerSampler implements RunObserver {
       const b = this.machine[i - 1]!;
       const s = (a.epochMs - b.epochMs) / 1000;
       if (s <= 0) continue;
-      const d = (x: number | null, y: number | null): number | null => (x === null || y === null ? null : (x - y) / s);
+      // A CPU total that went backwards is a new postmaster (a restart): that second is unknown, never negative.
+      const d = (x: number | null, y: number | null): number | null => (x === null || y === null || x < y ? null : (x - y) / s);
       out.push({
         second: Math.floor(rel(a.epochMs) / 1000),
         serverCores: d(a.serverCpuS, b.serverCpuS),
@@ -536,6 +626,13 @@ export class ServerSampler implements RunObserver {
       samplerServerCores: mean('samplerServerCores'),
       seconds: secs.length,
     };
+  }
+}
+
+/** A query failed because the connection is gone (the sampler reconnects; the reading is missed). */
+class LostConnection extends Error {
+  constructor() {
+    super('the sampler lost its connection');
   }
 }
 

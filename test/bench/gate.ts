@@ -163,6 +163,11 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
   console.log(`gate: ${o.test}, boundary ${o.boundary}, minimum effect ${o.minEffect * 100}%, rolling window of ${k} unchanged runs; minimum history ${MIN_HISTORY}`);
   console.log(`1-min load average over the runs: median ${fmt(median(loads), 2)}, range ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)}`);
   console.log(`regressions as measured: ${TRIGGER}: rate ${fmt(rateOf('trigger'))} rows/s; ${RATE_DROP}: rate ${fmt(rateOf('rate-drop'))} rows/s = ${fmt((rateOf('rate-drop') / baseRate - 1) * 100)}% of the unchanged median ${fmt(baseRate)} rows/s`);
+  const un = unchangedLines.map((l) => l.summary);
+  const range = (xs: number[], d = 0): string => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
+  const pressure = un.map((x) => (x as { server?: { machine?: { cpuPressure?: number } } }).server?.machine?.cpuPressure).filter((x): x is number => typeof x === 'number');
+  console.log(`unchanged runs (${un.length}): rate ${range(un.map((x) => x.ingest.achievedRateHz))} rows/s, response p50 ${range(un.map((x) => x.ingest.response.p50Us / 1000), 1)} ms` +
+    (pressure.length > 0 ? `, CPU pressure ${range(pressure.map((x) => x * 100))}%` : ''));
   console.log('');
   console.log(`| figure | gated | false alarms / M | detections / M (${TRIGGER}) | detections / M (${RATE_DROP}) | checks left insufficient |`);
   console.log('|---|---|---:|---:|---:|---:|');
@@ -196,6 +201,12 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
     const marked = shares.filter((x) => x.p99.clientSet).length;
     console.log(`self-check, ${kind} (${kind === 'open-loop' ? `${OPEN_RATE} rows/s` : 'closed loop'}): invalid ${invalid.length}/${ls.length}` +
       `; the client's share of response p99: median ${fmt(median(p99) * 100)}%, max ${fmt(Math.max(...p99) * 100)}%; p99 marked client-set (gated on service time instead): ${marked}/${ls.length}`);
+    if (kind === 'open-loop') {
+      // The timer-lateness rule alone, before and after issue 23, from the same runs' figures.
+      const late = ls.filter((l) => (l.summary.ingest.timerLag?.p99Us ?? 0) > 5000);
+      const clientMedian = ls.filter((l) => (l.summary.ingest.timerLag?.p99Us ?? 0) > 5000 && (clientTail(l.summary.ingest).p50.clientSet || clientTail(l.summary.ingest).p50.clientUs > 5000));
+      console.log(`  timer lateness alone: the fixed rule (p99 > 5 ms) judged ${late.length}/${ls.length} invalid; the rule on what the client set (p99 > 5 ms and the client set the p50) ${clientMedian.length}/${ls.length}`);
+    }
     const reasons = new Map<string, number>();
     for (const l of invalid) for (const r of l.summary.invalidReasons) reasons.set(r.replace(/[\d.]+/g, '#'), (reasons.get(r.replace(/[\d.]+/g, '#')) ?? 0) + 1);
     for (const [r, n] of reasons) console.log(`  ${n}× ${r}`);

@@ -197,9 +197,9 @@ test('timeseries.csv has a header and one line per interval', () =>
     assert.equal(lines.length, 4);
     assert.equal(
       lines[0],
-      'index,phase,start_s,end_s,target_rows_per_s,achieved_rows_per_s,rows,ops,response_p50_us,response_p99_us,service_p99_us,lag_p99_us,errors,late,dropped,connections_up,reconnects,max_worker_elu,loop_delay_p99_us,cpu_cores,rss_mb',
+      'index,phase,start_s,end_s,target_rows_per_s,achieved_rows_per_s,rows,ops,response_p50_us,response_p99_us,service_p99_us,lag_p99_us,errors,late,dropped,connections_up,reconnects,max_worker_elu,loop_delay_p99_us,cpu_cores,rss_mb,unavailable_ms',
     );
-    assert.equal(lines[2], '2,measure,1.000,2.000,2000,1999.99,2000,200,500,990,400,80,0,1,0,4,0,0.123,1500,0.500,64.0');
+    assert.equal(lines[2], '2,measure,1.000,2.000,2000,1999.99,2000,200,500,990,400,80,0,1,0,4,0,0.123,1500,0.500,64.0,0');
     assert.equal(lines[3]?.split(',')[4], '', 'closed loop: empty target');
   }));
 

@@ -21,6 +21,12 @@ import { emptyModel } from '../../report/page-model.js';
 import { runPageModel } from '../../report/run-page.js';
 import { LiveObserver, liveProgress } from '../../ui/live-observer.js';
 import { openUi } from '../ui-session.js';
+import { FaultObserver } from '../../runner/fault-observer.js';
+import { localServerAt, parseFault, type LocalServer } from '../../targets/faults.js';
+import { findPgBinDir } from '../../targets/pg-process.js';
+import { connect } from '../../targets/postgres.js';
+import { parseDurationMs } from '../../config/duration.js';
+import type { RunObserver } from '../../runner/observer.js';
 
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -54,6 +60,7 @@ export async function resolveConfig(args: Record<string, unknown>, env: Readonly
 
 export async function runCommand(args: Record<string, unknown>): Promise<number> {
   const config = await resolveConfig(args);
+  const faultPlan = faultPlanOf(args);
   await checkWritableDir(config.resultsDir);
   const citusWorkers = args['citusWorkers'] === undefined ? undefined : parseCitusWorkers(args['citusWorkers']);
   const spec = runTargetSpec(config.url, citusWorkers, process.env);
@@ -67,8 +74,15 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     guard.track(target, config.keep);
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     ui?.hub.publish({ type: 'notice', text: `target ${target.label}` });
+    const observers: RunObserver[] = ui ? [new LiveObserver(ui.hub, 0)] : [];
+    if (faultPlan) {
+      const servers = target.servers;
+      observers.push(new FaultObserver({ ...faultPlan, servers: async (session) => servers ?? (await serverBehindUrl(session.url)) }));
+      if (faultPlan.fault) log(`rtbench: fault ${String(args['fault'])} planned`);
+      if (faultPlan.command !== undefined) log(`rtbench: --fault-cmd planned at ${faultPlan.commandAtMs === null ? 'the middle of the measure window' : `${(faultPlan.commandAtMs / 1000).toFixed(1)} s`}`);
+    }
     const { record, dir } = await executeRun(config, target, {
-      log, guard, resultsDir: config.resultsDir, observers: ui ? [new LiveObserver(ui.hub, 0)] : [],
+      log, guard, resultsDir: config.resultsDir, observers,
       ...(ui ? { onProgress: liveProgress(ui.hub) } : {}),
     });
     ui?.hub.publish({ type: 'final', model: runPageModel(record) });
@@ -96,4 +110,33 @@ export function parseCitusWorkers(v: unknown): number {
     throw new UsageError(`--citus-workers: must be a whole number from 1 to 16, got ${JSON.stringify(v)}`);
   }
   return n;
+}
+
+/** --fault / --fault-cmd / --fault-at, checked before anything starts; undefined when none is given. */
+function faultPlanOf(args: Record<string, unknown>): { fault?: ReturnType<typeof parseFault>; command?: string; commandAtMs: number | null } | undefined {
+  const fault = typeof args['fault'] === 'string' ? parseFault(args['fault']) : undefined;
+  const command = typeof args['faultCmd'] === 'string' ? args['faultCmd'] : undefined;
+  if (command !== undefined && command.trim() === '') throw new UsageError('--fault-cmd: give the command to run');
+  let commandAtMs: number | null = null;
+  if (args['faultAt'] !== undefined) {
+    if (command === undefined) throw new UsageError('--fault-at times --fault-cmd; for --fault write KIND@T (e.g. restart@10s)');
+    const t = parseDurationMs(args['faultAt']);
+    if (t === undefined) throw new UsageError(`--fault-at ${String(args['faultAt'])}: expected a duration such as 10s`);
+    commandAtMs = t;
+  }
+  if (!fault && command === undefined) return undefined;
+  return { ...(fault ? { fault } : {}), ...(command !== undefined ? { command } : {}), commandAtMs };
+}
+
+/** A --url server whose data directory is on this host (rtbench db's, or the user's own): the one a --fault acts on. */
+async function serverBehindUrl(url: string): Promise<LocalServer[]> {
+  const client = await connect(url, 'rtbench-setup');
+  try {
+    const r = await client.query<{ d: string }>(`SELECT current_setting('data_directory') AS d`);
+    const dir = r.rows[0]?.d;
+    const server = dir ? localServerAt(dir, findPgBinDir()) : null;
+    return server ? [server] : [];
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
