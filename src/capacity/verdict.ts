@@ -216,10 +216,19 @@ function judgePoint(spec: PointSpec, summary: unknown): SloVerdict {
 
 /**
  * Judge a trial. `alpha` is the level of each test (1 − confidence, split
- * over the looks the trial took).
+ * over the looks the trial took); `short`: a trial far from the bracket.
  */
-export function judgeTrial(specs: readonly SloSpec[], summary: JudgedSummary, src: SampleSource, alpha: number): TrialJudgement {
-  const slos = specs.map((s) => (s.kind === 'quantile' ? judgeQuantile(s, src, alpha) : judgePoint(s, summary)));
+export function judgeTrial(
+  specs: readonly SloSpec[], summary: JudgedSummary, src: SampleSource, alpha: number, opts: { readonly short?: boolean } = {},
+): TrialJudgement {
+  const judged = specs.map((s) => (s.kind === 'quantile' ? judgeQuantile(s, src, alpha) : judgePoint(s, summary)));
+  // A short trial (far from the bracket) decides on what its samples can decide: an SLO with too few samples
+  // for any pass (a panel cell's median after 5 s) is unmeasured there, not inconclusive; its misses still count.
+  // The full-length trials at the bracket's ends must decide every SLO.
+  const slos = opts.short === true
+    ? judged.map((v): SloVerdict => (v.verdict === 'inconclusive' && v.passAtMost !== undefined && v.passAtMost < 0
+      ? { ...v, verdict: 'unmeasured', line: `${v.line}: left to the full-length trials` } : v))
+    : judged;
   const misses: string[] = [];
   const undecided: string[] = [];
   for (const v of slos) {

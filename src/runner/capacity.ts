@@ -227,7 +227,8 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const neededMs = Math.max(0, ...specs.filter((x) => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
       .map((x) => (samplesForPass((x as { allowed: number }).allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
     const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
-    const stepMaxMs = Math.max(o.stepMaxMs, 2 * targetMs);
+    const short = next.plannedMs < o.search.fullMs;
+    const stepMaxMs = short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
     const looks = looksOf(targetMs, stepMaxMs).length;
     const alpha = (1 - o.confidence) / looks;
     let monitor: TrialMonitor | null = null;
@@ -235,7 +236,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const record = await retrying(async () => {
       const until = new AbortController();
       monitor = new TrialMonitor({
-        specs, alpha, plannedMs: targetMs, stepMaxMs, opsPerS,
+        specs, alpha, plannedMs: targetMs, stepMaxMs, opsPerS, short,
         livePanels: () => o.session.dashboard?.livePanelResponses() ?? {},
         stop: () => until.abort(),
       });
@@ -253,7 +254,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     }, retries, 60_000, undefined, (err) => isConnectionLost(stateOf(err)));
     const m = monitor as TrialMonitor | null;
     const s = record.summary;
-    const j = judgeTrial(specs, s, histogramSource(record.histograms), alpha);
+    const j = judgeTrial(specs, s, histogramSource(record.histograms), alpha, { short });
     const state = await rawTableState(info.url, info.citus !== undefined);
     const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, sitesOwned, retries, o.session.onProgress);
     const retriesNow = Object.values(retries).reduce((a, b) => a + b, 0);

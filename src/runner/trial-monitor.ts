@@ -57,7 +57,8 @@ export interface TrialMonitorOptions {
   readonly livePanels: () => Record<string, Histogram>;
   /** Called once when the trial is decided: it ends the step. */
   readonly stop: (why: string) => void;
-  /** The time source of the looks (the intervals' own clock by default). */
+  /** A short trial (far from the bracket): an SLO with too few samples for any pass does not hold it open. */
+  readonly short?: boolean;
 }
 
 const INGEST_KINDS = { 'ingest-response': 'response', 'ingest-service': 'service', 'ingest-lag': 'lag' } as const;
@@ -120,7 +121,7 @@ export class TrialMonitor implements RunObserver {
     const live = this.o.specs.filter((s): s is QuantileSpec => s.kind === 'quantile' && s.histograms.every((p) => p.startsWith('ingest-') || p.startsWith('panel-response-')));
     const panels = this.o.livePanels();
     const all = histogramSource({ ...this.ingest, ...panels });
-    const j = judgeTrial(live, { valid: true, invalidReasons: [], ingest: { errors: 0, errorsBySqlstate: {} } }, all, this.o.alpha);
+    const j = judgeTrial(live, { valid: true, invalidReasons: [], ingest: { errors: 0, errorsBySqlstate: {} } }, all, this.o.alpha, { short: this.o.short === true });
     // Panels not started yet count as undecided.
     const missingPanels = live.some((s) => matchNames(all.names, s.histograms).length === 0);
     if (j.verdict === 'fail') this.decide(`decided at ${(elapsedMs / 1000).toFixed(0)} s (look ${this.looksTaken}): ${j.misses.join('; ')}`);

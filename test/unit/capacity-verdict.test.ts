@@ -37,6 +37,20 @@ describe('a trial\'s verdict', () => {
     assert.match(j(0, 100).undecided[0]!, /n = 100 is too few for a pass/);
   });
 
+  test('a short trial decides on what its samples can decide; a full one must decide every SLO', () => {
+    const specs = slosOf(['ingest.response.p99 <= 50ms', 'probes.*.*.response.p50 <= 1s']);
+    const src = histogramSource({ 'ingest-response': hist(20_000, 0), 'panel-response-x-1d': hist(3, 0) });
+    const full = judgeTrial(specs, okSummary, src, 0.05);
+    assert.equal(full.verdict, 'inconclusive', '3 samples cannot show a median pass');
+    const short = judgeTrial(specs, okSummary, src, 0.05, { short: true });
+    assert.equal(short.verdict, 'pass');
+    assert.equal(short.slos[1]!.verdict, 'unmeasured');
+    assert.match(short.undecided[0]!, /left to the full-length trials/);
+    // Its misses still count.
+    const slow = histogramSource({ 'ingest-response': hist(20_000, 0), 'panel-response-x-1d': hist(12, 12, 1000, 3_000_000) });
+    assert.equal(judgeTrial(specs, okSummary, slow, 0.05, { short: true }).verdict, 'fail');
+  });
+
   test('a value equal to the limit is not counted above it', () => {
     const h = newHistogram();
     h.recordValueWithCount(50_000, 1000);
