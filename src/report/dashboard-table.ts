@@ -42,7 +42,9 @@ export function dashboardTable(s: Summary): string {
     ? `p50 ${formatUs(f.p50Us)}, p99 ${formatUs(f.p99Us)}, max ${formatUs(f.maxUs)} (${f.markersSeen}/${f.markersInserted} markers seen)`
     : `no marker seen (${f.markersInserted} inserted)`]);
   const a = s.audit;
-  t.push(['audit (closed periods)', `${a.periodsChecked} periods: ${a.lostEvents.toLocaleString('en-US')} lost, ${a.duplicatedEvents.toLocaleString('en-US')} duplicated` +
+  t.push(['audit (closed periods)', a.periodsChecked === 0 && a.lostEvents === 0 && a.duplicatedEvents === 0
+    ? '0 periods: nothing audited (no period closed during the run)'
+    : `${a.periodsChecked} periods: ${a.lostEvents.toLocaleString('en-US')} lost, ${a.duplicatedEvents.toLocaleString('en-US')} duplicated` +
     `${a.lostEvents > 0 || a.duplicatedEvents > 0 ? ' — ROLLUP MISCOUNTS' : ''}`]);
   if (s.expiry) t.push(['expiry', `${s.expiry.rawRowsRemoved} raw + ${s.expiry.rollupRowsRemoved} rollup rows in ${s.expiry.ms.toFixed(0)} ms`]);
   out.push(t.toString());

@@ -48,6 +48,12 @@ export interface FreshnessResult {
   readonly markersUnseen: number;
   /** Of the unseen, those older than giveUpMs. */
   readonly markersGivenUp: number;
+  /**
+   * Unseen markers recorded in `histogram` with their age when the step ended (or when given
+   * up): censored samples, their freshness is at least that, so the percentiles are never
+   * better than the truth. Absent in runs of older rtbench.
+   */
+  readonly markersCensored?: number;
   /** Counted by the rollup beyond the markers inserted in their period (double counting). */
   readonly overCounted: number;
   readonly errorsBySqlstate: Record<string, number>;
@@ -100,12 +106,19 @@ export class MarkerBook {
     return fresh;
   }
 
-  /** Give up markers committed before `beforeNs` that are still unseen; drop fully seen periods. */
-  expire(beforeNs: number): void {
+  /** Ages (ns) of the markers given up, when they were given up (censored freshness). */
+  readonly givenUpAgesNs: number[] = [];
+
+  /**
+   * Give up markers committed before `beforeNs` that are still unseen (their age at `atNs` is
+   * kept as a censored sample); drop fully seen periods.
+   */
+  expire(beforeNs: number, atNs: number = beforeNs): void {
     for (const [ms, p] of this.periods) {
       const last = p.commitNs[p.commitNs.length - 1] ?? 0;
       if (last >= beforeNs) continue;
       this.givenUp += p.commitNs.length - p.seen;
+      for (let i = p.seen; i < p.commitNs.length; i++) this.givenUpAgesNs.push(Math.max(0, atNs - p.commitNs[i]!));
       this.retiredExcess += p.excess;
       this.periods.delete(ms);
     }
@@ -116,6 +129,17 @@ export class MarkerBook {
     let n = this.retiredExcess;
     for (const p of this.periods.values()) n += p.excess;
     return n;
+  }
+
+  /**
+   * Ages (ns) at `atNs` of every marker never seen, given-up ones with their age when given
+   * up: censored samples (the freshness is at least this), recorded so a percentile is never
+   * better than the truth.
+   */
+  unseenAges(atNs: number): number[] {
+    const out = [...this.givenUpAgesNs];
+    for (const p of this.periods.values()) for (let i = p.seen; i < p.commitNs.length; i++) out.push(Math.max(0, atNs - p.commitNs[i]!));
+    return out;
   }
 
   /** Markers neither seen nor given up. */
@@ -187,12 +211,15 @@ export class FreshnessProbe {
     await Promise.all([this.markerLoop, this.pollLoop]);
     await this.poll();
     for (const c of [this.clients.writer, this.clients.reader]) await c?.end().catch(() => undefined);
+    const censored = this.book.unseenAges(nowNs());
+    for (const ns of censored) recordNs(this.histogram, ns);
     return {
       histogram: this.histogram,
       markersInserted: this.book.inserted,
       markersSeen: this.book.seen,
       markersUnseen: this.book.inserted - this.book.seen,
       markersGivenUp: this.book.givenUp,
+      markersCensored: censored.length,
       overCounted: this.book.overCounted,
       errorsBySqlstate: { ...this.errors },
     };
@@ -258,7 +285,8 @@ export class FreshnessProbe {
       const r = await c.query<{ period: Date; n: string }>(this.pollSql, [this.siteId, new Date(oldest)]);
       const counts = new Map(r.rows.map((row) => [row.period.getTime(), Number(row.n)] as const));
       for (const ns of this.book.observe(counts, sentNs)) recordNs(this.histogram, ns);
-      this.book.expire(nowNs() - this.giveUpMs * 1e6);
+      const now = nowNs();
+      this.book.expire(now - this.giveUpMs * 1e6, now);
     });
   }
 }

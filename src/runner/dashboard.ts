@@ -341,6 +341,11 @@ export class DashboardSession {
       });
       if (audited.lostEvents > 0 || audited.duplicatedEvents > 0) {
         this.notice(`audit: ${audited.lostEvents} events lost and ${audited.duplicatedEvents} duplicated by the ${d.rollup} rollup over ${audited.periodsChecked} closed periods`);
+      } else if (audited.periodsChecked === 0) {
+        // A check over nothing says so (a 45 s run closes no 5-minute period).
+        const line = `audit: no event lost or duplicated, but over 0 closed periods: nothing was audited (no ${d.granularityMin}-minute period closed during the run; a run must span a whole ${d.granularityMin}-minute period and the rollup after it)`;
+        this.notice(line);
+        this.notes.push(line);
       } else this.notice(`audit: no event lost or duplicated over ${audited.periodsChecked} closed periods`);
 
       let figures: ProbeFigures | null = null;
