@@ -229,8 +229,10 @@ export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): Se
   const upper = b.ceilingHz !== null && (b.failHz === null || b.ceilingHz < b.failHz) ? b.ceilingHz : b.failHz;
   if (trials.length === 0) return run(roundRate(o.startHz), 'start');
   if (b.passHz === null) {
-    // Nothing passed yet: shrink below the lowest fail (or ceiling), down to --min.
-    const lowest = upper ?? Math.min(...b.states.map((s) => s.rateHz));
+    // Nothing passed cleanly yet: shrink below the lowest rate that did not (a fail, the ceiling, noise, a pass whose
+    // trials disagreed), down to --min.
+    const notClean = b.states.filter((s) => s.status !== 'pass' || s.mixed).map((s) => s.rateHz);
+    const lowest = Math.min(upper ?? Number.POSITIVE_INFINITY, ...notClean);
     if (lowest <= roundRate(o.minHz)) {
       // The client's ceiling below the database's lowest fail: the client, not the database, ended the search.
       if (b.ceilingHz !== null && lowest === b.ceilingHz) return { action: 'done', end: 'harness-bound', bracket: b };

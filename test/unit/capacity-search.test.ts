@@ -127,6 +127,15 @@ describe('defects of the previous search, each fixed', () => {
     assert.deepEqual(fig.bracket, [1440, 2000]);
   });
 
+  test('a rate whose trials disagreed is not a clean pass: the search shrinks below it, never repeats it forever', () => {
+    // Found by bench:capacity: 2,000 failed at full length, 1,000 passed but mixed (F, P, F, P): the next is below 1,000.
+    const next = nextTrial(parse('2000P 2000F:f 2000F:f 1000F:f 1000P:f 1000F:f 1000P:f'), O);
+    assert.equal(next.action === 'run' && next.rateHz, 500);
+    const r = simulate((hz, nth) => (hz > 1500 ? 'fail' : hz > 700 ? (nth % 2 === 0 ? 'fail' : 'pass') : 'pass'), { ...O, startHz: 2000 });
+    assert.ok(r.trials.length < 30, `${r.trials.length} trials`);
+    assert.ok(r.bracket.passHz !== null && r.bracket.passHz <= 700, `capacity ${r.bracket.passHz} below the noisy range`);
+  });
+
   test('a client ceiling at --min below a database fail ends harness-bound, not no-pass', () => {
     const next = nextTrial(parse('100F 50H 50H'), { ...O, minHz: 50 });
     assert.equal(next.action === 'done' && next.end, 'harness-bound');
