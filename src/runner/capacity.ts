@@ -15,7 +15,7 @@ import { siteSlice } from '../config/types.js';
 import type { RunRecord, ServerSummary } from '../results/run-record.js';
 import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
 import type { Slo } from '../capacity/slo.js';
-import { judgeTrial, sloSpecs } from '../capacity/verdict.js';
+import { judgeTrial, sloSpecs, type QuantileSpec } from '../capacity/verdict.js';
 import { samplesForPass } from '../capacity/binomial.js';
 import {
   bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resultFigures,
@@ -224,8 +224,8 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     // A trial long enough that a clean rate can pass: every ingest quantile SLO gets the samples a pass needs
     // (a p99 at 95% over 3 looks needs 408), up to 4 full trials' length.
     const opsPerS = next.rateHz * opsPerHz;
-    const neededMs = Math.max(0, ...specs.filter((x) => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
-      .map((x) => (samplesForPass((x as { allowed: number }).allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
+    const neededMs = Math.max(0, ...specs.filter((x): x is QuantileSpec => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
+      .map((x) => (samplesForPass(x.allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
     const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
     const short = next.plannedMs < o.search.fullMs;
     const stepMaxMs = short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
