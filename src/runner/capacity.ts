@@ -15,7 +15,7 @@ import { siteSlice } from '../config/types.js';
 import type { RunRecord, ServerSummary } from '../results/run-record.js';
 import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
 import type { Slo } from '../capacity/slo.js';
-import { judgeTrial, sloSpecs, type QuantileSpec } from '../capacity/verdict.js';
+import { judgeTrial, sloSpecs, type QuantileSpec, type SloSpec } from '../capacity/verdict.js';
 import { samplesForPass } from '../capacity/binomial.js';
 import {
   bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resultFigures,
@@ -185,18 +185,103 @@ function buildResult(o: CapacityOptions, x: {
   };
 }
 
+/** The planned length of a trial, its longest extension and the level of each of its tests. */
+export function trialPlan(
+  next: { readonly rateHz: number; readonly plannedMs: number }, o: Pick<CapacitySettings, 'confidence' | 'stepMaxMs' | 'search'>,
+  specs: readonly SloSpec[], opsPerHz: number,
+): { targetMs: number; stepMaxMs: number; alpha: number; short: boolean; opsPerS: number } {
+  // Long enough that a clean rate can pass: every ingest quantile SLO gets the samples a pass needs
+  // (a p99 at 95% over 3 looks needs 408), up to 4 full trials' length.
+  const opsPerS = next.rateHz * opsPerHz;
+  const neededMs = Math.max(0, ...specs.filter((x): x is QuantileSpec => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
+    .map((x) => (samplesForPass(x.allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
+  const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
+  const short = next.plannedMs < o.search.fullMs;
+  const stepMaxMs = short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
+  return { targetMs, stepMaxMs, alpha: (1 - o.confidence) / looksOf(targetMs, stepMaxMs).length, short, opsPerS };
+}
+
+/** Run one trial at `next` (retried when it cannot start), judge it, remove its rows: its record for capacity.json. */
+async function runTrial(
+  o: CapacityOptions, next: { readonly rateHz: number; readonly plannedMs: number; readonly why: string }, index: number,
+  specs: readonly SloSpec[], retries: RetryCounts,
+): Promise<CapacityTrial> {
+  const info = o.session.info;
+  const trialStarted = Date.now();
+  const runId = o.trialRunId(index, next.rateHz);
+  const since = o.betweenTrials === 'remove' ? await serverNow(info.url, retries) : null;
+  const plan = trialPlan(next, o, specs, 1 / info.config.batch);
+  let monitor: TrialMonitor | null = null;
+  // A trial that cannot start (the server restarting) is retried; one that ran is never run again.
+  const record = await retrying(async () => {
+    const until = new AbortController();
+    monitor = new TrialMonitor({
+      specs, alpha: plan.alpha, plannedMs: plan.targetMs, stepMaxMs: plan.stepMaxMs, opsPerS: plan.opsPerS, short: plan.short,
+      livePanels: () => o.session.dashboard?.livePanelResponses() ?? {},
+      stop: () => until.abort(),
+    });
+    return o.session.step(
+      { runId, rateHz: next.rateHz, durationMs: plan.stepMaxMs, warmupMs: o.warmupMs },
+      {
+        observers: [...standardStepObservers(o.session.dashboard, info.config), monitor, ...(o.observers?.(index) ?? [])],
+        until: until.signal, ...(o.signal ? { signal: o.signal } : {}),
+        onRetry: (err) => {
+          const state = stateOf(err);
+          retries[state] = (retries[state] ?? 0) + 1;
+        },
+      },
+    );
+  }, retries, 60_000, undefined, (err) => isConnectionLost(stateOf(err)));
+  const m = monitor as TrialMonitor | null;
+  const s = record.summary;
+  const j = judgeTrial(specs, s, histogramSource(record.histograms), plan.alpha, { short: plan.short });
+  const state = await rawTableState(info.url, info.citus !== undefined);
+  const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries, o.session.onProgress);
+  const server = digestServer(s.server);
+  const measuredMs = s.durationMs;
+  return {
+    index,
+    runId,
+    dir: o.trialDir?.(record) ?? runId,
+    rateHz: next.rateHz,
+    achievedHz: s.ingest.achievedRateHz,
+    phase: plan.short ? 'short' : 'full',
+    plannedMs: next.plannedMs,
+    targetMs: plan.targetMs,
+    measuredMs,
+    warmupMs: o.warmupMs,
+    looks: m?.looksTaken ?? 0,
+    stop: m?.stopReason ?? (measuredMs > plan.targetMs ? `inconclusive: extended to --step-max ${plan.stepMaxMs / 1000} s` : null),
+    why: next.why,
+    valid: s.valid,
+    verdict: j.verdict,
+    ingest: {
+      p50Us: s.ingest.response.p50Us, p99Us: s.ingest.response.p99Us, count: s.ingest.response.count,
+      errors: s.ingest.errors, errorsBySqlstate: s.ingest.errorsBySqlstate, reconnects: s.ingest.reconnects,
+    },
+    slos: j.slos,
+    misses: j.misses,
+    undecided: j.undecided,
+    harnessReasons: j.harnessReasons,
+    disturbed: disturbances(server),
+    server,
+    rawRows: state.rows,
+    rawBytes: state.bytes,
+    ackedRows: s.ingest.acked,
+    removedRows: removed?.rows ?? null,
+    wallMs: Date.now() - trialStarted,
+  };
+}
+
 /** Run the search (or continue a kept one). Resolves with the result also when interrupted (trials done are kept). */
 export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   const started = Date.now();
   const startedAt = o.resume?.startedAt ?? new Date(started).toISOString();
-  const info = o.session.info;
   const trials: CapacityTrial[] = [...(o.resume?.trials ?? [])];
   const retries: RetryCounts = { ...(o.resume?.retries ?? {}) };
   const specs = sloSpecs(o.slos);
-  const notice = (l: string): void => o.events?.onNotice?.(l);
+  const total = (): number => Object.values(retries).reduce((a, b) => a + b, 0);
   let end: SearchEnd | 'interrupted' = 'trial-limit';
-  const sitesOwned = siteSlice(info.config);
-  const opsPerHz = 1 / info.config.batch;
   let sessionMs = 0;
   let sessionTrials = 0;
   // Written before the first trial too, so a search killed during it can be resumed.
@@ -212,87 +297,16 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
       break;
     }
     const index = trials.length;
-    const elapsedMs = Date.now() - started;
     o.events?.onTrialStart?.({
       number: index + 1, rateHz: next.rateHz, plannedMs: next.plannedMs, why: next.why,
-      left: estimateTrialsLeft(trials.map(outcomeOf), o.search), elapsedMs, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
+      left: estimateTrialsLeft(trials.map(outcomeOf), o.search), elapsedMs: Date.now() - started, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
     });
-    const trialStarted = Date.now();
-    const runId = o.trialRunId(index, next.rateHz);
-    const retriesBefore = Object.values(retries).reduce((a, b) => a + b, 0);
-    const since = o.betweenTrials === 'remove' ? await serverNow(info.url, retries) : null;
-    // A trial long enough that a clean rate can pass: every ingest quantile SLO gets the samples a pass needs
-    // (a p99 at 95% over 3 looks needs 408), up to 4 full trials' length.
-    const opsPerS = next.rateHz * opsPerHz;
-    const neededMs = Math.max(0, ...specs.filter((x): x is QuantileSpec => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
-      .map((x) => (samplesForPass(x.allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
-    const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
-    const short = next.plannedMs < o.search.fullMs;
-    const stepMaxMs = short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
-    const looks = looksOf(targetMs, stepMaxMs).length;
-    const alpha = (1 - o.confidence) / looks;
-    let monitor: TrialMonitor | null = null;
-    // A trial that cannot start (the server restarting) is retried; one that ran is never run again.
-    const record = await retrying(async () => {
-      const until = new AbortController();
-      monitor = new TrialMonitor({
-        specs, alpha, plannedMs: targetMs, stepMaxMs, opsPerS, short,
-        livePanels: () => o.session.dashboard?.livePanelResponses() ?? {},
-        stop: () => until.abort(),
-      });
-      return o.session.step(
-        { runId, rateHz: next.rateHz, durationMs: stepMaxMs, warmupMs: o.warmupMs },
-        {
-          observers: [...standardStepObservers(o.session.dashboard, info.config), monitor, ...(o.observers?.(index) ?? [])],
-          until: until.signal, ...(o.signal ? { signal: o.signal } : {}),
-          onRetry: (err) => {
-            const state = stateOf(err);
-            retries[state] = (retries[state] ?? 0) + 1;
-          },
-        },
-      );
-    }, retries, 60_000, undefined, (err) => isConnectionLost(stateOf(err)));
-    const m = monitor as TrialMonitor | null;
-    const s = record.summary;
-    const j = judgeTrial(specs, s, histogramSource(record.histograms), alpha, { short });
-    const state = await rawTableState(info.url, info.citus !== undefined);
-    const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, sitesOwned, retries, o.session.onProgress);
-    const retriesNow = Object.values(retries).reduce((a, b) => a + b, 0);
-    if (retriesNow > retriesBefore) notice(`capacity: ${retriesNow - retriesBefore} database errors retried around trial ${index + 1} (by SQLSTATE so far: ${Object.entries(retries).map(([k, v]) => `${k}=${v}`).join(', ')}); the search goes on`);
-    const server = digestServer(s.server);
-    const measuredMs = s.durationMs;
-    const trial: CapacityTrial = {
-      index,
-      runId,
-      dir: o.trialDir?.(record) ?? runId,
-      rateHz: next.rateHz,
-      achievedHz: s.ingest.achievedRateHz,
-      phase: next.plannedMs >= o.search.fullMs ? 'full' : 'short',
-      plannedMs: next.plannedMs,
-      targetMs,
-      measuredMs,
-      warmupMs: o.warmupMs,
-      looks: m?.looksTaken ?? 0,
-      stop: m?.stopReason ?? (measuredMs > targetMs ? `inconclusive: extended to --step-max ${stepMaxMs / 1000} s` : null),
-      why: next.why,
-      valid: s.valid,
-      verdict: j.verdict,
-      ingest: {
-        p50Us: s.ingest.response.p50Us, p99Us: s.ingest.response.p99Us, count: s.ingest.response.count,
-        errors: s.ingest.errors, errorsBySqlstate: s.ingest.errorsBySqlstate, reconnects: s.ingest.reconnects,
-      },
-      slos: j.slos,
-      misses: j.misses,
-      undecided: j.undecided,
-      harnessReasons: j.harnessReasons,
-      disturbed: disturbances(server),
-      server,
-      rawRows: state.rows,
-      rawBytes: state.bytes,
-      ackedRows: s.ingest.acked,
-      removedRows: removed?.rows ?? null,
-      wallMs: Date.now() - trialStarted,
-    };
+    const retriesBefore = total();
+    const trial = await runTrial(o, next, index, specs, retries);
+    if (total() > retriesBefore) {
+      o.events?.onNotice?.(`capacity: ${total() - retriesBefore} database errors retried around trial ${index + 1} ` +
+        `(by SQLSTATE so far: ${Object.entries(retries).map(([k, v]) => `${k}=${v}`).join(', ')}); the search goes on`);
+    }
     if (o.signal?.aborted) {
       // Cut short by the user: its verdict was not reached, so it is not kept (a resume runs it again).
       end = 'interrupted';
