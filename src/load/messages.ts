@@ -65,6 +65,8 @@ export interface PhaseCounters {
   late: number;
   /** Operations due but never sent (no live connection, or the run ended with them queued). */
   dropped: number;
+  /** Of `dropped`, those still queued when the schedule ended (every connection busy, or the client behind); absent when none. */
+  droppedAtEnd?: number;
   errors: Record<string, number>;
 }
 
@@ -114,6 +116,12 @@ export type WorkerToMain =
     readonly measureLoopDelayP99Us: number;
     /** When the worker sent its first operation, ns after the schedule's origin; null if it sent none. */
     readonly firstSentNs: number | null;
+    /**
+     * Per connection of this worker (in slot order), the time it could not serve over the step
+     * (first connection-class failure on it → the first success on it after that), ms, and how
+     * many outages it had.
+     */
+    readonly connectionOutages: ReadonlyArray<{ readonly unavailableMs: number; readonly outages: number }>;
   }
   | { readonly type: 'fatal'; readonly message: string; readonly sqlstate?: string };
 

@@ -39,6 +39,16 @@ export interface LoadResult {
   readonly workerFailures: string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
   readonly measureLoopDelayP99Us: number[];
+  /** Per connection (worker w, its connection c): the time it could not serve over the step, ms, and its outages. */
+  readonly connectionOutages: ConnectionOutage[];
+}
+
+/** One load connection's unavailability over a step. */
+export interface ConnectionOutage {
+  readonly worker: number;
+  readonly connection: number;
+  readonly unavailableMs: number;
+  readonly outages: number;
 }
 
 export interface LoadOptions {
@@ -54,6 +64,13 @@ export interface LoadOptions {
    * for "now". A rejection stops the workers and is rethrown.
    */
   readonly beforeStart?: () => Promise<number | null>;
+  /**
+   * Called at the instant the measure window starts (`measure`) and ends (`drain`: the schedule
+   * is over, in-flight operations finish), by timers on the schedule's origin, `atMs` after it;
+   * `drain` comes early when the load is stopped. Each at most once; `measure` not at all when
+   * the load stopped during the warm-up.
+   */
+  readonly onPhase?: (phase: 'measure' | 'drain', atMs: number) => void;
 }
 
 /** A failure to start: workers could not connect (bad password, unreachable host…). */
@@ -66,6 +83,9 @@ export class LoadStartError extends Error {
 export class LoadPool {
   private readonly workers: Worker[] = [];
   private stopped = false;
+  private phaseTimers: NodeJS.Timeout[] = [];
+  private told = new Set<'measure' | 'drain'>();
+  private originEpochMs: number | null = null;
 
   constructor(private readonly opts: LoadOptions) {}
 
@@ -73,6 +93,25 @@ export class LoadPool {
   stop(): void {
     this.stopped = true;
     for (const w of this.workers) w.postMessage({ type: 'stop' } satisfies MainToWorker);
+    if (this.originEpochMs !== null) this.tellPhase('drain', Math.max(0, performance.timeOrigin + performance.now() - this.originEpochMs));
+  }
+
+  /** Tell a phase once; the measure window never starts after the schedule ended. */
+  private tellPhase(phase: 'measure' | 'drain', atMs: number): void {
+    if (this.told.has(phase) || (phase === 'measure' && this.told.has('drain'))) return;
+    this.told.add(phase);
+    this.opts.onPhase?.(phase, atMs);
+  }
+
+  /** Timers for the measure window's start and end, on the schedule's origin. */
+  private startPhaseTimers(startEpochMs: number, warmupMs: number, durationMs: number): void {
+    this.originEpochMs = startEpochMs;
+    const at = (phase: 'measure' | 'drain', atMs: number): void => {
+      const t = setTimeout(() => this.tellPhase(phase, atMs), Math.max(0, startEpochMs + atMs - (performance.timeOrigin + performance.now())));
+      this.phaseTimers.push(t);
+    };
+    at('measure', warmupMs);
+    at('drain', warmupMs + durationMs);
   }
 
   /** Run the whole load (warm-up + measure) and resolve with the aggregated result. */
@@ -93,6 +132,7 @@ export class LoadPool {
     const failures: string[] = [];
     const loopDelays: number[] = new Array<number>(config.workers).fill(0);
     let firstSentMs: number | null = null;
+    const connectionOutages: ConnectionOutage[] = [];
     for (let w = 0; w < config.workers; w++) {
       const init: WorkerInit = {
         workerIndex: w,
@@ -134,6 +174,7 @@ export class LoadPool {
               finished = true;
               loopDelays[w] = m.measureLoopDelayP99Us;
               if (m.firstSentNs !== null) firstSentMs = Math.min(firstSentMs ?? Infinity, m.firstSentNs / 1e6);
+              m.connectionOutages.forEach((c, i) => connectionOutages.push({ worker: w, connection: i, ...c }));
               resolve(m.unfinished);
               break;
             case 'fatal':
@@ -171,10 +212,15 @@ export class LoadPool {
     const startNs = nowNs + BigInt(Math.round((startEpochMs - nowEpochMs) * 1e6));
     const lateStartMs = Math.max(0, nowEpochMs - startEpochMs);
     for (const w of this.workers) w.postMessage({ type: 'start', startNs: startNs.toString() } satisfies MainToWorker);
+    this.startPhaseTimers(startEpochMs, config.warmupMs, config.durationMs);
     if (this.stopped) this.stop();
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
+    for (const t of this.phaseTimers) clearTimeout(t);
+    // Every worker ended: the schedule is over even if a timer was late.
+    this.tellPhase('drain', Math.max(0, performance.timeOrigin + performance.now() - startEpochMs));
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
+    connectionOutages.sort((a, b) => a.worker - b.worker || a.connection - b.connection);
+    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, connectionOutages };
   }
 }

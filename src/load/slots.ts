@@ -38,13 +38,14 @@ export class Slots {
    *   created with pg's `pipeline: true`
    * @param onConnectionError called with the SQLSTATE of every connection loss not
    *   seen by an operation (an idle connection dropped) and of every failed reconnect,
-   *   so an outage is always counted, not only when a statement was in flight.
+   *   so an outage is always counted, not only when a statement was in flight; with the
+   *   slot's id.
    */
   constructor(
     private readonly config: pg.ClientConfig,
     count: number,
     private readonly depth: number,
-    private readonly onConnectionError: (sqlstate: string) => void = () => undefined,
+    private readonly onConnectionError: (sqlstate: string, slotId: number) => void = () => undefined,
   ) {
     this.slots = Array.from({ length: count }, (_, id) => ({ id, client: null, inFlight: 0 }));
   }
@@ -62,7 +63,7 @@ export class Slots {
     client.on('error', (err) => {
       if (slot.client !== client) return;
       // Statements in flight fail too and are counted there.
-      if (slot.inFlight === 0) this.onConnectionError(sqlstateOf(err));
+      if (slot.inFlight === 0) this.onConnectionError(sqlstateOf(err), slot.id);
       this.markDown(slot);
     });
     await client.connect();
@@ -177,7 +178,7 @@ export class Slots {
         for (let k = 0; k < this.depth && slot.inFlight < this.depth; k++) this.handOut(slot);
         return;
       } catch (err) {
-        if (!this.closed) this.onConnectionError(sqlstateOf(err));
+        if (!this.closed) this.onConnectionError(sqlstateOf(err), slot.id);
         delay = Math.min(BACKOFF_MAX_MS, delay * 2);
       }
     }

@@ -72,14 +72,19 @@ function countError(rec: PhaseRecorder, sqlstate: string): void {
 
 /** The pool's outages: first connection-class failure → first success after it. */
 const outages = new OutageTracker();
+/** Each connection's own outages (the same rule on that connection alone). */
+const connectionOutages = Array.from({ length: init.connections }, () => new OutageTracker());
 
 const slots = new Slots(
   { connectionString: init.url, application_name: init.applicationName },
   init.connections,
   init.pipeline,
-  (sqlstate) => {
+  (sqlstate, slotId) => {
     countError(clock ? recorderFor(clock.nowNs()) : warmup, sqlstate);
-    if (clock && isConnectionLost(sqlstate)) outages.failure(clock.nowNs() / 1e6, sqlstate);
+    if (clock && isConnectionLost(sqlstate)) {
+      outages.failure(clock.nowNs() / 1e6, sqlstate);
+      connectionOutages[slotId]?.failure(clock.nowNs() / 1e6, sqlstate);
+    }
   },
 );
 const operation = makeOperation(init);
@@ -140,10 +145,13 @@ function complete(op: InFlight, err: Error | null): void {
     countError(rec, code);
     if (isConnectionLost(code)) {
       outages.failure(endAt / 1e6, code);
+      connectionOutages[slot.id]?.failure(endAt / 1e6, code);
       if (slot.client === client) slots.markDown(slot);
     }
   } else {
     if (outages.down) outages.success(endAt / 1e6);
+    const own = connectionOutages[slot.id];
+    if (own?.down) own.success(endAt / 1e6);
     recordNs(rec.response, endAt - dueNs);
     // Closed loop: service and lag follow from the response at the interval's end (PhaseRecorder.snapshot).
     if (openLoop) {
@@ -168,12 +176,16 @@ function complete(op: InFlight, err: Error | null): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** `n` operations due at `dueNs` never sent; `servableNs`: when they could first have been (their censored response's lower bound). */
-function drop(dueNs: number, n: number, servableNs?: number): void {
+/**
+ * `n` operations due at `dueNs` never sent; `servableNs`: when they could first have been (their
+ * censored response's lower bound); `atEnd`: still queued when the schedule ended.
+ */
+function drop(dueNs: number, n: number, servableNs?: number, atEnd = false): void {
   if (n <= 0) return;
   const rec = recorderFor(dueNs);
   rec.touched = true;
   rec.c.dropped += n;
+  if (atEnd) rec.c.droppedAtEnd = (rec.c.droppedAtEnd ?? 0) + n;
   if (servableNs !== undefined) rec.censored.recordValueWithCount(Math.max(0, Math.round((servableNs - dueNs) / 1000)), n);
 }
 
@@ -286,7 +298,7 @@ async function runOpenLoop(opsPerSecond: number): Promise<void> {
   // Operations due before the end but never sent: the client fell behind.
   const last = schedule.firstIndexAtOrAfter(endNs);
   const stoppedNs = clock.nowNs();
-  for (let k = i; k < last; k++) drop(schedule.dueNs(k), 1, Math.max(stoppedNs, schedule.dueNs(k)));
+  for (let k = i; k < last; k++) drop(schedule.dueNs(k), 1, Math.max(stoppedNs, schedule.dueNs(k)), true);
 }
 
 /**
@@ -384,10 +396,16 @@ async function main(startNs: bigint): Promise<void> {
   measureLoopDelay.disable();
   const measureLoopDelayP99Us = measureLoopDelay.count > 0 ? Math.round(measureLoopDelay.percentile(99) / 1000) : 0;
   const unfinished = inFlight;
+  const endMs = clock.nowNs() / 1e6;
+  // Closed and still open (to the step's end) outages of each connection over the whole step.
+  const perConnection = connectionOutages.map((t) => {
+    const { spans, unavailableMs } = t.takeInterval(0, endMs);
+    return { unavailableMs, outages: spans.length };
+  });
   stopPacer();
   await slots.closeAll();
   await pacer?.terminate();
-  post({ type: 'done', unfinished, measureLoopDelayP99Us, firstSentNs });
+  post({ type: 'done', unfinished, measureLoopDelayP99Us, firstSentNs, connectionOutages: perConnection });
 }
 
 port.on('message', (m: MainToWorker) => {

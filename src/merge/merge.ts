@@ -7,7 +7,8 @@
  */
 import { KINDS, type Kind } from '../metrics/aggregate.js';
 import { newHistogram, summarize, type Histogram } from '../metrics/histogram.js';
-import { RESULT_FORMAT_VERSION, type ClientSummary, type IngestSummary, type InstanceRecord, type RunInfo, type RunRecord, type Summary } from '../results/run-record.js';
+import { RESULT_FORMAT_VERSION, type ClientSummary, type IngestSummary, type InstanceRecord, type RunInfo, type RunRecord, type ServerSummary, type Summary } from '../results/run-record.js';
+import { perRow } from '../telemetry/counters.js';
 import { mergeIntervals, sumPhase, type InstanceInterval } from './intervals.js';
 import { startSpread, type StartSpread } from '../schedule/rendezvous.js';
 import { instanceOf, rendezvousOf } from './validate.js';
@@ -79,6 +80,24 @@ const isLoadHistogram = (name: string): boolean => name.startsWith('ingest-') ||
 const DASHBOARD_KEYS = ['rollup', 'preload', 'freshness', 'probes', 'parallel', 'expiry'] as const;
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * The server's figures of a group (the instances shared one server, so one sampler's view is
+ * the server's): the first instance's that has them, per-row figures over the measure rows of
+ * every instance. The line says where they come from, once.
+ */
+function mergedServer(runs: ReadonlyArray<{ readonly label: string; readonly summary: Summary }>, rowsAll: number): { server: ServerSummary; note: string } | null {
+  const from = runs.find((r) => r.summary.server);
+  const s = from?.summary.server;
+  if (!from || !s) return null;
+  const counters = s.counters ? { ...s.counters, rowsIngested: rowsAll } : null;
+  // The instance's note that per-row figures were left to merge no longer applies.
+  const unavailable = s.unavailable.filter((l) => !l.startsWith('per-row figures not given'));
+  return {
+    server: { ...s, counters, perRow: counters ? perRow(counters) : s.perRow, unavailable },
+    note: `server: the figures of ${from.label}'s sampler (the instances shared one server, over its measure window); per-row figures over the ${rowsAll.toLocaleString('en-US')} measure rows of all ${runs.length} instances`,
+  };
+}
 
 function sumRecords(rs: ReadonlyArray<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -181,6 +200,7 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     operations: sum(ings.map((i) => i.operations)),
     late: sum(ings.map((i) => i.late)),
     dropped: sum(ings.map((i) => i.dropped)),
+    ...(ings.some((i) => i.droppedAtEnd !== undefined) ? { droppedAtEnd: sum(ings.map((i) => i.droppedAtEnd ?? 0)) } : {}),
     unfinished: sum(ings.map((i) => i.unfinished)),
     errorsBySqlstate: sumRecords(ings.map((i) => i.errorsBySqlstate)),
     errors: sum(ings.map((i) => i.errors)),
@@ -211,6 +231,8 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
   const s1 = first.summary;
   const dashboard: Partial<Summary> = {};
   for (const k of DASHBOARD_KEYS) if (s1[k] !== undefined) Object.assign(dashboard, { [k]: s1[k] });
+  const server = mergedServer(runs, ingest.ackedMeasure);
+  if (server) notes.push(server.note);
   const summary: MergedSummary = {
     formatVersion: RESULT_FORMAT_VERSION,
     runId: opts.runId,
@@ -221,6 +243,7 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
     ingest,
     ...dashboard,
     ...(s1.audit ? { audit: { ...s1.audit, acked, rowsInTable } } : {}),
+    ...(server ? { server: server.server } : {}),
     client: mergeClient(runs.map((r) => r.summary.client), ings.map((i) => i.ackedMeasure)),
     merged: {
       count,

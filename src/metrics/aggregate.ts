@@ -78,6 +78,7 @@ export function addCounters(into: PhaseCounters, from: PhaseCounters): void {
   into.rows += from.rows;
   into.late += from.late;
   into.dropped += from.dropped;
+  if (from.droppedAtEnd) into.droppedAtEnd = (into.droppedAtEnd ?? 0) + from.droppedAtEnd;
   for (const [k, v] of Object.entries(from.errors)) into.errors[k] = (into.errors[k] ?? 0) + v;
 }
 

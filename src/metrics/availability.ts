@@ -127,6 +127,54 @@ export interface AvailabilitySummary {
   readonly recoveryMs: number | null;
   /** Failures by SQLSTATE per interval that had any: `[startMs, { sqlstate: count }]`. */
   readonly errorsOverTime: ReadonlyArray<readonly [number, Readonly<Record<string, number>>]>;
+  /** Each load connection's own unavailability (absent when none was down, and in runs of older rtbench). */
+  readonly connections?: ConnectionAvailability;
+}
+
+/** One load connection's unavailability over the step. */
+export interface ConnectionOutageFigures {
+  readonly worker: number;
+  readonly connection: number;
+  /** From each connection-class failure on it to the first success on it after that, summed, ms. */
+  readonly unavailableMs: number;
+  readonly outages: number;
+}
+
+/** summary.availability.connections: the pool's outage as each connection lived it. */
+export interface ConnectionAvailability {
+  /** Load connections in all. */
+  readonly count: number;
+  /** Connections that were down at least once. */
+  readonly down: number;
+  /** Over the connections that were down: the least, median and most time unavailable, ms. */
+  readonly minMs: number;
+  readonly medianMs: number;
+  readonly maxMs: number;
+  readonly perConnection: readonly ConnectionOutageFigures[];
+}
+
+/** Per-connection figures, or undefined when no connection was ever down. */
+export function connectionAvailability(list: readonly ConnectionOutageFigures[]): ConnectionAvailability | undefined {
+  const down = list.filter((c) => c.outages > 0).map((c) => c.unavailableMs).sort((a, b) => a - b);
+  if (down.length === 0) return undefined;
+  const mid = Math.floor(down.length / 2);
+  return {
+    count: list.length,
+    down: down.length,
+    minMs: down[0]!,
+    medianMs: down.length % 2 === 1 ? down[mid]! : (down[mid - 1]! + down[mid]!) / 2,
+    maxMs: down[down.length - 1]!,
+    perConnection: [...list],
+  };
+}
+
+/** "each of 8 connections was down 1.4–1.9 s (median 1.6 s)" */
+export function describeConnections(c: ConnectionAvailability): string {
+  const s = (ms: number): string => (ms / 1000).toFixed(1);
+  const range = c.minMs === c.maxMs ? `${s(c.minMs)} s` : `${s(c.minMs)}–${s(c.maxMs)} s (median ${s(c.medianMs)} s)`;
+  return c.down === c.count
+    ? `each of the ${c.count} load connections was unavailable ${range}`
+    : `${c.down} of the ${c.count} load connections were unavailable ${range}, the others never`;
 }
 
 /** The interval figures availability is computed from (IntervalRow has them). */

@@ -24,6 +24,8 @@ export interface ProbeSummaryLike {
   readonly p95Us?: number;
   readonly responseP95Us?: number;
   readonly lagP99Us?: number;
+  /** Executions due that never ran (misses, beside the percentiles). */
+  readonly missed?: number;
 }
 
 /** What figures read from ProbeResults. */
@@ -161,6 +163,7 @@ export function probeFigures(input: FiguresInput): ProbeFigures {
       count: s.count,
       errors: s.errors,
       insufficient: s.count < minSamples,
+      ...(s.missed !== undefined && { missed: s.missed }),
       ...(s.responseP50Us !== undefined && { responseP50Us: s.responseP50Us }),
       ...(s.responseP99Us !== undefined && { responseP99Us: s.responseP99Us }),
       ...(s.lagP99Us !== undefined && { lagP99Us: s.lagP99Us }),
@@ -224,6 +227,19 @@ export function probeFigures(input: FiguresInput): ProbeFigures {
   const hllRelativeError: Record<string, number> = {};
   for (const m of input.hllError ?? []) {
     if (m.relativeError != null && Number.isFinite(m.relativeError)) hllRelativeError[m.window] = m.relativeError;
+  }
+
+  const v = results.refreshes;
+  const missedCells = results.tasks.filter((t) => (t.summary.missed ?? 0) > 0);
+  if (v && missedCells.length > 0) {
+    const missedAll = missedCells.reduce((a, t) => a + (t.summary.missed ?? 0), 0);
+    const why = [
+      ...((v.neverStarted ?? 0) > 0 ? [`${v.neverStarted} of ${v.due} refreshes due never started`] : []),
+      ...(v.withoutConnection > 0 ? [`${v.withoutConnection} ran without a connection`] : []),
+      ...(v.unfinished > 0 ? [`${v.unfinished} stopped before their last panel`] : []),
+    ];
+    notes.push(`dashboard: ${missedAll} panel executions due in the measure window never ran${why.length > 0 ? ` (${why.join(', ')})` : ''}: ` +
+      `misses, counted per cell as \`missed\`, not in the percentiles`);
   }
 
   const tenantPanels = (input.probes ?? []).filter((p) => p.tenant && byProbe[p.name]).map((p) => p.name);

@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { newHistogram, recordNs, summarize, type Histogram, type LatencySummary } from '../metrics/histogram.js';
 import { hrClock } from '../schedule/open-loop.js';
-import { refreshesDue, runViewer, type SleepingClock } from '../schedule/viewers.js';
+import { refreshDueNs, refreshesDue, runViewer, type SleepingClock } from '../schedule/viewers.js';
 import { Prng } from '../workload/prng.js';
 import type { ViewerLoad } from '../results/run-record.js';
 import { cancelBackend, closeQuietly, openProbeConnection } from './connection.js';
@@ -76,6 +76,29 @@ export interface ProbeTaskSummary {
   readonly responseP95Us: number;
   /** Lag: from the refresh's due time to sending this panel's query. */
   readonly lagP99Us: number;
+  /**
+   * Executions due in the window that never ran: the refresh never started, ran without a
+   * connection, or stopped before this panel (due − count − errors). Misses, beside the percentiles.
+   */
+  readonly missed: number;
+}
+
+/**
+ * One panel cell's executions on the wall clock (ms since the epoch, of their refresh's due time):
+ * the successful ones with their response (µs), and the misses. Lets a fault run split a panel's
+ * latency into before / during / after.
+ */
+export interface PanelTimeline {
+  readonly dueEpochMs: readonly number[];
+  readonly responseUs: readonly number[];
+  readonly missedDueEpochMs: readonly number[];
+}
+
+/** One panel cell's executions, named. */
+export interface PanelCellTimeline {
+  readonly probe: string;
+  readonly window: string;
+  readonly timeline: PanelTimeline;
 }
 
 /** One probe × window: its service histogram (µs), response histogram and summary. */
@@ -85,6 +108,7 @@ export interface ProbeTaskResult {
   readonly histogram: Histogram;
   readonly responseHistogram: Histogram;
   readonly summary: ProbeTaskSummary;
+  readonly timeline: PanelTimeline;
 }
 
 /** What {@link ProbeRunner.stop} returns. */
@@ -115,6 +139,9 @@ interface TaskState {
   readonly lag: Histogram;
   readonly errors: Map<string, number>;
   lastRowCount: number | null;
+  readonly dueEpochMs: number[];
+  readonly responseUs: number[];
+  readonly missedDueEpochMs: number[];
 }
 
 /** One viewer's connection state. */
@@ -127,6 +154,12 @@ interface Viewer {
   site: number;
   /** The current refresh found no connection: its panels are not run. */
   offline: boolean;
+  /** Panels of the current refresh that succeeded. */
+  okPanels: number;
+  /** The last panel failed with an error (counted as such, not as a miss). */
+  lastErrored: boolean;
+  /** Refreshes started (the next one's index). */
+  started: number;
 }
 
 const RECONNECT_MIN_MS = 100;
@@ -164,6 +197,8 @@ export class ProbeRunner {
   #unfinished = 0;
   #withoutConnection = 0;
   #scheduleStartNs = 0;
+  /** The schedule origin on the wall clock, ms since the epoch. */
+  #originEpochMs = 0;
 
   constructor(opts: ProbeRunnerOptions) {
     const granularity = opts.granularity ?? '1m';
@@ -187,7 +222,7 @@ export class ProbeRunner {
     if (!(o.refreshMs > 0)) throw new RangeError(`refreshMs must be > 0, got ${o.refreshMs}`);
     if (!Number.isInteger(o.sites) || o.sites < 1) throw new RangeError(`sites must be a whole number >= 1, got ${o.sites}`);
     for (let v = 0; v < o.viewers; v++) {
-      this.#viewers.push({ index: v, prng: new Prng(o.seed, TENANT_STREAM + v), client: null, backendPid: 0, inFlight: false, site: 0, offline: false });
+      this.#viewers.push({ index: v, prng: new Prng(o.seed, TENANT_STREAM + v), client: null, backendPid: 0, inFlight: false, site: 0, offline: false, okPanels: 0, lastErrored: false, started: 0 });
     }
   }
 
@@ -255,6 +290,7 @@ export class ProbeRunner {
     }
     if (this.#stopping || this.#tasks.length === 0) return; // stopped, or every probe skipped
     const origin = process.hrtime.bigint();
+    this.#originEpochMs = performance.timeOrigin + performance.now();
     const base = hrClock(origin);
     const clock: SleepingClock = {
       ...base,
@@ -276,24 +312,35 @@ export class ProbeRunner {
       stopped: () => this.#stopping,
       runPanel: (panel) => this.#runPanel(viewer, panel),
       onPanel: (p) => {
-        if (!p.ok) return;
         const task = this.#tasks[p.panel]!;
+        if (p.panel === 0) viewer.okPanels = 0;
+        if (!p.ok) {
+          // Ran without a connection (no error counted): a miss of this panel.
+          if (!viewer.lastErrored && !this.#stopping) task.missedDueEpochMs.push(this.#originEpochMs + p.dueNs / 1e6);
+          return;
+        }
+        viewer.okPanels++;
         recordNs(task.histogram, p.doneNs - p.sentNs);
         recordNs(task.response, p.doneNs - p.dueNs);
         recordNs(task.lag, p.sentNs - p.dueNs);
+        task.dueEpochMs.push(this.#originEpochMs + p.dueNs / 1e6);
+        task.responseUs.push(Math.round((p.doneNs - p.dueNs) / 1000));
       },
       onRefresh: (r) => {
         this.#started++;
+        viewer.started = r.refresh + 1;
         if (r.late) this.#late++;
         recordNs(this.#refreshLag, r.startNs - r.dueNs);
         if (r.doneNs === null) this.#unfinished++;
-        else recordNs(this.#refreshResponse, r.doneNs - r.dueNs);
+        // A refresh is finished when every panel answered (one without a connection ran none).
+        else if (viewer.okPanels === this.#tasks.length) recordNs(this.#refreshResponse, r.doneNs - r.dueNs);
       },
     })));
   }
 
   /** One panel on the viewer's connection; false when it failed or did not run. */
   async #runPanel(viewer: Viewer, panel: number): Promise<boolean> {
+    viewer.lastErrored = false;
     if (panel === 0) {
       // A new refresh: draw its site, and reopen a lost connection (once per refresh).
       viewer.site = viewer.prng.below(this.#opts.sites);
@@ -312,6 +359,7 @@ export class ProbeRunner {
       if (this.#stopping) return false; // cancelled or closed by stop(): not the probe's error
       const state = sqlstateOf(err);
       bump(task.errors, state);
+      viewer.lastErrored = true;
       if (isConnectionLost(state)) {
         this.#lossCounted.add(client);
         await this.#drop(viewer);
@@ -375,7 +423,10 @@ export class ProbeRunner {
     // Window-major: both sides of a pair run back to back on the same window.
     for (const window of this.#opts.windows) {
       for (const probe of ordered) {
-        tasks.push({ probe, window, sql: renderProbe(probe, this.#opts.rollupTable), histogram: newHistogram(), response: newHistogram(), lag: newHistogram(), errors: new Map(), lastRowCount: null });
+        tasks.push({
+          probe, window, sql: renderProbe(probe, this.#opts.rollupTable), histogram: newHistogram(), response: newHistogram(), lag: newHistogram(),
+          errors: new Map(), lastRowCount: null, dueEpochMs: [], responseUs: [], missedDueEpochMs: [],
+        });
       }
     }
     return tasks;
@@ -396,11 +447,27 @@ export class ProbeRunner {
   }
 
   #results(): ProbeResults {
+    const stopNs = this.#stopNs === 0n ? process.hrtime.bigint() : this.#stopNs;
+    const ranNs = this.#selected && this.#tasks.length > 0 ? Number(stopNs - this.#startNs) - this.#scheduleStartNs : 0;
+    const refreshNs = this.#opts.refreshMs * 1e6;
+    const due = ranNs > 0 ? refreshesDue(0, ranNs, this.#opts.viewers, refreshNs) : 0;
+    // Refreshes due in the window that never started: every panel of each is a miss, at its due time.
+    const neverStartedDueMs: number[] = [];
+    if (ranNs > 0) {
+      for (const v of this.#viewers) {
+        for (let k = v.started; ; k++) {
+          const dueNs = refreshDueNs(0, v.index, this.#opts.viewers, refreshNs, k);
+          if (dueNs >= ranNs) break;
+          neverStartedDueMs.push(this.#originEpochMs + dueNs / 1e6);
+        }
+      }
+    }
     const tasks: ProbeTaskResult[] = this.#tasks.map((t) => {
       const s = summarize(t.histogram);
       const r = summarize(t.response);
       let errors = 0;
       for (const n of t.errors.values()) errors += n;
+      const missed = Math.max(0, due - s.count - errors);
       return {
         probe: t.probe.name,
         window: t.window.label,
@@ -408,12 +475,11 @@ export class ProbeRunner {
         responseHistogram: t.response,
         summary: {
           p50Us: s.p50Us, p99Us: s.p99Us, count: s.count, errors, errorsBySqlstate: Object.fromEntries(t.errors), lastRowCount: t.lastRowCount,
-          p95Us: s.p95Us, responseP50Us: r.p50Us, responseP95Us: r.p95Us, responseP99Us: r.p99Us, lagP99Us: summarize(t.lag).p99Us,
+          p95Us: s.p95Us, responseP50Us: r.p50Us, responseP95Us: r.p95Us, responseP99Us: r.p99Us, lagP99Us: summarize(t.lag).p99Us, missed,
         },
+        timeline: { dueEpochMs: t.dueEpochMs, responseUs: t.responseUs, missedDueEpochMs: [...t.missedDueEpochMs, ...neverStartedDueMs] },
       };
     });
-    const stopNs = this.#stopNs === 0n ? process.hrtime.bigint() : this.#stopNs;
-    const ranNs = this.#selected && this.#tasks.length > 0 ? Number(stopNs - this.#startNs) - this.#scheduleStartNs : 0;
     return {
       granularity: this.#opts.granularity,
       rollupTable: this.#opts.rollupTable,
@@ -426,8 +492,9 @@ export class ProbeRunner {
       refreshes: {
         viewers: this.#opts.viewers,
         refreshMs: this.#opts.refreshMs,
-        due: ranNs > 0 ? refreshesDue(0, ranNs, this.#opts.viewers, this.#opts.refreshMs * 1e6) : 0,
+        due,
         started: this.#started,
+        neverStarted: Math.max(0, due - this.#started),
         late: this.#late,
         unfinished: this.#unfinished,
         withoutConnection: this.#withoutConnection,

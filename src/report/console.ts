@@ -5,6 +5,7 @@
 import Table from 'cli-table3';
 import type { LatencySummary } from '../metrics/histogram.js';
 import type { Summary } from '../results/run-record.js';
+import { verdictLines } from './verdict-lines.js';
 
 /** Trim a fixed-point string's trailing zeros: "1.20" -> "1.2", "2.00" -> "2". */
 function trimZeros(s: string): string {
@@ -80,11 +81,13 @@ export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): 
   };
 
   row('run', summary.runId);
+  // The verdict names what cost the run its service and what the percentiles leave out.
+  const verdict = verdictLines(summary).map((l) => `- ${l}`);
   row(
     'validity',
     summary.valid
-      ? paint(ANSI.green, 'VALID')
-      : [paint(ANSI.red, 'INVALID'), ...summary.invalidReasons.map((r) => `- ${r}`)].join('\n'),
+      ? [paint(ANSI.green, 'VALID'), ...verdict].join('\n')
+      : [paint(ANSI.red, 'INVALID'), ...summary.invalidReasons.map((r) => `- ${r}`), ...verdict].join('\n'),
   );
   const target = ing.targetRateHz === null ? 'closed loop' : `target ${formatRate(ing.targetRateHz)}`;
   row('rate', `${target}, achieved ${formatRate(ing.achievedRateHz)}`);
@@ -103,7 +106,7 @@ export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): 
   row('rows acked (measure)', formatInt(ing.ackedMeasure));
   row('operations', formatInt(ing.operations));
   row('late', formatInt(ing.late));
-  row('dropped', ing.dropped > 0 ? paint(ANSI.yellow, formatInt(ing.dropped)) : '0');
+  row('dropped', ing.dropped > 0 ? paint(ANSI.yellow, formatInt(ing.dropped)) + ((ing.droppedAtEnd ?? 0) > 0 ? ` (${formatInt(ing.droppedAtEnd!)} still queued at the end)` : '') : '0');
   if (ing.unfinished > 0) row('unfinished', formatInt(ing.unfinished));
   const errs = Object.entries(ing.errorsBySqlstate).sort(([a], [b]) => a.localeCompare(b));
   row(
@@ -118,7 +121,8 @@ export function summaryTable(summary: Summary, opts: SummaryTableOptions = {}): 
     const sec = (x: number): string => (x / 1000).toFixed(1);
     row('unavailable', paint(ANSI.red, `${(av.unavailableMs / 1000).toFixed(2)} s`) + ` in ${av.outages.length} outage${av.outages.length === 1 ? '' : 's'}: ` +
       av.outages.map((o) => `${sec(o.startMs)}–${o.endMs === null ? 'end' : sec(o.endMs)} s (${o.causes.map((c) => c.split(' ')[0]).join(', ')})`).join('; ') +
-      (av.recoveryMs === null ? '' : `; rate back at target ${sec(av.recoveryMs)} s after`));
+      (av.recoveryMs === null ? '' : `; rate back at target ${sec(av.recoveryMs)} s after`) +
+      (av.connections ? `; per connection ${av.connections.minMs === av.connections.maxMs ? sec(av.connections.minMs) : `${sec(av.connections.minMs)}–${sec(av.connections.maxMs)}`} s (${av.connections.down} of ${av.connections.count} down)` : ''));
   }
 
   table.push(['latency', 'p50', 'p90', 'p99', 'p99.9', 'max', 'count']);

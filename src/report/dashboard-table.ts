@@ -5,6 +5,7 @@
 import Table from 'cli-table3';
 import { NAMED_SPEEDUPS } from '../probe/figures.js';
 import type { ByWindow, CiByWindow, ProbeFigures, Summary } from '../results/run-record.js';
+import type { PhaseLatency } from '../metrics/fault-phases.js';
 import { INSUFFICIENT, formatRatio, formatUs } from './console.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
@@ -55,7 +56,7 @@ export function dashboardTable(s: Summary): string {
     const v = p.viewers;
     if (v) {
       out.push(`dashboard load: ${v.viewers} viewer${v.viewers === 1 ? '' : 's'}, refresh every ${v.refreshMs / 1000} s: ${v.started}/${v.due} refreshes started, ` +
-        `${v.late} late, ${v.unfinished} unfinished${v.withoutConnection ? `, ${v.withoutConnection} without a connection` : ''}; ` +
+        `${v.late} late, ${v.unfinished} unfinished${v.neverStarted ? `, ${v.neverStarted} never started` : ''}${v.withoutConnection ? `, ${v.withoutConnection} without a connection` : ''}; ` +
         `refresh response p50 ${formatUs(v.response.p50Us)}, p99 ${formatUs(v.response.p99Us)}`);
     }
     const routing = p.routing;
@@ -66,12 +67,23 @@ export function dashboardTable(s: Summary): string {
         const x = byWindow[w];
         if (!x || x.count === 0) return x ? `no sample${x.errors ? ` (${x.errors} errors)` : ''}` : '—';
         const lo = x.loadOverIdle === undefined ? '' : ` (${x.loadOverIdle === null ? INSUFFICIENT : x.loadOverIdle.toFixed(2)})`;
-        return `${formatUs(x.p50Us)} / ${formatUs(x.p99Us)}, n=${x.count}${x.insufficient ? ` ${INSUFFICIENT}` : ''}${lo}`;
+        return `${formatUs(x.p50Us)} / ${formatUs(x.p99Us)}, n=${x.count}${x.missed ? ` +${x.missed} missed` : ''}${x.insufficient ? ` ${INSUFFICIENT}` : ''}${lo}`;
       })]);
     }
     for (const [label, by, ci] of ratioRows(p)) pt.push([label, ...windows.map((w) => formatRatio(by?.[w], ci?.[w]))]);
     pt.push(['HLL relative error', ...windows.map((w) => (p.hllRelativeError?.[w] === undefined ? "—" : pct(p.hllRelativeError[w])))]);
     out.push(pt.toString());
+    const fp = s.faultPhases;
+    if (fp) {
+      const sec = (ms: number): string => (ms / 1000).toFixed(1);
+      const phase = (x: PhaseLatency): string => (x.count === 0 ? `no sample${x.missed ? `, ${x.missed} missed` : ''}` :
+        `${formatUs(x.p50Us ?? 0)} / ${formatUs(x.p99Us ?? 0)}, n=${x.count}${x.missed ? `, ${x.missed} missed` : ''}`);
+      const ft = new Table({ head: [`around the fault (during ${sec(fp.window.startMs)}–${sec(fp.window.endMs)} s)`, 'before p50 / p99', 'during', 'after'], style: { head: [], border: [] } });
+      for (const [name, byWindow] of Object.entries(fp.panels)) {
+        for (const [w, x] of Object.entries(byWindow)) ft.push([`${name} @ ${w}`, phase(x.before), phase(x.during), phase(x.after)]);
+      }
+      out.push(ft.toString());
+    }
     if (p.sizes) out.push(`sizes: raw ${mb(p.sizes.rawTableBytes)}, rollup ${mb(p.sizes.rollupTableBytes)}, HLL column ${mb(p.sizes.hllColumnBytes)}`);
   }
   const par = s.parallel;

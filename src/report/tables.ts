@@ -4,10 +4,12 @@
  */
 import type { LatencySummary } from '../metrics/histogram.js';
 import type { RunRecord, Summary } from '../results/run-record.js';
+import type { PhaseLatency } from '../metrics/fault-phases.js';
 import { maskSecrets } from '../targets/url.js';
 import { INSUFFICIENT, formatRatio, formatUs } from './console.js';
 import { ratioRows } from './dashboard-table.js';
 import { serverTables } from './server-report.js';
+import { verdictLines } from './verdict-lines.js';
 
 /** A cell: text, optionally flagged so renderers can make it stand out. */
 export type Cell = string | { readonly text: string; readonly tone: 'good' | 'bad' | 'warn' };
@@ -77,7 +79,7 @@ function ingestTable(s: Summary): ReportTable {
       ['rows acked (measure)', int(i.ackedMeasure)],
       ['operations', int(i.operations)],
       ['late', int(i.late)],
-      ['dropped', i.dropped > 0 ? warn(int(i.dropped)) : '0'],
+      ['dropped', i.dropped > 0 ? warn(`${int(i.dropped)}${(i.droppedAtEnd ?? 0) > 0 ? ` (${int(i.droppedAtEnd!)} still queued at the end)` : ''}`) : '0'],
       ['unfinished', i.unfinished > 0 ? warn(int(i.unfinished)) : '0'],
       ['errors', i.errors > 0 ? bad(int(i.errors)) : '0'],
       ['reconnects', int(i.reconnects)],
@@ -181,7 +183,7 @@ function dashboardTables(s: Summary): ReportTable[] {
         const x = byWindow[w];
         if (!x) continue;
         rows.push([p.routing?.[name] ? `${name} (${p.routing[name]})` : name, w, x.count > 0 ? formatUs(x.p50Us) : '—', x.count > 0 ? formatUs(x.p99Us) : '—',
-          x.insufficient ? warn(`${int(x.count)} ${INSUFFICIENT}`) : int(x.count),
+          (x.missed ?? 0) > 0 ? warn(`${int(x.count)}${x.insufficient ? ` ${INSUFFICIENT}` : ''} (+${int(x.missed!)} missed)`) : x.insufficient ? warn(`${int(x.count)} ${INSUFFICIENT}`) : int(x.count),
           x.errors > 0 ? bad(int(x.errors)) : '0',
           x.responseP50Us === undefined || x.count === 0 ? '—' : `${formatUs(x.responseP50Us)} / ${formatUs(x.responseP99Us ?? 0)}`,
           x.idleP50Us === undefined ? '—' : `${formatUs(x.idleP50Us)} (n=${x.idleCount ?? '?'})`,
@@ -189,7 +191,7 @@ function dashboardTables(s: Summary): ReportTable[] {
       }
     }
     const v = p.viewers;
-    const load = v ? `, ${v.viewers} viewers refreshing every ${v.refreshMs / 1000} s (${v.started}/${v.due} refreshes, ${v.late} late, ${v.unfinished} unfinished)` : '';
+    const load = v ? `, ${v.viewers} viewers refreshing every ${v.refreshMs / 1000} s (${v.started}/${v.due} refreshes, ${v.late} late, ${v.unfinished} unfinished${v.neverStarted ? `, ${v.neverStarted} never started` : ''}${v.withoutConnection ? `, ${v.withoutConnection} without a connection` : ''})` : '';
     out.push({ id: 'probes', title: `Dashboard probes (rollup granularity ${p.granularity}${load}; a cell needs n ≥ ${p.minSamples})`, head: ['probe', 'window', 'p50', 'p99', 'count', 'errors', 'response p50 / p99', 'idle p50', 'load / idle [95% CI]'], rows });
     const speedRows: Cell[][] = ratioRows(p).map(([label, by, ci]) => [label, ...p.windows.map((w) => (by?.[w] === null ? warn(INSUFFICIENT) : formatRatio(by?.[w], ci?.[w])))]);
     speedRows.push(['HLL relative error', ...p.windows.map((w) => (p.hllRelativeError?.[w] === undefined ? '—' : pct(p.hllRelativeError[w])))]);
@@ -198,16 +200,35 @@ function dashboardTables(s: Summary): ReportTable[] {
       out.push({ id: 'sizes', title: 'Table sizes', head: KV, rows: [['raw table', mb(p.sizes.rawTableBytes)], ['rollup table', mb(p.sizes.rollupTableBytes)], ['HLL column', mb(p.sizes.hllColumnBytes)]] });
     }
   }
+  if (s.faultPhases) out.push(faultPhasesTable(s.faultPhases));
   if (s.expiry) {
     out.push({ id: 'expiry', title: 'Expiry', head: KV, rows: [['removed', `${int(s.expiry.rawRowsRemoved)} raw + ${int(s.expiry.rollupRowsRemoved)} rollup rows`], ['time', `${s.expiry.ms.toFixed(0)} ms`]] });
   }
   return out;
 }
 
+/** Each panel's response p50 / p99 (n, missed) before / during / after the fault. */
+function faultPhasesTable(f: NonNullable<Summary['faultPhases']>): ReportTable {
+  const cell = (x: PhaseLatency): Cell => {
+    const text = x.count === 0 ? `no sample${x.missed ? `, ${int(x.missed)} missed` : ''}` : `${formatUs(x.p50Us ?? 0)} / ${formatUs(x.p99Us ?? 0)}, n=${int(x.count)}${x.missed ? `, ${int(x.missed)} missed` : ''}`;
+    return x.missed > 0 ? warn(text) : text;
+  };
+  const rows: Cell[][] = [];
+  for (const [probe, byWindow] of Object.entries(f.panels)) {
+    for (const [w, x] of Object.entries(byWindow)) rows.push([probe, w, cell(x.before), cell(x.during), cell(x.after)]);
+  }
+  const s = (ms: number): string => (ms / 1000).toFixed(1);
+  return { id: 'fault-phases', title: `Panels around the fault (during: ${s(f.window.startMs)}–${s(f.window.endMs)} s; response p50 / p99 by due time)`, head: ['probe', 'window', 'before', 'during', 'after'], rows };
+}
+
 /** The validity verdict and the reasons for it. */
 function validityTable(s: Summary): ReportTable {
   const rows: Cell[][] = [['verdict', s.valid ? good('VALID') : bad('INVALID')]];
   for (const r of s.invalidReasons) rows.push(['reason', bad(r)]);
+  for (const l of verdictLines(s)) {
+    const i = l.indexOf(': ');
+    rows.push([l.slice(0, i), warn(l.slice(i + 2))]);
+  }
   return { id: 'validity', title: 'Validity', head: KV, rows };
 }
 

@@ -8,6 +8,7 @@
  * only metrics types, so it never closes an import cycle.
  */
 import type { AvailabilitySummary } from '../metrics/availability.js';
+import type { AroundFault, FaultWindow } from '../metrics/fault-phases.js';
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 
@@ -137,7 +138,15 @@ export interface IngestSummary {
   readonly rowsInTable: number | null;
   readonly operations: number;
   readonly late: number;
+  /** Measure-phase operations due but never sent (censored: see `censored`). */
   readonly dropped: number;
+  /**
+   * Of `dropped`, those still queued when the schedule ended (every connection busy: the
+   * server's backlog, or the client behind); the rest fell due while no connection was up.
+   * Absent in runs of older rtbench.
+   */
+  readonly droppedAtEnd?: number;
+  /** Operations sent but still unanswered 30 s after the schedule ended: no response, not in the percentiles. */
   readonly unfinished: number;
   readonly errorsBySqlstate: Record<string, number>;
   readonly errors: number;
@@ -202,6 +211,13 @@ export interface ProbeWindowFigures {
   readonly count: number;
   readonly errors: number;
   readonly insufficient: boolean;
+  /**
+   * Executions of this panel that fell due in the measure window and never ran: its refresh never
+   * started (the viewer was blocked behind a slow refresh, or the window ended), ran without a
+   * connection (an outage), or stopped before this panel. Misses, counted beside the percentiles,
+   * not in them. Absent in runs of older rtbench.
+   */
+  readonly missed?: number;
   /** Response time from the refresh's due time (waiting behind earlier panels included). */
   readonly responseP50Us?: number;
   readonly responseP99Us?: number;
@@ -238,6 +254,11 @@ export interface ViewerLoad {
   readonly unfinished: number;
   /** Refreshes that found no connection and ran no panel (the reconnect failed). */
   readonly withoutConnection: number;
+  /**
+   * Refreshes due in the measure window that never started (the viewer was still busy with an
+   * earlier one, or blocked, when the window ended): due − started. Absent in runs of older rtbench.
+   */
+  readonly neverStarted?: number;
   /** Refresh response: due time → last panel's result, finished refreshes. */
   readonly response: LatencySummary;
   /** Due time → start of the refresh. */
@@ -572,6 +593,20 @@ export interface Summary extends Partial<Omit<DashboardSummary, 'audit'>> {
    * time and failures by SQLSTATE over time. Absent when the step saw no failure.
    */
   readonly availability?: AvailabilitySummary;
+  /**
+   * A run with `--fault` or `--fault-cmd`: each panel's response (due → result) before, during
+   * and after the fault. `window` (ms after the origin) runs from the fault's start to the later
+   * of its end and the end of the last outage after it began; an execution belongs to the phase
+   * of its refresh's due time; misses are counted per phase. Absent without a fault or panels.
+   */
+  readonly faultPhases?: FaultPhases;
+}
+
+/** summary.faultPhases */
+export interface FaultPhases {
+  readonly window: FaultWindow;
+  /** probe → panel window (5m, 1h, 1d) → before / during / after. */
+  readonly panels: Record<string, Record<string, AroundFault>>;
 }
 
 /** Everything the writer needs for one run directory. */

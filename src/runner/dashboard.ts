@@ -28,6 +28,7 @@ import { UsageError } from '../errors.js';
 import type { OnProgress } from '../schedule/progress.js';
 import { inPhase } from './phase.js';
 import type { DashboardSummary, ExpiryResult, PreloadResult, ProbeFigures } from '../results/run-record.js';
+import type { PanelCellTimeline } from '../probe/runner.js';
 
 /** site_id of the freshness markers: outside the load's range, left out of acked-vs-table counts. */
 export const MARKER_SITE_ID = -1;
@@ -36,6 +37,8 @@ export interface DashboardOutcome {
   readonly summary: DashboardSummary;
   readonly histograms: Record<string, Histogram>;
   readonly notes: string[];
+  /** Each panel cell's executions on the wall clock (for a fault's before / during / after). */
+  readonly timelines: readonly PanelCellTimeline[];
 }
 
 async function tableExists(client: pg.Client, name: string): Promise<boolean> {
@@ -67,6 +70,8 @@ export class DashboardSession {
   private freshness: FreshnessProbe | null = null;
   private probeRunner: ProbeRunner | null = null;
   private probeStart: Promise<void> | null = null;
+  /** The viewers' results once they were told to stop (at the end of the measure window). */
+  private probeStop: Promise<ProbeResults> | null = null;
   /** Notes of the current step; set-up notes are kept apart and given with every step. */
   private notes: string[] = [];
   private readonly setupNotes: readonly string[];
@@ -289,29 +294,41 @@ export class DashboardSession {
   }
 
   /**
+   * Stop the viewers (at the end of the measure window): no refresh starts
+   * after it, so the drain's stragglers never count as dashboard load and
+   * the refreshes due are those of the window. Never throws.
+   */
+  stopProbes(): void {
+    const runner = this.probeRunner;
+    if (!runner || this.probeStop) return;
+    this.probeStop = (this.probeStart ?? Promise.resolve()).then(() => runner.stop());
+  }
+
+  /**
    * Stop everything, roll up once more, audit, measure HLL accuracy and sizes,
    * expire. The session is then ready for another step (startLoadPhase again).
    */
   async finish(): Promise<DashboardOutcome> {
-    await this.probeStart;
-    const probeRunner = this.probeRunner;
+    this.stopProbes();
+    const probeStop = this.probeStop;
     const driver = this.driver;
     const freshness = this.freshness;
     this.probeRunner = null;
     this.probeStart = null;
+    this.probeStop = null;
     this.driver = null;
     this.freshness = null;
     const notes = [...this.setupNotes, ...this.notes];
     this.notes = notes;
     try {
-      return await this.finishStep(probeRunner, driver, freshness);
+      return await this.finishStep(probeStop, driver, freshness);
     } finally {
       this.notes = [];
     }
   }
 
-  private async finishStep(probeRunner: ProbeRunner | null, driver: RollupDriver | null, freshnessProbe: FreshnessProbe | null): Promise<DashboardOutcome> {
-    const probeResults: ProbeResults | null = probeRunner ? await probeRunner.stop() : null;
+  private async finishStep(probeStop: Promise<ProbeResults> | null, driver: RollupDriver | null, freshnessProbe: FreshnessProbe | null): Promise<DashboardOutcome> {
+    const probeResults: ProbeResults | null = probeStop ? await probeStop : null;
     const driven: RollupDriverResult | null = driver ? await driver.stop() : null;
     // No new markers; the final rollup below may still make pending ones visible.
     freshnessProbe?.stopMarkers();
@@ -408,7 +425,8 @@ export class DashboardSession {
         parallel: this.parallel,
         expiry,
       };
-      return { summary, histograms, notes: this.notes };
+      const timelines: PanelCellTimeline[] = (probeResults?.tasks ?? []).map((t) => ({ probe: t.probe, window: t.window, timeline: t.timeline }));
+      return { summary, histograms, notes: this.notes, timelines };
     } finally {
       await client.end().catch(() => undefined);
     }

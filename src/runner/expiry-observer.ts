@@ -120,9 +120,9 @@ export class ExpiryObserver implements RunObserver {
 
   phase(phase: StepPhase, _atMs: number, step: StepInfo): void {
     if (phase !== 'measure' || this.loops.length > 0) return;
-    // Told at the end of the first measure interval: the measure phase has about durationMs − 1 s left.
+    // Told at the instant the measure window starts: it has durationMs left.
     const clock = { nowMs: () => performance.now() };
-    this.schedule = new ExpirySchedule(clock, this.cfg.everyMs, clock.nowMs() + step.config.durationMs - 1000);
+    this.schedule = new ExpirySchedule(clock, this.cfg.everyMs, clock.nowMs() + step.config.durationMs);
     this.loops.push(this.expiryLoop(this.schedule));
     if (this.panelClient) this.loops.push(this.panelLoop());
   }

@@ -12,6 +12,7 @@ import type { RunConfig } from '../config/types.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { Histogram } from '../metrics/histogram.js';
 import type { CitusInfo, DashboardSummary, RunRecord, ServerInfo } from '../results/run-record.js';
+import type { PanelCellTimeline } from '../probe/runner.js';
 
 /** What every observer may know of the session (set up once for all steps). */
 export interface SessionInfo {
@@ -49,8 +50,9 @@ export interface StepInfo {
 
 /**
  * Phases of a step's schedule: `warmup` starts with the schedule, `measure`
- * when the first measure interval begins, `drain` when the schedule ends and
- * in-flight operations finish.
+ * at the instant the measure window begins (warm-up end), `drain` at the
+ * instant it ends (the schedule is over; in-flight operations finish, and
+ * `stepDrained` follows once they have), or when the load is stopped early.
  */
 export type StepPhase = 'warmup' | 'measure' | 'drain';
 
@@ -72,7 +74,7 @@ export interface StepContribution {
    */
   readonly rowsRemoved?: number;
   /** The dashboard's share of the summary (rollup, probes, freshness, audit) and its notes. */
-  readonly dashboard?: { readonly summary: DashboardSummary; readonly notes: readonly string[] };
+  readonly dashboard?: { readonly summary: DashboardSummary; readonly notes: readonly string[]; readonly timelines?: readonly PanelCellTimeline[] };
   /** Why the dashboard's share is missing (it failed at the step's end). */
   readonly dashboardFailure?: string;
 }

@@ -257,6 +257,7 @@ export class RunSession {
     const meter = new ClientMeter();
     let sawOutage = false;
     let sawMeasure = false;
+    let sawDrain = false;
     const tell = (f: (o: RunObserver) => void): void => {
       for (const o of observers) f(o);
     };
@@ -286,9 +287,23 @@ export class RunSession {
         tell((o) => o.phase?.('warmup', 0, step));
         return agreed?.localStartEpochMs ?? null;
       },
+      // The measure window's boundaries at their instants (timers on the origin), not at the end of its
+      // first interval: the sampler's start snapshot and the measure rows then cover the same time, and
+      // the viewers run from the window's start to its end, not through the drain.
+      onPhase: (phase, atMs) => {
+        if (phase === 'measure') {
+          if (sawMeasure) return;
+          sawMeasure = true;
+        } else {
+          if (sawDrain) return;
+          sawDrain = true;
+        }
+        tell((o) => o.phase?.(phase, atMs, step));
+      },
       onInterval: (row) => {
         meter.interval(row);
         if (row.phase === 'measure' && !sawMeasure) {
+          // A timer the event loop held back: the first measure interval says it all the same.
           sawMeasure = true;
           tell((o) => o.phase?.('measure', row.startMs, step));
         }
@@ -317,7 +332,10 @@ export class RunSession {
       notice(`rendezvous: this instance started its schedule ${load.lateStartMs.toFixed(1)} ms after the common start (its operations due before were late)`);
     }
     const lastRow = intervals[intervals.length - 1];
-    tell((o) => o.phase?.('drain', lastRow?.endMs ?? 0, step));
+    if (!sawDrain) {
+      sawDrain = true;
+      tell((o) => o.phase?.('drain', lastRow?.endMs ?? 0, step));
+    }
     const rssEndBytes = process.memoryUsage().rss;
     const interrupted = stepOpts.signal?.aborted ?? false;
     const endedEarly = !interrupted && (stepOpts.until?.aborted ?? false);
@@ -348,6 +366,8 @@ export class RunSession {
       unfinished: load.unfinished,
       workerFailures: load.workerFailures,
       measureLoopDelayP99Us: load.measureLoopDelayP99Us,
+      connectionOutages: load.connectionOutages,
+      startEpochMs: load.startEpochMs,
       interrupted,
       endedEarly,
       // Rows an observer expired during the step are added back: acked vs table stays exact.

@@ -14,7 +14,7 @@ import { ScaleObserver } from './scale-observer.js';
 
 /**
  * The dashboard as an observer of the step: started with the load, the
- * viewers with the measure phase, finished after the rows are counted
+ * viewers with the measure window and stopped at its end, finished after the rows are counted
  * (expiry deletes old raw rows). Its outcome reaches the summary as the
  * contribution's `dashboard`.
  */
@@ -29,13 +29,15 @@ export class DashboardObserver implements RunObserver {
 
   phase(phase: StepPhase): void {
     if (phase === 'measure') this.dashboard.startProbes();
+    // The viewers load the dashboard during the measure window only, not through the drain.
+    else if (phase === 'drain') this.dashboard.stopProbes();
   }
 
   async stepEnd(): Promise<StepContribution> {
     // The dashboard side never costs the run its results: a failure here becomes a note.
     try {
       const outcome = await this.dashboard.finish();
-      return { dashboard: { summary: outcome.summary, notes: outcome.notes }, histograms: outcome.histograms };
+      return { dashboard: { summary: outcome.summary, notes: outcome.notes, timelines: outcome.timelines }, histograms: outcome.histograms };
     } catch (err) {
       return { dashboardFailure: `rollup audit, probes and freshness not reported: ${err instanceof Error ? err.message : String(err)}` };
     }

@@ -5,10 +5,12 @@
  */
 import { errorCount, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import { summarize, type Histogram } from '../metrics/histogram.js';
-import { availabilitySummary, describeOutage } from '../metrics/availability.js';
+import { availabilitySummary, connectionAvailability, describeConnections, describeOutage, type ConnectionOutageFigures, type OutageSpan } from '../metrics/availability.js';
+import { faultWindow, splitAroundFault, type AroundFault } from '../metrics/fault-phases.js';
 import { selfCheck } from '../metrics/self-check.js';
 import { clientTail, clientTailNotes } from '../metrics/client-tail.js';
-import { RESULT_FORMAT_VERSION, type DashboardSummary, type ServerSummary, type Summary } from '../results/run-record.js';
+import { RESULT_FORMAT_VERSION, type DashboardSummary, type FaultPhases, type ServerSummary, type Summary } from '../results/run-record.js';
+import type { PanelCellTimeline } from '../probe/runner.js';
 import type { RunConfig } from '../config/types.js';
 import type { StepContribution } from './observer.js';
 
@@ -34,8 +36,12 @@ export interface StepAggregates {
   readonly rssStartBytes: number;
   readonly rssEndBytes: number;
   readonly cores: number;
-  /** The dashboard's share of the summary (rollup, probes, freshness, audit…), when it ran. */
-  readonly dashboard?: { readonly summary: DashboardSummary; readonly notes: readonly string[] } | null;
+  /** The dashboard's share of the summary (rollup, probes, freshness, audit…), when it ran; each panel's executions on the wall clock. */
+  readonly dashboard?: { readonly summary: DashboardSummary; readonly notes: readonly string[]; readonly timelines?: readonly PanelCellTimeline[] } | null;
+  /** Wall clock of the schedule origin, ms since the epoch (to place the panels' executions). */
+  readonly startEpochMs?: number;
+  /** Each load connection's unavailability over the step. */
+  readonly connectionOutages?: readonly ConnectionOutageFigures[];
   /** A note when the dashboard side failed (its results are then missing). */
   readonly dashboardFailure?: string | null;
   /** What other observers added. */
@@ -103,14 +109,20 @@ export function buildSummary(a: StepAggregates): Summary {
     );
   }
   if (a.interrupted) notes.push('interrupted: the measure phase was cut short');
-  const availability = availabilitySummary(a.intervals);
-  for (const o of availability.outages) {
+  const connections = connectionAvailability(a.connectionOutages ?? []);
+  const availability = { ...availabilitySummary(a.intervals), ...(connections ? { connections } : {}) };
+  availability.outages.forEach((o, i) => {
     const back = o.recoveryMs === null ? (o.endMs === null ? '' : '; the rate did not come back to target within the step') : `; the rate was back at target ${(o.recoveryMs / 1000).toFixed(1)} s after (to the interval)`;
-    notes.push(`${describeOutage(o)}${back}`);
-  }
+    // Per connection once, after the last outage (the figures are over the step).
+    const each = connections && i === availability.outages.length - 1 ? `; ${describeConnections(connections)}` : '';
+    notes.push(`${describeOutage(o)}${back}${each}`);
+  });
   const censored = censoredSummary(agg.measure.censored);
+  const droppedAtEnd = m.droppedAtEnd ?? 0;
   if (censored.count > 0) {
-    notes.push(`${censored.count} operations fell due while no connection was up and were never sent: censored, their response would have been ≥ ${ms(censored.atLeastMinUs)}` +
+    const outage = censored.count - droppedAtEnd;
+    const why = [...(outage > 0 ? [`${outage} fell due while no connection was up`] : []), ...(droppedAtEnd > 0 ? [`${droppedAtEnd} were still queued when the schedule ended (every connection busy)`] : [])];
+    notes.push(`${censored.count} operations were never sent (${why.join(', ')}): censored, their response would have been ≥ ${ms(censored.atLeastMinUs)}` +
       `${censored.atLeastMaxUs > censored.atLeastMinUs ? ` (up to ≥ ${ms(censored.atLeastMaxUs)})` : ''}; not in the percentiles`);
   }
   if (a.unfinished > 0) notes.push(`${a.unfinished} operations were still unanswered 30 s after the schedule ended: unfinished, not in the percentiles`);
@@ -122,6 +134,8 @@ export function buildSummary(a: StepAggregates): Summary {
   const extra: Record<string, unknown> = {};
   for (const c of a.contributions ?? []) Object.assign(extra, c.summary ?? {});
   const dash = a.dashboard;
+  const lastMs = a.intervals.reduce((x, r) => Math.max(x, r.endMs), 0);
+  const faultPhases = panelsAroundFault(extra['fault'], availability.outages, lastMs, dash?.timelines, a.startEpochMs);
   return {
     ...extra,
     formatVersion: RESULT_FORMAT_VERSION,
@@ -139,6 +153,7 @@ export function buildSummary(a: StepAggregates): Summary {
       operations: m.ops,
       late: m.late,
       dropped: m.dropped,
+      droppedAtEnd,
       unfinished: a.unfinished,
       errorsBySqlstate,
       errors,
@@ -152,7 +167,8 @@ export function buildSummary(a: StepAggregates): Summary {
       censored,
       warmup: { rows: w.rows, errors: errorCount(w), response: summarize(agg.warmup.histograms.response) },
     },
-    ...(availability.outages.length > 0 || availability.errorsOverTime.length > 0 ? { availability } : {}),
+    ...(availability.outages.length > 0 || availability.errorsOverTime.length > 0 || connections ? { availability } : {}),
+    ...(faultPhases ? { faultPhases } : {}),
     ...(dash ? {
       ...dash.summary,
       audit: { ...dash.summary.audit, acked, rowsInTable },
@@ -166,6 +182,25 @@ export function buildSummary(a: StepAggregates): Summary {
       rssEndBytes: a.rssEndBytes,
     },
   } as Summary;
+}
+
+/**
+ * Each panel's response before / during / after the fault (summary.faultPhases), or null when
+ * no fault ran or no panel was measured. `faults` is summary.fault as the fault observer gave it.
+ */
+function panelsAroundFault(
+  faults: unknown, outages: readonly OutageSpan[],
+  stepEndMs: number, timelines: readonly PanelCellTimeline[] | undefined, startEpochMs: number | undefined,
+): FaultPhases | null {
+  if (!Array.isArray(faults) || !timelines || timelines.length === 0 || startEpochMs === undefined) return null;
+  const w = faultWindow(faults as Array<{ startMs: number | null; endMs: number | null }>, outages, stepEndMs);
+  if (!w) return null;
+  const rel = (xs: readonly number[]): number[] => xs.map((t) => t - startEpochMs);
+  const panels: Record<string, Record<string, AroundFault>> = {};
+  for (const c of timelines) {
+    (panels[c.probe] ??= {})[c.window] = splitAroundFault({ dueMs: rel(c.timeline.dueEpochMs), responseUs: c.timeline.responseUs, missedDueMs: rel(c.timeline.missedDueEpochMs) }, w);
+  }
+  return { window: w, panels };
 }
 
 /** CPU pressure over the measure phase when the server sampler found the server on this host (its `server.machine`). */

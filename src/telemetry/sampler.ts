@@ -274,12 +274,19 @@ export class ServerSampler implements RunObserver {
         this.unavailable.add('rollup WAL per run: not attributed on Citus (the workers write it; their WAL is not split by statement)');
       }
       const machine = this.machineFigures(rel, timing);
+      // One of several load generators: the server's work is the whole group's, never divided by this instance's rows.
+      const group = step.config.instance && step.config.instance.count > 1 ? step.config.instance : null;
+      if (group && counters) {
+        this.unavailable.add(`per-row figures not given: the server's figures are the whole server's, shared by the ${group.count} instances of group ${group.group ?? '?'}; ` +
+          `\`rtbench merge\` divides them by the rows of all instances`);
+      }
+      const noPerRow = { walBytes: null, statWalBytes: null, walRecords: null, fpi: null, buffersWritten: null, blocksTouched: null };
       const server: ServerSummary = {
         sampleIntervalMs: this.sampleIntervalMs,
         samplesSkipped: this.samplesSkipped,
         waits: waits.summary(timing.measureStartMs, timing.measureEndMs),
         statements,
-        perRow: counters ? perRow(counters) : { walBytes: null, statWalBytes: null, walRecords: null, fpi: null, buffersWritten: null, blocksTouched: null },
+        perRow: counters && !group ? perRow(counters) : noPerRow,
         counters,
         tables,
         rollupWalBytesPerRun: rollupWal,
