@@ -222,7 +222,7 @@ function faultPhasesTable(f: NonNullable<Summary['faultPhases']>): ReportTable {
 }
 
 /** The validity verdict and the reasons for it. */
-function validityTable(s: Summary): ReportTable {
+export function validityTable(s: Summary): ReportTable {
   const rows: Cell[][] = [['verdict', s.valid ? good('VALID') : bad('INVALID')]];
   for (const r of s.invalidReasons) rows.push(['reason', bad(r)]);
   for (const l of verdictLines(s)) {

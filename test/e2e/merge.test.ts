@@ -119,6 +119,19 @@ describe('rtbench merge', { skip }, () => {
     assert.ok(s.ingest.response.count > 0);
     assert.deepEqual(s.merged.instances.map((i) => [i.index, i.runId]), [[1, s1.runId], [2, s2.runId]]);
 
+    // The server's figures are the server's: an instance does not divide them by its own rows (one line says so),
+    // merge keeps them and divides the WAL by the measure rows of both instances.
+    for (const x of [s1, s2]) {
+      assert.ok(x.server?.counters, 'each instance sampled the server');
+      assert.equal(x.server.perRow.walBytes, null, 'no WAL per row from one instance\'s rows');
+      assert.equal(x.server.unavailable.filter((l) => /^per-row figures not given: the server's figures are the whole server's, shared by the 2 instances of group e2e-merge/.test(l)).length, 1);
+    }
+    assert.ok(s.server?.counters, 'merge keeps summary.server');
+    assert.equal(s.server.counters.rowsIngested, s.ingest.ackedMeasure);
+    assert.ok(s.server.perRow.walBytes !== null && s.server.perRow.walBytes > 0);
+    assert.equal(s.server.perRow.walBytes, s.server.counters.walBytes / s.ingest.ackedMeasure);
+    assert.equal(s.notes.filter((n) => /^server: the figures of instance 1\/2's sampler/.test(n)).length, 1, s.notes.join('\n'));
+
     const run = await readJson<{ config: Record<string, unknown>; machine: { instances: unknown[] } }>(path.join(dm, 'run.json'));
     assert.equal(run.config['instance'], null);
     assert.equal(run.machine.instances.length, 2);

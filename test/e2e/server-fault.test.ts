@@ -88,6 +88,35 @@ describe('--fault restart@10s with the rollup, a viewer and the sampler', { skip
     assert.ok(csv.split('\n')[0]!.includes('unavailable_ms'));
   });
 
+  test('each connection\'s outage beside the pool\'s, the recovery, and the verdict\'s cause line', { timeout: 300_000 }, () => {
+    const av = s.availability!;
+    const c = av.connections;
+    assert.ok(c, JSON.stringify(av));
+    assert.equal(c.count, 4);
+    assert.equal(c.perConnection.length, 4);
+    assert.ok(c.down >= 1 && c.minMs > 0 && c.minMs <= c.medianMs && c.medianMs <= c.maxMs, JSON.stringify(c));
+    // A connection is down within the pool's outage: never longer than the pool's whole unavailable time (plus the last interval's rounding).
+    assert.ok(c.maxMs <= av.unavailableMs + 1000, `connection down ${c.maxMs} ms, the pool ${av.unavailableMs} ms`);
+    assert.match(r.stdout, /- cause: the server was unavailable \d+\.\d–\d+\.\d s: [^\n]*load connections? (was|were) unavailable/);
+    assert.match(r.stdout, /unavailable .* per connection [\d.–]+ s \(\d of 4 down\)/);
+  });
+
+  test('each panel\'s response before / during / after the fault, in the summary and the console', { timeout: 300_000 }, () => {
+    const fp = s.faultPhases;
+    assert.ok(fp, 'summary.faultPhases');
+    const f = s.fault![0]!;
+    assert.equal(fp.window.startMs, f.startMs);
+    assert.ok(fp.window.endMs >= (f.endMs ?? 0) && fp.window.endMs >= (s.availability!.outages[0]!.endMs ?? 0), JSON.stringify(fp.window));
+    const cells = Object.values(fp.panels).flatMap((w) => Object.values(w));
+    assert.ok(cells.length > 0);
+    // Refreshes every 2 s over 16 s with the fault at 10 s: samples before it in every cell.
+    for (const x of cells) {
+      assert.ok(x.before.count > 0, JSON.stringify(x));
+      assert.ok(x.before.count + x.during.count + x.after.count + x.before.missed + x.during.missed + x.after.missed > x.before.count);
+    }
+    assert.match(r.stdout, /around the fault \(during \d+\.\d–\d+\.\d s\)/);
+  });
+
   test('acked = rows in the table, the rollup audits 0 lost / 0 duplicated', { timeout: 300_000 }, () => {
     assert.equal(s.ingest.rowsInTable, s.ingest.acked, out(r));
     assert.equal(s.audit?.lostEvents ?? 0, 0, JSON.stringify(s.audit));

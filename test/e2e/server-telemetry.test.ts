@@ -101,6 +101,12 @@ describe('server telemetry (e2e)', { skip }, () => {
     }
     assert.ok((server.waits.ingest?.shares['Lock:relation'] ?? 0) > 0.1, JSON.stringify(server.waits));
     assert.ok(server.perRow.walBytes !== null && server.perRow.walBytes > 50, `WAL/row ${server.perRow.walBytes}`);
+    // WAL per row over one window: the sampler's boundary snapshots are taken at the measure window's start and end
+    // (not at the end of its first interval, which made WAL/row low by about 1/duration), and the rows are that window's.
+    const c = server.counters!;
+    assert.equal(c.rowsIngested, summary.ingest.ackedMeasure);
+    assert.ok(Math.abs(c.measureMs - 12_000) <= 500, `the counters span ${c.measureMs} ms of the 12 s measure window`);
+    assert.equal(server.perRow.walBytes, c.walBytes / c.rowsIngested);
     const ins = server.statements?.find((st) => /^INSERT INTO http_request\b/.test(st.query));
     assert.equal(ins?.role, 'ingest', JSON.stringify(server.statements?.slice(0, 5)));
     const roll = server.statements?.find((st) => /rollup_http_request/.test(st.query));

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OutageTracker, availabilitySummary, describeOutage, foldIntervalSpans, mergeSpans, unavailableWithin, type AvailabilityRow, type OutageSpan } from '../../src/metrics/availability.js';
+import { OutageTracker, availabilitySummary, connectionAvailability, describeConnections, describeOutage, foldIntervalSpans, mergeSpans, unavailableWithin, type AvailabilityRow, type OutageSpan } from '../../src/metrics/availability.js';
 
 describe('OutageTracker', () => {
   test('an outage runs from the first failure to the first success after it; causes in order, named', () => {
@@ -70,5 +70,40 @@ describe('availabilitySummary', () => {
   test('a closed loop has no target to recover to', () => {
     const a = availabilitySummary([row(0, 100, { targetRowsHz: null, outages: [{ startMs: 100, endMs: 300, causes: [] }] }), row(1, 100, { targetRowsHz: null })]);
     assert.equal(a.outages[0]!.recoveryMs, null);
+  });
+});
+
+describe('per connection', () => {
+  test('each connection\'s own outage: the least, median and most over the connections that were down', () => {
+    const list = [
+      { worker: 0, connection: 0, unavailableMs: 1_400, outages: 1 },
+      { worker: 0, connection: 1, unavailableMs: 1_900, outages: 2 },
+      { worker: 1, connection: 0, unavailableMs: 1_600, outages: 1 },
+      { worker: 1, connection: 1, unavailableMs: 0, outages: 0 },
+    ];
+    const c = connectionAvailability(list);
+    assert.ok(c);
+    assert.deepEqual({ count: c.count, down: c.down, minMs: c.minMs, medianMs: c.medianMs, maxMs: c.maxMs }, { count: 4, down: 3, minMs: 1_400, medianMs: 1_600, maxMs: 1_900 });
+    assert.equal(c.perConnection.length, 4);
+    assert.equal(describeConnections(c), '3 of the 4 load connections were unavailable 1.4–1.9 s (median 1.6 s), the others never');
+    const all = connectionAvailability(list.slice(0, 2));
+    assert.equal(all?.medianMs, 1_650);
+    assert.equal(describeConnections(all!), 'each of the 2 load connections was unavailable 1.4–1.9 s (median 1.6 s)');
+  });
+
+  test('no connection ever down: no figure', () => {
+    assert.equal(connectionAvailability([{ worker: 0, connection: 0, unavailableMs: 0, outages: 0 }]), undefined);
+    assert.equal(connectionAvailability([]), undefined);
+  });
+
+  test('an OutageTracker per connection: a connection down until its own first success', () => {
+    const t = new OutageTracker();
+    t.failure(1_000, '57P01');
+    t.failure(1_200, '57P03');
+    t.success(2_600);
+    t.failure(9_000, '08006');
+    const { spans, unavailableMs } = t.takeInterval(0, 10_000);
+    assert.equal(spans.length, 2);
+    assert.equal(unavailableMs, 1_600 + 1_000, 'the open outage reaches the end');
   });
 });

@@ -193,3 +193,30 @@ test('mergeRuns: an instance rebuilt by rtbench recover makes the merged run inv
     `instance 2/2: ${reason}`,
   ]);
 });
+
+test('mergeRuns keeps summary.server (the instances shared one server) and divides its WAL by the rows of all instances', () => {
+  const f = { fromUs: 1, toUs: 2, withHistogramsJson: true, startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z' };
+  const counters = {
+    measureMs: 2000, rowsIngested: 90, walBytes: 300_000, walMbPerS: 0.15, statWalBytes: 290_000, walRecords: 600, walFpi: 30,
+    checkpointsTimed: 0, checkpointsRequested: 0, buffersWritten: 150, commits: 200, rollbacks: 0, blksHit: 3000, blksRead: 0, tempBytes: 0,
+  };
+  const noPerRow = { walBytes: null, statWalBytes: null, walRecords: null, fpi: null, buffersWritten: null, blocksTouched: null };
+  const server = (rows: number, wal: number) => ({
+    sampleIntervalMs: 100, samplesSkipped: 0, waits: {}, statements: null, perRow: noPerRow, counters: { ...counters, rowsIngested: rows, walBytes: wal },
+    tables: {}, rollupWalBytesPerRun: null, plans: [],
+    unavailable: ['per-row figures not given: the server\'s figures are the whole server\'s, shared by the 2 instances of group g; `rtbench merge` divides them by the rows of all instances'],
+  }) as unknown as NonNullable<Summary['server']>;
+  // Each instance says the server's work is not its own to divide; instance 1's acked 110 (100 measure), instance 2's 60 (50 measure).
+  const i1 = input({ index: 1, acked: 110, ...f, summary: { server: server(100, 300_000) } });
+  const i2 = input({ index: 2, acked: 60, ...f, summary: { server: server(50, 310_000) } });
+  const s = mergeRuns([i2, i1], { runId: 'm' }).summary;
+  assert.ok(s.server, 'the merged summary keeps the server figures');
+  assert.equal(s.server.counters?.walBytes, 300_000, 'instance 1\'s sampler, once (not the sum of the instances\' views)');
+  assert.equal(s.server.counters?.rowsIngested, 150);
+  assert.equal(s.server.perRow.walBytes, 2000, '300,000 B over the 150 measure rows of both instances');
+  assert.equal(s.server.perRow.buffersWritten, 1);
+  assert.deepEqual(s.server.unavailable, []);
+  assert.equal(s.notes.filter((n) => /^server: the figures of instance 1\/2's sampler/.test(n)).length, 1, s.notes.join('\n'));
+  // Without a sampler anywhere there is nothing to keep.
+  assert.equal(mergeRuns([input({ index: 1, acked: 20, ...f }), input({ index: 2, acked: 20, ...f })], { runId: 'm3' }).summary.server, undefined);
+});
