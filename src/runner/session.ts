@@ -302,7 +302,7 @@ export class RunSession {
       },
       onInterval: (row) => {
         meter.interval(row);
-        if (row.phase === 'measure' && !sawMeasure) {
+        if (row.phase === 'measure' && !sawMeasure && !sawDrain) {
           // A timer the event loop held back: the first measure interval says it all the same.
           sawMeasure = true;
           tell((o) => o.phase?.('measure', row.startMs, step));
