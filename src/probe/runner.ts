@@ -331,9 +331,11 @@ export class ProbeRunner {
         viewer.started = r.refresh + 1;
         if (r.late) this.#late++;
         recordNs(this.#refreshLag, r.startNs - r.dueNs);
-        if (r.doneNs === null) this.#unfinished++;
-        // A refresh is finished when every panel answered (one without a connection ran none).
-        else if (viewer.okPanels === this.#tasks.length) recordNs(this.#refreshResponse, r.doneNs - r.dueNs);
+        // A refresh is finished when every panel answered (one without a connection ran none); one whose
+        // last panel stop() cancelled is unfinished like one stopped before it.
+        const complete = r.doneNs !== null && viewer.okPanels === this.#tasks.length;
+        if (r.doneNs === null || (!complete && this.#stopping)) this.#unfinished++;
+        else if (complete) recordNs(this.#refreshResponse, r.doneNs! - r.dueNs);
       },
     })));
   }
