@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { RunConfig } from '../config/types.js';
 import { siteSlice } from '../config/types.js';
-import type { RunRecord, ServerSummary, Summary } from '../results/run-record.js';
+import type { RunRecord, ServerSummary } from '../results/run-record.js';
 import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
 import type { Slo } from '../capacity/slo.js';
 import { judgeTrial, sloSpecs, type QuantileSpec, type SloSpec } from '../capacity/verdict.js';
@@ -234,7 +234,7 @@ async function runTrial(
   }, retries, 60_000, undefined, (err) => isConnectionLost(stateOf(err)));
   const m = monitor as TrialMonitor | null;
   const s = record.summary;
-  const j = judgeTrial(specs, s, histogramSource(record.histograms, panelMisses(s)), plan.alpha, { short: plan.short });
+  const j = judgeTrial(specs, s, histogramSource(record.histograms), plan.alpha, { short: plan.short });
   const state = await rawTableState(info.url, info.citus !== undefined);
   const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries, o.session.onProgress);
   const server = digestServer(s.server);
@@ -319,13 +319,4 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     await o.events?.onProgress?.(buildResult(o, { startedAt, started, trials, end: null, retries, status: 'running' }));
   }
   return buildResult(o, { startedAt, started, trials, end, retries, status: end === 'interrupted' ? 'interrupted' : 'finished' });
-}
-
-/** Each panel cell's misses (refreshes never started, run without a connection) by its response histogram's name. */
-export function panelMisses(s: Summary): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [probe, byWindow] of Object.entries(s.probes?.byProbe ?? {})) {
-    for (const [w, c] of Object.entries(byWindow)) if ((c.missed ?? 0) > 0) out[`panel-response-${probe}-${w}`] = c.missed!;
-  }
-  return out;
 }

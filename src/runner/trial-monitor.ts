@@ -26,17 +26,13 @@ export function looksOf(plannedMs: number, stepMaxMs: number): number[] {
   return out;
 }
 
-/**
- * A SampleSource over named histograms. `misses` (by histogram name): executions due that never
- * ran (a panel whose refresh never started); each is a sample beyond any upper limit.
- */
-export function histogramSource(hs: Record<string, Histogram>, misses: Readonly<Record<string, number>> = {}): SampleSource {
+/** A SampleSource over named histograms. */
+export function histogramSource(hs: Record<string, Histogram>): SampleSource {
   return {
     names: Object.keys(hs),
     counts: (name, limitUs, below) => {
       const h = hs[name];
-      const missed = below ? 0 : misses[name] ?? 0;
-      return h ? { n: h.totalCount + missed, k: countBeyond(h, limitUs, below) + missed } : { n: missed, k: missed };
+      return h ? { n: h.totalCount, k: countBeyond(h, limitUs, below) } : { n: 0, k: 0 };
     },
     valueAt: (names, percentile) => {
       const present = names.map((n) => hs[n]).filter((h): h is Histogram => h !== undefined && h.totalCount > 0);

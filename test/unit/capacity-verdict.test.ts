@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { parseSlos } from '../../src/capacity/slo.js';
 import { judgeTrial, sloSpecs } from '../../src/capacity/verdict.js';
 import { histogramSource, looksOf, TrialMonitor } from '../../src/runner/trial-monitor.js';
-import { panelMisses } from '../../src/runner/capacity.js';
 import { encodeHistogram, newHistogram, type Histogram } from '../../src/metrics/histogram.js';
 import type { IntervalRow } from '../../src/metrics/aggregate.js';
 import type { StepInfo } from '../../src/runner/observer.js';
@@ -152,16 +151,4 @@ describe('the sequential stop of a trial', () => {
     const r2 = drive((i) => (i < 10 ? [1000, 9] : [1000, 2]));
     assert.equal(r2.stoppedAt, 20);
   });
-});
-
-test('a panel execution that never ran (its refresh never started) is a sample beyond the limit', () => {
-  const h = newHistogram();
-  for (let i = 0; i < 100; i++) h.recordValue(1000);
-  const summary = { probes: { byProbe: { 'raw-minutes': { '5m': { missed: 7 } }, 'rollup-minutes': { '5m': { missed: 0 } } } } } as never;
-  const misses = panelMisses(summary);
-  assert.deepEqual(misses, { 'panel-response-raw-minutes-5m': 7 });
-  const src = histogramSource({ 'panel-response-raw-minutes-5m': h }, misses);
-  assert.deepEqual(src.counts('panel-response-raw-minutes-5m', 500_000, false), { n: 107, k: 7 });
-  // A lower-bound SLO (below the limit is the miss) is not moved by them.
-  assert.deepEqual(src.counts('panel-response-raw-minutes-5m', 500, true), { n: 100, k: 0 });
 });
