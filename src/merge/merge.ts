@@ -83,19 +83,21 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /**
  * The server's figures of a group (the instances shared one server, so one sampler's view is
- * the server's): the first instance's that has them, per-row figures over the measure rows of
- * every instance. The line says where they come from, once.
+ * the server's): the first instance's that has them, per-row figures over the rows every
+ * instance wrote in the measure window (each sampler's count; the acknowledged measure rows of
+ * an instance without one). The line says where they come from, once.
  */
-function mergedServer(runs: ReadonlyArray<{ readonly label: string; readonly summary: Summary }>, rowsAll: number): { server: ServerSummary; note: string } | null {
+function mergedServer(runs: ReadonlyArray<{ readonly label: string; readonly summary: Summary }>): { server: ServerSummary; note: string } | null {
   const from = runs.find((r) => r.summary.server);
   const s = from?.summary.server;
   if (!from || !s) return null;
+  const rowsAll = sum(runs.map((r) => r.summary.server?.counters?.rowsIngested ?? r.summary.ingest.ackedMeasure));
   const counters = s.counters ? { ...s.counters, rowsIngested: rowsAll } : null;
   // The instance's note that per-row figures were left to merge no longer applies.
   const unavailable = s.unavailable.filter((l) => !l.startsWith('per-row figures not given'));
   return {
     server: { ...s, counters, perRow: counters ? perRow(counters) : s.perRow, unavailable },
-    note: `server: the figures of ${from.label}'s sampler (the instances shared one server, over its measure window); per-row figures over the ${rowsAll.toLocaleString('en-US')} measure rows of all ${runs.length} instances`,
+    note: `server: the figures of ${from.label}'s sampler (the instances shared one server, over its measure window); per-row figures over the ${rowsAll.toLocaleString('en-US')} rows all ${runs.length} instances wrote in the measure window`,
   };
 }
 
@@ -231,7 +233,7 @@ export function mergeRuns(inputs: readonly MergeInput[], opts: { readonly runId:
   const s1 = first.summary;
   const dashboard: Partial<Summary> = {};
   for (const k of DASHBOARD_KEYS) if (s1[k] !== undefined) Object.assign(dashboard, { [k]: s1[k] });
-  const server = mergedServer(runs, ingest.ackedMeasure);
+  const server = mergedServer(runs);
   if (server) notes.push(server.note);
   const summary: MergedSummary = {
     formatVersion: RESULT_FORMAT_VERSION,
