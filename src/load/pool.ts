@@ -39,6 +39,8 @@ export interface LoadResult {
   readonly workerFailures: string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
   readonly measureLoopDelayP99Us: number[];
+  /** Per worker: p50 of the same, µs. */
+  readonly measureLoopDelayP50Us: number[];
 }
 
 export interface LoadOptions {
@@ -92,6 +94,7 @@ export class LoadPool {
     const dones: Promise<number>[] = [];
     const failures: string[] = [];
     const loopDelays: number[] = new Array<number>(config.workers).fill(0);
+    const loopDelaysP50: number[] = new Array<number>(config.workers).fill(0);
     let firstSentMs: number | null = null;
     for (let w = 0; w < config.workers; w++) {
       const init: WorkerInit = {
@@ -133,6 +136,7 @@ export class LoadPool {
             case 'done':
               finished = true;
               loopDelays[w] = m.measureLoopDelayP99Us;
+              loopDelaysP50[w] = m.measureLoopDelayP50Us;
               if (m.firstSentNs !== null) firstSentMs = Math.min(firstSentMs ?? Infinity, m.firstSentNs / 1e6);
               resolve(m.unfinished);
               break;
@@ -175,6 +179,6 @@ export class LoadPool {
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
+    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, measureLoopDelayP50Us: loopDelaysP50 };
   }
 }
