@@ -50,6 +50,8 @@ export interface PageChart {
   readonly caption: string;
   /** Time charts share the cursor (lined up in time). */
   readonly time?: boolean;
+  /** The x range to show (time charts: the whole timeline, so every time chart spans the same seconds). */
+  readonly xRange?: readonly [number, number];
   readonly x: { readonly label: string; readonly unit: PageUnit; readonly log?: boolean; readonly categories?: readonly string[] };
   readonly y: { readonly label: string; readonly unit: PageUnit; readonly log?: boolean };
   readonly y2?: { readonly label: string; readonly unit: PageUnit };

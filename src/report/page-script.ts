@@ -101,6 +101,17 @@ export function currentStep(model: PageModel): number | null {
   return last ? last.step : model.steps.length > 0 ? model.steps[model.steps.length - 1]!.index : null;
 }
 
+/** The shared time axis of the time charts (see `timeline`). */
+export interface Timeline {
+  /** Step index → seconds added to its intervals' t. */
+  readonly offsets: Map<number, number>;
+  readonly bands: PageBand[];
+  readonly marks: PageMark[];
+  /** The seconds every time chart spans. */
+  readonly range: [number, number];
+  readonly label: string;
+}
+
 /**
  * Where each shown step sits on the time axis: a run shows its one step from
  * its origin; a capacity search and a comparison show every step end to end
@@ -108,7 +119,7 @@ export function currentStep(model: PageModel): number | null {
  * one timeline. Bands name each step, warm-ups and outages are shaded, and the
  * intervals with failed operations are marked: on every time chart alike.
  */
-export function timeline(model: PageModel): { offsets: Map<number, number>; bands: PageBand[]; marks: PageMark[]; label: string } {
+export function timeline(model: PageModel): Timeline {
   const all = model.kind === 'capacity' || model.kind === 'compare';
   const cur = currentStep(model);
   const ids = all ? [...new Set([...model.steps.map((s) => s.index), ...model.intervals.map((r) => r.step)])].sort((a, b) => a - b) : cur === null ? [] : [cur];
@@ -147,7 +158,10 @@ export function timeline(model: PageModel): { offsets: Map<number, number>; band
     }
     at += Math.max(end, info ? info.warmupS + info.durationS : 0, 1) + (all ? 1 : 0);
   }
-  return { offsets, bands, marks, label: all ? (model.kind === 'capacity' ? 'search time (trials end to end), s' : 'time (runs end to end), s') : 'time since start, s' };
+  let last = 0;
+  for (const p of [...model.intervals, ...model.server, ...model.freshness]) if (offsets.has(p.step)) last = Math.max(last, p.t + (offsets.get(p.step) ?? 0));
+  const range: [number, number] = [0, Math.max(1, last)];
+  return { offsets, bands, marks, range, label: all ? (model.kind === 'capacity' ? 'search time (trials end to end), s' : 'time (runs end to end), s') : 'time since start, s' };
 }
 
 /**
@@ -185,7 +199,7 @@ export function timeCharts(model: PageModel): PageChart[] {
   const rate: PageSeries[] = [{ name: 'achieved rows/s', values: rows.map((r) => r.achievedHz) }];
   if (rows.some((r) => r.targetHz !== null)) rate.push({ name: 'target rows/s', values: rows.map((r) => r.targetHz), dashed: true, color: '#555' });
   const states = [...new Set(rows.flatMap((r) => Object.keys(r.errorsBySqlstate ?? {})))].sort();
-  const common = { time: true, x, xs, bands, marks };
+  const common = { time: true, x, xs, bands, marks, xRange: tl.range };
   return [
     {
       ...common, id: 'rate', title: `Achieved vs target rate${suffix}`,
@@ -221,11 +235,11 @@ export function timeCharts(model: PageModel): PageChart[] {
 }
 
 /** The server sampler's seconds on the time axis: active sessions by role and wait class, CPU, WAL. */
-export function serverTimeCharts(model: PageModel, tl: { offsets: Map<number, number>; bands: PageBand[]; marks: PageMark[]; label: string }): PageChart[] {
+export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
   const rows = model.server.filter((r) => tl.offsets.has(r.step)).sort((p, q) => p.t + (tl.offsets.get(p.step) ?? 0) - (q.t + (tl.offsets.get(q.step) ?? 0)));
   if (rows.length === 0) return [];
   const xs = rows.map((r) => r.t + (tl.offsets.get(r.step) ?? 0));
-  const common = { time: true, x: { label: tl.label, unit: 's' as const }, xs, bands: tl.bands, marks: tl.marks };
+  const common = { time: true, x: { label: tl.label, unit: 's' as const }, xs, bands: tl.bands, marks: tl.marks, xRange: tl.range };
   const total = new Map<string, number>();
   for (const r of rows) for (const [k, v] of Object.entries(r.waits)) total.set(k, (total.get(k) ?? 0) + v);
   const shown = [...total.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k]) => k);
@@ -263,7 +277,7 @@ export function serverTimeCharts(model: PageModel, tl: { offsets: Map<number, nu
 }
 
 /** Freshness on the time axis: each marker when the rollup showed it, the ones it never showed (age at the end, a lower bound) and, live, the oldest one still unseen. */
-export function freshnessCharts(model: PageModel, tl: { offsets: Map<number, number>; bands: PageBand[]; marks: PageMark[]; label: string }): PageChart[] {
+export function freshnessCharts(model: PageModel, tl: Timeline): PageChart[] {
   const pts = model.freshness.filter((p) => tl.offsets.has(p.step)).map((p) => ({ ...p, x: p.t + (tl.offsets.get(p.step) ?? 0) }));
   if (pts.length === 0) return [];
   const xs = [...new Set(pts.map((p) => p.x))].sort((a, b) => a - b);
@@ -275,7 +289,7 @@ export function freshnessCharts(model: PageModel, tl: { offsets: Map<number, num
   const seen = pts.filter((p) => p.kind === 'seen').length;
   const censored = pts.filter((p) => p.kind === 'censored').length;
   return [{
-    time: true, x: { label: tl.label, unit: 's' }, xs, bands: tl.bands, marks: tl.marks,
+    time: true, x: { label: tl.label, unit: 's' }, xs, bands: tl.bands, marks: tl.marks, xRange: tl.range,
     id: 'freshness-over-time', title: `Freshness: commit to visible in the rollup (${seen} markers seen${censored > 0 ? `, ${censored} never seen` : ''})`,
     caption: 'Each freshness marker at the time the rollup first counted it (its commit-to-visible time); red: markers never seen by the end of the step, at their age then (a lower bound); live, the line is the age of the oldest marker not seen yet.',
     y: { label: 'freshness', unit: 'us', log: true },
@@ -463,7 +477,11 @@ export function pageMain(uPlotCtor: unknown, initial: PageModel, eventsUrl: stri
       width, height: 280,
       cursor: c.time ? { sync: { key: 'time' } } : {},
       scales: {
-        x: cats ? { time: false, range: [-0.5, cats.length - 0.5] } : { time: false, distr: c.x.log ? 3 : 1 },
+        x: cats ? { time: false, range: [-0.5, cats.length - 0.5] } : { time: false, distr: c.x.log ? 3 : 1, ...(c.xRange ? { range: (): [number, number] => {
+          // The spec of the chart now (render updates it): live, the time axis grows.
+          const r = charts.get(c.id)?.spec.xRange ?? c.xRange!;
+          return [r[0], r[1]];
+        } } : {}) },
         y: { distr: c.y.log ? 3 : 1, ...(c.y.log ? {} : { range: (_u: unknown, _min: number, max: number) => [0, max > 0 ? max * 1.05 : 1] }) },
         ...(c.y2 ? { y2: { range: (_u: unknown, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] } } : {}),
       },

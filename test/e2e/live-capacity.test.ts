@@ -99,6 +99,16 @@ describe('a capacity search\'s page in headless Chromium', { skip }, () => {
     const drawn = (await drawnCharts(page)).find((d) => d.id === 'capacity');
     assert.ok(drawn && drawn.painted > 2000, `the curve is painted: ${drawn?.painted}`);
     assert.ok(await tableRows(page) >= result.trials.length, 'the trials table is filled');
+    // Besides the curve: the whole search on the time charts, each trial named at its start.
+    const timeline = await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const e = (globalThis as any).__rtbench.charts.get('rate');
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return e ? { points: e.plot.data[0].length as number, steps: (e.spec.bands as any[]).filter((b) => b.kind === 'step').map((b) => String(b.label)) } : null;
+    });
+    assert.ok(timeline, 'the search timeline is drawn');
+    assert.equal(timeline.steps.length, result.trials.length, timeline.steps.join(', '));
+    assert.ok(timeline.points >= 2 * result.trials.length, `${timeline.points} intervals over ${result.trials.length} trials`);
     assert.deepEqual(errors, []);
 
     // The two-target page, from the same trials as a and b.
