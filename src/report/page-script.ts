@@ -156,7 +156,8 @@ export function timeline(model: PageModel): Timeline {
         marks.push({ x: at + r.t, label: `${r.errors} failed${by ? ` (${by})` : ''}` });
       }
     }
-    at += Math.max(end, info ? info.warmupS + info.durationS : 0, 1) + (all ? 1 : 0);
+    // A trial decided early ends before its plan: the next one starts where it really ended.
+    at += Math.max(1, rows.length > 0 ? end : info ? info.warmupS + info.durationS : 0) + (all ? 1 : 0);
   }
   let last = 0;
   for (const p of [...model.intervals, ...model.server, ...model.freshness]) if (offsets.has(p.step)) last = Math.max(last, p.t + (offsets.get(p.step) ?? 0));

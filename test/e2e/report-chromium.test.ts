@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
-import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints } from '../helpers/browser.js';
+import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints, watchErrors } from '../helpers/browser.js';
 import { sleep, startCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 
@@ -34,16 +34,6 @@ before(async () => {
 after(async () => {
   await fs.rm(base, { recursive: true, force: true });
 });
-
-/** Errors the page logged (console.error, uncaught exceptions, CSP reports). */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
-}
 
 const points = async (page: Page, id: string): Promise<number> => (await drawnCharts(page)).find((c) => c.id === id)?.points ?? 0;
 

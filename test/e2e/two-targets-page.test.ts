@@ -12,9 +12,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
-import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints } from '../helpers/browser.js';
+import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints, watchErrors } from '../helpers/browser.js';
 import { sleep, startCli, type StartedCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 import { useTempArea } from '../helpers/temp.js';
@@ -24,15 +24,6 @@ const skip = !CHROMIUM
   : !pgAvailable() ? 'PostgreSQL server binaries not installed' : false;
 const area = useTempArea('rtbench-e2e-two-targets-');
 
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
-}
-
 async function pageUrl(cli: StartedCli): Promise<string> {
   for (let i = 0; i < 1200; i++) {
     const url = /live page (http:\/\/127\.0\.0\.1:\d+\/)(?:\s|$)/.exec(cli.stderr())?.[1];
@@ -40,6 +31,15 @@ async function pageUrl(cli: StartedCli): Promise<string> {
     await sleep(100);
   }
   assert.fail(`live page URL printed\n${cli.stderr()}`);
+}
+
+/** A browser context and page, with its errors collected; `offline`: the network cut. */
+async function openPage(b: Browser, url: string, offline = false): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+  const ctx = await b.newContext({ viewport: { width: 1280, height: 1800 }, offline });
+  const page = await ctx.newPage();
+  const errors = watchErrors(page);
+  await page.goto(url);
+  return { page, errors, close: () => ctx.close() };
 }
 
 /** A chart's spec and drawn data as the page holds them. */
@@ -73,11 +73,7 @@ describe('the two-target pages in headless Chromium', { skip }, () => {
     // Low rates and a loose SLO, 3 short trials per side: the page, not the search, is under test.
     const cli = startCli(['capacity', '--a', a!.url, '--b', b!.url, '--workers', '1', '--connections', '2', '--step-warmup', '1s', '--short-duration', '2s', '--trial-duration', '3s',
       '--progress', '0', '--late-threshold-ms', '1000', '--start', '20', '--max', '160', '--max-trials', '3', '--slo', 'ingest.response.p90 <= 2s', '--ui', '0', '--results-dir', resultsDir], { timeoutMs: 380_000 });
-    const url = await pageUrl(cli);
-    const ctx = await browser!.browser.newContext({ viewport: { width: 1280, height: 1800 } });
-    const live = await ctx.newPage();
-    const errors = watchErrors(live);
-    await live.goto(url);
+    const { page: live, errors, close } = await openPage(browser!.browser, await pageUrl(cli));
     await untilPoints(live, 'capacity', 1, 300_000);
     const res = await cli.done;
     assert.ok([0, 3, 4, 99].includes(res.code ?? -1), `rtbench capacity exited ${res.code}\n${res.stdout}\n${res.stderr}`);
@@ -103,13 +99,10 @@ describe('the two-target pages in headless Chromium', { skip }, () => {
     const shots = process.env['RTBENCH_SCREENSHOTS'];
     if (shots) await live.screenshot({ path: path.join(shots, 'capacity-pair.png') });
     assert.deepEqual(errors, []);
-    await ctx.close();
+    await close();
 
     // report.html of the pair, offline: the same page.
-    const off = await browser!.browser.newContext({ viewport: { width: 1280, height: 1800 }, offline: true });
-    const page = await off.newPage();
-    const offErrors = watchErrors(page);
-    await page.goto(pathToFileURL(path.join(resultsDir, id!, 'report.html')).href);
+    const { page, errors: offErrors, close: closeOff } = await openPage(browser!.browser, pathToFileURL(path.join(resultsDir, id!, 'report.html')).href, true);
     await untilCharts(page);
     const drawn = await drawnCharts(page);
     for (const want of ['capacity', 'rate', 'latency-over-time']) {
@@ -118,18 +111,14 @@ describe('the two-target pages in headless Chromium', { skip }, () => {
     }
     assert.deepEqual((await chartOf(page, 'capacity'))!.names, curve.names);
     assert.deepEqual(offErrors, []);
-    await off.close();
+    await closeOff();
   });
 
   test('compare-targets --ui: both runs on the time axis as they go, then the comparison table; report.html the same page offline', { timeout: 300_000 }, async () => {
     const resultsDir = path.join(area.base, 'compare');
     const cli = startCli(['compare-targets', '--a', a!.url, '--b', b!.url, '--duration', '4', '--warmup', '1', '--rate', '100', '--progress', '0', '--ui', '0',
       '--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--viewers', '1', '--refresh', '1s', '--min-samples', '3', '--results-dir', resultsDir], { timeoutMs: 280_000 });
-    const url = await pageUrl(cli);
-    const ctx = await browser!.browser.newContext({ viewport: { width: 1280, height: 1800 } });
-    const live = await ctx.newPage();
-    const errors = watchErrors(live);
-    await live.goto(url);
+    const { page: live, errors, close } = await openPage(browser!.browser, await pageUrl(cli));
     await untilPoints(live, 'rate', 2, 200_000);
     const res = await cli.done;
     assert.ok([0, 3].includes(res.code ?? -1), `rtbench compare-targets exited ${res.code}\n${res.stdout}\n${res.stderr}`);
@@ -145,13 +134,10 @@ describe('the two-target pages in headless Chromium', { skip }, () => {
     const shots = process.env['RTBENCH_SCREENSHOTS'];
     if (shots) await live.screenshot({ path: path.join(shots, 'compare-targets.png') });
     assert.deepEqual(errors, []);
-    await ctx.close();
+    await close();
 
     const [id] = (await fs.readdir(resultsDir)).filter((e) => !e.startsWith('.'));
-    const off = await browser!.browser.newContext({ viewport: { width: 1280, height: 1800 }, offline: true });
-    const page = await off.newPage();
-    const offErrors = watchErrors(page);
-    await page.goto(pathToFileURL(path.join(resultsDir, id!, 'report.html')).href);
+    const { page, errors: offErrors, close: closeOff } = await openPage(browser!.browser, pathToFileURL(path.join(resultsDir, id!, 'report.html')).href, true);
     await untilCharts(page);
     const drawn = await drawnCharts(page);
     for (const c of drawn) assert.ok(c.points >= 1 && c.painted > 2000, `${c.id}: ${JSON.stringify(c)}`);
@@ -159,6 +145,6 @@ describe('the two-target pages in headless Chromium', { skip }, () => {
     assert.deepEqual((await chartOf(page, 'rate'))!.bands.filter((x) => x.kind === 'step').map((x) => x.label), ['a', 'b']);
     assert.ok(await page.$$eval('#t-comparison tbody tr', (rs) => rs.length) >= 5);
     assert.deepEqual(offErrors, []);
-    await off.close();
+    await closeOff();
   });
 });
