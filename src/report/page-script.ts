@@ -7,7 +7,7 @@
  * listed in PAGE_FUNCTIONS (page.ts), which the page defines under the same
  * names.
  */
-import type { PageBand, PageChart, PageEvent, PageInterval, PageMark, PageModel, PageSeries } from './page-model.js';
+import type { PageBand, PageChart, PageEvent, PageInterval, PageMark, PageModel, PageSeries, PageServerSecond } from './page-model.js';
 
 /** Apply one streamed event to the model (mutates it; returns the model to use from now on). */
 export function applyEvent(model: PageModel, ev: PageEvent): PageModel {
@@ -166,6 +166,27 @@ export function timeline(model: PageModel): Timeline {
 }
 
 /**
+ * Items of several steps in time order with a gap (null, at the next step's
+ * start) between steps, so no line joins one step's end to the next one's
+ * start. `x` places an item on the time axis.
+ */
+export function stepSlots<T extends { readonly step: number; readonly t: number }>(items: readonly T[], tl: Timeline): { slots: Array<T | null>; xs: number[] } {
+  const sorted = items.map((r) => ({ r, x: r.t + (tl.offsets.get(r.step) ?? 0) })).sort((p, q) => p.x - q.x);
+  const slots: Array<T | null> = [];
+  const xs: number[] = [];
+  sorted.forEach((p, i) => {
+    const prev = sorted[i - 1];
+    if (prev && prev.r.step !== p.r.step) {
+      slots.push(null);
+      xs.push(Math.max(prev.x, Math.min(p.x, tl.offsets.get(p.r.step) ?? p.x)));
+    }
+    slots.push(p.r);
+    xs.push(p.x);
+  });
+  return { slots, xs };
+}
+
+/**
  * The time charts, from the intervals: achieved vs target rate, percentiles
  * over time, late/dropped/errors (by SQLSTATE). The short last interval of a
  * step (cut at the schedule's end) is left out, as a handful of operations
@@ -188,17 +209,17 @@ export function timeCharts(model: PageModel): PageChart[] {
     }
     rows = rows.filter((r) => keep.has(r));
   }
-  // uPlot wants x in order: by the step's place on the axis, then time.
-  rows = rows.map((r) => ({ r, x: r.t + (tl.offsets.get(r.step) ?? 0) })).sort((p, q) => p.x - q.x).map((p) => p.r);
-  const xs = rows.map((r) => r.t + (tl.offsets.get(r.step) ?? 0));
+  // uPlot wants x in order: by the step's place on the axis, then time; a gap between steps.
+  const { slots, xs } = stepSlots(rows, tl);
+  const col = <V>(f: (r: PageInterval) => V): Array<V | null> => slots.map((r) => (r === null ? null : f(r)));
   const { bands, marks } = tl;
-  const lat = (f: (r: PageInterval) => number): Array<number | null> => rows.map((r) => (r.ops > 0 && f(r) > 0 ? f(r) : null));
+  const lat = (f: (r: PageInterval) => number): Array<number | null> => col((r) => (r.ops > 0 && f(r) > 0 ? f(r) : null));
   const cur = currentStep(model);
   const info = model.steps.find((s) => s.index === cur);
   const suffix = model.kind === 'capacity' && !model.finished && info ? ` — now: trial ${(info.trial ?? info.index) + 1}${info.side ? ` (${info.side})` : ''} at ${formatValue('rows/s', info.rateHz)}` : '';
   const x = { label: tl.label, unit: 's' as const };
-  const rate: PageSeries[] = [{ name: 'achieved rows/s', values: rows.map((r) => r.achievedHz) }];
-  if (rows.some((r) => r.targetHz !== null)) rate.push({ name: 'target rows/s', values: rows.map((r) => r.targetHz), dashed: true, color: '#555' });
+  const rate: PageSeries[] = [{ name: 'achieved rows/s', values: col((r) => r.achievedHz) }];
+  if (rows.some((r) => r.targetHz !== null)) rate.push({ name: 'target rows/s', values: col((r) => r.targetHz), dashed: true, color: '#555' });
   const states = [...new Set(rows.flatMap((r) => Object.keys(r.errorsBySqlstate ?? {})))].sort();
   const common = { time: true, x, xs, bands, marks, xRange: tl.range };
   return [
@@ -223,11 +244,11 @@ export function timeCharts(model: PageModel): PageChart[] {
       caption: 'Operations started later than the lateness threshold, dropped by the schedule, or answered with an error (in all, and by SQLSTATE), per interval; the time the target could not serve, ms.',
       y: { label: 'operations per interval', unit: 'n' }, y2: { label: 'unavailable, ms', unit: 'n' },
       series: [
-        { name: 'late', values: rows.map((r) => r.late) },
-        { name: 'dropped', values: rows.map((r) => r.dropped) },
-        { name: 'errors', values: rows.map((r) => r.errors), color: '#c62828' },
-        ...states.map((k): PageSeries => ({ name: `errors ${k}`, values: rows.map((r) => r.errorsBySqlstate?.[k] ?? 0), dashed: true })),
-        { name: 'unavailable ms', values: rows.map((r) => r.unavailableMs ?? null), right: true, color: '#7a0000', dashed: true },
+        { name: 'late', values: col((r) => r.late) },
+        { name: 'dropped', values: col((r) => r.dropped) },
+        { name: 'errors', values: col((r) => r.errors), color: '#c62828' },
+        ...states.map((k): PageSeries => ({ name: `errors ${k}`, values: col((r) => r.errorsBySqlstate?.[k] ?? 0), dashed: true })),
+        { name: 'unavailable ms', values: col((r) => r.unavailableMs ?? null), right: true, color: '#7a0000', dashed: true },
       ],
     },
     ...serverTimeCharts(model, tl),
@@ -237,9 +258,10 @@ export function timeCharts(model: PageModel): PageChart[] {
 
 /** The server sampler's seconds on the time axis: active sessions by role and wait class, CPU, WAL. */
 export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
-  const rows = model.server.filter((r) => tl.offsets.has(r.step)).sort((p, q) => p.t + (tl.offsets.get(p.step) ?? 0) - (q.t + (tl.offsets.get(q.step) ?? 0)));
+  const rows = model.server.filter((r) => tl.offsets.has(r.step));
   if (rows.length === 0) return [];
-  const xs = rows.map((r) => r.t + (tl.offsets.get(r.step) ?? 0));
+  const { slots, xs } = stepSlots(rows, tl);
+  const col = (f: (r: PageServerSecond) => number | null): Array<number | null> => slots.map((r) => (r === null ? null : f(r)));
   const common = { time: true, x: { label: tl.label, unit: 's' as const }, xs, bands: tl.bands, marks: tl.marks, xRange: tl.range };
   const total = new Map<string, number>();
   for (const r of rows) for (const [k, v] of Object.entries(r.waits)) total.set(k, (total.get(k) ?? 0) + v);
@@ -250,7 +272,7 @@ export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
       ...common, id: 'server-waits', title: 'Active sessions by role and wait class',
       caption: 'Mean active sessions per second in pg_stat_activity samples, by role and wait class (CPU: active, waiting on nothing instrumented); read it under the response-time chart: a Lock line rising with the ingest p99 names the cause.',
       y: { label: 'active sessions', unit: 'sessions' },
-      series: shown.map((k) => ({ name: k, values: rows.map((r) => r.waits[k] ?? 0) })),
+      series: shown.map((k) => ({ name: k, values: col((r) => r.waits[k] ?? 0) })),
     });
   }
   if (rows.some((r) => r.serverCores !== null || r.clientCores !== null)) {
@@ -259,10 +281,10 @@ export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
       caption: 'Cores used per second by the server\'s processes and by the client (its main thread apart), and the share of time runnable tasks waited for a CPU (/proc/pressure/cpu).',
       y: { label: 'cores', unit: 'cores' },
       series: [
-        { name: 'server cores', values: rows.map((r) => r.serverCores) },
-        { name: 'client cores', values: rows.map((r) => r.clientCores) },
-        { name: 'client main thread cores', values: rows.map((r) => r.clientMainCores), dashed: true },
-        { name: 'cpu pressure (0..1)', values: rows.map((r) => r.cpuPressure), dashed: true, color: '#a33' },
+        { name: 'server cores', values: col((r) => r.serverCores) },
+        { name: 'client cores', values: col((r) => r.clientCores) },
+        { name: 'client main thread cores', values: col((r) => r.clientMainCores), dashed: true },
+        { name: 'cpu pressure (0..1)', values: col((r) => r.cpuPressure), dashed: true, color: '#a33' },
       ],
     });
   }
@@ -271,7 +293,7 @@ export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
       ...common, id: 'server-wal', title: 'WAL written per second',
       caption: 'The WAL insert position moved per second (the whole server), in MB/s.',
       y: { label: 'MB/s', unit: 'MB/s' },
-      series: [{ name: 'WAL MB/s', values: rows.map((r) => r.walMBps) }],
+      series: [{ name: 'WAL MB/s', values: col((r) => r.walMBps) }],
     });
   }
   return charts;
@@ -292,12 +314,12 @@ export function freshnessCharts(model: PageModel, tl: Timeline): PageChart[] {
   return [{
     time: true, x: { label: tl.label, unit: 's' }, xs, bands: tl.bands, marks: tl.marks, xRange: tl.range,
     id: 'freshness-over-time', title: `Freshness: commit to visible in the rollup (${seen} markers seen${censored > 0 ? `, ${censored} never seen` : ''})`,
-    caption: 'Each freshness marker at the time the rollup first counted it (its commit-to-visible time); red: markers never seen by the end of the step, at their age then (a lower bound); live, the line is the age of the oldest marker not seen yet.',
+    caption: 'Each freshness marker at the time the rollup first counted it (its commit-to-visible time); red: markers never seen by the end of the step, at their age then (a lower bound); live, grey: the age of the oldest marker not seen yet, each second (a rollup that stalls shows as a rising trail).',
     y: { label: 'freshness', unit: 'us', log: true },
     series: [
       { name: 'marker seen', values: col('seen'), pointsOnly: true },
       { name: 'never seen (age at the end)', values: col('censored'), pointsOnly: true, big: true, color: '#c62828' },
-      ...(pts.some((p) => p.kind === 'pending') ? [{ name: 'oldest unseen so far', values: col('pending'), color: '#777', dashed: true }] : []),
+      ...(pts.some((p) => p.kind === 'pending') ? [{ name: 'oldest unseen so far', values: col('pending'), color: '#999', pointsOnly: true }] : []),
     ],
   }];
 }

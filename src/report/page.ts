@@ -7,13 +7,13 @@
  */
 import type { PageModel } from './page-model.js';
 import {
-  applyEvent, capacityCharts, currentStep, escapeText, formatValue, freshnessCharts, pageMain, panelsTableHtml, serverTimeCharts, statusLine, timeCharts, timeline, trialsTableHtml,
+  applyEvent, capacityCharts, currentStep, escapeText, formatValue, freshnessCharts, pageMain, panelsTableHtml, serverTimeCharts, statusLine, stepSlots, timeCharts, timeline, trialsTableHtml,
 } from './page-script.js';
 import { REPORT_CSS } from './html-parts.js';
 import { uplotAsset } from './uplot-asset.js';
 
 /** The functions the page defines, by their source (each self-contained; see page-script.ts). */
-const PAGE_FUNCTIONS = [applyEvent, formatValue, escapeText, currentStep, timeline, timeCharts, serverTimeCharts, freshnessCharts, capacityCharts, trialsTableHtml, panelsTableHtml, statusLine, pageMain];
+const PAGE_FUNCTIONS = [applyEvent, formatValue, escapeText, currentStep, timeline, stepSlots, timeCharts, serverTimeCharts, freshnessCharts, capacityCharts, trialsTableHtml, panelsTableHtml, statusLine, pageMain];
 
 const PAGE_CSS = `
 #charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; }
