@@ -8,6 +8,7 @@
  * only metrics types, so it never closes an import cycle.
  */
 import type { AvailabilitySummary } from '../metrics/availability.js';
+import type { NodeFiguresOfLoad } from '../metrics/node-load.js';
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 
@@ -158,6 +159,11 @@ export interface IngestSummary {
    * in them. Absent in runs of older rtbench.
    */
   readonly censored?: { readonly count: number; readonly atLeastMinUs: number; readonly atLeastP50Us: number; readonly atLeastMaxUs: number };
+  /**
+   * On Citus (client-generated rows): operations, errors and outages per node, attributed by
+   * the shard placement of each row's site_id (src/metrics/node-load.ts). Absent elsewhere.
+   */
+  readonly byNode?: readonly NodeFiguresOfLoad[];
 }
 
 export interface ClientSummary {

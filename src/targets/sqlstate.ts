@@ -25,6 +25,18 @@ export function isConnectionLost(sqlstate: string): boolean {
   return sqlstate.startsWith('08') || sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P03';
 }
 
+/**
+ * True when `err` ended its own connection: a connection-class SQLSTATE that is not an
+ * ERROR-severity message from a server that goes on talking. A Citus coordinator reports a
+ * worker it cannot reach as `08006 connection to the remote node … failed` at ERROR severity
+ * over a connection that stays usable; a server shutting down says 57P01 at FATAL severity.
+ */
+export function connectionGone(err: unknown, sqlstate: string = sqlstateOf(err)): boolean {
+  if (!isConnectionLost(sqlstate)) return false;
+  const severity = (err as { severity?: unknown } | null)?.severity;
+  return severity !== 'ERROR' && severity !== 'WARNING' && severity !== 'NOTICE';
+}
+
 /** Names of the SQLSTATEs an outage shows (PostgreSQL's errcodes.txt); '' for others. */
 const NAMES: Readonly<Record<string, string>> = {
   '08000': 'connection_exception',
