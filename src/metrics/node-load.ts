@@ -8,9 +8,12 @@
  * which node's shards failed, how long each node could not be written to,
  * and whether the other nodes' sites kept being served.
  *
- * A statement whose own connection to the coordinator was lost is the
- * coordinator's failure, not a worker's: it is counted under `coordinator`.
- * Pure: times are ms after the schedule origin, passed in by the caller.
+ * A statement whose own connection to the coordinator was lost (FATAL, or the
+ * socket closed) is counted on the nodes of its rows like any failure, and
+ * also under `coordinator`: while a worker restarts, the coordinator itself
+ * was seen here to terminate a few client sessions (57P01 at FATAL severity),
+ * whichever node their rows were for. Pure: times are ms after the schedule
+ * origin, passed in by the caller.
  */
 import { OutageTracker, foldIntervalSpans, type OutageSpan } from './availability.js';
 
@@ -78,7 +81,7 @@ export class NodeTally {
       if (outage) t.outages.failure(atMs, sqlstate);
     };
     if (connectionLost || mask === 0) hit(this.#coordinator);
-    else this.#each(mask, hit);
+    if (mask !== 0) this.#each(mask, hit);
   }
 
   #each(mask: number, f: (t: Tally) => void): void {
@@ -104,7 +107,7 @@ export class NodeTally {
 
 /** One node of the step as summary.json `ingest.byNode` reports it. */
 export interface NodeFiguresOfLoad {
-  /** `host:port`, or `coordinator` for statements that lost their own connection. */
+  /** `host:port`, or `coordinator` for statements that lost their own connection (also counted on their rows' nodes). */
   readonly node: string;
   /** Sites whose shard the node holds (none for the coordinator entry). */
   readonly sites: number;
@@ -194,7 +197,7 @@ export function nodeNotes(nodes: readonly NodeFiguresOfLoad[]): string[] {
     if (n.errors === 0) continue;
     const by = Object.entries(n.errorsBySqlstate).map(([k, v]) => `${k}=${v}`).join(', ');
     const when = n.outages.map((o) => (o.endMs === null ? `from ${s(o.startMs)} s to the end` : `${s(o.startMs)}–${s(o.endMs)} s`)).join(', ');
-    const what = n.node === COORDINATOR ? 'statements that lost their connection to the coordinator' : `node ${n.node} (${n.sites} sites)`;
+    const what = n.node === COORDINATOR ? 'statements that lost their own connection to the coordinator (also counted on their nodes)' : `node ${n.node} (${n.sites} sites)`;
     notes.push(`${what}: ${n.errors} failed operations (${by})${when ? `, unavailable ${when}` : ''}`);
   }
   const served = nodes.filter((n) => n.duringOtherOutagesOpsHz !== null && n.targetOpsHz !== null);

@@ -9,6 +9,7 @@
  */
 import type { AvailabilitySummary } from '../metrics/availability.js';
 import type { NodeFiguresOfLoad } from '../metrics/node-load.js';
+import type { PartSurvival } from '../metrics/part-survival.js';
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 
@@ -390,8 +391,15 @@ export interface DashboardSummary {
     readonly markersUnseen: number;
     readonly overCounted: number;
     readonly errorsBySqlstate: Record<string, number>;
+    /** When a marker was last seen for the first time, ms after the schedule origin; null: none. Absent in runs of older rtbench. */
+    readonly lastSeenMs?: number | null;
   };
   readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
+  /**
+   * How each part fared when the server went away (src/metrics/part-survival.ts): the rollup
+   * driver's runs, the freshness markers and polls, the viewers' panels. Absent in runs of older rtbench.
+   */
+  readonly survival?: { readonly rollup?: PartSurvival; readonly freshness?: PartSurvival; readonly viewers?: PartSurvival };
   readonly probes: ProbeFigures | null;
   /**
    * Serial vs parallel per probe, no load running. On Citus `asSpecified` is one

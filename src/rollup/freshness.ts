@@ -15,7 +15,8 @@
  * country 'rtbench'.
  */
 import type { Client } from 'pg';
-import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
+import { connectionGone, sqlstateOf } from '../targets/sqlstate.js';
+import { SurvivalTracker } from '../metrics/part-survival.js';
 import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
 import { sqlIdent, type Granularity } from './template.js';
@@ -36,6 +37,8 @@ export interface FreshnessProbeOptions {
   readonly giveUpMs?: number;
   /** Connection factory (default: targets/postgres connect, application_name rtbench-freshness). */
   readonly connect?: () => Promise<Client>;
+  /** Epoch ms clock of the survival record (tests). */
+  readonly nowMs?: () => number;
 }
 
 /** What the probe measured, returned by {@link FreshnessProbe.stop}. */
@@ -57,6 +60,10 @@ export interface FreshnessResult {
   /** Counted by the rollup beyond the markers inserted in their period (double counting). */
   readonly overCounted: number;
   readonly errorsBySqlstate: Record<string, number>;
+  /** Marker inserts and polls across outages (epoch ms): a failure opens an outage, the next success ends it. */
+  readonly survival: SurvivalTracker;
+  /** When a poll last saw a marker for the first time, epoch ms; null when none was seen. */
+  readonly lastSeenEpochMs: number | null;
 }
 
 /**
@@ -161,6 +168,8 @@ export class FreshnessProbe {
   private readonly book = new MarkerBook();
   private readonly histogram = newHistogram();
   private readonly errors: Record<string, number> = {};
+  private readonly survival: SurvivalTracker;
+  private lastSeenEpochMs: number | null = null;
   private readonly clients: { writer?: Client | undefined; reader?: Client | undefined } = {};
   private readonly insertSql: string;
   private readonly pollSql: string;
@@ -178,6 +187,7 @@ export class FreshnessProbe {
     this.giveUpMs = opts.giveUpMs ?? 2 * opts.granularityMin * 60_000 + 120_000;
     if (!Number.isInteger(this.siteId)) throw new RangeError(`freshness marker site_id ${this.siteId} must be an integer`);
     this.connectFn = opts.connect ?? (() => connect(opts.url, 'rtbench-freshness'));
+    this.survival = new SurvivalTracker(opts.nowMs);
     this.insertSql =
       `INSERT INTO http_request (site_id, ingest_time, url, request_country, ip_address, status_code, response_time_msec)
        VALUES ($1, clock_timestamp(), 'rtbench:freshness-marker', 'rtbench', '0.0.0.0', 200, 0)
@@ -222,6 +232,8 @@ export class FreshnessProbe {
       markersCensored: censored.length,
       overCounted: this.book.overCounted,
       errorsBySqlstate: { ...this.errors },
+      survival: this.survival,
+      lastSeenEpochMs: this.lastSeenEpochMs,
     };
   }
 
@@ -249,16 +261,22 @@ export class FreshnessProbe {
     let client = this.clients[role];
     try {
       client ??= this.clients[role] = await this.connectFn();
-    } catch {
-      this.errors['08001'] = (this.errors['08001'] ?? 0) + 1;
+    } catch (err) {
+      // The driver's code when it gave one (57P03 while the server starts), else "cannot connect".
+      const carried = (err as { sqlstate?: unknown }).sqlstate;
+      const state = typeof carried === 'string' ? carried : '08001';
+      this.errors[state] = (this.errors[state] ?? 0) + 1;
+      this.survival.failure(state);
       return;
     }
     try {
       await fn(client);
+      this.survival.success();
     } catch (err) {
       const state = sqlstateOf(err);
       this.errors[state] = (this.errors[state] ?? 0) + 1;
-      if (isConnectionLost(state)) {
+      this.survival.failure(state);
+      if (connectionGone(err, state)) {
         this.clients[role] = undefined;
         await client.end().catch(() => undefined);
       }
@@ -284,7 +302,9 @@ export class FreshnessProbe {
       const sentNs = nowNs();
       const r = await c.query<{ period: Date; n: string }>(this.pollSql, [this.siteId, new Date(oldest)]);
       const counts = new Map(r.rows.map((row) => [row.period.getTime(), Number(row.n)] as const));
-      for (const ns of this.book.observe(counts, sentNs)) recordNs(this.histogram, ns);
+      const fresh = this.book.observe(counts, sentNs);
+      for (const ns of fresh) recordNs(this.histogram, ns);
+      if (fresh.length > 0) this.lastSeenEpochMs = (this.opts.nowMs ?? Date.now)();
       const now = nowNs();
       this.book.expire(now - this.giveUpMs * 1e6, now);
     });

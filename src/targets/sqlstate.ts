@@ -9,6 +9,9 @@ const ERRNO = /^E[A-Z0-9]+$/;
 
 /** The SQLSTATE of an error; connection-level failures without one count as 08006 (connection_failure). */
 export function sqlstateOf(err: unknown): string {
+  // A connection failure turned into a user-facing error keeps the driver's code here (targets/postgres connectError).
+  const carried = (err as { sqlstate?: unknown } | null)?.sqlstate;
+  if (typeof carried === 'string' && SQLSTATE.test(carried)) return carried;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && ERRNO.test(code)) {
     // ECONNREFUSED and friends: the client could not establish a connection.

@@ -27,12 +27,13 @@ describe('NodeTally (one load worker)', () => {
     assert.equal(second[0]!.ok, 1);
   });
 
-  test('a statement whose own connection was lost is the coordinator\'s, not the nodes of its rows', () => {
+  test('a statement whose own connection was lost counts on its rows\' nodes and as the coordinator\'s connection loss', () => {
     const t = new NodeTally(2);
-    t.failure(W1 | W2, 500, '57P01', true, true);
+    t.failure(W2, 500, '57P01', true, true);
     const iv = t.takeInterval(0, 1000);
-    assert.deepEqual(iv.map((n) => n.node), [-1]);
+    assert.deepEqual(iv.map((n) => n.node), [1, -1]);
     assert.deepEqual(iv[0]!.errors, { '57P01': 1 });
+    assert.deepEqual(iv[1]!.errors, { '57P01': 1 });
   });
 
   test('an error that is no outage (a constraint) is counted without an outage', () => {
