@@ -186,31 +186,31 @@ export class ExpiryObserver implements RunObserver {
 
   /** One expiry; false when the server could not be reached (retry), true when done or failed otherwise. */
   private async expireNow(): Promise<boolean> {
-      try {
-        const c = await this.reopen('client');
-        const now = (await c.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now.getTime();
-        const ev = await expireOnce(c, {
-          method: this.cfg.method,
-          rawCutoff: new Date(now - this.cfg.retentionMs),
-          rollupTable: this.rollupTable,
-          rollupCutoff: new Date(now - this.cfg.rollupRetentionMs),
-          sites: this.sites,
-        });
-        this.events.push(ev);
-        if (ev.rawExpiredBefore !== null) {
-          const t = Date.parse(ev.rawExpiredBefore);
-          // The rollup's own expiry can also take periods away from the audit.
-          const floor = Math.max(t, this.rollupTable !== null && ev.rollupRowsRemoved > 0 ? now - this.cfg.rollupRetentionMs : -Infinity);
-          this.expiredBeforeMs = Math.max(this.expiredBeforeMs ?? -Infinity, floor);
-        }
-        this.survival.success();
-        return true;
-      } catch (err) {
-        // Failures while the server is away are named once, in the survival note.
-        if (await this.failed('client', err)) return false;
-        this.errors.push(`expiry failed: ${(err as Error).message}`);
-        return true;
+    try {
+      const c = await this.reopen('client');
+      const now = (await c.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now.getTime();
+      const ev = await expireOnce(c, {
+        method: this.cfg.method,
+        rawCutoff: new Date(now - this.cfg.retentionMs),
+        rollupTable: this.rollupTable,
+        rollupCutoff: new Date(now - this.cfg.rollupRetentionMs),
+        sites: this.sites,
+      });
+      this.events.push(ev);
+      if (ev.rawExpiredBefore !== null) {
+        const t = Date.parse(ev.rawExpiredBefore);
+        // The rollup's own expiry can also take periods away from the audit.
+        const floor = Math.max(t, this.rollupTable !== null && ev.rollupRowsRemoved > 0 ? now - this.cfg.rollupRetentionMs : -Infinity);
+        this.expiredBeforeMs = Math.max(this.expiredBeforeMs ?? -Infinity, floor);
       }
+      this.survival.success();
+      return true;
+    } catch (err) {
+      // Failures while the server is away are named once, in the survival note.
+      if (await this.failed('client', err)) return false;
+      this.errors.push(`expiry failed: ${(err as Error).message}`);
+      return true;
+    }
   }
 
   private async panelLoop(): Promise<void> {
