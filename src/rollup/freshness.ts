@@ -73,7 +73,7 @@ export interface FreshnessResult {
  */
 export class MarkerBook {
   /** period start (ms) → commit times (ns) in insertion order, and how many are seen. */
-  private readonly periods = new Map<number, { commitNs: number[]; seen: number; excess: number }>();
+  private readonly periods = new Map<number, { commitNs: number[]; seen: number; excess: number; inDoubt: number }>();
   private retiredExcess = 0;
   inserted = 0;
   seen = 0;
@@ -81,9 +81,20 @@ export class MarkerBook {
 
   add(periodMs: number, commitNs: number): void {
     let p = this.periods.get(periodMs);
-    if (!p) this.periods.set(periodMs, (p = { commitNs: [], seen: 0, excess: 0 }));
+    if (!p) this.periods.set(periodMs, (p = { commitNs: [], seen: 0, excess: 0, inDoubt: 0 }));
     p.commitNs.push(commitNs);
     this.inserted++;
+  }
+
+  /**
+   * A marker insert of period `periodMs` failed as its connection was lost (a restart): it may
+   * have committed all the same, so the rollup counting one more than inserted there is not
+   * double counting.
+   */
+  addInDoubt(periodMs: number): void {
+    const p = this.periods.get(periodMs);
+    if (p) p.inDoubt++;
+    else this.periods.set(periodMs, { commitNs: [], seen: 0, excess: 0, inDoubt: 1 });
   }
 
   /** Earliest period start with unseen markers, or undefined. */
@@ -108,7 +119,7 @@ export class MarkerBook {
         this.seen += upTo - p.seen;
         p.seen = upTo;
       }
-      p.excess = Math.max(p.excess, count - p.commitNs.length);
+      p.excess = Math.max(p.excess, count - p.commitNs.length - p.inDoubt);
     }
     return fresh;
   }
@@ -257,7 +268,7 @@ export class FreshnessProbe {
     }
   }
 
-  private async withClient(role: 'writer' | 'reader', fn: (c: Client) => Promise<void>): Promise<void> {
+  private async withClient(role: 'writer' | 'reader', fn: (c: Client) => Promise<void>, onLost?: () => void): Promise<void> {
     let client = this.clients[role];
     try {
       client ??= this.clients[role] = await this.connectFn();
@@ -276,6 +287,8 @@ export class FreshnessProbe {
       const state = sqlstateOf(err);
       this.errors[state] = (this.errors[state] ?? 0) + 1;
       this.survival.failure(state);
+      // Its backend ended (here or, on Citus, on a worker): the statement may have committed.
+      if (connectionGone(err, state) || state === '57P01' || state === '57P02') onLost?.();
       if (connectionGone(err, state)) {
         this.clients[role] = undefined;
         await client.end().catch(() => undefined);
@@ -284,15 +297,17 @@ export class FreshnessProbe {
   }
 
   private insertMarker(): Promise<void> {
+    const periodMs = this.opts.granularityMin * 60_000;
+    // Should the connection die during the INSERT, the marker may have committed: its period notes it.
+    const doubtful = Math.floor(Date.now() / periodMs) * periodMs;
     return this.withClient('writer', async (c) => {
       const r = await c.query<{ ingest_time: Date }>(this.insertSql, [this.siteId]);
       const committedNs = nowNs(); // autocommit: the INSERT has committed when its result arrives
       const at = r.rows[0]?.ingest_time;
       // The period client-side: Citus allows only IMMUTABLE functions in RETURNING, and
       // date_trunc/date_bin on timestamptz are STABLE. Periods are epoch-aligned whole minutes.
-      const periodMs = this.opts.granularityMin * 60_000;
       if (at) this.book.add(Math.floor(at.getTime() / periodMs) * periodMs, committedNs);
-    });
+    }, () => this.book.addInDoubt(doubtful));
   }
 
   private poll(): Promise<void> {
