@@ -227,9 +227,8 @@ export class RollupDriver {
     try {
       client = await this.ensureClient();
     } catch (err) {
-      // A failed connect carries the driver's code when there was one (57P03 while the server starts); else "cannot connect".
-      const carried = (err as { sqlstate?: unknown }).sqlstate;
-      const state = typeof carried === 'string' ? carried : '08001';
+      // A failed connect carries the driver's code (57P03 while the server starts, 08001 refused).
+      const state = sqlstateOf(err);
       this.errors[state] = (this.errors[state] ?? 0) + 1;
       this.survival.failure(isConnectionLost(state) ? state : '08001');
       this.runs++;

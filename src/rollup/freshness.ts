@@ -273,9 +273,8 @@ export class FreshnessProbe {
     try {
       client ??= this.clients[role] = await this.connectFn();
     } catch (err) {
-      // The driver's code when it gave one (57P03 while the server starts), else "cannot connect".
-      const carried = (err as { sqlstate?: unknown }).sqlstate;
-      const state = typeof carried === 'string' ? carried : '08001';
+      // A failed connect carries the driver's code (57P03 while the server starts, 08001 refused).
+      const state = sqlstateOf(err);
       this.errors[state] = (this.errors[state] ?? 0) + 1;
       this.survival.failure(state);
       return;
