@@ -120,8 +120,9 @@ export interface NodeFiguresOfLoad {
   /** The share of the target rate this node's sites should get, operations/s (null: closed loop). */
   readonly targetOpsHz: number | null;
   /**
-   * Operations/s served on this node over the whole intervals inside another node's outages
-   * (null when there was no such interval): the other workers' sites kept being served or not.
+   * Operations/s served on this node over the intervals at least half inside another node's
+   * outage (else the one interval most inside it); null when no other node had an outage:
+   * whether the other workers' sites kept being served.
    */
   readonly duringOtherOutagesOpsHz: number | null;
 }
@@ -169,9 +170,9 @@ export class NodeLoad {
       .filter((n) => n.id >= 0 || n.ok > 0 || Object.keys(n.errorsBySqlstate).length > 0)
       .map((n): NodeFiguresOfLoad => {
         const sites = n.id < 0 ? 0 : placement.nodeOfSite.filter((x) => x === n.id).length;
-        // Whole intervals inside another node's outage: was this node served meanwhile?
+        // The intervals mostly inside another node's outage: was this node served meanwhile?
         const others = perNode.filter((o) => o.id !== n.id && o.id >= 0).flatMap((o) => o.outages);
-        const inside = intervals.filter((iv) => others.some((o) => iv.startMs >= o.startMs && iv.endMs <= (o.endMs ?? Infinity)));
+        const inside = intervalsInside(intervals, others);
         const seconds = inside.reduce((a, iv) => a + (iv.endMs - iv.startMs) / 1000, 0);
         const okInside = inside.reduce((a, iv) => a + (iv.byNode.get(n.id) ?? []).reduce((b, x) => b + x.ok, 0), 0);
         return {
@@ -187,6 +188,17 @@ export class NodeLoad {
         };
       });
   }
+}
+
+/** Intervals at least half inside `spans` (an open span reaches on), else the one most inside them; none without spans. */
+function intervalsInside<T extends { startMs: number; endMs: number }>(intervals: readonly T[], spans: readonly OutageSpan[]): T[] {
+  if (spans.length === 0) return [];
+  const covered = (iv: T): number => spans.reduce((a, o) => a + Math.max(0, Math.min(iv.endMs, o.endMs ?? Infinity) - Math.max(iv.startMs, o.startMs)), 0);
+  const mostly = intervals.filter((iv) => iv.endMs > iv.startMs && covered(iv) >= 0.5 * (iv.endMs - iv.startMs));
+  if (mostly.length > 0) return mostly;
+  let best: T | undefined;
+  for (const iv of intervals) if (covered(iv) > 0 && (!best || covered(iv) > covered(best))) best = iv;
+  return best ? [best] : [];
 }
 
 /** The notes a reader sees about the nodes: one line per node that failed, naming its outage and how the others fared. Pure. */

@@ -67,8 +67,8 @@ describe('--citus-workers 2 --fault worker-restart@5s', { skip }, () => {
     assert.ok(others.length > 0);
     for (const n of others) {
       assert.ok(n.targetOpsHz !== null && n.targetOpsHz > 0, JSON.stringify(n));
-      // Whole intervals inside the outage exist when the restart took over a second (it takes 2–4 s here).
-      assert.ok(n.duringOtherOutagesOpsHz !== null, `no whole interval inside the outage: ${JSON.stringify(s.ingest.byNode)}`);
+      // Judged over the 1 s intervals mostly inside the restarted worker's outage (1.3–4 s here).
+      assert.ok(n.duringOtherOutagesOpsHz !== null, `no interval inside the outage: ${JSON.stringify(s.ingest.byNode)}`);
       // Near its share of the target (loose: a loaded 2-core box, and the failing worker's statements hold connections a while).
       assert.ok(n.duringOtherOutagesOpsHz >= 0.5 * n.targetOpsHz, `${n.node} served ${n.duringOtherOutagesOpsHz} ops/s during the outage, target share ${n.targetOpsHz}\n${out(r)}`);
     }

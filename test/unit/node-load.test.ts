@@ -64,15 +64,25 @@ describe('NodeLoad (the step, all workers)', () => {
     assert.equal(n0!.targetOpsHz, 100);
     assert.equal(n1!.errors, 0);
     assert.equal(n1!.sites, 2);
-    // No whole interval lies inside 1.2–2.6 s.
-    assert.equal(n1!.duringOtherOutagesOpsHz, null);
+    // Interval 2 (1.0–2.0 s) is 80% inside node 0's outage 1.2–2.6 s, interval 3 60%: both count.
+    assert.equal(n1!.duringOtherOutagesOpsHz, (45 + 40 + 100) / 2);
+    assert.equal(n0!.duringOtherOutagesOpsHz, null, 'no other node had an outage');
     assert.ok(!figures.some((f) => f.node === COORDINATOR));
     const notes = nodeNotes(figures);
-    assert.equal(notes.length, 1);
+    assert.equal(notes.length, 2);
     assert.match(notes[0]!, /^node h:1 \(2 sites\): 35 failed operations \(08006=35\), unavailable 1\.2–2\.6 s$/);
+    assert.equal(notes[1], 'during the other nodes\' outages: h:2 served 92.5 ops/s (target share 100.0)');
   });
 
-  test('the other node\'s rate over whole intervals inside the outage is reported', () => {
+  test('an outage shorter than half an interval still judges the interval most inside it', () => {
+    const load = new NodeLoad();
+    load.add(1, 0, 1000, [{ node: 0, ok: 5, errors: { '08006': 3 }, outages: [{ startMs: 700, endMs: 1100, causes: [] }] }, { node: 1, ok: 40, errors: {}, outages: [] }]);
+    load.add(2, 1000, 2000, [{ node: 0, ok: 50, errors: {}, outages: [] }, { node: 1, ok: 60, errors: {}, outages: [] }]);
+    const [, b] = load.summarize({ nodes: ['a:1', 'b:2'], nodeOfSite: [0, 1] }, 100, 2000);
+    assert.equal(b!.duringOtherOutagesOpsHz, 40, 'interval 1 holds 300 ms of the outage, interval 2 only 100 ms');
+  });
+
+  test('the other node\'s rate over the intervals inside the outage is reported', () => {
     const placement = { nodes: ['a:1', 'b:2'], nodeOfSite: [0, 1] };
     const load = new NodeLoad();
     load.add(1, 0, 1000, [{ node: 0, ok: 0, errors: { '08006': 9 }, outages: [{ startMs: 0, endMs: null, causes: [] }] }, { node: 1, ok: 90, errors: {}, outages: [] }]);
