@@ -15,6 +15,7 @@ import type { Summary } from '../../src/results/run-record.js';
 import { citusInstalled } from '../../src/targets/citus-cluster.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { pgAvailable } from '../helpers/cluster.js';
+import { assertAckedWithinDoubt } from '../helpers/fault-run.js';
 
 const skip = !pgAvailable() ? 'PostgreSQL server binaries not installed' : citusInstalled() ? false : 'Citus not available: the citus extension is not installed for PostgreSQL 15';
 const out = (r: CliResult): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
@@ -69,17 +70,19 @@ describe('--citus-workers 2 --fault worker-restart@5s', { skip }, () => {
       assert.ok(n.targetOpsHz !== null && n.targetOpsHz > 0, JSON.stringify(n));
       // Judged over the 1 s intervals mostly inside the restarted worker's outage (1.3–4 s here).
       assert.ok(n.duringOtherOutagesOpsHz !== null, `no interval inside the outage: ${JSON.stringify(s.ingest.byNode)}`);
-      // Near its share of the target (loose: a loaded 2-core box, and the failing worker's statements hold connections a while).
-      assert.ok(n.duringOtherOutagesOpsHz >= 0.5 * n.targetOpsHz, `${n.node} served ${n.duringOtherOutagesOpsHz} ops/s during the outage, target share ${n.targetOpsHz}\n${out(r)}`);
+      // Served meanwhile, not stalled. Not at its full share: while the worker shuts down, the coordinator
+      // takes 100–300 ms to fail each statement for it (seen here), and those hold the client's
+      // connections, so the other worker's statements wait behind them, then catch up (open loop).
+      assert.ok(n.duringOtherOutagesOpsHz >= 0.25 * n.targetOpsHz, `${n.node} served ${n.duringOtherOutagesOpsHz} ops/s during the outage, target share ${n.targetOpsHz}\n${out(r)}`);
+      // Over the step it got its share: nothing of it was lost.
+      const seconds = (s.durationMs + 1000) / 1000;
+      assert.ok(n.ok >= 0.9 * n.targetOpsHz * seconds, `${n.node}: ${n.ok} operations over ${seconds} s, share ${n.targetOpsHz}/s`);
     }
   });
 
   test('acked = rows in the table, the rollup audits 0 lost / 0 duplicated', { timeout: 300_000 }, () => {
-    // A statement ended by 57P01 (its worker backend, or its coordinator session, terminated) may have
-    // committed before the error: such rows are in the table but were never acknowledged.
-    const inDoubt = (s.ingest.errorsBySqlstate['57P01'] ?? 0) + (s.ingest.errorsBySqlstate['57P02'] ?? 0);
-    const extra = (s.ingest.rowsInTable ?? -1) - s.ingest.acked;
-    assert.ok(extra >= 0 && extra <= inDoubt, `rows in the table ${s.ingest.rowsInTable}, acked ${s.ingest.acked}, in doubt ${inDoubt}\n${out(r)}`);
+    // A statement ended by 57P01 (its worker backend, or its coordinator session, terminated) may have committed.
+    assertAckedWithinDoubt(s, out(r));
     assert.equal(s.audit?.lostEvents ?? 0, 0, JSON.stringify(s.audit));
     assert.equal(s.audit?.duplicatedEvents ?? 0, 0, JSON.stringify(s.audit));
   });
