@@ -393,6 +393,8 @@ export interface DashboardSummary {
     readonly errorsBySqlstate: Record<string, number>;
     /** When a marker was last seen for the first time, ms after the schedule origin; null: none. Absent in runs of older rtbench. */
     readonly lastSeenMs?: number | null;
+    /** Each reading: [epoch ms, µs, 1 if censored (never seen; its age at the step's end) else 0]. Absent in runs of older rtbench. */
+    readonly timeline?: ReadonlyArray<readonly [number, number, 0 | 1]>;
   };
   readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
   /**

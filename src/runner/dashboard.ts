@@ -270,6 +270,11 @@ export class DashboardSession {
     return this.probeRunner?.liveResponses() ?? {};
   }
 
+  /** The freshness probe's readings so far and its oldest unseen marker (null before the load starts): live, read them only. */
+  liveFreshness(): ReturnType<FreshnessProbe['live']> | null {
+    return this.freshness?.live() ?? null;
+  }
+
   /** Start the dashboard probes (at the start of the measure phase). Never throws. */
   startProbes(): void {
     if (!this.config.dashboard.probes || this.config.dashboard.viewers === 0 || this.probeRunner) return;
@@ -418,6 +423,7 @@ export class DashboardSession {
           overCounted: fresh?.overCounted ?? 0,
           errorsBySqlstate: fresh?.errorsBySqlstate ?? {},
           lastSeenMs: fresh?.lastSeenEpochMs == null ? null : fresh.lastSeenEpochMs - originEpochMs,
+          ...(fresh ? { timeline: fresh.timeline } : {}),
         },
         audit: { ...audited, from: from.toISOString(), to: to ? to.toISOString() : null },
         probes: figures,
