@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { siteSlice, type RunConfig } from '../config/types.js';
 import { Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './messages.js';
+import { NodeLoad, type SitePlacement } from '../metrics/node-load.js';
 
 /**
  * V8's memory reducer runs full mark-compact GCs when an isolate looks idle,
@@ -41,6 +42,8 @@ export interface LoadResult {
   readonly measureLoopDelayP99Us: number[];
   /** Per worker: p50 of the same, µs. */
   readonly measureLoopDelayP50Us: number[];
+  /** Per Citus node, when a placement was given (src/metrics/node-load.ts). */
+  readonly byNode: NodeLoad | null;
 }
 
 export interface LoadOptions {
@@ -56,6 +59,8 @@ export interface LoadOptions {
    * for "now". A rejection stops the workers and is rethrown.
    */
   readonly beforeStart?: () => Promise<number | null>;
+  /** On Citus: where each site's shard lives, to attribute operations to nodes. */
+  readonly placement?: SitePlacement;
 }
 
 /** A failure to start: workers could not connect (bad password, unreachable host…). */
@@ -96,6 +101,7 @@ export class LoadPool {
     const loopDelays: number[] = new Array<number>(config.workers).fill(0);
     const loopDelaysP50: number[] = new Array<number>(config.workers).fill(0);
     let firstSentMs: number | null = null;
+    const byNode = this.opts.placement ? new NodeLoad() : null;
     for (let w = 0; w < config.workers; w++) {
       const init: WorkerInit = {
         workerIndex: w,
@@ -118,6 +124,7 @@ export class LoadPool {
         intervalMs,
         tutorialTemplate: this.opts.tutorialTemplate,
         applicationName: `rtbench-w${w}`,
+        ...(this.opts.placement ? { placement: this.opts.placement } : {}),
       };
       disableMemoryReducer();
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
@@ -131,6 +138,7 @@ export class LoadPool {
           switch (m.type) {
             case 'ready': readyResolve(); break;
             case 'interval':
+              byNode?.add(m.index, m.startMs, m.endMs, m.nodes);
               for (const row of aggregator.add(m)) this.opts.onInterval?.(row);
               break;
             case 'done':
@@ -179,6 +187,6 @@ export class LoadPool {
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, measureLoopDelayP50Us: loopDelaysP50 };
+    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, measureLoopDelayP50Us: loopDelaysP50, byNode };
   }
 }
