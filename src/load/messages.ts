@@ -117,6 +117,8 @@ export type WorkerToMain =
     readonly type: 'done';
     readonly unfinished: number;
     readonly measureLoopDelayP99Us: number;
+    /** p50 of the same (monitorEventLoopDelay: the time between its 10 ms timer's callbacks), µs. */
+    readonly measureLoopDelayP50Us: number;
     /** When the worker sent its first operation, ns after the schedule's origin; null if it sent none. */
     readonly firstSentNs: number | null;
   }

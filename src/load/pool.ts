@@ -40,6 +40,8 @@ export interface LoadResult {
   readonly workerFailures: string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
   readonly measureLoopDelayP99Us: number[];
+  /** Per worker: p50 of the same, µs. */
+  readonly measureLoopDelayP50Us: number[];
   /** Per Citus node, when a placement was given (src/metrics/node-load.ts). */
   readonly byNode: NodeLoad | null;
 }
@@ -97,6 +99,7 @@ export class LoadPool {
     const dones: Promise<number>[] = [];
     const failures: string[] = [];
     const loopDelays: number[] = new Array<number>(config.workers).fill(0);
+    const loopDelaysP50: number[] = new Array<number>(config.workers).fill(0);
     let firstSentMs: number | null = null;
     const byNode = this.opts.placement ? new NodeLoad() : null;
     for (let w = 0; w < config.workers; w++) {
@@ -141,6 +144,7 @@ export class LoadPool {
             case 'done':
               finished = true;
               loopDelays[w] = m.measureLoopDelayP99Us;
+              loopDelaysP50[w] = m.measureLoopDelayP50Us;
               if (m.firstSentNs !== null) firstSentMs = Math.min(firstSentMs ?? Infinity, m.firstSentNs / 1e6);
               resolve(m.unfinished);
               break;
@@ -183,6 +187,6 @@ export class LoadPool {
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, byNode };
+    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, measureLoopDelayP50Us: loopDelaysP50, byNode };
   }
 }

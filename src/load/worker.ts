@@ -403,7 +403,8 @@ async function main(startNs: bigint): Promise<void> {
   stopPacer();
   await slots.closeAll();
   await pacer?.terminate();
-  post({ type: 'done', unfinished, measureLoopDelayP99Us, firstSentNs });
+  const measureLoopDelayP50Us = measureLoopDelay.count > 0 ? Math.round(measureLoopDelay.percentile(50) / 1000) : 0;
+  post({ type: 'done', unfinished, measureLoopDelayP99Us, measureLoopDelayP50Us, firstSentNs });
 }
 
 port.on('message', (m: MainToWorker) => {

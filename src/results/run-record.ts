@@ -173,6 +173,8 @@ export interface ClientSummary {
   readonly cpuCoresMean: number;
   readonly maxWorkerEluMean: number;
   readonly loopDelayP99MaxUs: number;
+  /** The highest worker's p50 event-loop delay over the measure phase, µs (runs since issue 23). */
+  readonly loopDelayP50MaxUs?: number;
   readonly rssStartBytes: number;
   readonly rssEndBytes: number;
 }

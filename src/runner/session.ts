@@ -359,6 +359,7 @@ export class RunSession {
       unfinished: load.unfinished,
       workerFailures: load.workerFailures,
       measureLoopDelayP99Us: load.measureLoopDelayP99Us,
+      measureLoopDelayP50Us: load.measureLoopDelayP50Us,
       interrupted,
       endedEarly,
       // Rows an observer expired during the step are added back: acked vs table stays exact.
