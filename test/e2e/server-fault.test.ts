@@ -95,8 +95,9 @@ describe('--fault restart@10s with the rollup, a viewer and the sampler', { skip
     assert.equal(c.count, 4);
     assert.equal(c.perConnection.length, 4);
     assert.ok(c.down >= 1 && c.minMs > 0 && c.minMs <= c.medianMs && c.medianMs <= c.maxMs, JSON.stringify(c));
-    // A connection is down within the pool's outage: never longer than the pool's whole unavailable time (plus the last interval's rounding).
-    assert.ok(c.maxMs <= av.unavailableMs + 1000, `connection down ${c.maxMs} ms, the pool ${av.unavailableMs} ms`);
+    // The pool is back with its first connection; a connection that reconnects later (its own backoff) is down longer
+    // than the pool, never longer than the step (18 s).
+    assert.ok(c.maxMs < 18_000, `connection down ${c.maxMs} ms`);
     assert.match(r.stdout, /- cause: the server was unavailable \d+\.\d–\d+\.\d s: [^\n]*load connections? (was|were) unavailable/);
     assert.match(r.stdout, /unavailable .* per connection [\d.–]+ s \(\d of 4 down\)/);
   });
