@@ -11,19 +11,32 @@
  * still missing leaves the failing share above x (F / max(D, P + F) > x),
  * and **passes** once even the worst case cannot (F + missing) / max(D, P + F)
  * ≤ x, with P and F the passing and failing trial time. With the defaults
- * (3 full trials, x = 0.5) two agreeing full trials decide a rate and one
- * disturbed trial among three neither makes nor breaks it. Inconclusive
- * trials count to neither; a rate that stays undecided after its budget of
- * trials is **noise**: the capacity lies within rates the trials could not
- * tell apart, and the result says so instead of bisecting inside it.
+ * (a goal of 2 full trials, x = 0.5) one full pass decides a pass and a fail
+ * takes two: the noise between trials here is one-sided (a checkpoint, an
+ * autovacuum or a pause of the box makes a trial slower, never faster), so
+ * one disturbed trial does not break a rate, and a fail then a pass make a
+ * pass whose trials disagreed (the noise band). Inconclusive trials count
+ * to neither; a rate that stays undecided after its budget of trials is
+ * **noise**: the capacity lies within rates the trials could not tell apart,
+ * and the result says so instead of bisecting inside it.
  *
  * 1. Short trials: grow from `startHz` (× growth) until a rate fails or
  *    `maxHz` passes (shrink ÷ growth to `minHz` when the first fails); bisect
  *    between the highest pass and the lowest fail (or the noise band's edges)
- *    until each gap is within `precision`.
+ *    until each gap is within `precision` or the trials' resolution (below).
  * 2. Full trials: the two ends of the bracket are measured at full length
  *    until each is decided; an end that flips moves the bracket and the
  *    search bisects again, now with full trials.
+ *
+ * **Resolution.** Bisection stops where the trials can no longer tell two
+ * rates apart: from the trials near the limit (the figure nearest its limit
+ * between half and twice that limit), the elasticity e of that figure against
+ * the rate (least squares on logs) and its scatter s around the fit (trials at
+ * one rate included, so noise between trials counts) give the smallest gap
+ * whose two ends differ by two scatters: exp(2·s / e) − 1. A gap narrower
+ * than that, or than `precision`, is closed: bisecting inside the noise only
+ * buys trials whose verdicts are coin flips. A figure that does not rise with
+ * the rate (e < 0.1) resolves nothing: the gaps close at once.
  *
  * `harness` (the client could not drive the trial) is never a pass; two in a
  * row at one rate (with no other verdict between) make that rate the client's
@@ -41,6 +54,12 @@ export interface TrialOutcome {
   readonly verdict: TrialVerdict;
   /** The trial's planned duration (its duration class), ms. */
   readonly plannedMs: number;
+  /**
+   * How close the trial came to its limits: the largest figure / limit over
+   * its upper-limit SLOs (1 is at the limit). Null or absent when none had a
+   * value. The search reads the rate's resolution from it.
+   */
+  readonly worst?: number | null;
 }
 
 export interface SearchOptions {
@@ -68,7 +87,7 @@ export interface SearchOptions {
 export const DEFAULT_SEARCH: Omit<SearchOptions, 'startHz' | 'maxHz' | 'minHz' | 'shortMs' | 'fullMs'> = {
   growth: 2,
   precision: 0.1,
-  goalTrials: 3,
+  goalTrials: 2,
   exceedRatio: 0.5,
   maxTrials: 30,
 };
@@ -123,6 +142,52 @@ export interface Bracket {
   /** True once any full-length trial ran (the final phase). */
   readonly finalPhase: boolean;
   readonly states: readonly RateState[];
+  /** How finely the trials can tell rates apart; null with too few trials near the limit. */
+  readonly resolution: Resolution | null;
+}
+
+/** How finely the trials near the limit can tell two rates apart. */
+export interface Resolution {
+  /** d log(figure / limit) / d log(rate), least squares over the trials near the limit. */
+  readonly elasticity: number;
+  /** Scatter of log(figure / limit) around the fit (residual standard deviation). */
+  readonly scatter: number;
+  /** Trials and distinct rates the fit used. */
+  readonly trials: number;
+  readonly rates: number;
+  /** hi / lo − 1 below which a gap cannot be resolved: exp(2·scatter / elasticity) − 1; Infinity when the figure does not rise with the rate. */
+  readonly gap: number;
+}
+
+/** A figure nearer its limit than this (either way) tells where the limit is; farther, a knee or a floor would bend the fit. */
+const NEAR_LIMIT = [0.5, 2] as const;
+/** Below this elasticity the figure does not rise with the rate: rates cannot be told apart by it. */
+const FLAT_ELASTICITY = 0.1;
+
+/**
+ * The resolution of the trials so far: from trials whose worst figure is
+ * within [0.5, 2] × its limit (not harness), at least 4 of them at 3 or more
+ * rates (two degrees of freedom for the scatter).
+ */
+export function resolutionOf(trials: readonly TrialOutcome[]): Resolution | null {
+  const pts = trials
+    .filter((t) => t.verdict !== 'harness' && typeof t.worst === 'number' && t.worst >= NEAR_LIMIT[0] && t.worst <= NEAR_LIMIT[1])
+    .map((t) => ({ x: Math.log(t.rateHz), y: Math.log(t.worst!) }));
+  const rates = new Set(pts.map((p) => p.x)).size;
+  if (pts.length < 4 || rates < 3) return null;
+  const mx = pts.reduce((a, p) => a + p.x, 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
+  const sxx = pts.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  const e = pts.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+  const rss = pts.reduce((a, p) => a + (p.y - (my + e * (p.x - mx))) ** 2, 0);
+  const scatter = Math.sqrt(rss / (pts.length - 2));
+  const gap = e < FLAT_ELASTICITY ? Number.POSITIVE_INFINITY : Math.exp((2 * scatter) / e) - 1;
+  return { elasticity: e, scatter, trials: pts.length, rates, gap };
+}
+
+/** The gap below which bisection stops: the precision asked for, or the trials' resolution when coarser. */
+export function effectivePrecision(b: Pick<Bracket, 'resolution'>, o: Pick<SearchOptions, 'precision'>): number {
+  return Math.max(o.precision, b.resolution?.gap ?? 0);
 }
 
 export type SearchNext =
@@ -201,7 +266,7 @@ export function bracketOf(trials: readonly TrialOutcome[], o: SearchOptions): Br
     .filter((s) => s.rateHz > (passHz ?? 0) && s.rateHz < top && (s.status === 'noise' || s.mixed || (s.status === 'pass' && lowestFail !== null && s.rateHz > lowestFail)))
     .map((s) => s.rateHz);
   const band = bandRates.length > 0 ? [bandRates[0]!, bandRates[bandRates.length - 1]!] as const : null;
-  return { passHz, failHz, ceilingHz, band, bandRates, noise, finalPhase, states };
+  return { passHz, failHz, ceilingHz, band, bandRates, noise, finalPhase, states, resolution: resolutionOf(trials) };
 }
 
 /** The next trial, or the end. */
@@ -256,7 +321,8 @@ export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): Se
     const above = roundRate(Math.min(o.maxHz, b.band[1] * o.growth));
     if (above > b.band[1] && !b.states.some((s) => s.rateHz === above)) return run(above, `grow past the noise band [${fmt(b.band[0])}, ${fmt(b.band[1])}]`);
   }
-  const open = gaps.filter(([lo, hi]) => hi / lo - 1 > o.precision + 1e-9).sort((x, y) => y[1] / y[0] - x[1] / x[0]);
+  const precision = effectivePrecision(b, o);
+  const open = gaps.filter(([lo, hi]) => hi / lo - 1 > precision + 1e-9).sort((x, y) => y[1] / y[0] - x[1] / x[0]);
   for (const [lo, hi] of open) {
     const mid = roundRate((lo + hi) / 2);
     if (mid > lo && mid < hi && !b.states.some((s) => s.rateHz === mid)) {
@@ -291,7 +357,9 @@ export function estimateTrialsLeft(trials: readonly TrialOutcome[], o: SearchOpt
   if (b.passHz === null || upper === null) return 3 + confirm(b.passHz) + 2;
   const lo = b.passHz;
   const hi = b.band ? b.band[0] : upper;
-  const bisect = (l: number, h: number): number => Math.max(0, Math.ceil(Math.log2(Math.log(h / l) / Math.log(1 + o.precision))));
+  const precision = effectivePrecision(b, o);
+  const bisect = (l: number, h: number): number =>
+    (h / l - 1 <= precision ? 0 : Math.max(0, Math.ceil(Math.log2(Math.log(h / l) / Math.log(1 + precision)))));
   const steps = bisect(lo, hi) + (b.band ? bisect(b.band[1], upper) : 0);
   return Math.min(o.maxTrials - trials.length, steps + confirm(b.passHz) + confirm(b.failHz));
 }

@@ -15,10 +15,10 @@ import { siteSlice } from '../config/types.js';
 import type { RunRecord, ServerSummary } from '../results/run-record.js';
 import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
 import type { Slo } from '../capacity/slo.js';
-import { judgeTrial, sloSpecs, type QuantileSpec, type SloSpec } from '../capacity/verdict.js';
+import { judgeTrial, sloSpecs, worstRatio, type QuantileSpec, type SloSpec } from '../capacity/verdict.js';
 import { samplesForPass } from '../capacity/binomial.js';
 import {
-  bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resultFigures,
+  bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resolutionResult, resultFigures,
   type CapacityResult, type CapacityTrial, type TrialServer,
 } from '../capacity/result.js';
 import { connect } from '../targets/postgres.js';
@@ -124,14 +124,16 @@ export function disturbances(server: TrialServer | null): string[] {
   return out;
 }
 
-const outcomeOf = (t: CapacityTrial): TrialOutcome => ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs });
+/** A kept trial as the search sees it (its worst figure / limit from its SLOs' values, so resumed trials have it too). */
+const outcomeOf = (specs: readonly SloSpec[]) => (t: CapacityTrial): TrialOutcome =>
+  ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs, worst: worstRatio(specs, t.slos) });
 
 /** The result of the trials so far (`end` null while running). */
 function buildResult(o: CapacityOptions, x: {
   startedAt: string; started: number; trials: readonly CapacityTrial[]; end: SearchEnd | 'interrupted' | null; retries: RetryCounts; status: CapacityResult['status'];
 }): CapacityResult {
   const info = o.session.info;
-  const b = bracketOf(x.trials.map(outcomeOf), o.search);
+  const b = bracketOf(x.trials.map(outcomeOf(sloSpecs(o.slos))), o.search);
   const figures = resultFigures(x.end ?? 'interrupted', b);
   const binding = bindingLimit(x.trials, b.failHz);
   const harnessTrial = b.ceilingHz === null ? undefined : x.trials.filter((t) => t.rateHz === b.ceilingHz && t.verdict === 'harness').at(-1);
@@ -145,6 +147,7 @@ function buildResult(o: CapacityOptions, x: {
     lowerBound: x.end === null ? false : figures.lowerBound,
     binding,
     conditioning: conditioning(x.trials, binding, b.passHz),
+    resolution: resolutionResult(b.resolution, o.search.precision),
     harnessBound: {
       value: b.ceilingHz !== null && (x.end === 'harness-bound' || (b.failHz === null && b.passHz !== null)),
       reason, advice: b.ceilingHz === null ? null : harnessAdvice(reason), atHz: b.ceilingHz,
@@ -287,7 +290,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   // Written before the first trial too, so a search killed during it can be resumed.
   await o.events?.onProgress?.(buildResult(o, { startedAt, started, trials, end: null, retries, status: 'running' }));
   for (;;) {
-    const next = nextTrial(trials.map(outcomeOf), o.search);
+    const next = nextTrial(trials.map(outcomeOf(specs)), o.search);
     if (next.action === 'done') {
       end = next.end;
       break;
@@ -299,7 +302,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const index = trials.length;
     o.events?.onTrialStart?.({
       number: index + 1, rateHz: next.rateHz, plannedMs: next.plannedMs, why: next.why,
-      left: estimateTrialsLeft(trials.map(outcomeOf), o.search), elapsedMs: Date.now() - started, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
+      left: estimateTrialsLeft(trials.map(outcomeOf(specs)), o.search), elapsedMs: Date.now() - started, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
     });
     const retriesBefore = total();
     const trial = await runTrial(o, next, index, specs, retries);

@@ -36,7 +36,7 @@ import { openTarget, parseTargetSpec, runTargetSpec, type OpenTarget, type Targe
 import { parseCitusWorkers, resolveConfig } from './run.js';
 import { progressPrinter } from '../../report/phase-progress.js';
 
-const CAPACITY_FLAGS = ['betweenTrials', 'slo', 'start', 'max', 'min', 'growth', 'precision', 'trialDuration', 'shortDuration', 'stepMax', 'stepWarmup', 'maxTrials', 'confidence', 'exceedRatio', 'resume'] as const;
+const CAPACITY_FLAGS = ['betweenTrials', 'slo', 'start', 'max', 'min', 'growth', 'precision', 'trialDuration', 'shortDuration', 'stepMax', 'stepWarmup', 'maxTrials', 'confidence', 'goalTrials', 'exceedRatio', 'resume'] as const;
 
 /** compare-targets and sweep without --capacity: a capacity flag is a mistake, named in one line. */
 export function refuseCapacityFlags(args: Record<string, unknown>): void {
@@ -103,7 +103,8 @@ export function capacitySettings(args: Record<string, unknown>, config: RunConfi
   const confidencePct = positive(problems, '--confidence', pctArg(args['confidence']), 95);
   const exceedPct = positive(problems, '--exceed-ratio', pctArg(args['exceedRatio']), DEFAULT_SEARCH.exceedRatio * 100);
   const growth = positive(problems, '--growth', args['growth'], DEFAULT_SEARCH.growth, { min: 1 });
-  const maxTrials = positive(problems, '--max-trials', args['maxTrials'], DEFAULT_SEARCH.maxTrials, { integer: true, min: 1 });
+  const maxTrials = positive(problems, '--max-trials', args['maxTrials'], DEFAULT_SEARCH.maxTrials, { integer: true });
+  const goalTrials = positive(problems, '--goal-trials', args['goalTrials'], DEFAULT_SEARCH.goalTrials, { integer: true });
   if (minHz > startHz) problems.push(`--min ${minHz} is above --start ${startHz}`);
   if (startHz > maxHz) problems.push(`--start ${startHz} is above --max ${maxHz}`);
   if (precisionPct >= 100) problems.push(`--precision: a percentage below 100, got ${JSON.stringify(args['precision'])}`);
@@ -134,7 +135,7 @@ export function capacitySettings(args: Record<string, unknown>, config: RunConfi
     slos, sloSources, confidence, stepMaxMs, warmupMs,
     search: {
       startHz, maxHz, minHz, growth, precision: precisionPct / 100, shortMs, fullMs,
-      goalTrials: DEFAULT_SEARCH.goalTrials, exceedRatio: exceedPct / 100, maxTrials,
+      goalTrials, exceedRatio: exceedPct / 100, maxTrials,
     },
   };
 }
