@@ -271,9 +271,11 @@ export function resolutionResult(r: Resolution | null, precision: number): Capac
   const how = `the figure nearest its limit scatters ±${pct(Math.expm1(r.scatter))} between trials around its fit and moves with the rate at an elasticity of ` +
     `${r.elasticity.toFixed(2)} (${r.trials} trials at ${r.rates} rates near the limit)`;
   const line = !Number.isFinite(r.gap)
-    ? `the figure nearest its limit does not rise with the rate (elasticity ${r.elasticity.toFixed(2)} over ${r.trials} trials at ${r.rates} rates): the trials cannot tell rates apart by it, so the search did not bisect further`
+    ? `the figure nearest its limit does not rise with the rate (elasticity ${r.elasticity.toFixed(2)} over ${r.trials} trials at ${r.rates} rates): ` +
+      'the trials cannot tell rates apart by it, so the search did not bisect further and another search may find a different bracket'
     : limitedSearch
-      ? `rates less than ${pct(r.gap)} apart cannot be told apart here: ${how}; the search stopped bisecting there, not at --precision ${pct(precision)}`
+      ? `${how}: verdicts at rates less than ${pct(r.gap)} apart can flip from trial to trial, so the search stopped bisecting at that gap, not at --precision ${pct(precision)}, ` +
+        `and another search may find its bracket anywhere within about ×${(1 + r.gap).toFixed(1)} of this one`
       : `the trials tell rates ${pct(r.gap)} apart (${how}); bisected to --precision ${pct(precision)}`;
   return { ...r, gap: Number.isFinite(r.gap) ? r.gap : null, limitedSearch, line };
 }
