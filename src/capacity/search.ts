@@ -52,8 +52,13 @@ export type TrialVerdict = 'pass' | 'fail' | 'inconclusive' | 'harness';
 export interface TrialOutcome {
   readonly rateHz: number;
   readonly verdict: TrialVerdict;
-  /** The trial's planned duration (its duration class), ms. */
+  /** The trial's planned duration, ms. */
   readonly plannedMs: number;
+  /**
+   * Its class: far from the bracket or at its ends (as the search asked). Absent: by its length
+   * (full at --trial-duration or longer), for trials kept before classes were recorded.
+   */
+  readonly phase?: 'short' | 'full';
   /**
    * How close the trial came to its limits: the largest figure / limit over
    * its upper-limit SLOs (1 is at the limit). Null or absent when none had a
@@ -114,6 +119,8 @@ export interface RateState {
   readonly status: RateStatus;
   /** The duration class the status was taken at, ms. */
   readonly classMs: number;
+  /** Taken at the full class (the bracket's ends). */
+  readonly full: boolean;
   readonly passMs: number;
   readonly failMs: number;
   readonly trials: number;
@@ -191,7 +198,7 @@ export function effectivePrecision(b: Pick<Bracket, 'resolution'>, o: Pick<Searc
 }
 
 export type SearchNext =
-  | { readonly action: 'run'; readonly rateHz: number; readonly plannedMs: number; readonly why: string }
+  | { readonly action: 'run'; readonly rateHz: number; readonly plannedMs: number; readonly phase: 'short' | 'full'; readonly why: string }
   | { readonly action: 'done'; readonly end: SearchEnd; readonly bracket: Bracket };
 
 /** A rate a user reads: whole rows/s, three significant digits above 1,000. */
@@ -203,15 +210,25 @@ export function roundRate(hz: number): number {
 
 const fmt = (hz: number): string => Math.round(hz).toLocaleString('en-US');
 
-/** Trials a rate may take in one class before it is called noise. */
-function budget(classMs: number, o: SearchOptions): number {
-  return classMs >= o.fullMs ? o.goalTrials + 1 : 1;
+/** A trial of the full class (at the bracket's ends). */
+export function isFull(t: TrialOutcome, o: Pick<SearchOptions, 'fullMs'>): boolean {
+  return t.phase !== undefined ? t.phase === 'full' : t.plannedMs >= o.fullMs;
 }
 
-/** The status of one rate's trials at duration class `classMs` (trials of at least that planned length count). */
-export function rateState(rateHz: number, trials: readonly TrialOutcome[], classMs: number, o: SearchOptions): RateState {
+/** Trials a rate may take in one class before it is called noise. */
+function budget(full: boolean, o: SearchOptions): number {
+  return full ? o.goalTrials + 1 : 1;
+}
+
+/**
+ * The status of one rate's trials in a class: `full` (only full trials count), or short (every trial counts).
+ * A number is a duration class: full at --trial-duration or longer.
+ */
+export function rateState(rateHz: number, trials: readonly TrialOutcome[], cls: boolean | number, o: SearchOptions): RateState {
+  const full = typeof cls === 'number' ? cls >= o.fullMs : cls;
+  const classMs = full ? o.fullMs : o.shortMs;
   const at = trials.filter((t) => t.rateHz === rateHz);
-  const counted = at.filter((t) => t.plannedMs >= classMs);
+  const counted = full ? at.filter((t) => isFull(t, o)) : at;
   let passMs = 0;
   let failMs = 0;
   let inconclusive = 0;
@@ -223,15 +240,15 @@ export function rateState(rateHz: number, trials: readonly TrialOutcome[], class
   const harness = at.filter((t) => t.verdict === 'harness').length;
   const lastTwo = at.slice(-2);
   const ceiling = lastTwo.length === 2 && lastTwo.every((t) => t.verdict === 'harness');
-  const goalMs = classMs >= o.fullMs ? o.goalTrials * classMs : classMs;
+  const goalMs = full ? o.goalTrials * classMs : classMs;
   const denom = Math.max(goalMs, passMs + failMs);
   const optimistic = failMs / denom;
   const pessimistic = (failMs + Math.max(0, goalMs - passMs - failMs)) / denom;
   const decided = counted.filter((t) => t.verdict === 'pass' || t.verdict === 'fail').length;
   let status: RateStatus = optimistic > o.exceedRatio ? 'fail' : pessimistic <= o.exceedRatio ? 'pass' : 'undecided';
   // Out of budget, or inconclusive twice at full length (once at short): the trials cannot tell this rate apart.
-  if (status === 'undecided' && (decided + inconclusive >= budget(classMs, o) || inconclusive >= (classMs >= o.fullMs ? 2 : 1))) status = 'noise';
-  return { rateHz, status, classMs, passMs, failMs, trials: at.length, inconclusive, harness, ceiling, mixed: passMs > 0 && failMs > 0 };
+  if (status === 'undecided' && (decided + inconclusive >= budget(full, o) || inconclusive >= (full ? 2 : 1))) status = 'noise';
+  return { rateHz, status, classMs, full, passMs, failMs, trials: at.length, inconclusive, harness, ceiling, mixed: passMs > 0 && failMs > 0 };
 }
 
 /**
@@ -239,11 +256,10 @@ export function rateState(rateHz: number, trials: readonly TrialOutcome[], class
  * rate with full trials is judged at full length, others at short length.
  */
 export function bracketOf(trials: readonly TrialOutcome[], o: SearchOptions): Bracket {
-  const finalPhase = trials.some((t) => t.plannedMs >= o.fullMs);
+  const finalPhase = trials.some((t) => isFull(t, o));
   const rates = [...new Set(trials.map((t) => t.rateHz))].sort((a, b) => a - b);
   const states = rates.map((r) => {
-    const full = trials.some((t) => t.rateHz === r && t.plannedMs >= o.fullMs);
-    return rateState(r, trials, full ? o.fullMs : o.shortMs, o);
+    return rateState(r, trials, trials.some((t) => t.rateHz === r && isFull(t, o)), o);
   });
   const ceilings = states.filter((s) => s.ceiling).map((s) => s.rateHz);
   const ceilingHz = ceilings.length > 0 ? Math.min(...ceilings) : null;
@@ -274,20 +290,20 @@ export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): Se
   const b = bracketOf(trials, o);
   if (trials.length >= o.maxTrials) return { action: 'done', end: 'trial-limit', bracket: b };
   const state = (r: number): RateState | undefined => b.states.find((s) => s.rateHz === r);
-  const durationMs = b.finalPhase ? o.fullMs : o.shortMs;
-  const run = (rateHz: number, why: string, plannedMs = durationMs): SearchNext => ({ action: 'run', rateHz, plannedMs, why });
+  const run = (rateHz: number, why: string, full = b.finalPhase): SearchNext =>
+    ({ action: 'run', rateHz, plannedMs: full ? o.fullMs : o.shortMs, phase: full ? 'full' : 'short', why });
 
   // A rate the client could not drive once is tried again (twice in a row makes it a ceiling).
   const last = trials.at(-1);
   if (last?.verdict === 'harness' && !state(last.rateHz)!.ceiling) {
-    return run(last.rateHz, 'again: the client could not drive it (harness); twice in a row makes it the client\'s ceiling', last.plannedMs);
+    return run(last.rateHz, 'again: the client could not drive it (harness); twice in a row makes it the client\'s ceiling', isFull(last, o));
   }
   // Undecided rates that matter (the bracket's ends, or any rate in the final phase) get another trial of their class.
   const undecided = b.states.filter((s) => s.status === 'undecided' && !s.ceiling);
   const relevant = undecided.find((s) => s.rateHz === b.passHz || s.rateHz === b.failHz) ??
     undecided.find((s) => (b.passHz === null || s.rateHz > b.passHz) && (b.failHz === null || s.rateHz < b.failHz));
   if (relevant) {
-    return run(relevant.rateHz, `again: its trials so far (${fmt(relevant.passMs / 1000)} s pass, ${fmt(relevant.failMs / 1000)} s fail) do not decide it`, relevant.classMs);
+    return run(relevant.rateHz, `again: its trials so far (${fmt(relevant.passMs / 1000)} s pass, ${fmt(relevant.failMs / 1000)} s fail) do not decide it`, relevant.full);
   }
 
   // The search cannot look above the client's ceiling; a decided fail above it is kept in the bracket.
@@ -338,8 +354,8 @@ function confirmEnds(b: Bracket, o: SearchOptions, ends: ReadonlyArray<number | 
   for (const r of ends) {
     if (r === null) continue;
     const s = b.states.find((x) => x.rateHz === r)!;
-    if (s.classMs < o.fullMs) {
-      return { action: 'run', rateHz: r, plannedMs: o.fullMs, why: `full-length trial at the bracket's ${r === b.passHz ? 'pass' : 'fail'} end` };
+    if (!s.full) {
+      return { action: 'run', rateHz: r, plannedMs: o.fullMs, phase: 'full', why: `full-length trial at the bracket's ${r === b.passHz ? 'pass' : 'fail'} end` };
     }
   }
   return null;
@@ -351,7 +367,7 @@ export function estimateTrialsLeft(trials: readonly TrialOutcome[], o: SearchOpt
   const confirm = (r: number | null): number => {
     if (r === null) return 0;
     const s = b.states.find((x) => x.rateHz === r);
-    return s && s.classMs >= o.fullMs && s.status !== 'undecided' ? 0 : 2;
+    return s && s.full && s.status !== 'undecided' ? 0 : 2;
   };
   const upper = b.ceilingHz !== null && (b.failHz === null || b.ceilingHz < b.failHz) ? b.ceilingHz : b.failHz;
   if (b.passHz === null || upper === null) return 3 + confirm(b.passHz) + 2;

@@ -27,7 +27,7 @@ import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
 import { standardStepObservers } from './step-observers.js';
-import { histogramSource, looksOf, TrialMonitor } from './trial-monitor.js';
+import { histogramSource, lookCount, TrialMonitor } from './trial-monitor.js';
 import { removeTrialRows, retrying, serverNow, stateOf, type RetryCounts } from './trial-rows.js';
 
 /** The capacity search's own settings (parsed from the command line by the CLI). */
@@ -126,7 +126,7 @@ export function disturbances(server: TrialServer | null): string[] {
 
 /** A kept trial as the search sees it (its worst figure / limit from its SLOs' values, so resumed trials have it too). */
 const outcomeOf = (specs: readonly SloSpec[]) => (t: CapacityTrial): TrialOutcome =>
-  ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs, worst: worstRatio(specs, t.slos) });
+  ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs, phase: t.phase, worst: worstRatio(specs, t.slos) });
 
 /** The result of the trials so far (`end` null while running). */
 function buildResult(o: CapacityOptions, x: {
@@ -190,7 +190,7 @@ function buildResult(o: CapacityOptions, x: {
 
 /** The planned length of a trial, its longest extension and the level of each of its tests. */
 export function trialPlan(
-  next: { readonly rateHz: number; readonly plannedMs: number }, o: Pick<CapacitySettings, 'confidence' | 'stepMaxMs' | 'search'>,
+  next: { readonly rateHz: number; readonly plannedMs: number; readonly phase?: 'short' | 'full' }, o: Pick<CapacitySettings, 'confidence' | 'stepMaxMs' | 'search'>,
   specs: readonly SloSpec[], opsPerHz: number,
 ): { targetMs: number; stepMaxMs: number; alpha: number; short: boolean; opsPerS: number } {
   // Long enough that a clean rate can pass: every ingest quantile SLO gets the samples a pass needs
@@ -199,14 +199,17 @@ export function trialPlan(
   const neededMs = Math.max(0, ...specs.filter((x): x is QuantileSpec => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
     .map((x) => (samplesForPass(x.allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
   const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
-  const short = next.plannedMs < o.search.fullMs;
-  const stepMaxMs = short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
-  return { targetMs, stepMaxMs, alpha: (1 - o.confidence) / looksOf(targetMs, stepMaxMs).length, short, opsPerS };
+  const short = next.phase !== undefined ? next.phase === 'short' : next.plannedMs < o.search.fullMs;
+  // Extensions only where the search allows them (--step-max above --trial-duration): by default not where the panels
+  // are judged, since they read the rows the trial inserts and a longer trial is a harder one.
+  const extend = o.stepMaxMs > o.search.fullMs;
+  const stepMaxMs = !extend ? targetMs : short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
+  return { targetMs, stepMaxMs, alpha: (1 - o.confidence) / lookCount(targetMs, stepMaxMs), short, opsPerS };
 }
 
 /** Run one trial at `next` (retried when it cannot start), judge it, remove its rows: its record for capacity.json. */
 async function runTrial(
-  o: CapacityOptions, next: { readonly rateHz: number; readonly plannedMs: number; readonly why: string }, index: number,
+  o: CapacityOptions, next: { readonly rateHz: number; readonly plannedMs: number; readonly phase?: 'short' | 'full'; readonly why: string }, index: number,
   specs: readonly SloSpec[], retries: RetryCounts,
 ): Promise<CapacityTrial> {
   const info = o.session.info;

@@ -29,7 +29,7 @@ function simulate(verdictAt: (hz: number, nth: number, plannedMs: number) => Tri
     const next = nextTrial(trials, o);
     if (next.action === 'done') return { trials, end: next.end, bracket: next.bracket };
     const nth = trials.filter((x) => x.rateHz === next.rateHz).length;
-    trials.push(t(next.rateHz, verdictAt(next.rateHz, nth, next.plannedMs), next.plannedMs));
+    trials.push({ ...t(next.rateHz, verdictAt(next.rateHz, nth, next.plannedMs), next.plannedMs), phase: next.phase });
   }
   throw new Error('the search did not end');
 }
@@ -198,7 +198,7 @@ function simulateFigure(worstAt: (hz: number, nth: number) => number, o: SearchO
     const next = nextTrial(trials, o);
     if (next.action === 'done') return { trials, end: next.end, bracket: next.bracket };
     const nth = trials.filter((x) => x.rateHz === next.rateHz).length;
-    trials.push(w(next.rateHz, worstAt(next.rateHz, nth), next.plannedMs));
+    trials.push({ ...w(next.rateHz, worstAt(next.rateHz, nth), next.plannedMs), phase: next.phase });
   }
   throw new Error('the search did not end');
 }
@@ -260,5 +260,28 @@ describe('resolution: bisection stops where the trials cannot tell rates apart',
     const [lo, hi] = r.bracket.band ?? [f, p];
     assert.ok(lo / p - 1 <= O.precision + 1e-9 && f / hi - 1 <= O.precision + 1e-9, `bracket [${p}, ${f}], band ${r.bracket.band}`);
     assert.ok(p <= 3000 * 1.03 ** (1 / 8) && f >= 3000 / 1.03 ** (1 / 8));
+  });
+});
+
+describe('trials far from the bracket as long as those at its ends (where the panels are judged)', () => {
+  test('the class is what the search asked, not the length: one trial decides far from the bracket, the ends are still confirmed', () => {
+    const same: SearchOptions = { ...O, ...DEFAULT_SEARCH, shortMs: F, fullMs: F };
+    const cap = 3000;
+    const r = simulate((hz) => (hz <= cap ? 'pass' : 'fail'), same);
+    assert.equal(r.end, 'found');
+    const [p, f] = [r.bracket.passHz!, r.bracket.failHz!];
+    assert.ok(p <= cap && f > cap && f / p - 1 <= O.precision + 1e-9, `[${p}, ${f}]`);
+    const short = r.trials.filter((x) => x.phase === 'short');
+    const full = r.trials.filter((x) => x.phase === 'full');
+    assert.ok(short.every((x) => x.plannedMs === F) && full.every((x) => x.plannedMs === F), 'every trial has the one length');
+    // Far from the bracket each rate was tried once; the pass end got one full trial, the fail end two.
+    assert.ok(short.length > 0 && new Set(short.map((x) => x.rateHz)).size === short.length);
+    assert.deepEqual(full.map((x) => x.rateHz).sort((a, b) => a - b), [p, f, f]);
+  });
+
+  test('kept trials without a class are classed by their length', () => {
+    assert.equal(rateState(500, [t(500, 'pass', F)], true, O).status, 'undecided', 'a 20 s trial without a phase is full (goal 3 here)');
+    assert.equal(rateState(500, [{ ...t(500, 'pass', F), phase: 'short' }], true, O).trials, 1);
+    assert.equal(rateState(500, [{ ...t(500, 'pass', F), phase: 'short' }], true, O).passMs, 0, 'a short trial does not count at the full class');
   });
 });
