@@ -300,7 +300,8 @@ export function resultFigures(end: SearchEnd | 'interrupted', b: Bracket): Pick<
 export function headline(r: Pick<CapacityResult, 'end' | 'capacityHz' | 'bracket' | 'band' | 'binding' | 'harnessBound' | 'trials' | 'confidence' | 'conditioning' | 'search'> & { readonly resolution?: CapacityResult['resolution'] }): string {
   const [p, f] = r.bracket;
   const conf = `${Math.round(r.confidence * 100)}%`;
-  const band = r.band ? `; noise band ${n(r.band[0])}–${n(r.band[1])} rows/s (trials there disagreed or could not decide)` : '';
+  const band = r.band
+    ? `; noise band ${r.band[0] === r.band[1] ? `at ${n(r.band[0])}` : `${n(r.band[0])}–${n(r.band[1])}`} rows/s (trials there disagreed or could not decide)` : '';
   const bind = r.binding ? `; binding: ${r.binding.line}${r.binding.cause ? ` (cause: ${r.binding.cause})` : ''}` : '';
   const cond = r.conditioning?.flat && r.conditioning.line ? `. Note: ${r.conditioning.line}` : '';
   const res = r.resolution?.limitedSearch ? `; ${r.resolution.line}` : '';

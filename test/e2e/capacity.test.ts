@@ -52,12 +52,20 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
 
   const common = ['--workers', '1', '--connections', String(CONNECTIONS), '--step-warmup', '1s', '--short-duration', '3s', '--trial-duration', '4s', '--step-max', '8s', '--progress', '0'];
 
-  test('the bracket contains connections / service time', { timeout: 300_000 }, async () => {
+  test('the bracket contains connections / service time', { timeout: 300_000 }, async (t) => {
     const resultsDir = path.join(area.base, 'found');
     const r = await runCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--max', '2000', '--late-threshold-ms', '50',
       '--slo', 'ingest.response.p99 <= 100ms', '--results-dir', resultsDir], { timeoutMs: 280_000 });
-    assert.equal(r.code, 0, out(r));
     const { dir, c, entries } = await readCapacity(resultsDir);
+    if (c.end === 'harness-bound' && r.code === 4) {
+      // A box so loaded that the client cannot drive the rates near the capacity (seen here with five engineers' tests
+      // at load 17): the search must say so as a lower bound naming the client, and the arithmetic cannot be checked.
+      assert.match(c.headline, /lower bound: the client could not drive/);
+      assert.ok(c.harnessBound.value && c.harnessBound.reason !== null);
+      t.skip(`the client could not drive the rates near the capacity on this loaded box: ${c.headline.slice(0, 200)}`);
+      return;
+    }
+    assert.equal(r.code, 0, out(r));
     assert.equal(c.end, 'found', out(r));
     const [passHz, failHz] = c.bracket;
     assert.ok(passHz !== null && failHz !== null);
