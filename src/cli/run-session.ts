@@ -12,7 +12,7 @@ import { completeRunDir } from '../results/write.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
-import { serverSamplerFor } from '../telemetry/index.js';
+import { serverSamplerFor, type LiveServerSecond } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
 import { progressPrinter } from '../report/phase-progress.js';
 import type { OnProgress } from '../schedule/progress.js';
@@ -107,7 +107,11 @@ export function runLine(config: RunConfig, runId: string): string {
 export async function executeRun(
   config: RunConfig,
   target: OpenTarget,
-  opts: { log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[]; onProgress?: OnProgress },
+  opts: {
+    log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[]; onProgress?: OnProgress;
+    /** The server sampler's seconds as they complete (the live page). */
+    onServerSecond?: (s: LiveServerSecond) => void;
+  },
 ): Promise<{ record: RunRecord; dir: string }> {
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
@@ -124,7 +128,7 @@ export async function executeRun(
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config, onProgress ? { onProgress } : {}), ...(opts.observers ?? [])],
+    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config, { ...(onProgress ? { onProgress } : {}), ...(opts.onServerSecond ? { onSecond: opts.onServerSecond } : {}) }), ...(opts.observers ?? [])],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
       ...(onProgress ? { onProgress } : {}),

@@ -7,6 +7,7 @@ import type { CapacityResult, CapacityTrial } from '../capacity/result.js';
 import { maskSecrets } from '../targets/url.js';
 import { escapeHtml, htmlTable } from './html-parts.js';
 import { emptyModel, type PageCapacitySide, type PageModel, type PageTrial } from './page-model.js';
+import { renumberStep, type PageStepData } from './run-page.js';
 
 /** The panels' SLO figure of a trial (µs): the pooled or worst cell's value, when a panel SLO ran. */
 function panelFigure(t: CapacityTrial): number | null {
@@ -38,9 +39,13 @@ export function sideOf(r: CapacityResult, side: string, label: string): PageCapa
 
 const n0 = (v: number | null): string => (v === null ? '—' : Math.round(v).toLocaleString('en-US'));
 
-/** The finished search's page: one target, or both of a two-target search with the ratio b/a. */
+/**
+ * The finished search's page: one target, or both of a two-target search with the ratio b/a. With each
+ * side's trials as step data (`steps`, the trials this process ran), the time charts show the whole search,
+ * trial after trial.
+ */
 export function capacityPageModel(
-  sides: ReadonlyArray<{ readonly side: string; readonly label: string; readonly result: CapacityResult }>,
+  sides: ReadonlyArray<{ readonly side: string; readonly label: string; readonly result: CapacityResult; readonly steps?: readonly PageStepData[] }>,
   ratio: { ratio: number | null; low: number | null; high: number | null; kind?: 'value' | 'at-least' | 'at-most' | 'none' } | null = null,
 ): PageModel {
   const first = sides[0]?.result;
@@ -53,6 +58,15 @@ export function capacityPageModel(
     m.lines.push(`${side ? `${side}: ` : ''}${r.startedAt} → ${r.finishedAt}; target ${r.target.kind} ${maskSecrets(r.target.url)}; scenario ${r.scenario}; ${r.trials.length} trials in ${(r.wallMs / 1000).toFixed(0)} s; SLOs ${r.slos.join(', ')} (and always: valid by the self-check, achieved within 1% of the target, no errors)`);
     m.capacity!.sides.push(sideOf(r, side, label));
     m.capacity!.trials.push(...r.trials.map((s) => trialOf(s, side)));
+    for (const d of sides.find((x) => x.side === side)?.steps ?? []) {
+      const n = renumberStep(d, m.steps.length, side);
+      m.steps.push(n.step);
+      m.intervals.push(...n.intervals);
+      m.outages.push(...n.outages);
+      m.server.push(...n.server);
+      m.freshness.push(...n.freshness);
+      if (n.panels.length > 0) m.panels = { step: n.step.index, cells: n.panels };
+    }
   }
   if (ratio) {
     m.capacity!.ratio = ratio;

@@ -8,6 +8,7 @@ import Table from 'cli-table3';
 import type { Comparison } from '../compare/compare.js';
 import type { ServerRole, Summary } from '../results/run-record.js';
 import { formatUs } from './console.js';
+import type { ReportTable } from './tables.js';
 
 export interface ComparisonRow {
   readonly figure: string;
@@ -127,4 +128,13 @@ export function comparisonTable(rows: readonly ComparisonRow[], labelA: string, 
   const t = new Table({ head: ['figure', 'a', 'b', 'b/a [95% CI]', 'b vs a (n a/b)'], style: { head: [], border: [] } });
   for (const r of rows) t.push([r.figure, show(r.a, r.unit), show(r.b, r.unit), ratioText(r), verdictText(r)]);
   return `a: ${labelA}\nb: ${labelB}\n${t.toString()}`;
+}
+
+/** The compare-targets table for the page (html-parts' htmlTable). */
+export function comparisonReportTable(rows: readonly ComparisonRow[]): ReportTable {
+  return {
+    id: 'comparison', title: 'a and b side by side (b/a with its 95% interval)',
+    head: ['figure', 'a', 'b', 'b/a [95% CI]', 'b vs a (n a/b)'],
+    rows: rows.map((r) => [r.figure, show(r.a, r.unit), show(r.b, r.unit), ratioText(r), verdictText(r)]),
+  };
 }

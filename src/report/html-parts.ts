@@ -21,7 +21,6 @@ ul.reasons { color: #c62828; margin: 6px 0; }
 nav { margin: 8px 0 0; font-size: 13px; } nav a { margin-right: 10px; color: #0b57d0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; }
 figure { margin: 0; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px; }
-figure svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: 12px; color: #555; margin-top: 4px; }
 .tables { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 16px; align-items: start; }
 section.table { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 10px; overflow-x: auto; }

@@ -23,6 +23,8 @@ export interface PageSeries {
   readonly right?: boolean;
   /** Larger markers, e.g. failed trials. */
   readonly big?: boolean;
+  /** Join the line across nulls (a line whose points sit at other series' x values). */
+  readonly span?: boolean;
 }
 
 /** A shaded x range: warm-up, an outage, a capacity bracket. */
@@ -30,7 +32,13 @@ export interface PageBand {
   readonly from: number;
   readonly to: number;
   readonly label: string;
-  readonly kind: 'warmup' | 'outage' | 'bracket';
+  readonly kind: 'warmup' | 'outage' | 'bracket' | 'step';
+}
+
+/** A point in time marked on a chart (an interval with failed operations). */
+export interface PageMark {
+  readonly x: number;
+  readonly label: string;
 }
 
 /** One chart: columnar data for uPlot (`xs` and one `values` per series). */
@@ -42,6 +50,8 @@ export interface PageChart {
   readonly caption: string;
   /** Time charts share the cursor (lined up in time). */
   readonly time?: boolean;
+  /** The x range to show (time charts: the whole timeline, so every time chart spans the same seconds). */
+  readonly xRange?: readonly [number, number];
   readonly x: { readonly label: string; readonly unit: PageUnit; readonly log?: boolean; readonly categories?: readonly string[] };
   readonly y: { readonly label: string; readonly unit: PageUnit; readonly log?: boolean };
   readonly y2?: { readonly label: string; readonly unit: PageUnit };
@@ -50,6 +60,8 @@ export interface PageChart {
   readonly bands?: readonly PageBand[];
   /** Areas filled between two series (by name), e.g. a gate's band from the window mean to its limit. */
   readonly fills?: ReadonlyArray<{ readonly upper: string; readonly lower: string; readonly color: string }>;
+  /** Instants marked with a red tick under the plot: intervals with errors. */
+  readonly marks?: readonly PageMark[];
   /** Horizontal lines (SLO limits) in y units. */
   readonly hlines?: ReadonlyArray<{ readonly value: number; readonly label: string }>;
 }
@@ -69,8 +81,48 @@ export interface PageInterval {
   readonly errors: number;
   readonly late: number;
   readonly dropped: number;
-  /** The interval fell in an outage (issue 22's per-interval field, when the run has it). */
-  readonly outage?: boolean;
+  /** Time within the interval the target could not serve, ms (runs of older rtbench: absent). */
+  readonly unavailableMs?: number;
+  /** The outages that touched the interval, s after the step's origin (endS null: not over at the interval's end). */
+  readonly outages?: ReadonlyArray<{ readonly startS: number; readonly endS: number | null; readonly causes: readonly string[] }>;
+  /** Failed operations and reconnects of the interval by SQLSTATE. */
+  readonly errorsBySqlstate?: Readonly<Record<string, number>>;
+}
+
+/** One second of the server sampler (server.csv's row), t at the second's end in s after the step's origin. */
+export interface PageServerSecond {
+  readonly step: number;
+  readonly t: number;
+  /** Mean active sessions by "role wait-class" (e.g. "ingest CPU", "rollup Lock"). */
+  readonly waits: Readonly<Record<string, number>>;
+  readonly walMBps: number | null;
+  readonly serverCores: number | null;
+  readonly clientCores: number | null;
+  readonly clientMainCores: number | null;
+  /** Share of the second runnable tasks waited for a CPU (0..1). */
+  readonly cpuPressure: number | null;
+}
+
+/** One dashboard panel × window: its response latency (refresh due time → result) so far in the step, µs. */
+export interface PagePanelCell {
+  readonly probe: string;
+  readonly window: string;
+  readonly p50Us: number | null;
+  readonly p95Us: number | null;
+  readonly n: number;
+}
+
+/**
+ * A freshness reading, t in s after the step's origin: a marker seen in the
+ * rollup (`seen`: its commit-to-visible time), one never seen by the step's end
+ * (`censored`: its age then, a lower bound), or live, the oldest marker not seen
+ * yet (`pending`: its age at that second).
+ */
+export interface PageFreshPoint {
+  readonly step: number;
+  readonly t: number;
+  readonly us: number;
+  readonly kind: 'seen' | 'censored' | 'pending';
 }
 
 /** A step of a session (one run, or one capacity trial). */
@@ -82,6 +134,8 @@ export interface PageStep {
   readonly rateHz: number | null;
   readonly warmupS: number;
   readonly durationS: number;
+  /** A capacity trial's number within its target's search (0-based), when it differs from `index`. */
+  readonly trial?: number;
 }
 
 /** One finished capacity trial (latencies in µs). */
@@ -111,7 +165,8 @@ export interface PageCapacitySide {
 }
 
 export interface PageModel {
-  readonly kind: 'run' | 'capacity' | 'history';
+  /** compare: two runs (compare-targets), drawn end to end on the time charts like a search's trials. */
+  readonly kind: 'run' | 'capacity' | 'history' | 'compare' | 'sweep';
   title: string;
   /** Lines under the title (plain text). */
   lines: string[];
@@ -132,6 +187,12 @@ export interface PageModel {
   configText: string;
   /** Notices as they came (live). */
   notices: string[];
+  /** The server sampler's seconds (waits by role, CPU, WAL). */
+  server: PageServerSecond[];
+  /** The panels of the latest step with viewers, updated each second live. */
+  panels: { step: number; cells: PagePanelCell[] } | null;
+  /** Freshness readings as they came. */
+  freshness: PageFreshPoint[];
   /** A long set-up phase under way (preload, probes' idle baseline…): how far, the time left in ms; null when none. */
   progress?: { phase: string; done: number; total: number | null; unit: string; etaMs: number | null } | null;
 }
@@ -144,13 +205,16 @@ export type PageEvent =
   | { readonly type: 'side'; readonly side: PageCapacitySide }
   | { readonly type: 'trial'; readonly trial: PageTrial }
   | { readonly type: 'notice'; readonly text: string }
+  | { readonly type: 'server'; readonly row: PageServerSecond }
+  | { readonly type: 'panels'; readonly step: number; readonly cells: PagePanelCell[] }
+  | { readonly type: 'freshness'; readonly points: PageFreshPoint[] }
   | { readonly type: 'progress'; readonly phase: string; readonly done: number; readonly total: number | null; readonly unit: string; readonly etaMs: number | null; readonly end: boolean }
   | { readonly type: 'final'; readonly model: PageModel };
 
 /** An empty model to start a live page with. */
 export function emptyModel(kind: PageModel['kind'], title: string, lines: string[] = []): PageModel {
   return {
-    kind, title, lines, verdict: null, steps: [], intervals: [], outages: [], phase: null, finished: false, charts: [],
+    kind, title, lines, verdict: null, steps: [], intervals: [], outages: [], phase: null, finished: false, charts: [], server: [], panels: null, freshness: [],
     capacity: kind === 'capacity' ? { sides: [], trials: [], ratio: null } : null, tablesHtml: '', configText: '', notices: [],
   };
 }

@@ -6,12 +6,14 @@
  * fetched. The model is embedded as JSON (`<` escaped), never as markup.
  */
 import type { PageModel } from './page-model.js';
-import { applyEvent, capacityCharts, currentStep, escapeText, formatValue, pageMain, statusLine, timeCharts, trialsTableHtml } from './page-script.js';
+import {
+  applyEvent, capacityCharts, currentStep, escapeText, formatValue, freshnessCharts, pageMain, panelsTableHtml, serverTimeCharts, statusLine, stepSlots, timeCharts, timeline, trialsTableHtml,
+} from './page-script.js';
 import { REPORT_CSS } from './html-parts.js';
 import { uplotAsset } from './uplot-asset.js';
 
 /** The functions the page defines, by their source (each self-contained; see page-script.ts). */
-const PAGE_FUNCTIONS = [applyEvent, formatValue, escapeText, currentStep, timeCharts, capacityCharts, trialsTableHtml, statusLine, pageMain];
+const PAGE_FUNCTIONS = [applyEvent, formatValue, escapeText, currentStep, timeline, stepSlots, timeCharts, serverTimeCharts, freshnessCharts, capacityCharts, trialsTableHtml, panelsTableHtml, statusLine, pageMain];
 
 const PAGE_CSS = `
 #charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; }
@@ -54,6 +56,7 @@ export function pageHtml(model: PageModel, opts: PageOptions = {}): string {
 </header>
 <noscript><p>The charts need JavaScript; the tables below are complete without it.</p></noscript>
 <div id="trials"></div>
+<div id="panels"></div>
 <h2>Charts</h2>
 <div id="charts"></div>
 <h2>Figures</h2>

@@ -7,12 +7,10 @@
  * problems) are built by the page itself from the intervals (page-script.ts),
  * so the live page and the report draw them the same way.
  */
-import type { IntervalRow } from '../metrics/aggregate.js';
 import { NAMED_SPEEDUPS } from '../probe/figures.js';
 import type { ByWindow, ProbeFigures, RunRecord } from '../results/run-record.js';
 import type { PageChart } from './page-model.js';
 import { INSUFFICIENT } from './console.js';
-import { serverCharts } from './server-report.js';
 
 /** The part of an HdrHistogram the percentile chart reads (values in µs). */
 export interface PercentileSource {
@@ -40,17 +38,6 @@ export function percentileCurve(h: PercentileSource): Array<readonly [number, nu
   }
   out.push([Math.max(n, 1.0001), h.maxValue]);
   return out;
-}
-
-/**
- * Interval rows worth plotting over time: a stub far shorter than the usual
- * interval (the runner's last, cut at the end of the schedule) would show a
- * rate and percentiles from a handful of operations, so it is left out.
- */
-export function plottedIntervals(rows: readonly IntervalRow[]): IntervalRow[] {
-  const lengths = rows.map((r) => r.endMs - r.startMs).sort((a, b) => a - b);
-  const median = lengths[Math.floor(lengths.length / 2)] ?? 0;
-  return rows.filter((r) => r.endMs - r.startMs >= median / 5);
 }
 
 /** Histograms drawn on one chart; labels[i] is how names[i] appears in the legend. */
@@ -164,8 +151,6 @@ function probeBarCharts(p: ProbeFigures): PageChart[] {
 /** The finished run's charts beyond the time charts, in page order. */
 export function runCharts(record: RunRecord): PageChart[] {
   return [
-    // Under the response-time chart, on the same time axis: what the server was doing then.
-    ...serverCharts(record),
     ...distributionCharts(record.histograms, record.summary.probes),
     ...(record.summary.probes ? probeBarCharts(record.summary.probes) : []),
   ];

@@ -1,12 +1,12 @@
 /**
- * The server's part of report.html: active sessions by wait class over time
- * (drawn under the ingest latency chart), WAL MB/s over time, and tables of
- * waits per role, statements by role and plan shapes. From summary.json
- * `server` and server.csv (record.files). Pure. Charts as data for the
- * page's charts (page-model.ts), drawn by uPlot like the rest of the page.
+ * The server's part of the page: its seconds (active sessions by role and wait
+ * class, CPU, WAL MB/s; the page draws them on the time axis, live from the
+ * sampler and in report.html from server.csv) and tables of waits per role,
+ * statements by role and plan shapes. From summary.json `server` and
+ * server.csv (record.files). Pure.
  */
 import type { RunRecord, ServerSummary } from '../results/run-record.js';
-import type { PageBand, PageChart } from './page-model.js';
+import type { PageServerSecond } from './page-model.js';
 import { ROLES } from '../telemetry/roles.js';
 import { describePlan } from '../telemetry/plans.js';
 import { topWaits } from '../telemetry/waits.js';
@@ -37,61 +37,29 @@ export function parseServerCsv(text: string): { columns: string[]; rows: Array<R
 
 const ROLE_COLUMNS = new RegExp(`^(${ROLES.join('|')})_(.+)$`);
 
-/** The server charts of a run (none without server.csv), on the time charts' axis (s after the step's origin). */
-export function serverCharts(record: RunRecord): PageChart[] {
-  const csv = record.files?.['server.csv'];
+/**
+ * The sampler's seconds of a run as the page's (server.csv; none without it), on the time charts' axis:
+ * t at each second's end in s after the step's origin, as the interval rows are. The seconds of the load
+ * only (the plans and the audit come after).
+ */
+export function serverSeconds(csv: string | undefined, step: number): PageServerSecond[] {
   if (!csv) return [];
   const parsed = parseServerCsv(csv);
-  const columns = parsed.columns;
-  // The seconds of the load only (the plans and the audit come after), on the latency chart's time axis.
-  const rows = parsed.rows.filter((r) => r.phase !== 'after');
-  if (rows.length === 0) return [];
-  // Plotted at the end of each second, as the interval rows are.
-  const xs = rows.map((r) => Number(r.second) + 1);
-  const warm = rows.filter((r) => r.phase === 'warmup');
-  const bands: PageBand[] = warm.length > 0 ? [{ from: Number(warm[0]!.second), to: Number(warm[warm.length - 1]!.second) + 1, label: 'warm-up', kind: 'warmup' }] : [];
-  const col = (c: string): Array<number | null> => rows.map((r) => (typeof r[c] === 'number' ? (r[c] as number) : null));
-  const waitCols = columns.filter((c) => ROLE_COLUMNS.test(c));
-  const total = (c: string): number => rows.reduce((a, r) => a + (typeof r[c] === 'number' ? (r[c] as number) : 0), 0);
-  const shown = waitCols.filter((c) => total(c) > 0).sort((a, b) => total(b) - total(a)).slice(0, 10);
-  const x = { label: 'time since start, s', unit: 's' } as const;
-  const charts: PageChart[] = [];
-  if (shown.length > 0) {
-    charts.push({
-      id: 'server-waits', time: true, x, xs, bands,
-      title: 'Active sessions by role and wait class',
-      caption: 'Mean active sessions per second in pg_stat_activity samples, by role and wait class (CPU: active, waiting on nothing instrumented); read it under the response-time chart: a Lock line rising with the ingest p99 names the cause.',
-      y: { label: 'active sessions', unit: 'sessions' },
-      series: shown.map((c) => {
-        const m = ROLE_COLUMNS.exec(c)!;
-        return { name: `${m[1]} ${m[2]}`, values: col(c) };
-      }),
-    });
-  }
-  if (columns.includes('wal_bytes_per_s')) {
-    charts.push({
-      id: 'server-wal', time: true, x, xs, bands,
-      title: 'WAL written per second',
-      caption: 'The WAL insert position moved per second (the whole server), in MB/s.',
-      y: { label: 'MB/s', unit: 'MB/s' },
-      series: [{ name: 'WAL MB/s', values: col('wal_bytes_per_s').map((v) => (v === null ? null : v / 1e6)) }],
-    });
-  }
-  if (rows.some((r) => typeof r.server_cores === 'number')) {
-    charts.push({
-      id: 'server-cpu', time: true, x, xs, bands,
-      title: 'CPU of server and client on this host',
-      caption: 'Cores used per second by the server\'s processes and by the client (its main thread apart), and the share of time runnable tasks waited for a CPU (/proc/pressure/cpu).',
-      y: { label: 'cores', unit: 'cores' },
-      series: [
-        { name: 'server cores', values: col('server_cores') },
-        { name: 'client cores', values: col('client_cores') },
-        { name: 'client main thread cores', values: col('client_main_cores'), dashed: true },
-        { name: 'cpu pressure (0..1)', values: col('cpu_pressure'), dashed: true, color: '#a33' },
-      ],
-    });
-  }
-  return charts;
+  const waitCols = parsed.columns.filter((c) => ROLE_COLUMNS.test(c));
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return parsed.rows.filter((r) => r.phase !== 'after').map((r) => {
+    const waits: Record<string, number> = {};
+    for (const c of waitCols) {
+      const v = num(r[c]);
+      const m = ROLE_COLUMNS.exec(c)!;
+      if (v !== null && v > 0) waits[`${m[1]} ${m[2]}`] = v;
+    }
+    const wal = num(r['wal_bytes_per_s']);
+    return {
+      step, t: Number(r['second']) + 1, waits, walMBps: wal === null ? null : wal / 1e6,
+      serverCores: num(r['server_cores']), clientCores: num(r['client_cores']), clientMainCores: num(r['client_main_cores']), cpuPressure: num(r['cpu_pressure']),
+    };
+  });
 }
 
 const num = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));

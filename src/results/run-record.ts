@@ -384,6 +384,8 @@ export interface DashboardSummary {
     readonly markersUnseen: number;
     readonly overCounted: number;
     readonly errorsBySqlstate: Record<string, number>;
+    /** Each reading: [epoch ms, µs, 1 if censored (never seen; its age at the step's end) else 0]. Absent in runs of older rtbench. */
+    readonly timeline?: ReadonlyArray<readonly [number, number, 0 | 1]>;
   };
   readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
   readonly probes: ProbeFigures | null;

@@ -57,6 +57,8 @@ export interface FreshnessResult {
   /** Counted by the rollup beyond the markers inserted in their period (double counting). */
   readonly overCounted: number;
   readonly errorsBySqlstate: Record<string, number>;
+  /** Every reading in time order: [epoch ms, µs, 1 if censored (never seen, its age then) else 0]. */
+  readonly timeline: ReadonlyArray<readonly [number, number, 0 | 1]>;
 }
 
 /**
@@ -161,6 +163,7 @@ export class FreshnessProbe {
   private readonly book = new MarkerBook();
   private readonly histogram = newHistogram();
   private readonly errors: Record<string, number> = {};
+  private readonly readings: Array<readonly [number, number, 0 | 1]> = [];
   private readonly clients: { writer?: Client | undefined; reader?: Client | undefined } = {};
   private readonly insertSql: string;
   private readonly pollSql: string;
@@ -212,7 +215,11 @@ export class FreshnessProbe {
     await this.poll();
     for (const c of [this.clients.writer, this.clients.reader]) await c?.end().catch(() => undefined);
     const censored = this.book.unseenAges(nowNs());
-    for (const ns of censored) recordNs(this.histogram, ns);
+    const endMs = Date.now();
+    for (const ns of censored) {
+      recordNs(this.histogram, ns);
+      this.readings.push([endMs, Math.floor(ns / 1000), 1]);
+    }
     return {
       histogram: this.histogram,
       markersInserted: this.book.inserted,
@@ -222,7 +229,17 @@ export class FreshnessProbe {
       markersCensored: censored.length,
       overCounted: this.book.overCounted,
       errorsBySqlstate: { ...this.errors },
+      timeline: this.readings,
     };
+  }
+
+  /**
+   * Live, while the step runs: the readings so far ([epoch ms, µs, 0]; read them only) and the age
+   * of the oldest marker not seen yet, µs (null: none pending).
+   */
+  live(): { readonly readings: ReadonlyArray<readonly [number, number, 0 | 1]>; readonly oldestUnseenUs: number | null } {
+    const ages = this.book.unseenAges(nowNs());
+    return { readings: this.readings, oldestUnseenUs: ages.length > 0 ? Math.floor(Math.max(...ages) / 1000) : null };
   }
 
   private async every(intervalMs: number, fn: () => Promise<void>, halted: () => boolean): Promise<void> {
@@ -282,9 +299,13 @@ export class FreshnessProbe {
     if (oldest === undefined) return Promise.resolve();
     return this.withClient('reader', async (c) => {
       const sentNs = nowNs();
+      const sentMs = Date.now();
       const r = await c.query<{ period: Date; n: string }>(this.pollSql, [this.siteId, new Date(oldest)]);
       const counts = new Map(r.rows.map((row) => [row.period.getTime(), Number(row.n)] as const));
-      for (const ns of this.book.observe(counts, sentNs)) recordNs(this.histogram, ns);
+      for (const ns of this.book.observe(counts, sentNs)) {
+        recordNs(this.histogram, ns);
+        this.readings.push([sentMs, Math.floor(ns / 1000), 0]);
+      }
       const now = nowNs();
       this.book.expire(now - this.giveUpMs * 1e6, now);
     });

@@ -269,6 +269,11 @@ export class DashboardSession {
     return this.probeRunner?.liveResponses() ?? {};
   }
 
+  /** The freshness probe's readings so far and its oldest unseen marker (null before the load starts): live, read them only. */
+  liveFreshness(): ReturnType<FreshnessProbe['live']> | null {
+    return this.freshness?.live() ?? null;
+  }
+
   /** Start the dashboard probes (at the start of the measure phase). Never throws. */
   startProbes(): void {
     if (!this.config.dashboard.probes || this.config.dashboard.viewers === 0 || this.probeRunner) return;
@@ -402,6 +407,7 @@ export class DashboardSession {
           markersUnseen: fresh?.markersUnseen ?? 0,
           overCounted: fresh?.overCounted ?? 0,
           errorsBySqlstate: fresh?.errorsBySqlstate ?? {},
+          ...(fresh ? { timeline: fresh.timeline } : {}),
         },
         audit: { ...audited, from: from.toISOString(), to: to ? to.toISOString() : null },
         probes: figures,

@@ -25,6 +25,16 @@ export interface SessionInfo {
   readonly citus?: CitusInfo;
   /** Rows of this instance's sites in http_request when the session was set up. */
   readonly rowsAtSetup: number;
+  /** The dashboard's live figures while a step runs (with a rollup): read them only (the live page). */
+  readonly live?: LiveDashboard;
+}
+
+/** What the dashboard measured so far in the running step. */
+export interface LiveDashboard {
+  /** The panels' response histograms (`panel-response-<probe>-<window>`), empty before the viewers start. */
+  panels(): Record<string, Histogram>;
+  /** Freshness readings so far ([epoch ms, µs, censored]) and the oldest unseen marker's age, µs. */
+  freshness(): { readonly readings: ReadonlyArray<readonly [number, number, 0 | 1]>; readonly oldestUnseenUs: number | null } | null;
 }
 
 /** One measure step: its own warm-up and measure window on the session's set-up. */

@@ -212,7 +212,11 @@ export class RunSession {
     } else {
       opts.events?.onReady?.(server);
     }
-    const info: SessionInfo = { config, url, targetKind: opts.targetKind, server, ...(citus ? { citus } : {}), rowsAtSetup: rowsBefore };
+    const liveDash = dashboard;
+    const info: SessionInfo = {
+      config, url, targetKind: opts.targetKind, server, ...(citus ? { citus } : {}), rowsAtSetup: rowsBefore,
+      ...(liveDash ? { live: { panels: () => liveDash.livePanelResponses(), freshness: () => liveDash.liveFreshness() } } : {}),
+    };
     return new RunSession(opts, info, startedAt, dashboard, rendezvous, onCitusAtSetup);
   }
 

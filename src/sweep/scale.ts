@@ -3,12 +3,11 @@
  * per point and window, each panel's p50/p95 against the rows it reads (raw
  * rows for raw panels, rollup rows for rollup panels), raw vs rollup and exact
  * vs HLL speedups with their 95% intervals, and what the history costs on disk
- * and in cache. A table and a log–log chart of latency over rows read. Pure.
+ * and in cache. Tables and log–log charts (the page's) of latency over history and rows read. Pure.
  */
 import type { Histogram } from '../metrics/histogram.js';
 import type { Ci95, Summary } from '../results/run-record.js';
-import { lineChartSvg } from '../report/charts.js';
-import { colorAt } from '../report/svg.js';
+import type { PageChart, PageSeries } from '../report/page-model.js';
 import { formatUs } from '../report/console.js';
 import type { ScaleSummary, ScaleWindow } from '../runner/scale-observer.js';
 
@@ -135,29 +134,40 @@ export function scaleCostTable(points: readonly ScalePoint[]): { head: string[];
   };
 }
 
-/** Log–log chart: each panel's p50 (solid) and p95 (dashed) on the 1 d window over the rows it reads, one point per history size. */
-export function scaleChartSvg(points: readonly ScalePoint[], window: ScaleWindow = '1d'): string {
-  // One colour per panel: p50 solid, p95 dashed.
-  const series = SCALE_PANELS.flatMap((panel, i) => (['p50', 'p95'] as const).map((q) => ({
-    name: `${panel.probe} ${q}`,
-    dashed: q === 'p95',
-    color: colorAt(i),
-    points: points
-      .map((p) => {
-        const c = p.panels[panel.probe]?.[window];
-        const y = q === 'p50' ? c?.p50Us ?? null : c?.p95Us ?? null;
-        return [c?.rowsRead ?? 0, c?.rowsRead && y ? y : null] as const;
-      })
-      .filter(([rows]) => rows > 0)
-      .sort((a, b) => a[0] - b[0]),
-  })));
-  return lineChartSvg({
-    title: `Panel latency over rows read (${window} window), log–log`,
-    series,
-    x: { label: `rows the panel reads (raw rows for raw panels, rollup rows for rollup panels; ${window} window)`, scale: 'log', format: (v) => v.toLocaleString('en-US') },
-    y: { label: 'latency under load', scale: 'log', format: formatUs },
-    markers: true,
-  });
+const PANEL_COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9'];
+
+/** One chart of panel p50 (solid) / p95 (dashed) lines over a per-point x; the x values of all lines merged (uPlot's data is columnar), each line joined across the others' x. */
+function panelLines(points: readonly ScalePoint[], window: ScaleWindow, xOf: (p: ScalePoint, panel: string) => number | null): { xs: number[]; series: PageSeries[] } {
+  const lines = SCALE_PANELS.flatMap((panel, i) => (['p50', 'p95'] as const).map((q) => {
+    const m = new Map<number, number>();
+    for (const p of points) {
+      const x = xOf(p, panel.probe);
+      const c = p.panels[panel.probe]?.[window];
+      const y = q === 'p50' ? c?.p50Us ?? null : c?.p95Us ?? null;
+      if (x !== null && x > 0 && y !== null && y > 0) m.set(x, y);
+    }
+    return { name: `${panel.probe} ${q}`, color: PANEL_COLORS[i % PANEL_COLORS.length]!, dashed: q === 'p95', m };
+  }));
+  const xs = [...new Set(lines.flatMap((l) => [...l.m.keys()]))].sort((a, b) => a - b);
+  return { xs, series: lines.map((l) => ({ name: l.name, color: l.color, dashed: l.dashed, span: true, values: xs.map((x) => l.m.get(x) ?? null) })) };
+}
+
+/** The page's charts (log–log): each panel's p50 and p95 on one window over the history size, and over the rows the panel reads. */
+export function scaleCharts(points: readonly ScalePoint[], window: ScaleWindow = '1d'): PageChart[] {
+  const history = panelLines(points, window, (p) => p.preloadRows);
+  const read = panelLines(points, window, (p, panel) => p.panels[panel]?.[window]?.rowsRead ?? null);
+  return [
+    {
+      id: 'scale-history', title: `Panel latency over history size (${window} window), log–log`,
+      caption: 'Each panel\'s p50 (solid) and p95 (dashed) under the run\'s load against the preloaded history: raw panels grow, rollup panels stay near flat.',
+      x: { label: 'preloaded history rows', unit: 'n', log: true }, y: { label: 'latency under load', unit: 'us', log: true }, ...history,
+    },
+    {
+      id: 'scale-rows-read', title: `Panel latency over rows read (${window} window), log–log`,
+      caption: 'The same latencies against the rows each panel reads (raw rows for raw panels, rollup rows for rollup panels).',
+      x: { label: `rows the panel reads (${window} window)`, unit: 'n', log: true }, y: { label: 'latency under load', unit: 'us', log: true }, ...read,
+    },
+  ];
 }
 
 /** Markdown section of the sweep report. */
@@ -173,28 +183,6 @@ export function scaleMarkdown(points: readonly ScalePoint[]): string {
     ...md(scaleLatencyTable(points)), '',
     '## What the history costs', '',
     ...md(scaleCostTable(points)), '',
-    'Charts (log–log, 1 d window): sweep-history.svg (latency over history rows), sweep-scale.svg (latency over the rows each panel reads).', '',
+    'Charts (log–log, 1 d window) in report.html: latency over history rows, and over the rows each panel reads.', '',
   ].join('\n');
-}
-
-/** Log–log chart: each panel's p50 (solid) and p95 (dashed) on one window over the history size (preloaded rows): raw panels grow, rollup panels stay near flat. */
-export function scaleHistoryChartSvg(points: readonly ScalePoint[], window: ScaleWindow = '1d'): string {
-  const series = SCALE_PANELS.flatMap((panel, i) => (['p50', 'p95'] as const).map((q) => ({
-    name: `${panel.probe} ${q}`,
-    dashed: q === 'p95',
-    color: colorAt(i),
-    points: [...points]
-      .sort((a, b) => a.preloadRows - b.preloadRows)
-      .map((p) => {
-        const c = p.panels[panel.probe]?.[window];
-        return [p.preloadRows, (q === 'p50' ? c?.p50Us : c?.p95Us) ?? null] as const;
-      }),
-  })));
-  return lineChartSvg({
-    title: `Panel latency over history size (${window} window), log–log`,
-    series,
-    x: { label: 'preloaded history rows', scale: 'log', format: (v) => v.toLocaleString('en-US') },
-    y: { label: 'latency under load', scale: 'log', format: formatUs },
-    markers: true,
-  });
 }

@@ -1,13 +1,14 @@
 /**
  * Sweeps: the same scenario over a list of values of one setting (granularity,
- * rate, shard count), summarised as one table, a CSV and SVG curves. Pure: the
- * command runs the points and writes the files.
+ * rate, shard count), summarised as one table, a CSV and the page's charts
+ * (uPlot, report.html). Pure: the command runs the points and writes the files.
  */
 import { stringify } from 'csv-stringify/sync';
 import type { Summary } from '../results/run-record.js';
-import { sweepCurvesSvg, type SweepPoint } from '../report/charts.js';
 import { formatUs } from '../report/console.js';
-import { escapeXml } from '../report/svg.js';
+import { htmlTable } from '../report/html-parts.js';
+import { emptyModel, type PageChart, type PageModel, type PageSeries } from '../report/page-model.js';
+import type { ReportTable } from '../report/tables.js';
 
 /** Settings a sweep can vary, with the config key each one sets. */
 export const SWEEPABLE = { granularity: 'granularity', rate: 'rate', 'shard-count': 'shardCount', 'preload-rows': 'preloadRows' } as const;
@@ -88,41 +89,57 @@ export function sweepTableCells(rows: readonly SweepRow[]): { head: string[]; bo
   };
 }
 
-/** SVG charts: latencies (rollup, dashboard per window, freshness) and rollup table size, over the swept values. */
-export function sweepCharts(parameter: string, rows: readonly SweepRow[]): string[] {
-  const latency: SweepPoint[] = rows.map((r) => ({
-    x: r.value,
-    series: {
-      'rollup p50': r.rollupP50Us,
-      ...Object.fromEntries(SWEEP_WINDOWS.map((w) => [`dashboard ${w} p50`, r.dashboard[w]?.p50Us ?? null])),
-      'freshness p50': r.freshnessP50Us,
-    },
-  }));
-  const size: SweepPoint[] = rows.map((r) => ({ x: r.value, series: { 'rollup table MB': r.rollupTableBytes === null ? null : r.rollupTableBytes / 1048576 } }));
+/** The page's charts of a sweep: latencies (rollup, dashboard per window, freshness) and the rollup table's size, over the swept values (uPlot, categorical x). */
+export function sweepCharts(parameter: string, rows: readonly SweepRow[]): PageChart[] {
+  const categories = rows.map((r) => `${r.value}${r.valid ? '' : ' (invalid)'}`);
+  const xs = rows.map((_, i) => i);
+  const latency: PageSeries[] = [
+    { name: 'rollup p50', values: rows.map((r) => r.rollupP50Us) },
+    ...SWEEP_WINDOWS.map((w): PageSeries => ({ name: `dashboard ${w} p50`, values: rows.map((r) => r.dashboard[w]?.p50Us ?? null) })),
+    { name: 'freshness p50', values: rows.map((r) => r.freshnessP50Us) },
+  ];
+  const positive = latency.flatMap((s) => s.values).filter((v): v is number => v !== null && v > 0);
+  // A log scale when the values span more than 30×: the rollup's milliseconds would squash the panels' microseconds.
+  const log = positive.length > 0 && Math.max(...positive) / Math.min(...positive) > 30;
+  const x = { label: parameter, unit: 'cat' as const, categories };
   return [
-    sweepCurvesSvg(latency, { title: `Latencies over ${parameter}`, xLabel: parameter, yLabel: 'latency', format: formatUs }),
-    sweepCurvesSvg(size, { title: `Rollup table size over ${parameter}`, xLabel: parameter, yLabel: 'MB' }),
+    {
+      id: 'sweep-latency', title: `Latencies over ${parameter}`, x, xs, series: latency,
+      caption: `Median rollup duration, rollup-minutes panel per window and freshness at each ${parameter} (one run each; gaps: not measured).`,
+      y: { label: 'latency', unit: 'us', ...(log ? { log: true } : {}) },
+    },
+    {
+      id: 'sweep-size', title: `Rollup table size over ${parameter}`, x, xs,
+      caption: `The rollup table's size on disk at the end of each run, MB.`,
+      y: { label: 'MB', unit: 'n' },
+      series: [{ name: 'rollup table MB', values: rows.map((r) => (r.rollupTableBytes === null ? null : r.rollupTableBytes / 1048576)), bars: true }],
+    },
   ];
 }
 
-/** Self-contained HTML and markdown of a sweep. */
-export function sweepReports(parameter: string, rows: readonly SweepRow[], charts: readonly string[]): { html: string; md: string } {
+/** The sweep's table as a page table. */
+export function sweepTable(parameter: string, rows: readonly SweepRow[]): ReportTable {
   const { head, body } = sweepTableCells(rows);
-  const md = [
+  return { id: 'sweep', title: `One run per ${parameter}`, head, rows: body };
+}
+
+/** report.md of a sweep (charts are in report.html). */
+export function sweepMarkdown(parameter: string, rows: readonly SweepRow[]): string {
+  const { head, body } = sweepTableCells(rows);
+  return [
     `# rtbench sweep over ${parameter}`, '',
     `| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`,
     ...body.map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`), '',
-    'Charts: sweep.svg (latencies), sweep-size.svg (rollup table size); data: sweep.csv.', '',
+    'Charts: report.html; data: sweep.csv.', '',
   ].join('\n');
-  const esc = escapeXml;
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>rtbench sweep over ${esc(parameter)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}</style></head>
-<body><h1>rtbench sweep over ${esc(parameter)}</h1>
-<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
-${body.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
-</tbody></table>
-${charts.map((c) => `<figure>${c}</figure>`).join('\n')}
-</body></html>
-`;
-  return { html, md };
+}
+
+/** The sweep's page (report.html and the live page's final model): its charts and tables, and any extra ones (the scale sweep's). */
+export function sweepPageModel(sweepId: string, parameter: string, rows: readonly SweepRow[], extra: { charts?: readonly PageChart[]; tables?: readonly ReportTable[] } = {}): PageModel {
+  const m = emptyModel('sweep', `rtbench sweep ${sweepId}`, [`${rows.length} run${rows.length === 1 ? '' : 's'} over ${parameter}: ${rows.map((r) => r.value).join(', ')}`]);
+  m.finished = true;
+  m.verdict = { valid: rows.every((r) => r.valid), reasons: rows.filter((r) => !r.valid).map((r) => `${parameter} ${r.value}: run ${r.runId} is invalid`) };
+  m.charts = [...sweepCharts(parameter, rows), ...(extra.charts ?? [])];
+  m.tablesHtml = [sweepTable(parameter, rows), ...(extra.tables ?? [])].map(htmlTable).join('\n');
+  return m;
 }

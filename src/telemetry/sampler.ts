@@ -16,7 +16,7 @@ import type { MachineFigures, NodeFigures, PlanShape, ServerRole, ServerSummary,
 import { connect } from '../targets/postgres.js';
 import { maskSecrets } from '../targets/url.js';
 import { isConnectionLost, sqlstateName, sqlstateOf } from '../targets/sqlstate.js';
-import { SAMPLER_APPLICATION_NAME, roleOf, waitLabel } from './roles.js';
+import { SAMPLER_APPLICATION_NAME, roleOf, waitClass, waitLabel } from './roles.js';
 import { WaitAggregator, type ActiveSession } from './waits.js';
 import { SAMPLER_SQL_TAG, STATEMENTS_SQL, diffStatements, rollupWalPerRun, noteQueryRole, parseStatementRows, type QueryRoles, type StatementRow } from './statements.js';
 import { counterResets, counterSeconds, diffCounters, diffTables, lsnToBytes, perRow, type CounterSnapshot } from './counters.js';
@@ -45,6 +45,20 @@ export interface ServerSamplerOptions {
   readonly connect?: (url: string) => Promise<pg.Client>;
   /** Progress of explaining the panels after the measure phase (`plans: EXPLAIN ANALYZE`, in panels). */
   readonly onProgress?: OnProgress;
+  /** Each second of the step once it is complete, as server.csv will have it (the live page). */
+  readonly onSecond?: (s: LiveServerSecond) => void;
+}
+
+/** One complete second of the step (s after the origin the sampler saw): server.csv's row, for the live page. */
+export interface LiveServerSecond {
+  readonly second: number;
+  /** Mean active sessions by "role wait-class". */
+  readonly waits: Record<string, number>;
+  readonly walBytesPerS: number | null;
+  readonly serverCores: number | null;
+  readonly clientCores: number | null;
+  readonly clientMainCores: number | null;
+  readonly cpuPressure: number | null;
 }
 
 interface MachineReading {
@@ -103,6 +117,10 @@ export class ServerSampler implements RunObserver {
   private reconnecting: Promise<void> | null = null;
   /** Each loss of the connection: when (epoch ms), why, when it came back, what was missed meanwhile. */
   private outages: Array<{ fromEpochMs: number; toEpochMs: number | null; cause: string; missed: number }> = [];
+  /** Live (onSecond): the next second to give, and readings of seconds not given yet. */
+  private liveNext = 0;
+  private liveMachine = new Map<number, MachineSecond>();
+  private liveWal = new Map<number, number>();
 
   constructor(private readonly opts: ServerSamplerOptions = {}) {
     this.sampleIntervalMs = opts.sampleIntervalMs ?? 100;
@@ -315,6 +333,9 @@ export class ServerSampler implements RunObserver {
     this.samplesSkipped = 0;
     this.snaps = [];
     this.machine = [];
+    this.liveNext = 0;
+    this.liveMachine = new Map();
+    this.liveWal = new Map();
     this.measureRows = 0;
     this.boundary = {};
     this.stopped = false;
@@ -495,6 +516,7 @@ export class ServerSampler implements RunObserver {
         this.readMachine(epochMs);
         const snap = await this.snapshot(c);
         this.snaps.push({ epochMs, snap });
+        this.emitLive(epochMs);
         if (this.session?.citus) await this.sampleWorkers(c, epochMs);
       });
     } catch (err) {
@@ -585,23 +607,36 @@ export class ServerSampler implements RunObserver {
   private machineSeconds(rel: (epochMs: number) => number): MachineSecond[] {
     const out: MachineSecond[] = [];
     for (let i = 1; i < this.machine.length; i++) {
-      const a = this.machine[i]!;
-      const b = this.machine[i - 1]!;
-      const s = (a.epochMs - b.epochMs) / 1000;
-      if (s <= 0) continue;
-      // A CPU total that went backwards is a new postmaster (a restart): that second is unknown, never negative.
-      const d = (x: number | null, y: number | null): number | null => (x === null || y === null || x < y ? null : (x - y) / s);
-      out.push({
-        second: Math.floor(rel(a.epochMs) / 1000),
-        serverCores: d(a.serverCpuS, b.serverCpuS),
-        clientCores: (a.processCpuS - b.processCpuS) / s,
-        clientMainCores: d(a.mainCpuS, b.mainCpuS),
-        // A share of the second; the two readings' own jitter can push it a little over 1.
-        cpuPressure: a.pressureUs === null || b.pressureUs === null ? null : Math.min(1, (a.pressureUs - b.pressureUs) / 1e6 / s),
-        samplerServerCores: d(a.samplerBackendCpuS, b.samplerBackendCpuS),
-      });
+      const m = machineSecond(this.machine[i]!, this.machine[i - 1]!, rel);
+      if (m) out.push(m);
     }
     return out;
+  }
+
+  /** Give onSecond every second that is complete (waits sampled through it), with the counters' and /proc's readings of it. */
+  private emitLive(epochMs: number): void {
+    const cb = this.opts.onSecond;
+    const origin = this.originEpochMs;
+    if (!cb || origin === null) return;
+    const rel = (e: number): number => e - origin;
+    const [mb, ma] = this.machine.slice(-2);
+    const m = ma && mb ? machineSecond(ma, mb, rel) : null;
+    if (m) this.liveMachine.set(m.second, m);
+    const pair = this.snaps.slice(-2).map((x) => ({ ...x.snap, atMs: rel(x.epochMs) }));
+    for (const c of counterSeconds(pair)) this.liveWal.set(c.second, c.walBytesPerS);
+    const done = Math.floor(rel(epochMs) / 1000) - 1;
+    for (let sec = Math.max(0, this.liveNext); sec <= done; sec++) {
+      const w = this.waits.seconds(sec * 1000, (sec + 1) * 1000)[0];
+      const waits: Record<string, number> = {};
+      for (const [role, r] of Object.entries(w?.active ?? {})) {
+        for (const [label, v] of Object.entries(r)) waits[`${role} ${waitClass(label)}`] = (waits[`${role} ${waitClass(label)}`] ?? 0) + v;
+      }
+      const mm = this.liveMachine.get(sec);
+      cb({ second: sec, waits, walBytesPerS: this.liveWal.get(sec) ?? null, serverCores: mm?.serverCores ?? null, clientCores: mm?.clientCores ?? null, clientMainCores: mm?.clientMainCores ?? null, cpuPressure: mm?.cpuPressure ?? null });
+      this.liveMachine.delete(sec);
+      this.liveWal.delete(sec);
+    }
+    this.liveNext = Math.max(this.liveNext, done + 1);
   }
 
   private machineFigures(rel: (epochMs: number) => number, timing: StepTiming): MachineFigures | undefined {
@@ -627,6 +662,23 @@ export class ServerSampler implements RunObserver {
       seconds: secs.length,
     };
   }
+}
+
+/** The second between two /proc readings (b before a), or null when no time passed. */
+function machineSecond(a: MachineReading, b: MachineReading, rel: (epochMs: number) => number): MachineSecond | null {
+  const s = (a.epochMs - b.epochMs) / 1000;
+  if (s <= 0) return null;
+  // A CPU total that went backwards is a new postmaster (a restart): that second is unknown, never negative.
+  const d = (x: number | null, y: number | null): number | null => (x === null || y === null || x < y ? null : (x - y) / s);
+  return {
+    second: Math.floor(rel(a.epochMs) / 1000),
+    serverCores: d(a.serverCpuS, b.serverCpuS),
+    clientCores: (a.processCpuS - b.processCpuS) / s,
+    clientMainCores: d(a.mainCpuS, b.mainCpuS),
+    // A share of the second; the two readings' own jitter can push it a little over 1.
+    cpuPressure: a.pressureUs === null || b.pressureUs === null ? null : Math.min(1, (a.pressureUs - b.pressureUs) / 1e6 / s),
+    samplerServerCores: d(a.samplerBackendCpuS, b.samplerBackendCpuS),
+  };
 }
 
 /** A query failed because the connection is gone (the sampler reconnects; the reading is missed). */

@@ -4,7 +4,7 @@
  * trials table grows; the finished report.html, offline, draws the curve with
  * at least 3 points in offered-rate order; the two-target page of the same
  * trials (as a and b) draws both curves on one chart with the ratio. Set
- * RTBENCH_SCREENSHOTS=<dir> to keep live-capacity.png and report-capacity-pair.png.
+ * RTBENCH_SCREENSHOTS=<dir> to keep live-capacity.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import type { CapacityResult } from '../../src/capacity/result.js';
 import { capacityPairHtml } from '../../src/report/capacity-report.js';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
-import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilPoints } from '../helpers/browser.js';
+import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilPoints, watchErrors } from '../helpers/browser.js';
 import { sleep, startCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 import { useTempArea } from '../helpers/temp.js';
@@ -24,15 +24,6 @@ const skip = !CHROMIUM
   ? 'headless Chromium not installed (Debian: apt-get install -y chromium)'
   : !pgAvailable() ? 'PostgreSQL server binaries not installed' : false;
 const area = useTempArea('rtbench-e2e-live-capacity-');
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
-}
 
 /** The curve's x values (offered rates) and its series names, read from the drawn uPlot. */
 async function curve(page: Page): Promise<{ xs: number[]; names: string[] }> {
@@ -99,6 +90,16 @@ describe('a capacity search\'s page in headless Chromium', { skip }, () => {
     const drawn = (await drawnCharts(page)).find((d) => d.id === 'capacity');
     assert.ok(drawn && drawn.painted > 2000, `the curve is painted: ${drawn?.painted}`);
     assert.ok(await tableRows(page) >= result.trials.length, 'the trials table is filled');
+    // Besides the curve: the whole search on the time charts, each trial named at its start.
+    const timeline = await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const e = (globalThis as any).__rtbench.charts.get('rate');
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return e ? { points: e.plot.data[0].length as number, steps: (e.spec.bands as any[]).filter((b) => b.kind === 'step').map((b) => String(b.label)) } : null;
+    });
+    assert.ok(timeline, 'the search timeline is drawn');
+    assert.equal(timeline.steps.length, result.trials.length, timeline.steps.join(', '));
+    assert.ok(timeline.points >= 2 * result.trials.length, `${timeline.points} intervals over ${result.trials.length} trials`);
     assert.deepEqual(errors, []);
 
     // The two-target page, from the same trials as a and b.
@@ -112,7 +113,6 @@ describe('a capacity search\'s page in headless Chromium', { skip }, () => {
     assert.ok(c2.names.includes('a: ingest p99') && c2.names.includes('b: ingest p99'), c2.names.join(', '));
     assert.match(await p2.textContent('#c-capacity h3') ?? '', /capacity b\/a 1\.00× \[0\.90–1\.10\]/);
     assert.deepEqual(errors2, []);
-    if (shots) await p2.screenshot({ path: path.join(shots, 'report-capacity-pair.png') });
     await off.close();
   });
 });

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { LocalCluster } from '../../src/targets/local-cluster.js';
-import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints } from '../helpers/browser.js';
+import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints, watchErrors } from '../helpers/browser.js';
 import { sleep, startCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 
@@ -34,16 +34,6 @@ before(async () => {
 after(async () => {
   await fs.rm(base, { recursive: true, force: true });
 });
-
-/** Errors the page logged (console.error, uncaught exceptions, CSP reports). */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
-}
 
 const points = async (page: Page, id: string): Promise<number> => (await drawnCharts(page)).find((c) => c.id === id)?.points ?? 0;
 
@@ -84,6 +74,13 @@ describe('the live page and report.html in headless Chromium', { skip }, () => {
     const second = await points(early, 'rate');
     assert.ok(second >= first + 2, `rate chart grew: ${first} → ${second} points`);
     assert.match(await early.textContent('#status') ?? '', /left in this run|phase/);
+    // Each second: the panels × windows so far, the server's waits and CPU, freshness.
+    await early.waitForSelector('#t-panels tbody tr', { timeout: 60_000 });
+    await untilPoints(early, 'server-waits', 2, 60_000);
+    await untilPoints(early, 'freshness-over-time', 1, 60_000);
+    const panelsN = async (): Promise<string> => (await early.textContent('#t-panels tbody')) ?? '';
+    const before = await panelsN();
+    await early.waitForFunction((b) => (globalThis as any).document.querySelector('#t-panels tbody')?.textContent !== b, before, { timeout: 20_000, polling: 200 }); // eslint-disable-line @typescript-eslint/no-explicit-any
 
     // A late browser: the history so far arrives first (at once, not one point per second).
     const late = await ctx.newPage();
@@ -124,7 +121,16 @@ describe('the live page and report.html in headless Chromium', { skip }, () => {
     await untilCharts(page, 20_000);
     const charts = await drawnCharts(page);
     const ids = charts.map((c) => c.id);
-    for (const want of ['rate', 'latency-over-time', 'problems-over-time', 'dist-ingest', 'probe-bars-0']) assert.ok(ids.includes(want), `${want} drawn: ${ids.join(', ')}`);
+    for (const want of ['rate', 'latency-over-time', 'problems-over-time', 'server-waits', 'server-cpu', 'freshness-over-time', 'dist-ingest', 'probe-bars-0']) assert.ok(ids.includes(want), `${want} drawn: ${ids.join(', ')}`);
+    // Every time chart carries the same shading and marks (warm-up, outages, failed intervals): lined up in time.
+    const extras = await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const r = (globalThis as any).__rtbench;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return [...r.charts.values()].filter((e: any) => e.spec.time).map((e: any) => JSON.stringify([e.spec.bands ?? [], e.spec.marks ?? []]));
+    });
+    assert.ok(extras.length >= 6 && new Set(extras).size === 1, `the same bands on every time axis: ${[...new Set(extras)].join(' | ')}`);
+    assert.ok(await page.$$eval('#t-panels tbody tr', (rs) => rs.length) >= 2, 'the panels table in the report');
     assert.ok(charts.length >= 8, `rate, latency, problems, server, distributions and probe bars: ${ids.join(', ')}`);
     for (const c of charts) {
       assert.ok(c.points >= 1, `${c.id}: ${c.points} points`);

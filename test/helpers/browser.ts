@@ -84,3 +84,13 @@ export async function untilCharts(page: Page, timeoutMs = 30_000): Promise<void>
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   await page.waitForFunction(() => ((globalThis as any).__rtbench?.charts.size ?? 0) > 0, undefined, { timeout: timeoutMs, polling: 100 });
 }
+
+/** Errors a page logs (console.error, uncaught exceptions, CSP reports), collected as they come. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return errors;
+}

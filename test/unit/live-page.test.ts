@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { emptyModel, type PageEvent, type PageTrial } from '../../src/report/page-model.js';
-import { applyEvent, capacityCharts, statusLine, timeCharts, trialsTableHtml } from '../../src/report/page-script.js';
+import { emptyModel, type PageEvent, type PageInterval, type PageTrial } from '../../src/report/page-model.js';
+import { applyEvent, capacityCharts, panelsTableHtml, statusLine, timeCharts, timeline, trialsTableHtml } from '../../src/report/page-script.js';
+import { newHistogram } from '../../src/metrics/histogram.js';
+import { LiveObserver } from '../../src/ui/live-observer.js';
 import { isLoopback, parseUiAddress } from '../../src/ui/address.js';
 import { PageHub } from '../../src/ui/page-hub.js';
 import { startPageServer } from '../../src/ui/page-server.js';
@@ -188,3 +190,87 @@ test('a long set-up phase shows on the status line with the time left, and leave
   m = applyEvent(m, { type: 'progress', phase: 'preload', done: 9000, total: null, unit: 'rows', etaMs: null, end: true });
   assert.equal(statusLine(m), 'waiting for the first interval');
 });
+
+test('a search\'s time charts: every trial end to end, outages and failed intervals marked on every time axis', () => {
+  let m = emptyModel('capacity', 'c');
+  for (const step of [0, 1]) {
+    m = applyEvent(m, { type: 'step', step: { index: step, runId: `r${step}`, side: '', rateHz: 100 * (step + 1), warmupS: 1, durationS: 3, trial: step } });
+    for (const t of [1, 2, 3, 4]) m = applyEvent(m, interval(step, t));
+  }
+  // Trial 2's third second: the target down for 400 ms, two operations failed.
+  const down: PageEvent = {
+    type: 'interval',
+    row: { ...(interval(1, 3) as { row: PageInterval }).row, errors: 2, errorsBySqlstate: { '57P01': 2 }, unavailableMs: 400, outages: [{ startS: 2.5, endS: 2.9, causes: ['57P01 admin_shutdown'] }] },
+  };
+  m.intervals.splice(m.intervals.findIndex((r) => r.step === 1 && r.t === 3), 1);
+  m = applyEvent(m, down);
+  m = applyEvent(m, { type: 'server', row: { step: 1, t: 2, waits: { 'ingest CPU': 0.5, 'ingest Lock': 0.2 }, walMBps: 1.5, serverCores: 0.4, clientCores: 0.2, clientMainCores: 0.1, cpuPressure: 0.3 } });
+  m = applyEvent(m, { type: 'freshness', points: [{ step: 0, t: 3, us: 900_000, kind: 'seen' }, { step: 1, t: 4, us: 1_500_000, kind: 'pending' }] });
+  const tl = timeline(m);
+  // Each trial after the one before: trial 1 lasts 4 s (warm-up 1 + 3), then 1 s apart.
+  assert.deepEqual([...tl.offsets.entries()], [[0, 0], [1, 5]]);
+  const charts = timeCharts(m);
+  assert.deepEqual(charts.map((c) => c.id), ['rate', 'latency-over-time', 'problems-over-time', 'server-waits', 'server-cpu', 'server-wal', 'freshness-over-time']);
+  // A gap (null) at trial 2's start: no line joins one trial to the next.
+  assert.deepEqual(charts[0]!.xs, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(charts[0]!.series[0]!.values, [99, 99, 99, 99, null, 99, 99, 99, 99]);
+  for (const c of charts) {
+    const outage = c.bands!.filter((b) => b.kind === 'outage');
+    assert.deepEqual(outage.map((b) => [b.from, b.to]), [[7.5, 7.9]], `${c.id}: the outage, on the search's time axis`);
+    assert.match(outage[0]!.label, /57P01/);
+    assert.deepEqual(c.marks!.map((k) => k.x), [8], `${c.id}: the failed interval marked`);
+    assert.deepEqual(c.bands!.filter((b) => b.kind === 'step').map((b) => b.label), ['trial 1 100/s', 'trial 2 200/s']);
+  }
+  const problems = charts.find((c) => c.id === 'problems-over-time')!;
+  assert.ok(problems.series.some((x) => x.name === 'errors 57P01'), 'errors by SQLSTATE');
+  assert.deepEqual(charts.find((c) => c.id === 'server-waits')!.xs, [7]);
+  const fresh = charts.find((c) => c.id === 'freshness-over-time')!;
+  assert.deepEqual(fresh.xs, [3, 9]);
+  // A run shows its one step from its origin.
+  const run = emptyModel('run', 'r');
+  run.intervals.push(...m.intervals.filter((r) => r.step === 1));
+  assert.deepEqual(timeCharts(run)[0]!.xs, [1, 2, 3, 4]);
+});
+
+test('the panels so far: the latest step\'s cells, a table of p50 / p95 (n) per window', () => {
+  let m = emptyModel('run', 'r');
+  assert.equal(panelsTableHtml(m), '');
+  m = applyEvent(m, { type: 'panels', step: 0, cells: [{ probe: 'raw-minutes', window: '1h', p50Us: 1200, p95Us: 5000, n: 42 }, { probe: 'rollup-minutes', window: '1h', p50Us: 300, p95Us: null, n: 0 }] });
+  const html = panelsTableHtml(m);
+  assert.match(html, /raw-minutes<\/td><td>1\.2 ms \/ 5 ms \(n=42\)/);
+  assert.match(html, /rollup-minutes<\/td><td>300 µs \/ — \(n=0\)/);
+  assert.match(html, /so far/);
+});
+
+test('the live observer: each interval brings the panels so far and new freshness readings; the sampler\'s seconds become server rows', () => {
+  const hub = new PageHub(emptyModel('run', 'r'));
+  const events: PageEvent[] = [];
+  hub.attach({ write: (s: string) => { for (const m of s.matchAll(/^data: (.*)$/gm)) events.push(JSON.parse(m[1]!) as PageEvent); }, end: () => undefined });
+  const h = newHistogram();
+  for (const v of [1000, 2000, 3000, 4000, 100_000]) h.recordValue(v);
+  const readings: Array<readonly [number, number, 0 | 1]> = [];
+  const live = { panels: () => ({ 'panel-response-raw-minutes-1h': h, 'probe-x-1h': h }), freshness: () => ({ readings, oldestUnseenUs: 700_000 }) };
+  const o = new LiveObserver(hub, 3, 'b');
+  o.stepStart({ index: 0, runId: 'x', config: { rateHz: 50, warmupMs: 1000, durationMs: 5000 } } as never, { live } as never);
+  o.phase('warmup', 0);
+  readings.push([Date.now() + 2000, 800_000, 0]);
+  o.interval({ ...intervalRow(1000), endMs: 1000 } as never);
+  o.interval({ ...intervalRow(2000), endMs: 2000 } as never);
+  o.serverSecond({ second: 1, waits: { 'ingest CPU': 0.7 }, walBytesPerS: 2e6, serverCores: 0.5, clientCores: null, clientMainCores: null, cpuPressure: null });
+  const panels = events.filter((e) => e.type === 'panels');
+  assert.equal(panels.length, 2);
+  assert.deepEqual(panels[0], { type: 'panels', step: 3, cells: [{ probe: 'raw-minutes', window: '1h', p50Us: h.getValueAtPercentile(50), p95Us: h.getValueAtPercentile(95), n: 5 }] });
+  const fresh = events.flatMap((e) => (e.type === 'freshness' ? e.points : []));
+  // The one reading once, and the oldest unseen marker's age at each interval.
+  assert.deepEqual(fresh.filter((p) => p.kind === 'seen').map((p) => [p.step, p.us]), [[3, 800_000]]);
+  assert.ok(Math.abs(fresh.find((p) => p.kind === 'seen')!.t - 2) < 0.5);
+  assert.deepEqual(fresh.filter((p) => p.kind === 'pending').map((p) => [p.t, p.us]), [[1, 700_000], [2, 700_000]]);
+  const server = events.find((e) => e.type === 'server');
+  assert.deepEqual(server && server.type === 'server' ? [server.row.step, server.row.t, server.row.walMBps] : null, [3, 2, 2]);
+  const step = events.find((e) => e.type === 'step');
+  assert.deepEqual(step && step.type === 'step' ? [step.step.index, step.step.side, step.step.rateHz] : null, [3, 'b', 50]);
+});
+
+function intervalRow(endMs: number): Record<string, unknown> {
+  return { index: endMs / 1000, startMs: endMs - 1000, endMs, phase: 'measure', targetRowsHz: 50, rows: 50, achievedRowsHz: 50, ops: 50, responseP50Us: 1, responseP99Us: 2, serviceP99Us: 2, lagP99Us: 0, errors: 0, late: 0, dropped: 0 };
+}

@@ -7,13 +7,12 @@ import { encodeHistogram, newHistogram, summarize, type Histogram } from '../../
 import { KINDS, type IntervalRow } from '../../src/metrics/aggregate.js';
 import { RESULT_FORMAT_VERSION, type ProbeWindowFigures, type RunRecord, type Summary } from '../../src/results/run-record.js';
 import { writeRunDir } from '../../src/results/write.js';
-import { lineChartSvg, sweepCurvesSvg, thin } from '../../src/report/charts.js';
 import type { PageModel } from '../../src/report/page-model.js';
 import { escapeText, formatValue, timeCharts } from '../../src/report/page-script.js';
 import { runPageModel } from '../../src/report/run-page.js';
 import { reportHtml } from '../../src/report/html.js';
 import { escapeMarkdown, reportMarkdown } from '../../src/report/markdown.js';
-import { histogramGroups, percentileCurve, plottedIntervals } from '../../src/report/run-charts.js';
+import { histogramGroups, percentileCurve } from '../../src/report/run-charts.js';
 import { formatUs } from '../../src/report/console.js';
 
 const INJECTED = '<script>alert("x")</script>';
@@ -313,61 +312,7 @@ test('histograms are grouped: ingest kinds, rollup with freshness, probes per wi
 
 test('a final stub interval is left out of the time charts', () => {
   const rows = [row(1, 'warmup'), row(2, 'measure'), row(3, 'measure'), row(4, 'measure', { startMs: 3000, endMs: 3002 })];
-  assert.deepEqual(plottedIntervals(rows).map((r) => r.index), [1, 2, 3]);
+  const model = runPageModel({ ...makeRecord(), intervals: rows });
+  assert.deepEqual(timeCharts(model)[0]!.xs, [1, 2, 3]);
 });
 
-test('sweepCurvesSvg: a polyline per series, gaps at nulls, a dot per value', () => {
-  const svg = sweepCurvesSvg(
-    [
-      { x: '1m', series: { 'rollup duration': 30_000, '1h p50': 5000, '1d p50': 90_000 } },
-      { x: '5m', series: { 'rollup duration': 20_000, '1h p50': null, '1d p50': 40_000 } },
-      { x: '15m', series: { 'rollup duration': 15_000, '1h p50': 3000, '1d p50': 20_000 } },
-      { x: '60m', series: { 'rollup duration': 12_000, '1h p50': 2500 } },
-    ],
-    { title: 'Granularity <sweep>', xLabel: 'granularity', yLabel: 'latency', format: formatUs },
-  );
-  assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
-  assert.ok(svg.endsWith('</svg>'));
-  assert.ok(svg.includes('Granularity &#60;sweep&#62;') && !svg.includes('<sweep>'), 'title escaped');
-  assert.ok(!svg.includes('NaN'));
-  const groups = [...svg.matchAll(/<g class="series" data-series="([^"]+)"[^>]*>(.*?)<\/g>/g)];
-  assert.deepEqual(groups.map((g) => g[1]), ['rollup duration', '1h p50', '1d p50']);
-  const polylines = (g: RegExpMatchArray): string[] => [...(g[2] ?? '').matchAll(/<polyline points="([^"]+)"/g)].map((m) => m[1]!);
-  const dots = (g: RegExpMatchArray): number => (g[2] ?? '').match(/<circle/g)?.length ?? 0;
-  const [dur, h1, d1] = groups as [RegExpMatchArray, RegExpMatchArray, RegExpMatchArray];
-  assert.equal(polylines(dur).length, 1);
-  assert.equal(polylines(dur)[0]!.split(' ').length, 4, 'all four settings');
-  assert.equal(dots(dur), 4);
-  assert.equal(polylines(h1).length, 1, 'the null at 5m breaks the line: 1m is a lone dot, 15m–60m a line');
-  assert.equal(polylines(h1)[0]!.split(' ').length, 2);
-  assert.equal(dots(h1), 3);
-  assert.equal(polylines(d1).length, 1, 'a missing key is a gap at the end');
-  assert.equal(polylines(d1)[0]!.split(' ').length, 3);
-  for (const x of ['1m', '5m', '15m', '60m']) assert.ok(svg.includes(`>${x}</text>`), `x label ${x}`);
-  // Ticks on the latency axis go through the given format.
-  assert.ok(/>\d+(\.\d+)?ms<\/text>/.test(svg));
-});
-
-test('sweepCurvesSvg with no values still draws an (empty) chart', () => {
-  const svg = sweepCurvesSvg([{ x: '1m', series: { a: null } }], { title: 'empty' });
-  assert.ok(svg.includes('no data') && svg.startsWith('<svg'));
-});
-
-test("thin keeps each pixel column's first, lowest, highest and last point", () => {
-  const pts = Array.from({ length: 1000 }, (_, i) => [i / 100, i === 555 ? 99 : i % 7] as const);
-  const out = thin(pts);
-  assert.ok(out.length <= 4 * 10 && out.length >= 20, `${out.length} points`);
-  assert.ok(out.some(([, y]) => y === 99), 'the spike survives');
-  assert.deepEqual(out[0], pts[0]);
-  assert.deepEqual(out.at(-1), pts.at(-1));
-  for (let i = 1; i < out.length; i++) assert.ok(out[i]![0] >= out[i - 1]![0], 'x order kept');
-  const few = [[0, 1], [50, 2], [100, 3]] as const;
-  assert.deepEqual(thin(few), few);
-});
-
-test('a day of 1 s intervals renders: no stack overflow, a bounded SVG', () => {
-  const n = 86_400;
-  const points = Array.from({ length: n }, (_, i) => [i, 1000 + (i % 100) * 10] as const);
-  const svg = lineChartSvg({ title: 'long', series: [{ name: 'a', points }, { name: 'b', points }], x: { label: 't' }, y: { label: 'us', scale: 'auto' } });
-  assert.ok(svg.length < 200_000, `${svg.length} chars`);
-});

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { newHistogram } from '../../src/metrics/histogram.js';
 import type { Summary } from '../../src/results/run-record.js';
 import { eventsPerSiteMinute, hitRatio, scaleNotes, type ScaleSummary } from '../../src/runner/scale-observer.js';
-import { scaleChartSvg, scaleHistoryChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint } from '../../src/sweep/scale.js';
+import { scaleCharts, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint } from '../../src/sweep/scale.js';
 
 function scale(rows: number): ScaleSummary {
   return {
@@ -64,14 +64,18 @@ describe('sweep over history size', () => {
     assert.match(scaleMarkdown([p]), /How each panel's cost grows with history/);
   });
 
-  test('the chart is log–log over rows read, one series per panel and quantile', () => {
+  test('the charts are log–log over history size and rows read, one series per panel and quantile', () => {
     const pts = [100_000, 1_000_000, 10_000_000].map((n, i) => scalePoint(n, `r${i}`, summary(n, 100 * 10 ** i), {}));
-    const svg = scaleChartSvg(pts);
-    assert.match(svg, /^<svg/);
-    assert.match(svg, /log–log/);
-    assert.match(svg, /raw-minutes p50/);
-    assert.match(svg, /rollup-minutes p50/);
-    assert.match(scaleHistoryChartSvg(pts), /over history size/);
+    const [history, read] = scaleCharts(pts);
+    assert.ok(history && read);
+    assert.match(history.title, /over history size.*log–log/);
+    assert.ok(history.x.log && history.y.log && read.x.log && read.y.log);
+    assert.deepEqual(history.xs, [100_000, 1_000_000, 10_000_000]);
+    const names = read.series.map((x) => x.name);
+    assert.ok(names.includes('raw-minutes p50') && names.includes('rollup-minutes p50') && names.includes('raw-minutes p95'), names.join(', '));
+    // Each column has one value per x; a line joins its own points across the others' x.
+    for (const c of [history, read]) for (const x of c.series) assert.equal(x.values.length, c.xs.length);
+    assert.ok(read.series.every((x) => x.span));
   });
 });
 

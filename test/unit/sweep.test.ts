@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sweepPlan } from '../../src/cli/commands/sweep.js';
 import { UsageError } from '../../src/errors.js';
-import { sweepCharts, sweepCsv, sweepRow, sweepTableCells } from '../../src/sweep/sweep.js';
+import { sweepCharts, sweepCsv, sweepPageModel, sweepRow, sweepTableCells } from '../../src/sweep/sweep.js';
+import { pageHtml } from '../../src/report/page.js';
 import type { Summary } from '../../src/results/run-record.js';
 
 const lat = (p50: number) => ({ count: 10, p50Us: p50, p90Us: p50, p99Us: p50 * 2, p999Us: p50 * 2, maxUs: p50 * 3, meanUs: p50 });
@@ -50,7 +51,16 @@ describe('sweep', () => {
     assert.ok(t.body[0]!.includes('400ms / 800ms'), JSON.stringify(t.body[0]));
     assert.ok(t.body[1]!.includes('3 / 0'));
     const charts = sweepCharts('granularity', rows);
-    assert.equal(charts.length, 2);
-    for (const c of charts) assert.match(c, /^<svg/);
+    assert.deepEqual(charts.map((c) => c.id), ['sweep-latency', 'sweep-size']);
+    assert.deepEqual(charts[0]!.x.categories, ['1m', '5m']);
+    // The 1 d panel was not measured at 5m: a gap, not a zero.
+    assert.deepEqual(charts[0]!.series.find((x) => x.name === 'dashboard 1d p50')!.values, [400_000, null]);
+    const page = sweepPageModel('s1', 'granularity', rows);
+    assert.equal(page.kind, 'sweep');
+    assert.ok(page.finished);
+    assert.match(page.tablesHtml, /400ms \/ 800ms/);
+    const html = pageHtml(page);
+    assert.doesNotMatch(html, /<svg/, 'drawn by uPlot, no SVG');
+    assert.match(html, /"sweep-latency"/);
   });
 });

@@ -255,21 +255,28 @@ describe('server in the reports', () => {
     assert.equal(rows.find((r) => r.path === 'server.waits.rollup.avgActiveSessions')?.b, null);
     assert.match(comparisonTable(rows, 'pg', 'citus'), /server ingest Lock:relation share\s*│\s*33\.0%\s*│\s*60\.0%/);
   });
-  test('report tables and charts from summary.server and server.csv', async () => {
-    const { serverTables, serverCharts, parseServerCsv } = await import('../../src/report/server-report.js');
+  test('report tables and the page\'s server charts from summary.server and server.csv', async () => {
+    const { serverTables, serverSeconds, parseServerCsv } = await import('../../src/report/server-report.js');
+    const { serverTimeCharts, timeline } = await import('../../src/report/page-script.js');
+    const { emptyModel } = await import('../../src/report/page-model.js');
     const ids = serverTables(server as never).map((t) => t.id);
     assert.deepEqual(ids, ['server-work', 'server-waits', 'server-statements', 'server-plans', 'server-unavailable']);
     const csv = 'second,phase,samples,ingest_CPU,ingest_Lock,wal_bytes_per_s,wal_fpi_per_s,buffers_written_per_s,commits_per_s,server_cores,client_cores,client_main_cores,cpu_pressure,sampler_server_cores\n' +
       '0,warmup,10,0.1,0,50000,0,0,100,0.1,0.2,0.05,0.3,0.01\n1,measure,10,0.2,2,60000,,,,0.1,0.2,0.05,0.4,0.01\n2,after,10,0,0,1,,,,,,,,\n';
     assert.equal(parseServerCsv(csv).rows[1]!.ingest_Lock, 2);
     assert.equal(parseServerCsv(csv).rows[1]!.wal_fpi_per_s, null);
-    const charts = serverCharts({ files: { 'server.csv': csv }, intervals: [{ endMs: 2000 }] } as never);
-    assert.deepEqual(charts.map((c) => c.id), ['server-waits', 'server-wal', 'server-cpu']);
+    const seconds = serverSeconds(csv, 0);
+    // The 'after' second is left out; t is the end of each second.
+    assert.deepEqual(seconds.map((x) => x.t), [1, 2]);
+    const model = emptyModel('run', 't');
+    model.steps.push({ index: 0, runId: 'r', side: '', rateHz: 10, warmupS: 1, durationS: 1 });
+    model.server = seconds;
+    const charts = serverTimeCharts(model, timeline(model));
+    assert.deepEqual(charts.map((c) => c.id), ['server-waits', 'server-cpu', 'server-wal']);
     assert.deepEqual(charts[0]!.series.map((x) => x.name), ['ingest Lock', 'ingest CPU']);
-    // The 'after' second is left out; x is the end of each second.
     assert.deepEqual(charts[0]!.xs, [1, 2]);
-    assert.deepEqual(charts[1]!.series[0]!.values, [0.05, 0.06]);
-    assert.deepEqual(serverCharts({ intervals: [] } as never), []);
+    assert.deepEqual(charts[2]!.series[0]!.values, [0.05, 0.06]);
+    assert.deepEqual(serverSeconds(undefined, 0), []);
   });
 });
 

@@ -20,6 +20,7 @@ import { sloSpecs } from '../../capacity/verdict.js';
 import { samplesForPass } from '../../capacity/binomial.js';
 import { CAPACITY_FORMAT_VERSION, capacityRatio, type CapacityResult, type CapacityTrial } from '../../capacity/result.js';
 import { capacityHtml, capacityPairHtml } from '../../report/capacity-report.js';
+import { stepData, type PageStepData } from '../../report/run-page.js';
 import { capacityPageModel, sideOf, trialOf } from '../../report/capacity-page.js';
 import { emptyModel } from '../../report/page-model.js';
 import { LiveObserver } from '../../ui/live-observer.js';
@@ -217,8 +218,10 @@ export async function capacityOn(
     /** The live page (--ui): each trial's intervals, each trial as it ends, the bracket as it narrows. */
     ui?: { session: UiSession; side: string; label: string; nextStep: { n: number } };
   },
-): Promise<{ result: CapacityResult; dir: string }> {
+): Promise<{ result: CapacityResult; dir: string; steps: PageStepData[] }> {
   const { log } = o;
+  // Each trial run here as page data: the page's time charts of the whole search.
+  const steps: PageStepData[] = [];
   const live = o.ui;
   const dir = path.join(o.resultsDir, o.capacityId);
   await mkdir(dir, { recursive: true });
@@ -254,12 +257,13 @@ export async function capacityOn(
       observers: (i) => {
         // Each trial streams its intervals into its own dir as it runs (crash safety), then completes it.
         const stream = new ResultStream({ resultsDir: dir, onFailure: () => o.guard.abort.abort() });
+        const page = live ? new LiveObserver(live.session.hub, live.nextStep.n++, live.side, i) : null;
         return [
           progressObserver({ ...config, warmupMs: settings.warmupMs }, log, `trial ${i + 1}: `),
           stream,
           // The server's view of each trial; the panels' plans are not re-explained at every trial.
-          ...serverSamplerFor(config, { plans: false }),
-          ...(live ? [new LiveObserver(live.session.hub, live.nextStep.n++, live.side)] : []),
+          ...serverSamplerFor(config, { plans: false, ...(page ? { onSecond: page.serverSecond } : {}) }),
+          ...(page ? [page] : []),
           {
             name: 'trial-writer',
             stepRecord: async (record) => {
@@ -269,6 +273,7 @@ export async function capacityOn(
               const status = o.guard.abort.signal.aborted ? 'interrupted' : 'finished';
               await completeRunDir(stream.dir, record, status, { owner: stream.startInfo?.owner, recovery: stream.startInfo?.recovery });
               written.set(record.run.runId, path.basename(stream.dir));
+              steps.push(stepData(record, steps.length, live?.side ?? '', i));
             },
           },
         ];
@@ -297,9 +302,9 @@ export async function capacityOn(
   }
   live?.session.hub.publish({ type: 'side', side: sideOf(result, live.side, live.label) });
   await writeResult(result);
-  await writeFileAtomic(path.join(dir, 'report.html'), capacityHtml(result));
+  await writeFileAtomic(path.join(dir, 'report.html'), capacityHtml(result, steps));
   await writeCapacityRunFiles(dir, result, settings);
-  return { result, dir };
+  return { result, dir, steps };
 }
 
 /**
@@ -380,7 +385,7 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const guard = new SignalGuard(log);
   const id = resumeDir === null ? newRunId(`${config.name}-capacity`) : path.basename(resumeDir);
-  const results: Array<{ result: CapacityResult; label: string }> = [];
+  const results: Array<{ result: CapacityResult; label: string; steps: PageStepData[] }> = [];
   const ui = await openUi(args['ui'], emptyModel('capacity', `rtbench capacity ${id} (live)`), log);
   const nextStep = { n: 0 };
   try {
@@ -392,12 +397,12 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
         guard.track(target, config.keep);
         if (side) log(`rtbench: capacity ${side} = ${target.label}`);
         const resultsDir = resumeDir !== null ? path.dirname(resumeDir) : side ? path.join(config.resultsDir, id) : config.resultsDir;
-        const { result, dir } = await capacityOn(config, target, settings, {
+        const { result, dir, steps } = await capacityOn(config, target, settings, {
           log, guard, resultsDir, capacityId: side ?? id, ...(resume ? { resume } : {}),
           ...(ui ? { ui: { session: ui, side: side ?? '', label: target.label, nextStep } } : {}),
         });
         printResult(result, dir, side ? `${side} (${target.label})` : undefined);
-        results.push({ result, label: target.label });
+        results.push({ result, label: target.label, steps });
       } finally {
         if (target) await guard.release(target, config.keep);
       }
@@ -423,7 +428,7 @@ export async function capacityCommand(args: Record<string, unknown>): Promise<nu
       process.stdout.write(`report: ${path.join(config.resultsDir, id, 'report.html')}\n`);
       ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: 'a', ...a }, { side: 'b', ...b }], r) });
     } else if (a && !b && !twoTargets) {
-      ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: '', label: a.label, result: a.result }]) });
+      ui?.hub.publish({ type: 'final', model: capacityPageModel([{ side: '', label: a.label, result: a.result, steps: a.steps }]) });
     }
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     const codes = results.map((x) => capacityExitCode(x.result));

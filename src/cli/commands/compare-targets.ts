@@ -1,14 +1,18 @@
 /**
  * `rtbench compare-targets --a A --b B`: the same scenario, seed, preload and
  * rate on two targets (a URL, `local`, or `local-citus:N`), one after the
- * other; one side-by-side table with b/a per row; both result sets and
- * comparison.json written atomically under results/<compare-id>/.
+ * other; one side-by-side table with b/a per row; both result sets,
+ * comparison.json and report.html (both runs on one page) written atomically
+ * under results/<compare-id>/.
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { compareRuns } from '../../compare/compare.js';
-import { comparisonRows, comparisonTable, withVerdicts } from '../../report/comparison.js';
+import { comparisonReportTable, comparisonRows, comparisonTable, withVerdicts } from '../../report/comparison.js';
+import { htmlTable } from '../../report/html-parts.js';
+import { pageHtml } from '../../report/page.js';
+import { comparePageModel } from '../../report/run-page.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import type { RunRecord } from '../../results/run-record.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
@@ -36,7 +40,7 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
   const compareId = newRunId(`${config.name}-compare`);
   const tmp = path.join(config.resultsDir, `.tmp-${compareId}`);
   await mkdir(tmp, { recursive: true });
-  const ui = await openUi(args['ui'], emptyModel('run', `rtbench compare-targets ${compareId} (live)`), log);
+  const ui = await openUi(args['ui'], emptyModel('compare', `rtbench compare-targets ${compareId} (live)`), log);
   try {
     const records: RunRecord[] = [];
     const dirs: string[] = [];
@@ -47,8 +51,9 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
         guard.track(target);
         log(`rtbench: compare-targets ${side} = ${target.label}`);
         ui?.hub.publish({ type: 'notice', text: `${side} = ${target.label}` });
+        const live = ui ? new LiveObserver(ui.hub, records.length, side) : null;
         const { record, dir } = await executeRun(config, target, {
-          log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}`, observers: ui ? [new LiveObserver(ui.hub, records.length, side)] : [],
+          log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}`, observers: live ? [live] : [], ...(live ? { onServerSecond: live.serverSecond } : {}),
         });
         records.push(record);
         dirs.push(dir);
@@ -68,8 +73,12 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
       formatVersion: 1, compareId, a: { target: labelA, runId: a.run.runId, valid: a.summary.valid }, b: { target: labelB, runId: b.run.runId, valid: b.summary.valid },
       seed: config.seed, rows,
     }, null, 2) + '\n');
+    // One page: both runs on the time charts, the table (the live page's final model and report.html alike).
+    const page = comparePageModel(compareId, [{ side: 'a', label: labelA, record: a }, { side: 'b', label: labelB, record: b }], htmlTable(comparisonReportTable(rows)));
+    await writeFileAtomic(path.join(tmp, 'report.html'), pageHtml(page));
     const finalDir = path.join(config.resultsDir, compareId);
     await rename(tmp, finalDir);
+    ui?.hub.publish({ type: 'final', model: page });
     process.stdout.write(comparisonTable(rows, labelA, labelB) + '\n');
     for (const [side, r] of [['a', a], ['b', b]] as const) {
       if (!r.summary.valid) process.stdout.write(`note: run ${side} is invalid: ${r.summary.invalidReasons.join('; ')}\n`);

@@ -74,7 +74,8 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     guard.track(target, config.keep);
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     ui?.hub.publish({ type: 'notice', text: `target ${target.label}` });
-    const observers: RunObserver[] = ui ? [new LiveObserver(ui.hub, 0)] : [];
+    const live = ui ? new LiveObserver(ui.hub, 0) : null;
+    const observers: RunObserver[] = live ? [live] : [];
     if (faultPlan) {
       const servers = target.servers;
       observers.push(new FaultObserver({ ...faultPlan, servers: async (session) => servers ?? (await serverBehindUrl(session.url)) }));
@@ -84,6 +85,7 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     const { record, dir } = await executeRun(config, target, {
       log, guard, resultsDir: config.resultsDir, observers,
       ...(ui ? { onProgress: liveProgress(ui.hub) } : {}),
+      ...(live ? { onServerSecond: live.serverSecond } : {}),
     });
     ui?.hub.publish({ type: 'final', model: runPageModel(record) });
     process.stdout.write(summaryTable(record.summary) + '\n');

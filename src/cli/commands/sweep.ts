@@ -4,7 +4,7 @@
  * — on one target, each point starting from the same state (the embedded
  * cluster is reset between points; a user's database only with --reset).
  * Writes results/<sweep-id>/ atomically: each point's run, sweep.csv,
- * sweep.svg, sweep-size.svg, sweep.json, report.md and report.html.
+ * sweep.json, report.md and report.html (the page: uPlot charts and tables).
  */
 import { randomInt } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -13,9 +13,10 @@ import Table from 'cli-table3';
 import type { RunConfig } from '../../config/types.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
-import { SWEEPABLE, sweepCharts, sweepCsv, sweepReports, sweepRow, sweepTableCells, type SweepParameter, type SweepRow } from '../../sweep/sweep.js';
-import { scaleChartSvg, scaleHistoryChartSvg, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint, type ScalePoint } from '../../sweep/scale.js';
-import { escapeXml } from '../../report/svg.js';
+import { SWEEPABLE, sweepCsv, sweepMarkdown, sweepPageModel, sweepRow, sweepTableCells, type SweepParameter, type SweepRow } from '../../sweep/sweep.js';
+import { scaleCharts, scaleCostTable, scaleLatencyTable, scaleMarkdown, scalePoint, type ScalePoint } from '../../sweep/scale.js';
+import { pageHtml } from '../../report/page.js';
+import type { ReportTable } from '../../report/tables.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { parseCitusWorkers, resolveConfig } from './run.js';
@@ -132,29 +133,24 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
       const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
       log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})`);
       ui?.hub.publish({ type: 'notice', text: `${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})` });
-      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, observers: ui ? [new LiveObserver(ui.hub, i, value)] : [] });
+      const live = ui ? new LiveObserver(ui.hub, i, value) : null;
+      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, observers: live ? [live] : [], ...(live ? { onServerSecond: live.serverSecond } : {}) });
       rows.push(sweepRow(value, record.run.runId, record.summary));
       if (plan.parameter === 'preload-rows') scalePoints.push(scalePoint(config.dashboard.preloadRows, record.run.runId, record.summary, record.histograms));
       if (guard.abort.signal.aborted) break;
     }
-    const charts = sweepCharts(plan.parameter, rows);
-    const base0 = sweepReports(plan.parameter, rows, charts);
-    const scaleChart = scalePoints.length > 0 ? scaleChartSvg(scalePoints) : null;
-    const historyChart = scalePoints.length > 0 ? scaleHistoryChartSvg(scalePoints) : null;
-    const reports = scaleChart === null ? base0 : {
-      md: `${base0.md}\n${scaleMarkdown(scalePoints)}`,
-      html: base0.html.replace('</body>', `${scaleHtml(scalePoints, `${historyChart ?? ''}</figure><figure>${scaleChart}`)}</body>`),
-    };
-    if (scaleChart !== null) await writeFileAtomic(path.join(tmp, 'sweep-scale.svg'), scaleChart);
-    if (historyChart !== null) await writeFileAtomic(path.join(tmp, 'sweep-history.svg'), historyChart);
+    // One page: the sweep's charts and tables (and the scale sweep's); the live page's final model and report.html alike.
+    const page = sweepPageModel(sweepId, plan.parameter, rows, scalePoints.length > 0
+      ? { charts: scaleCharts(scalePoints), tables: [tableOf('scale-latency', 'How each panel\'s cost grows with history', scaleLatencyTable(scalePoints)), tableOf('scale-cost', 'What the history costs', scaleCostTable(scalePoints))] }
+      : {});
+    const md = sweepMarkdown(plan.parameter, rows) + (scalePoints.length > 0 ? `\n${scaleMarkdown(scalePoints)}` : '');
     await writeFileAtomic(path.join(tmp, 'sweep.csv'), sweepCsv(rows));
-    await writeFileAtomic(path.join(tmp, 'sweep.svg'), charts[0]!);
-    await writeFileAtomic(path.join(tmp, 'sweep-size.svg'), charts[1]!);
     await writeFileAtomic(path.join(tmp, 'sweep.json'), JSON.stringify({ formatVersion: 1, sweepId, parameter: plan.parameter, values: plan.values, rows, ...(scalePoints.length > 0 ? { scale: scalePoints } : {}) }, null, 2) + '\n');
-    await writeFileAtomic(path.join(tmp, 'report.md'), reports.md);
-    await writeFileAtomic(path.join(tmp, 'report.html'), reports.html);
+    await writeFileAtomic(path.join(tmp, 'report.md'), md);
+    await writeFileAtomic(path.join(tmp, 'report.html'), pageHtml(page));
     const finalDir = path.join(first.resultsDir, sweepId);
     await rename(tmp, finalDir);
+    ui?.hub.publish({ type: 'final', model: page });
     const { head, body } = sweepTableCells(rows);
     const t = new Table({ head, style: { head: [], border: [] } });
     for (const r of body) t.push(r);
@@ -175,11 +171,7 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
   }
 }
 
-/** The scale tables and chart as an HTML section. */
-function scaleHtml(points: readonly ScalePoint[], chart: string): string {
-  const table = (t: { head: string[]; body: string[][] }): string =>
-    `<table><thead><tr>${t.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>` +
-    `${t.body.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
-  return `<h2>How each panel's cost grows with history</h2>${table(scaleLatencyTable(points))}<figure>${chart}</figure>` +
-    `<h2>What the history costs</h2>${table(scaleCostTable(points))}\n`;
+/** A table of the scale sweep as a page table. */
+function tableOf(id: string, title: string, t: { head: string[]; body: string[][] }): ReportTable {
+  return { id, title, head: t.head, rows: t.body };
 }
