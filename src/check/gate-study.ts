@@ -10,8 +10,10 @@
  * - history needed: the smallest window meeting both targets;
  * - invalid: runs the self-check marked invalid (CI exits 3 on those).
  */
+import { abFails, abRows } from './ab.js';
 import { defaultFigures } from './figures.js';
 import { gateFigure, type GateOptions, type GateVerdict } from './gate.js';
+import type { PairedOptions } from './paired.js';
 
 /** What the study needs of a run's summary.json: the figures and the self-check verdict. */
 export interface StudyRun {
@@ -49,6 +51,8 @@ export interface GateStudy {
   readonly detections: Readonly<Record<string, number>>;
   readonly regressionRuns: Readonly<Record<string, number>>;
   readonly figures: FigureStudy[];
+  /** Every false alarm: the unchanged run's index (in `unchanged`) and the gated figures that failed it. */
+  readonly alarms: ReadonlyArray<{ readonly index: number; readonly figures: readonly string[] }>;
 }
 
 type Values = Map<string, number>;
@@ -91,10 +95,14 @@ export function studyGate(input: StudyInput, window: number, o: GateOptions): Ga
   };
   let falseAlarms = 0;
   let m = 0;
+  const alarms: Array<{ index: number; figures: string[] }> = [];
   for (let i = input.k; i < hist.length; i++) {
     const v = verdicts(hist[i], hist.slice(0, i), window, o);
     m++;
-    if (gateFails(v)) falseAlarms++;
+    if (gateFails(v)) {
+      falseAlarms++;
+      alarms.push({ index: i, figures: [...v.values()].filter((x) => x.gated && x.verdict === 'regression').map((x) => x.name) });
+    }
     for (const [path, x] of v) {
       const f = fig(path, x.name, x.gated);
       if (x.verdict === 'insufficient') f.insufficient++;
@@ -123,7 +131,7 @@ export function studyGate(input: StudyInput, window: number, o: GateOptions): Ga
     path, name: f.name, gated: f.gated, falseAlarms: f.fa, judged: f.judged, insufficient: f.insufficient,
     detections: Object.fromEntries(Object.keys(input.regressions).map((n) => [n, f.det.get(n) ?? { detected: 0, judged: 0 }])),
   }));
-  return { m, window, falseAlarms, detections, regressionRuns, figures };
+  return { m, window, falseAlarms, detections, regressionRuns, figures, alarms };
 }
 
 /** The smallest window (from `from` up to K) whose default gate meets the targets, or null. */
@@ -135,4 +143,45 @@ export function historyNeeded(input: StudyInput, o: GateOptions, maxFalseAlarmSh
     if (okFa && okDet) return w;
   }
   return null;
+}
+
+/** One round of the study as the duet sees it: an unchanged run, its twin (a second unchanged run), and each regression's run. */
+export interface DuetRound {
+  readonly unchanged: unknown;
+  readonly twin: unknown;
+  readonly regressions: Readonly<Record<string, unknown>>;
+}
+
+export interface DuetStudy {
+  /** Rounds per A/B check. */
+  readonly perCheck: number;
+  /** Checks: every run of `perCheck` consecutive rounds (they overlap: not independent). */
+  readonly checks: number;
+  /** A/A checks (unchanged against its twin) that failed. */
+  readonly falseAlarms: number;
+  /** Per regression: checks (unchanged as a, the regression as b) that failed. */
+  readonly detections: Readonly<Record<string, number>>;
+}
+
+/**
+ * `check --ab` judged on the study's own rounds: each window of `perCheck`
+ * consecutive rounds is one A/B check, pairing the round's unchanged run
+ * with its twin (false alarms) or with a regression's run (detections), the
+ * runs of a round being minutes apart at most on the same server.
+ */
+export function studyDuet(rounds: readonly DuetRound[], perCheck: number, o: PairedOptions): DuetStudy {
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.regressions)))];
+  const detections: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  let falseAlarms = 0;
+  let checks = 0;
+  for (let i = 0; i + perCheck <= rounds.length; i++) {
+    const w = rounds.slice(i, i + perCheck);
+    checks++;
+    if (abRows(w.map((r, j) => ({ a: r.unchanged, b: r.twin, first: j % 2 === 0 ? 'a' : 'b' })), o).some(abFails)) falseAlarms++;
+    for (const n of names) {
+      const pairs = w.filter((r) => r.regressions[n] !== undefined).map((r, j) => ({ a: r.unchanged, b: r.regressions[n], first: j % 2 === 0 ? 'a' as const : 'b' as const }));
+      if (abRows(pairs, o).some(abFails)) detections[n]!++;
+    }
+  }
+  return { perCheck, checks, falseAlarms, detections };
 }

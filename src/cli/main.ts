@@ -93,10 +93,15 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
-      'check <run>',
-      'CI gate: evaluate thresholds on a result dir (exit 0 pass, 99 a threshold failed, 3 invalid run, 2 bad input)',
-      (y) => y
-        .positional('run', { type: 'string', demandOption: true, describe: 'result dir to check' })
+      'check [run]',
+      'CI gate: evaluate thresholds on a result dir, or with --ab measure a base and a candidate target in alternating rounds (exit 0 pass, 99 a threshold failed, 3 invalid run, 2 bad input)',
+      (y) => runOptions(y)
+        .positional('run', { type: 'string', describe: 'result dir to check (not with --ab)' })
+        .option('ab', { type: 'boolean', describe: 'duet: run the scenario (run options) on --a and --b in alternating rounds and judge b against a from the paired ratios' })
+        .option('a', { type: 'string', describe: '--ab: the base target: a URL, local, or local-citus:N' })
+        .option('b', { type: 'string', describe: '--ab: the candidate target' })
+        .option('rounds', { type: 'string', describe: '--ab: rounds, each one run on each side [default: 10]' })
+        .option('confidence', { type: 'string', describe: "--ab: two-sided confidence of the sign test's interval [default: 0.95]" })
         .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits); with no threshold: the default figures' })
         .option('threshold', { type: 'string', describe: 'e.g. "ingest.response.p99 < +10%", "freshness.p99 < 10s" (repeatable)' })
         .option('thresholds', { type: 'string', describe: 'JSON file: an array of thresholds, or {"thresholds": [...]}' })

@@ -95,6 +95,8 @@ export async function openTarget(spec: TargetSpec, log: (line: string) => void):
     spec, url: c.url, recordKind: 'embedded', label: `local-citus:${spec.workers}`,
     servers: [c.coordinator, ...c.workers].map((n, i) => ({
       name: i === 0 ? 'coordinator' : `worker ${i}`, dataDir: n.dataDir, pgBinDir: n.pgBinDir, logFile: path.join(n.rootDir, 'server.log'),
+      // Citus registers each node by its socket directory and port.
+      node: `${n.rootDir}:${n.port}`,
     })),
     close: (o) => (o?.keep ? c.detach() : c.stop()),
     closeSync: () => c.stopSync(),

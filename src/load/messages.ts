@@ -3,6 +3,7 @@
  * Workers never merge or print: they post encoded interval histograms and counters.
  */
 import type { OutageSpan } from '../metrics/availability.js';
+import type { NodeInterval, SitePlacement } from '../metrics/node-load.js';
 import type { InsertMode, StatementForm, WorkloadShape } from '../config/types.js';
 
 export interface WorkerInit {
@@ -33,6 +34,8 @@ export interface WorkerInit {
   /** Text of sql/workload/tutorial-insert.sql. */
   readonly tutorialTemplate: string;
   readonly applicationName: string;
+  /** On Citus, where each site's shard lives: operations are attributed to the nodes of their rows. */
+  readonly placement?: SitePlacement;
 }
 
 /** Indexes of the pacer's shared Int32 cells. */
@@ -103,6 +106,8 @@ export interface IntervalSnapshot {
   readonly outages?: readonly OutageSpan[];
   /** Time within the interval this worker's pool could not serve, ms. */
   readonly unavailableMs?: number;
+  /** Per Citus node (with a placement): operations served and failed, and the node's outages. */
+  readonly nodes?: readonly NodeInterval[];
 }
 
 export type WorkerToMain =
@@ -112,6 +117,8 @@ export type WorkerToMain =
     readonly type: 'done';
     readonly unfinished: number;
     readonly measureLoopDelayP99Us: number;
+    /** p50 of the same (monitorEventLoopDelay: the time between its 10 ms timer's callbacks), µs. */
+    readonly measureLoopDelayP50Us: number;
     /** When the worker sent its first operation, ns after the schedule's origin; null if it sent none. */
     readonly firstSentNs: number | null;
   }

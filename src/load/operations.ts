@@ -13,14 +13,22 @@ export type Done = (err: Error | null) => void;
 /** Sends one operation of `rows` rows on a client and calls back once. */
 export type Operation = (client: pg.Client, done: Done) => void;
 
-export function makeOperation(init: WorkerInit): Operation {
+/**
+ * @param onSite called with the site_id of every row generated for an operation, before it is
+ *   sent (client-generated rows only: the tutorial-sql statement picks its site on the server).
+ */
+export function makeOperation(init: WorkerInit, onSite?: (site: number) => void): Operation {
   const gen = new RowGenerator(init.workload, init.seed, init.stream, init.sites);
   const batch = init.batch;
 
   if (init.mode === 'copy') {
     return (client, done) => {
       let text = '';
-      for (let r = 0; r < batch; r++) text += rowToCopyLine(gen.next());
+      for (let r = 0; r < batch; r++) {
+        const row = gen.next();
+        onSite?.(row[0]);
+        text += rowToCopyLine(row);
+      }
       let called = false;
       const finish = (err: Error | null): void => {
         if (!called) {
@@ -49,6 +57,7 @@ export function makeOperation(init: WorkerInit): Operation {
     const values: unknown[] = new Array(batch * 6);
     for (let r = 0, k = 0; r < batch; r++) {
       const row = gen.next();
+      onSite?.(row[0]);
       for (let c = 0; c < 6; c++) values[k++] = row[c];
     }
     client.query({ name, text, values }, done as (err: Error) => void);

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { siteSlice, type RunConfig } from '../config/types.js';
 import { Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './messages.js';
+import { NodeLoad, type SitePlacement } from '../metrics/node-load.js';
 
 /**
  * V8's memory reducer runs full mark-compact GCs when an isolate looks idle,
@@ -39,6 +40,10 @@ export interface LoadResult {
   readonly workerFailures: string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
   readonly measureLoopDelayP99Us: number[];
+  /** Per worker: p50 of the same, µs. */
+  readonly measureLoopDelayP50Us: number[];
+  /** Per Citus node, when a placement was given (src/metrics/node-load.ts). */
+  readonly byNode: NodeLoad | null;
 }
 
 export interface LoadOptions {
@@ -54,6 +59,8 @@ export interface LoadOptions {
    * for "now". A rejection stops the workers and is rethrown.
    */
   readonly beforeStart?: () => Promise<number | null>;
+  /** On Citus: where each site's shard lives, to attribute operations to nodes. */
+  readonly placement?: SitePlacement;
 }
 
 /** A failure to start: workers could not connect (bad password, unreachable host…). */
@@ -92,7 +99,9 @@ export class LoadPool {
     const dones: Promise<number>[] = [];
     const failures: string[] = [];
     const loopDelays: number[] = new Array<number>(config.workers).fill(0);
+    const loopDelaysP50: number[] = new Array<number>(config.workers).fill(0);
     let firstSentMs: number | null = null;
+    const byNode = this.opts.placement ? new NodeLoad() : null;
     for (let w = 0; w < config.workers; w++) {
       const init: WorkerInit = {
         workerIndex: w,
@@ -115,6 +124,7 @@ export class LoadPool {
         intervalMs,
         tutorialTemplate: this.opts.tutorialTemplate,
         applicationName: `rtbench-w${w}`,
+        ...(this.opts.placement ? { placement: this.opts.placement } : {}),
       };
       disableMemoryReducer();
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
@@ -128,11 +138,13 @@ export class LoadPool {
           switch (m.type) {
             case 'ready': readyResolve(); break;
             case 'interval':
+              byNode?.add(m.index, m.startMs, m.endMs, m.nodes);
               for (const row of aggregator.add(m)) this.opts.onInterval?.(row);
               break;
             case 'done':
               finished = true;
               loopDelays[w] = m.measureLoopDelayP99Us;
+              loopDelaysP50[w] = m.measureLoopDelayP50Us;
               if (m.firstSentNs !== null) firstSentMs = Math.min(firstSentMs ?? Infinity, m.firstSentNs / 1e6);
               resolve(m.unfinished);
               break;
@@ -175,6 +187,6 @@ export class LoadPool {
     const unfinished = (await Promise.all(dones)).reduce((a, b) => a + b, 0);
     for (const row of aggregator.flush()) this.opts.onInterval?.(row);
     await Promise.all(this.workers.map((w) => w.terminate()));
-    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays };
+    return { aggregator, unfinished, startEpochMs, lateStartMs, firstSentMs, workerFailures: failures, measureLoopDelayP99Us: loopDelays, measureLoopDelayP50Us: loopDelaysP50, byNode };
   }
 }

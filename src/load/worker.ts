@@ -10,13 +10,14 @@ import type pg from 'pg';
 import { PACER_CELLS, type IntervalSnapshot, type MainToWorker, type PacerInit, type PhaseCounters, type PhaseSnapshot, type WorkerInit, type WorkerToMain } from './messages.js';
 import { makeOperation } from './operations.js';
 import { Slots, type Slot } from './slots.js';
-import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
+import { connectionGone, isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
 import { encodeHistogram, newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { OpenLoopSchedule, type Clock } from '../schedule/open-loop.js';
 import { fastClock } from './clock.js';
 import { ConnectionWaits } from '../schedule/pacing.js';
 import { maskSecrets } from '../targets/url.js';
 import { OutageTracker } from '../metrics/availability.js';
+import { NodeTally } from '../metrics/node-load.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -82,7 +83,13 @@ const slots = new Slots(
     if (clock && isConnectionLost(sqlstate)) outages.failure(clock.nowNs() / 1e6, sqlstate);
   },
 );
-const operation = makeOperation(init);
+/** On Citus: the nodes of each operation's rows (a bit per node), for per-node errors and outages. */
+const placement = init.placement && init.placement.nodes.length <= 30 && init.statement !== 'tutorial-sql' ? init.placement : undefined;
+const nodeTally = placement ? new NodeTally(placement.nodes.length) : null;
+let opNodes = 0;
+const operation = makeOperation(init, placement ? (site) => {
+  opNodes |= 1 << (placement.nodeOfSite[site] ?? 0);
+} : undefined);
 let clock: Clock;
 let endNs = init.endNs;
 let stopping = false;
@@ -105,6 +112,8 @@ class InFlight {
   sentNs = 0;
   timerLagNs = 0;
   connectionWaitNs = 0;
+  /** Nodes of the operation's rows (Citus), a bit each. */
+  nodes = 0;
   readonly done = (err: Error | null): void => complete(this, err);
 }
 const spare: InFlight[] = [];
@@ -125,7 +134,9 @@ function send(slot: Slot, dueNs: number, sentNs: number): void {
     op.connectionWaitNs = waits.connectionWaitNs;
   }
   inFlight++;
+  opNodes = 0;
   operation(client, op.done);
+  op.nodes = opNodes;
 }
 
 function complete(op: InFlight, err: Error | null): void {
@@ -138,12 +149,16 @@ function complete(op: InFlight, err: Error | null): void {
   if (err) {
     const code = sqlstateOf(err);
     countError(rec, code);
-    if (isConnectionLost(code)) {
+    // A remote node's failure reported by a coordinator that stays up is that node's outage, not the pool's.
+    const gone = connectionGone(err, code);
+    nodeTally?.failure(op.nodes, endAt / 1e6, code, gone, isConnectionLost(code));
+    if (gone) {
       outages.failure(endAt / 1e6, code);
       if (slot.client === client) slots.markDown(slot);
     }
   } else {
     if (outages.down) outages.success(endAt / 1e6);
+    nodeTally?.success(op.nodes, endAt / 1e6);
     recordNs(rec.response, endAt - dueNs);
     // Closed loop: service and lag follow from the response at the interval's end (PhaseRecorder.snapshot).
     if (openLoop) {
@@ -338,6 +353,7 @@ function flush(endMs: number): void {
     connectionsUp: slots.upCount,
     reconnects: slots.takeReconnects(),
     ...(down.spans.length > 0 ? { outages: down.spans, unavailableMs: down.unavailableMs } : {}),
+    ...(nodeTally ? { nodes: nodeTally.takeInterval(lastTickMs, endMs) } : {}),
   };
   loopDelay.reset();
   lastTickMs = endMs;
@@ -387,7 +403,8 @@ async function main(startNs: bigint): Promise<void> {
   stopPacer();
   await slots.closeAll();
   await pacer?.terminate();
-  post({ type: 'done', unfinished, measureLoopDelayP99Us, firstSentNs });
+  const measureLoopDelayP50Us = measureLoopDelay.count > 0 ? Math.round(measureLoopDelay.percentile(50) / 1000) : 0;
+  post({ type: 'done', unfinished, measureLoopDelayP99Us, measureLoopDelayP50Us, firstSentNs });
 }
 
 port.on('message', (m: MainToWorker) => {

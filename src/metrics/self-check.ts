@@ -3,7 +3,7 @@
  * database, limited it, or when the achieved rate missed the target by more
  * than the tolerance. Pure: takes numbers, returns reasons.
  */
-import type { ClientTail } from './client-tail.js';
+import { CLIENT_SHARE_LIMIT, type ClientTail } from './client-tail.js';
 
 export interface SelfCheckInput {
   /** Total target rate (rows/s), or null for a closed loop. */
@@ -13,6 +13,16 @@ export interface SelfCheckInput {
   readonly workerElu: readonly (readonly number[])[];
   /** Per worker: p99 event-loop delay over the whole measure phase, µs. */
   readonly loopDelayP99Us: readonly number[];
+  /**
+   * Per worker: p50 of the same, µs. With the response percentiles it says whether the delay set
+   * the figures the user reads: a delayed loop holds back every reply it should have taken, so a
+   * response percentile moved by at most the delay at about that percentile. Absent (older runs):
+   * the p99 over the limit alone makes the run invalid.
+   */
+  readonly loopDelayP50Us?: readonly number[];
+  /** Response p50 and p99 of the run, µs (null without samples). */
+  readonly responseP50Us?: number | null;
+  readonly responseP99Us?: number | null;
   /** Mean client-process CPU over the measure phase, in cores. */
   readonly cpuCoresMean: number;
   /** Cores the machine has. */
@@ -65,6 +75,40 @@ export const DEFAULT_LIMITS: SelfCheckLimits = { rateTolerance: 0.01, maxElu: 0.
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
+/** monitorEventLoopDelay's sampling timer (worker.ts): its histogram holds the time between callbacks, so this much is no delay. */
+export const LOOP_DELAY_RESOLUTION_US = 10_000;
+
+/**
+ * Whether worker w's event-loop delay set the response median: its p50 delay (less the
+ * sampling period) over the response p50 above CLIENT_SHARE_LIMIT. Null when the run
+ * lacks the figures (older runs; no samples).
+ */
+export function loopDelayJudged(input: SelfCheckInput, w: number): { p50DelayUs: number; p50Share: number; p99DelayUs: number; p99Share: number; setMedian: boolean } | null {
+  const p50 = input.loopDelayP50Us?.[w];
+  const r50 = input.responseP50Us;
+  const r99 = input.responseP99Us;
+  if (p50 === undefined || r50 == null || r99 == null || r50 <= 0 || r99 <= 0) return null;
+  const p50DelayUs = Math.max(0, p50 - LOOP_DELAY_RESOLUTION_US);
+  const p99DelayUs = Math.max(0, (input.loopDelayP99Us[w] ?? 0) - LOOP_DELAY_RESOLUTION_US);
+  const p50Share = Math.min(1, p50DelayUs / r50);
+  return { p50DelayUs, p50Share, p99DelayUs, p99Share: Math.min(1, p99DelayUs / r99), setMedian: p50Share > CLIENT_SHARE_LIMIT };
+}
+
+/**
+ * Notes for a run whose tail the client's event loop may have set but whose median it did
+ * not (the run stays valid): by how much, per figure.
+ */
+export function loopDelayNotes(input: SelfCheckInput, limits: SelfCheckLimits = DEFAULT_LIMITS): string[] {
+  const out: string[] = [];
+  input.loopDelayP99Us.forEach((delay, w) => {
+    const j = delay > limits.maxLoopDelayUs ? loopDelayJudged(input, w) : null;
+    if (j === null || j.setMedian) return;
+    out.push(`the client's event loop (worker ${w}) was late by ${(j.p99DelayUs / 1000).toFixed(1)} ms at its p99 and ${(j.p50DelayUs / 1000).toFixed(1)} ms at its p50: ` +
+      `up to ${(j.p99Share * 100).toFixed(0)}% of the response p99 and ${(j.p50Share * 100).toFixed(0)}% of the p50 may be the client's (the median is the server's; ingest.response.p99 is watched, not gated)`);
+  });
+  return out;
+}
+
 /** Reasons the run is invalid; empty when it is valid. */
 export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAULT_LIMITS): string[] {
   const reasons: string[] = [];
@@ -85,8 +129,11 @@ export function selfCheck(input: SelfCheckInput, limits: SelfCheckLimits = DEFAU
     }
   });
   input.loopDelayP99Us.forEach((delay, w) => {
-    if (delay > limits.maxLoopDelayUs) {
-      reasons.push(`client-limited: worker ${w} event-loop delay p99 ${(delay / 1000).toFixed(1)} ms over the measure phase (limit ${limits.maxLoopDelayUs / 1000} ms)`);
+    if (delay <= limits.maxLoopDelayUs) return;
+    const judged = loopDelayJudged(input, w);
+    if (judged === null || judged.setMedian) {
+      reasons.push(`client-limited: worker ${w} event-loop delay p99 ${(delay / 1000).toFixed(1)} ms over the measure phase (limit ${limits.maxLoopDelayUs / 1000} ms)` +
+        (judged ? `, and its p50 ${(judged.p50DelayUs / 1000).toFixed(1)} ms is ${(judged.p50Share * 100).toFixed(0)}% of the response p50: the client set the median` : ''));
     }
   });
   // The harness, not the server, set the tail: its own lateness. Waiting for a busy connection

@@ -12,7 +12,8 @@
  * a line saying why.
  */
 import type pg from 'pg';
-import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
+import { connectionGone, sqlstateOf } from '../targets/sqlstate.js';
+import { SurvivalTracker } from '../metrics/part-survival.js';
 import { newHistogram, recordNs, summarize, type Histogram, type LatencySummary } from '../metrics/histogram.js';
 import { hrClock } from '../schedule/open-loop.js';
 import { refreshesDue, runViewer, type SleepingClock } from '../schedule/viewers.js';
@@ -104,6 +105,8 @@ export interface ProbeResults {
   /** Connections opened beyond one per viewer. */
   readonly reconnects: number;
   readonly refreshes: ViewerLoad;
+  /** Panels and connection attempts across outages (epoch ms): a connection-class failure opens an outage, the next panel served ends it. */
+  readonly survival: SurvivalTracker;
 }
 
 interface TaskState {
@@ -164,6 +167,7 @@ export class ProbeRunner {
   #unfinished = 0;
   #withoutConnection = 0;
   #scheduleStartNs = 0;
+  readonly #survival = new SurvivalTracker();
 
   constructor(opts: ProbeRunnerOptions) {
     const granularity = opts.granularity ?? '1m';
@@ -307,12 +311,15 @@ export class ProbeRunner {
     try {
       const r = await client.query(task.sql, probeParams(task.probe, task.window.interval, viewer.site));
       task.lastRowCount = r.rowCount ?? r.rows.length;
+      this.#survival.success();
       return true;
     } catch (err) {
       if (this.#stopping) return false; // cancelled or closed by stop(): not the probe's error
       const state = sqlstateOf(err);
       bump(task.errors, state);
-      if (isConnectionLost(state)) {
+      this.#survival.failure(state);
+      // A Citus worker that is down fails a panel over a coordinator connection that stays usable.
+      if (connectionGone(err, state)) {
         this.#lossCounted.add(client);
         await this.#drop(viewer);
         viewer.offline = true; // the rest of this refresh waits for the next one's reconnect
@@ -331,6 +338,7 @@ export class ProbeRunner {
       conn = await openProbeConnection(this.#opts.url, this.#opts.applicationName, this.#opts.statementTimeoutMs);
     } catch (err) {
       bump(this.#connectionErrors, sqlstateOf(err));
+      this.#survival.failure(sqlstateOf(err));
       return null;
     }
     const { client } = conn;
@@ -434,6 +442,7 @@ export class ProbeRunner {
         response: summarize(this.#refreshResponse),
         lag: summarize(this.#refreshLag),
       },
+      survival: this.#survival,
     };
   }
 }

@@ -8,6 +8,8 @@
  * only metrics types, so it never closes an import cycle.
  */
 import type { AvailabilitySummary } from '../metrics/availability.js';
+import type { NodeFiguresOfLoad } from '../metrics/node-load.js';
+import type { PartSurvival } from '../metrics/part-survival.js';
 import type { LatencySummary, Histogram } from '../metrics/histogram.js';
 import type { IntervalRow, Kind } from '../metrics/aggregate.js';
 
@@ -158,6 +160,11 @@ export interface IngestSummary {
    * in them. Absent in runs of older rtbench.
    */
   readonly censored?: { readonly count: number; readonly atLeastMinUs: number; readonly atLeastP50Us: number; readonly atLeastMaxUs: number };
+  /**
+   * On Citus (client-generated rows): operations, errors and outages per node, attributed by
+   * the shard placement of each row's site_id (src/metrics/node-load.ts). Absent elsewhere.
+   */
+  readonly byNode?: readonly NodeFiguresOfLoad[];
 }
 
 export interface ClientSummary {
@@ -166,6 +173,8 @@ export interface ClientSummary {
   readonly cpuCoresMean: number;
   readonly maxWorkerEluMean: number;
   readonly loopDelayP99MaxUs: number;
+  /** The highest worker's p50 event-loop delay over the measure phase, µs (runs since issue 23). */
+  readonly loopDelayP50MaxUs?: number;
   readonly rssStartBytes: number;
   readonly rssEndBytes: number;
 }
@@ -384,10 +393,17 @@ export interface DashboardSummary {
     readonly markersUnseen: number;
     readonly overCounted: number;
     readonly errorsBySqlstate: Record<string, number>;
+    /** When a marker was last seen for the first time, ms after the schedule origin; null: none. Absent in runs of older rtbench. */
+    readonly lastSeenMs?: number | null;
     /** Each reading: [epoch ms, µs, 1 if censored (never seen; its age at the step's end) else 0]. Absent in runs of older rtbench. */
     readonly timeline?: ReadonlyArray<readonly [number, number, 0 | 1]>;
   };
   readonly audit: AuditResult & { readonly from: string; readonly to: string | null };
+  /**
+   * How each part fared when the server went away (src/metrics/part-survival.ts): the rollup
+   * driver's runs, the freshness markers and polls, the viewers' panels. Absent in runs of older rtbench.
+   */
+  readonly survival?: { readonly rollup?: PartSurvival; readonly freshness?: PartSurvival; readonly viewers?: PartSurvival };
   readonly probes: ProbeFigures | null;
   /**
    * Serial vs parallel per probe, no load running. On Citus `asSpecified` is one

@@ -6,14 +6,18 @@
  *   runs never overlap (a run that overruns makes the driver skip the slots it
  *   missed, counted as `overruns`); each run's duration goes to an HDR
  *   histogram (µs); failures are counted by SQLSTATE and the driver reconnects
- *   and goes on.
+ *   and goes on. A run that failed because the server went away (a restart) is
+ *   tried again with backoff (250 ms doubling to 4 s) until it succeeds or the
+ *   next run falls due, so the rollup catches up as soon as the server is back;
+ *   the outage is recorded once (`survival`), not per attempt.
  * - cron: `cron.schedule(job_name, schedule, command)`; at stop the runs are
  *   read from cron.job_run_details (end_time − start_time) and the job is
  *   unscheduled. pg_cron runs jobs on its own connections, so a job that
  *   cannot connect shows up as a failed run (counted under 08001).
  */
 import type { Client } from 'pg';
-import { sqlstateOf, isConnectionLost } from '../targets/sqlstate.js';
+import { connectionGone, sqlstateOf, isConnectionLost } from '../targets/sqlstate.js';
+import { SurvivalTracker } from '../metrics/part-survival.js';
 import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
 import type { InstalledRollup } from './strategies.js';
@@ -31,6 +35,8 @@ export interface RollupDriverOptions {
   readonly intervalMs?: number;
   /** Connection factory (default: targets/postgres connect with application_name rtbench-rollup). */
   readonly connect?: () => Promise<Client>;
+  /** Epoch ms clock of the survival record (tests). */
+  readonly nowMs?: () => number;
 }
 
 /** What a driver did, returned by {@link RollupDriver.stop}. */
@@ -47,6 +53,8 @@ export interface RollupDriverResult {
   readonly overruns: number;
   /** Human-readable notes: "skipped: …" fallbacks, first cron failure messages. */
   readonly notes: readonly string[];
+  /** Harness runs across outages (successes and connection-class failures, epoch ms). */
+  readonly survival: SurvivalTracker;
 }
 
 export const DEFAULT_ROLLUP_INTERVAL_MS = 60_000;
@@ -94,6 +102,7 @@ export class RollupDriver {
   private readonly histogram = newHistogram();
   private readonly errors: Record<string, number> = {};
   private readonly notesList: string[] = [];
+  private readonly survival: SurvivalTracker;
   private client: Client | undefined;
   private effective: RollupScheduler;
   private runs = 0;
@@ -111,6 +120,7 @@ export class RollupDriver {
     this.intervalMs = intervalMs;
     this.effective = opts.scheduler;
     this.connectFn = opts.connect ?? (() => connect(opts.url, 'rtbench-rollup'));
+    this.survival = new SurvivalTracker(opts.nowMs);
   }
 
   /** The scheduler in use (known after start()). */
@@ -154,6 +164,7 @@ export class RollupDriver {
       errorsBySqlstate: { ...this.errors },
       overruns: this.overruns,
       notes: [...this.notesList],
+      survival: this.survival,
     };
   }
 
@@ -185,7 +196,12 @@ export class RollupDriver {
         this.wake = undefined;
         if (this.stopping) break;
       }
-      await this.runOnce();
+      // The server went away: try again with backoff until the run succeeds or the next one is due.
+      for (let backoff = 250; !(await this.runOnce()) && !this.stopping; backoff = Math.min(4000, backoff * 2)) {
+        const nextDue = start + (Math.floor((performance.now() - start) / this.intervalMs) + 1) * this.intervalMs;
+        if (performance.now() + backoff >= nextDue) break;
+        await this.sleepUnlessStopped(backoff);
+      }
       // Next slot in the future; slots that passed during the run are skipped, not queued.
       const next = Math.floor((performance.now() - start) / this.intervalMs) + 1;
       this.overruns += Math.max(0, next - (k + 1));
@@ -193,28 +209,49 @@ export class RollupDriver {
     }
   }
 
-  private async runOnce(): Promise<void> {
+  private sleepUnlessStopped(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => {
+      this.wake = undefined;
+    });
+  }
+
+  /** One run; false when it failed because the server could not be reached (worth retrying soon). */
+  private async runOnce(): Promise<boolean> {
     let client: Client;
     try {
       client = await this.ensureClient();
-    } catch {
-      // connect() turns failures into UsageErrors without a code: count as "cannot connect".
-      this.errors['08001'] = (this.errors['08001'] ?? 0) + 1;
+    } catch (err) {
+      // A failed connect carries the driver's code (57P03 while the server starts, 08001 refused).
+      const state = sqlstateOf(err);
+      this.errors[state] = (this.errors[state] ?? 0) + 1;
+      this.survival.failure(isConnectionLost(state) ? state : '08001');
       this.runs++;
-      return;
+      return false;
     }
     const t0 = process.hrtime.bigint();
+    let ok = true;
     try {
       await client.query(this.opts.installed.callSql);
       recordNs(this.histogram, Number(process.hrtime.bigint() - t0));
+      this.survival.success();
     } catch (err) {
       const state = this.countError(err);
-      if (isConnectionLost(state)) {
+      this.survival.failure(state);
+      ok = !isConnectionLost(state);
+      // A Citus worker that is down fails the run over a coordinator connection that stays usable.
+      if (connectionGone(err, state)) {
         this.client = undefined;
         await client.end().catch(() => undefined);
       }
     }
     this.runs++;
+    return ok;
   }
 
   /** Schedule with pg_cron; returns why not when it cannot. */

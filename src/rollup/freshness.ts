@@ -15,7 +15,8 @@
  * country 'rtbench'.
  */
 import type { Client } from 'pg';
-import { isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
+import { connectionGone, sqlstateOf } from '../targets/sqlstate.js';
+import { SurvivalTracker } from '../metrics/part-survival.js';
 import { newHistogram, recordNs, type Histogram } from '../metrics/histogram.js';
 import { connect } from '../targets/postgres.js';
 import { sqlIdent, type Granularity } from './template.js';
@@ -36,6 +37,8 @@ export interface FreshnessProbeOptions {
   readonly giveUpMs?: number;
   /** Connection factory (default: targets/postgres connect, application_name rtbench-freshness). */
   readonly connect?: () => Promise<Client>;
+  /** Epoch ms clock of the survival record (tests). */
+  readonly nowMs?: () => number;
 }
 
 /** What the probe measured, returned by {@link FreshnessProbe.stop}. */
@@ -57,6 +60,10 @@ export interface FreshnessResult {
   /** Counted by the rollup beyond the markers inserted in their period (double counting). */
   readonly overCounted: number;
   readonly errorsBySqlstate: Record<string, number>;
+  /** Marker inserts and polls across outages (epoch ms): a failure opens an outage, the next success ends it. */
+  readonly survival: SurvivalTracker;
+  /** When a poll last saw a marker for the first time, epoch ms; null when none was seen. */
+  readonly lastSeenEpochMs: number | null;
   /** Every reading in time order: [epoch ms, µs, 1 if censored (never seen, its age then) else 0]. */
   readonly timeline: ReadonlyArray<readonly [number, number, 0 | 1]>;
 }
@@ -68,7 +75,7 @@ export interface FreshnessResult {
  */
 export class MarkerBook {
   /** period start (ms) → commit times (ns) in insertion order, and how many are seen. */
-  private readonly periods = new Map<number, { commitNs: number[]; seen: number; excess: number }>();
+  private readonly periods = new Map<number, { commitNs: number[]; seen: number; excess: number; inDoubt: number }>();
   private retiredExcess = 0;
   inserted = 0;
   seen = 0;
@@ -76,9 +83,20 @@ export class MarkerBook {
 
   add(periodMs: number, commitNs: number): void {
     let p = this.periods.get(periodMs);
-    if (!p) this.periods.set(periodMs, (p = { commitNs: [], seen: 0, excess: 0 }));
+    if (!p) this.periods.set(periodMs, (p = { commitNs: [], seen: 0, excess: 0, inDoubt: 0 }));
     p.commitNs.push(commitNs);
     this.inserted++;
+  }
+
+  /**
+   * A marker insert of period `periodMs` failed as its connection was lost (a restart): it may
+   * have committed all the same, so the rollup counting one more than inserted there is not
+   * double counting.
+   */
+  addInDoubt(periodMs: number): void {
+    const p = this.periods.get(periodMs);
+    if (p) p.inDoubt++;
+    else this.periods.set(periodMs, { commitNs: [], seen: 0, excess: 0, inDoubt: 1 });
   }
 
   /** Earliest period start with unseen markers, or undefined. */
@@ -103,7 +121,7 @@ export class MarkerBook {
         this.seen += upTo - p.seen;
         p.seen = upTo;
       }
-      p.excess = Math.max(p.excess, count - p.commitNs.length);
+      p.excess = Math.max(p.excess, count - p.commitNs.length - p.inDoubt);
     }
     return fresh;
   }
@@ -163,6 +181,8 @@ export class FreshnessProbe {
   private readonly book = new MarkerBook();
   private readonly histogram = newHistogram();
   private readonly errors: Record<string, number> = {};
+  private readonly survival: SurvivalTracker;
+  private lastSeenEpochMs: number | null = null;
   private readonly readings: Array<readonly [number, number, 0 | 1]> = [];
   private readonly clients: { writer?: Client | undefined; reader?: Client | undefined } = {};
   private readonly insertSql: string;
@@ -181,6 +201,7 @@ export class FreshnessProbe {
     this.giveUpMs = opts.giveUpMs ?? 2 * opts.granularityMin * 60_000 + 120_000;
     if (!Number.isInteger(this.siteId)) throw new RangeError(`freshness marker site_id ${this.siteId} must be an integer`);
     this.connectFn = opts.connect ?? (() => connect(opts.url, 'rtbench-freshness'));
+    this.survival = new SurvivalTracker(opts.nowMs);
     this.insertSql =
       `INSERT INTO http_request (site_id, ingest_time, url, request_country, ip_address, status_code, response_time_msec)
        VALUES ($1, clock_timestamp(), 'rtbench:freshness-marker', 'rtbench', '0.0.0.0', 200, 0)
@@ -229,6 +250,8 @@ export class FreshnessProbe {
       markersCensored: censored.length,
       overCounted: this.book.overCounted,
       errorsBySqlstate: { ...this.errors },
+      survival: this.survival,
+      lastSeenEpochMs: this.lastSeenEpochMs,
       timeline: this.readings,
     };
   }
@@ -262,20 +285,27 @@ export class FreshnessProbe {
     }
   }
 
-  private async withClient(role: 'writer' | 'reader', fn: (c: Client) => Promise<void>): Promise<void> {
+  private async withClient(role: 'writer' | 'reader', fn: (c: Client) => Promise<void>, onLost?: () => void): Promise<void> {
     let client = this.clients[role];
     try {
       client ??= this.clients[role] = await this.connectFn();
-    } catch {
-      this.errors['08001'] = (this.errors['08001'] ?? 0) + 1;
+    } catch (err) {
+      // A failed connect carries the driver's code (57P03 while the server starts, 08001 refused).
+      const state = sqlstateOf(err);
+      this.errors[state] = (this.errors[state] ?? 0) + 1;
+      this.survival.failure(state);
       return;
     }
     try {
       await fn(client);
+      this.survival.success();
     } catch (err) {
       const state = sqlstateOf(err);
       this.errors[state] = (this.errors[state] ?? 0) + 1;
-      if (isConnectionLost(state)) {
+      this.survival.failure(state);
+      // Its backend ended (here or, on Citus, on a worker): the statement may have committed.
+      if (connectionGone(err, state) || state === '57P01' || state === '57P02') onLost?.();
+      if (connectionGone(err, state)) {
         this.clients[role] = undefined;
         await client.end().catch(() => undefined);
       }
@@ -283,15 +313,17 @@ export class FreshnessProbe {
   }
 
   private insertMarker(): Promise<void> {
+    const periodMs = this.opts.granularityMin * 60_000;
+    // Should the connection die during the INSERT, the marker may have committed: its period notes it.
+    const doubtful = Math.floor(Date.now() / periodMs) * periodMs;
     return this.withClient('writer', async (c) => {
       const r = await c.query<{ ingest_time: Date }>(this.insertSql, [this.siteId]);
       const committedNs = nowNs(); // autocommit: the INSERT has committed when its result arrives
       const at = r.rows[0]?.ingest_time;
       // The period client-side: Citus allows only IMMUTABLE functions in RETURNING, and
       // date_trunc/date_bin on timestamptz are STABLE. Periods are epoch-aligned whole minutes.
-      const periodMs = this.opts.granularityMin * 60_000;
       if (at) this.book.add(Math.floor(at.getTime() / periodMs) * periodMs, committedNs);
-    });
+    }, () => this.book.addInDoubt(doubtful));
   }
 
   private poll(): Promise<void> {
@@ -302,10 +334,12 @@ export class FreshnessProbe {
       const sentMs = Date.now();
       const r = await c.query<{ period: Date; n: string }>(this.pollSql, [this.siteId, new Date(oldest)]);
       const counts = new Map(r.rows.map((row) => [row.period.getTime(), Number(row.n)] as const));
-      for (const ns of this.book.observe(counts, sentNs)) {
+      const fresh = this.book.observe(counts, sentNs);
+      for (const ns of fresh) {
         recordNs(this.histogram, ns);
         this.readings.push([sentMs, Math.floor(ns / 1000), 0]);
       }
+      if (fresh.length > 0) this.lastSeenEpochMs = (this.opts.nowMs ?? Date.now)();
       const now = nowNs();
       this.book.expire(now - this.giveUpMs * 1e6, now);
     });

@@ -21,14 +21,13 @@ import {
   bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resolutionResult, resultFigures,
   type CapacityResult, type CapacityTrial, type TrialServer,
 } from '../capacity/result.js';
-import { connect } from '../targets/postgres.js';
 import { isConnectionLost } from '../targets/sqlstate.js';
 import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
 import { standardStepObservers } from './step-observers.js';
 import { histogramSource, lookCount, TrialMonitor } from './trial-monitor.js';
-import { removeTrialRows, retrying, serverNow, stateOf, type RetryCounts } from './trial-rows.js';
+import { removeTrialRows, retrying, serverNow, stateOf, withReconnect, type RetryCounts } from './trial-rows.js';
 
 /** The capacity search's own settings (parsed from the command line by the CLI). */
 export interface CapacitySettings {
@@ -74,17 +73,14 @@ export function capacityFingerprint(config: RunConfig, settings: CapacitySetting
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 
-/** http_request's rows and size with indexes (Citus: over its shards). Null figures when the server refuses. */
-async function rawTableState(url: string, citus: boolean): Promise<{ rows: number | null; bytes: number | null }> {
+/** http_request's rows and size with indexes (Citus: over its shards), retried while the server is away; null figures when it refuses. */
+async function rawTableState(url: string, citus: boolean, retries: RetryCounts): Promise<{ rows: number | null; bytes: number | null }> {
   try {
-    const c = await connect(url, 'rtbench-setup');
-    try {
+    return await withReconnect(url, async (c) => {
       const size = citus ? 'citus_total_relation_size(\'http_request\'::regclass)' : 'pg_total_relation_size(\'http_request\'::regclass)';
       const r = await c.query<{ rows: string; bytes: string }>(`SELECT (SELECT count(*) FROM http_request) AS rows, ${size} AS bytes`);
       return { rows: Number(r.rows[0]?.rows), bytes: Number(r.rows[0]?.bytes) };
-    } finally {
-      await c.end().catch(() => undefined);
-    }
+    }, retries);
   } catch {
     return { rows: null, bytes: null };
   }
@@ -241,7 +237,7 @@ async function runTrial(
   const m = monitor as TrialMonitor | null;
   const s = record.summary;
   const j = judgeTrial(specs, s, histogramSource(record.histograms), plan.alpha, { short: plan.short });
-  const state = await rawTableState(info.url, info.citus !== undefined);
+  const state = await rawTableState(info.url, info.citus !== undefined, retries);
   const removed = since === null ? null : await removeTrialRows(info.url, o.session.dashboard, since, siteSlice(info.config), retries, o.session.onProgress);
   const server = digestServer(s.server);
   const measuredMs = s.durationMs;

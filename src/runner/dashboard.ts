@@ -23,7 +23,8 @@ import {
 } from '../rollup/strategies.js';
 import { selectRunnable } from '../probe/requirements.js';
 import { quoteIdent } from '../sql-quote.js';
-import { connect } from '../targets/postgres.js';
+import { connect, connectRetrying } from '../targets/postgres.js';
+import { survivalNote, type PartSurvival } from '../metrics/part-survival.js';
 import { UsageError } from '../errors.js';
 import type { OnProgress } from '../schedule/progress.js';
 import { inPhase } from './phase.js';
@@ -297,7 +298,7 @@ export class DashboardSession {
    * Stop everything, roll up once more, audit, measure HLL accuracy and sizes,
    * expire. The session is then ready for another step (startLoadPhase again).
    */
-  async finish(): Promise<DashboardOutcome> {
+  async finish(originEpochMs: number = Date.now()): Promise<DashboardOutcome> {
     await this.probeStart;
     const probeRunner = this.probeRunner;
     const driver = this.driver;
@@ -309,13 +310,13 @@ export class DashboardSession {
     const notes = [...this.setupNotes, ...this.notes];
     this.notes = notes;
     try {
-      return await this.finishStep(probeRunner, driver, freshness);
+      return await this.finishStep(probeRunner, driver, freshness, originEpochMs);
     } finally {
       this.notes = [];
     }
   }
 
-  private async finishStep(probeRunner: ProbeRunner | null, driver: RollupDriver | null, freshnessProbe: FreshnessProbe | null): Promise<DashboardOutcome> {
+  private async finishStep(probeRunner: ProbeRunner | null, driver: RollupDriver | null, freshnessProbe: FreshnessProbe | null, originEpochMs: number): Promise<DashboardOutcome> {
     const probeResults: ProbeResults | null = probeRunner ? await probeRunner.stop() : null;
     const driven: RollupDriverResult | null = driver ? await driver.stop() : null;
     // No new markers; the final rollup below may still make pending ones visible.
@@ -324,7 +325,8 @@ export class DashboardSession {
     if (probeResults) this.notes.push(...probeResults.skipped);
 
     const d = this.config.dashboard;
-    const client = await connect(this.url, 'rtbench-audit');
+    // The server may be coming back from a fault at the step's end: wait for it (up to a minute).
+    const client = await connectRetrying(this.url, 'rtbench-audit', 60_000);
     try {
       // Two steps: the final rollup run, then the audit's count of raw vs rollup per closed period.
       const { fresh, to, from, audited } = await inPhase(this.onProgress, 'audit: final rollup, raw vs rollup', 'steps', 2, async (p) => {
@@ -385,6 +387,19 @@ export class DashboardSession {
         histograms[`panel-response-${t.probe}-${t.window}`] = t.responseHistogram;
       }
 
+      // Each part's outages, named once (one line per part), never per failed attempt.
+      const survival: { rollup?: PartSurvival; freshness?: PartSurvival; viewers?: PartSurvival } = {};
+      if (driven) survival.rollup = driven.survival.result(originEpochMs);
+      if (fresh) survival.freshness = fresh.survival.result(originEpochMs);
+      if (probeResults) survival.viewers = probeResults.survival.result(originEpochMs);
+      for (const [part, doing, unit] of [
+        ['rollup', 'run', 'runs'], ['freshness', 'insert or look for its markers', 'marker inserts and polls'], ['viewers', 'refresh their panels', 'panels served'],
+      ] as const) {
+        const s = survival[part];
+        const line = s ? survivalNote(part, doing, unit, s) : null;
+        if (line) this.notes.push(line);
+      }
+
       const summary: DashboardSummary = {
         rollup: {
           strategy: d.rollup,
@@ -407,12 +422,14 @@ export class DashboardSession {
           markersUnseen: fresh?.markersUnseen ?? 0,
           overCounted: fresh?.overCounted ?? 0,
           errorsBySqlstate: fresh?.errorsBySqlstate ?? {},
+          lastSeenMs: fresh?.lastSeenEpochMs == null ? null : fresh.lastSeenEpochMs - originEpochMs,
           ...(fresh ? { timeline: fresh.timeline } : {}),
         },
         audit: { ...audited, from: from.toISOString(), to: to ? to.toISOString() : null },
         probes: figures,
         parallel: this.parallel,
         expiry,
+        survival,
       };
       return { summary, histograms, notes: this.notes };
     } finally {

@@ -12,7 +12,10 @@
  *   those samples the same way.
  * It stops before the rows are counted, reports the rows of the run's sites
  * it removed (added back to acked vs table), and the audit leaves out the
- * periods it expired (DashboardSession.auditFloor).
+ * periods it expired (DashboardSession.auditFloor). When the server goes away
+ * both connections are reopened (an expiry is tried again with backoff until
+ * the next one is due, the panels at their next second) and the outage is
+ * named once (`survival`), not per failed attempt.
  */
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -24,6 +27,8 @@ import { probeParams, renderProbe, type ProbeDef } from '../probe/definition.js'
 import { expireOnce, type ExpiryEvent } from '../rollup/expiry.js';
 import { installPartitionFunctions } from '../targets/partitions.js';
 import { connect } from '../targets/postgres.js';
+import { connectionGone, isConnectionLost, sqlstateOf } from '../targets/sqlstate.js';
+import { SurvivalTracker, survivalNote, type PartSurvival } from '../metrics/part-survival.js';
 import { ExpirySchedule, splitByExpiry, type Span } from '../schedule/expiry-schedule.js';
 import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase, StepTiming } from './observer.js';
 
@@ -50,6 +55,8 @@ export interface ExpiryDuringMeasure {
   /** Per panel (`rollup-minutes@1h`, `raw-minutes@5m`). */
   readonly dashboard: Record<string, SplitLatency>;
   readonly errors: readonly string[];
+  /** Expiries and panel reads across outages (ms after the schedule origin). Absent in runs of older rtbench. */
+  readonly survival?: PartSurvival;
 }
 
 interface PanelSample {
@@ -88,6 +95,8 @@ export class ExpiryObserver implements RunObserver {
   private sites = { offset: 0, count: 0 };
   private minSamples = 20;
   private expiredBeforeMs: number | null = null;
+  private url = '';
+  private survival = new SurvivalTracker();
 
   constructor(private readonly cfg: ExpiryScheduleConfig, private readonly rollupTable: string | null) {}
 
@@ -104,6 +113,8 @@ export class ExpiryObserver implements RunObserver {
     this.stopping = false;
     this.loops = [];
     this.expiredBeforeMs = null;
+    this.url = session.url;
+    this.survival = new SurvivalTracker();
     this.sites = siteSlice(step.config);
     this.minSamples = step.config.dashboard.minSamples;
     this.client = await connect(session.url, 'rtbench-expiry');
@@ -137,38 +148,72 @@ export class ExpiryObserver implements RunObserver {
     await Promise.all(this.loops);
   }
 
+  /**
+   * A failed attempt on `which`: counted for survival, the connection dropped when it is gone
+   * (reopened at the next attempt). True when it was the server going away (worth retrying).
+   */
+  private async failed(which: 'client' | 'panelClient', err: unknown): Promise<boolean> {
+    const state = sqlstateOf(err);
+    this.survival.failure(state);
+    const c = this[which];
+    if (c && connectionGone(err, state)) {
+      this[which] = null;
+      await c.end().catch(() => undefined);
+    }
+    return isConnectionLost(state);
+  }
+
+  private async reopen(which: 'client' | 'panelClient'): Promise<pg.Client> {
+    const c = this[which] ?? await connect(this.url, which === 'client' ? 'rtbench-expiry' : 'rtbench-expiry-panels');
+    this[which] = c;
+    return c;
+  }
+
   private async expiryLoop(schedule: ExpirySchedule): Promise<void> {
-    const c = this.client!;
     for (let wait = schedule.waitMs(); wait !== null && !this.stopping; wait = schedule.waitMs()) {
       // Sleep in short slices so that the end of the load stops the loop promptly.
       const until = performance.now() + wait;
       while (!this.stopping && performance.now() < until) await sleep(Math.min(200, until - performance.now()));
       if (this.stopping) break;
-      try {
-        const now = (await c.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now.getTime();
-        const ev = await expireOnce(c, {
-          method: this.cfg.method,
-          rawCutoff: new Date(now - this.cfg.retentionMs),
-          rollupTable: this.rollupTable,
-          rollupCutoff: new Date(now - this.cfg.rollupRetentionMs),
-          sites: this.sites,
-        });
-        this.events.push(ev);
-        if (ev.rawExpiredBefore !== null) {
-          const t = Date.parse(ev.rawExpiredBefore);
-          // The rollup's own expiry can also take periods away from the audit.
-          const floor = Math.max(t, this.rollupTable !== null && ev.rollupRowsRemoved > 0 ? now - this.cfg.rollupRetentionMs : -Infinity);
-          this.expiredBeforeMs = Math.max(this.expiredBeforeMs ?? -Infinity, floor);
-        }
-      } catch (err) {
-        this.errors.push(`expiry failed: ${(err as Error).message}`);
+      // The server went away: try again with backoff until it is back or the next expiry is due.
+      const giveUpAt = performance.now() + this.cfg.everyMs;
+      for (let backoff = 250; !(await this.expireNow()) && !this.stopping && performance.now() + backoff < giveUpAt; backoff = Math.min(4000, backoff * 2)) {
+        await sleep(backoff);
       }
       schedule.done();
     }
   }
 
+  /** One expiry; false when the server could not be reached (retry), true when done or failed otherwise. */
+  private async expireNow(): Promise<boolean> {
+    try {
+      const c = await this.reopen('client');
+      const now = (await c.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now.getTime();
+      const ev = await expireOnce(c, {
+        method: this.cfg.method,
+        rawCutoff: new Date(now - this.cfg.retentionMs),
+        rollupTable: this.rollupTable,
+        rollupCutoff: new Date(now - this.cfg.rollupRetentionMs),
+        sites: this.sites,
+      });
+      this.events.push(ev);
+      if (ev.rawExpiredBefore !== null) {
+        const t = Date.parse(ev.rawExpiredBefore);
+        // The rollup's own expiry can also take periods away from the audit.
+        const floor = Math.max(t, this.rollupTable !== null && ev.rollupRowsRemoved > 0 ? now - this.cfg.rollupRetentionMs : -Infinity);
+        this.expiredBeforeMs = Math.max(this.expiredBeforeMs ?? -Infinity, floor);
+      }
+      this.survival.success();
+      return true;
+    } catch (err) {
+      // Failures while the server is away are named once, in the survival note.
+      if (await this.failed('client', err)) return false;
+      this.errors.push(`expiry failed: ${(err as Error).message}`);
+      return true;
+    }
+  }
+
   private async panelLoop(): Promise<void> {
-    const c = this.panelClient!;
     let k = 0;
     const t0 = performance.now();
     while (!this.stopping) {
@@ -176,9 +221,13 @@ export class ExpiryObserver implements RunObserver {
         const start = Date.now();
         const h0 = process.hrtime.bigint();
         try {
+          const c = await this.reopen('panelClient');
           await c.query(p.sql, probeParams(p.def, p.window, k % 32));
           this.samples.push({ panel: p.label, startEpochMs: start, endEpochMs: Date.now(), us: Number((process.hrtime.bigint() - h0) / 1000n) });
+          this.survival.success();
         } catch (err) {
+          // The server away: reopened at the next second, named once in the survival note.
+          if (await this.failed('panelClient', err)) break;
           if (this.errors.length < 20) this.errors.push(`panel ${p.label} failed: ${(err as Error).message}`);
         }
       }
@@ -228,8 +277,11 @@ export class ExpiryObserver implements RunObserver {
       ingestResponse: split(ingest, 1),
       dashboard,
       errors: this.errors,
+      survival: this.survival.result(timing.startEpochMs),
     };
     const notes = expiryNotes(out);
+    const lost = survivalNote('expiry', 'expire or read its panels', 'expiries and panel reads', out.survival!);
+    if (lost) notes.push(lost);
     return {
       summary: { expiryDuringMeasure: out },
       notes,

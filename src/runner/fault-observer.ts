@@ -31,6 +31,8 @@ export interface FaultRecord {
   readonly kind: string;
   /** The server acted on ('server', 'coordinator', 'worker 1'…); absent for a command. */
   readonly target?: string;
+  /** A Citus node's `host:port` as in summary.ingest.byNode. */
+  readonly node?: string;
   readonly pauseMs?: number;
   /** When it was planned and when it ran, ms after the schedule origin. */
   readonly plannedAtMs: number;
@@ -51,7 +53,7 @@ export class FaultObserver implements RunObserver {
   #servers: readonly LocalServer[] = [];
   #timers: NodeJS.Timeout[] = [];
   #running: Array<Promise<void>> = [];
-  #records: Array<{ kind: string; target?: string; pauseMs?: number; plannedAtMs: number; outcome: FaultOutcome | null }> = [];
+  #records: Array<{ kind: string; target?: string; node?: string; pauseMs?: number; plannedAtMs: number; outcome: FaultOutcome | null }> = [];
   #originEpochMs = 0;
   #step: StepInfo | null = null;
 
@@ -76,7 +78,7 @@ export class FaultObserver implements RunObserver {
         ? this.#servers.find((s) => s.name === `worker ${f.worker ?? 1}`)
         : this.#servers.find((s) => s.name === 'server' || s.name === 'coordinator');
       const plannedAtMs = f.atMs ?? middle;
-      const rec = { kind: f.kind, ...(server ? { target: server.name } : {}), ...(f.pauseMs ? { pauseMs: f.pauseMs } : {}), plannedAtMs, outcome: null as FaultOutcome | null };
+      const rec = { kind: f.kind, ...(server ? { target: server.name } : {}), ...(server?.node ? { node: server.node } : {}), ...(f.pauseMs ? { pauseMs: f.pauseMs } : {}), plannedAtMs, outcome: null as FaultOutcome | null };
       this.#records.push(rec);
       this.#at(plannedAtMs, async () => {
         rec.outcome = server
@@ -112,6 +114,7 @@ export class FaultObserver implements RunObserver {
     const faults: FaultRecord[] = this.#records.map((r) => ({
       kind: r.kind,
       ...(r.target ? { target: r.target } : {}),
+      ...(r.node ? { node: r.node } : {}),
       ...(r.pauseMs ? { pauseMs: r.pauseMs } : {}),
       plannedAtMs: r.plannedAtMs,
       startMs: r.outcome ? rel(r.outcome.startEpochMs) : null,

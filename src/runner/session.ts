@@ -19,7 +19,8 @@ import { RESULT_FORMAT_VERSION, type CitusInfo, type RunInfo, type RunRecord, ty
 import type { Histogram } from '../metrics/histogram.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
 import { DashboardSession } from './dashboard.js';
-import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus } from '../targets/citus.js';
+import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus, sitePlacement } from '../targets/citus.js';
+import { nodeNotes, type NodeLoad, type SitePlacement } from '../metrics/node-load.js';
 import { maskUrl } from '../targets/url.js';
 import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
 import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase, StepTiming } from './observer.js';
@@ -128,6 +129,8 @@ export class RunSession {
     readonly dashboard: DashboardSession | null,
     private readonly rendezvous: Rendezvous | null,
     private readonly onCitus: boolean,
+    /** On Citus: each site's node (per-node ingest figures); null elsewhere. */
+    private readonly placement: SitePlacement | null = null,
   ) {
     this.tutorialTemplate = readFile(sqlPath('workload', 'tutorial-insert.sql'), 'utf8');
   }
@@ -153,6 +156,7 @@ export class RunSession {
     let dashboard: DashboardSession | null = null;
     let citus: CitusInfo | undefined;
     let onCitusAtSetup = false;
+    let placement: SitePlacement | null = null;
     try {
       server = await describeServer(admin);
       const onCitus = await isCitus(admin);
@@ -196,6 +200,8 @@ export class RunSession {
       if (onCitus) {
         citus = await citusInfo(admin, distributed);
         notice(`citus: ${distributed.join(', ')} distributed by site_id, ${citus.shardCount} shards each, colocation ${citus.colocationId}`);
+        // Per-node ingest figures need each row's site: the tutorial-sql statement picks it on the server.
+        if (config.statement !== 'tutorial-sql') placement = await sitePlacement(admin, config.workload.sites);
       }
       rowsBefore = await countRows(admin, siteSlice(config));
     } finally {
@@ -217,7 +223,7 @@ export class RunSession {
       config, url, targetKind: opts.targetKind, server, ...(citus ? { citus } : {}), rowsAtSetup: rowsBefore,
       ...(liveDash ? { live: { panels: () => liveDash.livePanelResponses(), freshness: () => liveDash.liveFreshness() } } : {}),
     };
-    return new RunSession(opts, info, startedAt, dashboard, rendezvous, onCitusAtSetup);
+    return new RunSession(opts, info, startedAt, dashboard, rendezvous, onCitusAtSetup, placement);
   }
 
   /** Release what the session holds (the rendezvous claim). Never throws. */
@@ -268,6 +274,7 @@ export class RunSession {
       config,
       url,
       tutorialTemplate: await this.tutorialTemplate,
+      ...(this.placement ? { placement: this.placement } : {}),
       // After set-up (and instance 1's preload) and with every worker connected: meet the group, then start the observers.
       beforeStart: async () => {
         if (this.rendezvous && config.instance && group !== null) {
@@ -344,7 +351,7 @@ export class RunSession {
     };
     const contributions = await collectContributions(observers, step, timing);
     const dash = contributions.find((c) => c.dashboard)?.dashboard ?? null;
-    const summary = buildSummary({
+    const built = buildSummary({
       config,
       runId: spec.runId,
       intervals,
@@ -352,6 +359,7 @@ export class RunSession {
       unfinished: load.unfinished,
       workerFailures: load.workerFailures,
       measureLoopDelayP99Us: load.measureLoopDelayP99Us,
+      measureLoopDelayP50Us: load.measureLoopDelayP50Us,
       interrupted,
       endedEarly,
       // Rows an observer expired during the step are added back: acked vs table stays exact.
@@ -364,6 +372,7 @@ export class RunSession {
       dashboardFailure: contributions.find((c) => c.dashboardFailure)?.dashboardFailure ?? null,
       contributions,
     });
+    const summary = this.withNodes(built, load, config);
 
     const { histograms, files } = stepOutputs(load.aggregator, contributions);
     const record: RunRecord = {
@@ -377,6 +386,17 @@ export class RunSession {
     };
     for (const o of observers) await o.stepRecord?.(record, step);
     return record;
+  }
+
+  /** On Citus: the step's ingest per node (errors only on the nodes whose shards failed) and its notes. */
+  private withNodes(summary: RunRecord['summary'], load: { byNode: NodeLoad | null }, config: RunConfig): RunRecord['summary'] {
+    if (!this.placement || !load.byNode) return summary;
+    const share = config.instance ? config.instance.count : 1;
+    // With several rows per statement an operation touches several nodes: no per-node target then.
+    const targetOpsHz = config.rateHz === 'max' || config.batch !== 1 ? null : config.rateHz / share;
+    const stepEndMs = config.warmupMs + config.durationMs;
+    const byNode = load.byNode.summarize(this.placement, targetOpsHz, stepEndMs);
+    return { ...summary, ingest: { ...summary.ingest, byNode }, notes: [...summary.notes, ...nodeNotes(byNode)] };
   }
 
   private async runInfo(

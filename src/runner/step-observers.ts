@@ -9,7 +9,7 @@ import type { RunConfig } from '../config/types.js';
 import { rollupTable } from '../rollup/strategies.js';
 import type { DashboardSession } from './dashboard.js';
 import { ExpiryObserver } from './expiry-observer.js';
-import type { RunObserver, StepContribution, StepPhase } from './observer.js';
+import type { RunObserver, StepContribution, StepInfo, StepPhase, StepTiming } from './observer.js';
 import { ScaleObserver } from './scale-observer.js';
 
 /**
@@ -31,10 +31,10 @@ export class DashboardObserver implements RunObserver {
     if (phase === 'measure') this.dashboard.startProbes();
   }
 
-  async stepEnd(): Promise<StepContribution> {
+  async stepEnd(_step: StepInfo, timing: StepTiming): Promise<StepContribution> {
     // The dashboard side never costs the run its results: a failure here becomes a note.
     try {
-      const outcome = await this.dashboard.finish();
+      const outcome = await this.dashboard.finish(timing.startEpochMs);
       return { dashboard: { summary: outcome.summary, notes: outcome.notes }, histograms: outcome.histograms };
     } catch (err) {
       return { dashboardFailure: `rollup audit, probes and freshness not reported: ${err instanceof Error ? err.message : String(err)}` };

@@ -6,7 +6,7 @@
 import { errorCount, type Aggregator, type IntervalRow } from '../metrics/aggregate.js';
 import { summarize, type Histogram } from '../metrics/histogram.js';
 import { availabilitySummary, describeOutage } from '../metrics/availability.js';
-import { selfCheck } from '../metrics/self-check.js';
+import { loopDelayNotes, selfCheck, type SelfCheckInput } from '../metrics/self-check.js';
 import { clientTail, clientTailNotes } from '../metrics/client-tail.js';
 import { RESULT_FORMAT_VERSION, type DashboardSummary, type ServerSummary, type Summary } from '../results/run-record.js';
 import type { RunConfig } from '../config/types.js';
@@ -24,6 +24,8 @@ export interface StepAggregates {
   readonly workerFailures: readonly string[];
   /** Per worker: p99 event-loop delay over the measure phase, µs. */
   readonly measureLoopDelayP99Us: readonly number[];
+  /** Per worker: p50 of the same, µs (absent: not measured). */
+  readonly measureLoopDelayP50Us?: readonly number[];
   readonly interrupted: boolean;
   /** The step was ended early on purpose (decided): figures are over the time it ran, not marked interrupted. */
   readonly endedEarly?: boolean;
@@ -69,11 +71,14 @@ export function buildSummary(a: StepAggregates): Summary {
   const timerLag = summarize(agg.measure.lagParts.timerLag);
   // Open loop only: a closed loop has no due times (response = service).
   const tail = targetRateHz === null || response.count === 0 ? null : clientTail({ response, service, lag, timerLag });
-  const invalidReasons = selfCheck({
+  const selfInput: SelfCheckInput = {
     targetRowsHz: targetRateHz,
     achievedRowsHz: achievedRateHz,
     workerElu: agg.measureElu,
     loopDelayP99Us: a.measureLoopDelayP99Us,
+    ...(a.measureLoopDelayP50Us ? { loopDelayP50Us: a.measureLoopDelayP50Us } : {}),
+    responseP50Us: response.count > 0 ? response.p50Us : null,
+    responseP99Us: response.count > 0 ? response.p99Us : null,
     cpuCoresMean,
     cores: a.cores,
     interrupted: a.interrupted,
@@ -82,7 +87,8 @@ export function buildSummary(a: StepAggregates): Summary {
     warmupMs: config.warmupMs,
     localServerCpuPressure: localServerCpuPressure(a.contributions),
     clientTail: tail,
-  });
+  };
+  const invalidReasons = selfCheck(selfInput);
   for (const f of a.workerFailures) invalidReasons.push(f);
   for (const c of a.contributions ?? []) invalidReasons.push(...(c.invalidReasons ?? []));
 
@@ -115,6 +121,7 @@ export function buildSummary(a: StepAggregates): Summary {
   }
   if (a.unfinished > 0) notes.push(`${a.unfinished} operations were still unanswered 30 s after the schedule ended: unfinished, not in the percentiles`);
   if (tail) notes.push(...clientTailNotes(tail));
+  notes.push(...loopDelayNotes(selfInput));
   if (a.dashboard) notes.push(...a.dashboard.notes);
   if (a.dashboardFailure) notes.push(a.dashboardFailure);
   for (const c of a.contributions ?? []) notes.push(...(c.notes ?? []));
@@ -162,6 +169,7 @@ export function buildSummary(a: StepAggregates): Summary {
       cpuCoresMean,
       maxWorkerEluMean: Math.max(0, ...eluMeans),
       loopDelayP99MaxUs: Math.max(0, ...a.measureLoopDelayP99Us),
+      ...(a.measureLoopDelayP50Us ? { loopDelayP50MaxUs: Math.max(0, ...a.measureLoopDelayP50Us) } : {}),
       rssStartBytes: a.rssStartBytes,
       rssEndBytes: a.rssEndBytes,
     },

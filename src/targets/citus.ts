@@ -191,3 +191,23 @@ export async function ensureHllOnAllNodes(client: SqlClient): Promise<string[]> 
   }
   return hllMissingNodes(client);
 }
+
+/**
+ * Where the shard of each site 0..sites−1 of http_request lives (`host:port` of its primary
+ * placement), for attributing ingest to nodes. Read once at set-up: a shard moved during the run
+ * is attributed to its old node.
+ */
+export async function sitePlacement(client: SqlClient, sites: number): Promise<{ nodes: string[]; nodeOfSite: number[] }> {
+  const r = await client.query<{ site: number; node: string }>(
+    `SELECT s.site, p.nodename || ':' || p.nodeport AS node
+       FROM generate_series(0, $1::int - 1) AS s(site)
+       JOIN pg_dist_placement pl ON pl.shardid = get_shard_id_for_distribution_column('http_request', s.site)
+       JOIN pg_dist_node p ON p.groupid = pl.groupid AND p.noderole = 'primary'
+      ORDER BY s.site`,
+    [sites],
+  );
+  const nodes = [...new Set(r.rows.map((x) => x.node))].sort();
+  const nodeOfSite = new Array<number>(sites).fill(0);
+  for (const x of r.rows) nodeOfSite[x.site] = nodes.indexOf(x.node);
+  return { nodes, nodeOfSite };
+}

@@ -70,6 +70,8 @@ export interface LocalServer {
   readonly pgBinDir: string;
   /** Where pg_ctl writes the server's log when it starts it again. */
   readonly logFile: string;
+  /** A Citus node: `host:port` as the coordinator's metadata names it (summary.ingest.byNode). */
+  readonly node?: string;
 }
 
 /** What a fault did: when it began and ended (epoch ms), its exit code, a line on failure. */

@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { sqlPath } from '../paths.js';
 import type { ServerInfo } from '../results/run-record.js';
 import { maskSecrets, maskUrl } from './url.js';
+import { sqlstateOf } from './sqlstate.js';
 import { quoteIdent } from '../sql-quote.js';
 import type { PartitionChoice } from '../config/types.js';
 import { currentPartitioning, partitioningMismatch } from './partitions.js';
@@ -31,6 +32,11 @@ export async function connect(url: string, applicationName = 'rtbench'): Promise
 
 /** A user-facing error for a failed connection attempt. */
 export function connectError(url: string, err: unknown): Error {
+  // The driver's code goes with the message (57P03 while a server starts, 08001 refused): parts that retry count it.
+  return Object.assign(userConnectError(url, err), { sqlstate: sqlstateOf(err) });
+}
+
+function userConnectError(url: string, err: unknown): Error {
   const e = err as { code?: string; message?: string };
   const where = maskUrl(url);
   const msg = maskSecrets(e.message ?? String(err));
@@ -202,6 +208,23 @@ export async function countRows(client: pg.Client, sites: SiteRange): Promise<nu
  * Count rows after a run, retrying while the server restarts (a run may have
  * survived an outage). Returns null when the server stays away for `waitMs`.
  */
+/**
+ * {@link connect}, retried with backoff (250 ms doubling to 4 s) while the server is away
+ * (a restart), for up to `waitMs`; each failure goes to `onError`. Throws the last error after that.
+ */
+export async function connectRetrying(url: string, applicationName: string, waitMs = 30_000, onError?: (err: unknown) => void): Promise<pg.Client> {
+  const deadline = Date.now() + waitMs;
+  for (let backoff = 250; ; backoff = Math.min(4000, backoff * 2)) {
+    try {
+      return await connect(url, applicationName);
+    } catch (err) {
+      onError?.(err);
+      if (Date.now() + backoff > deadline) throw err;
+      await new Promise((r) => setTimeout(r, backoff));
+    }
+  }
+}
+
 export async function countRowsWithRetry(url: string, waitMs: number, sites: SiteRange, onError?: (err: unknown) => void): Promise<number | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {

@@ -9,6 +9,9 @@ const ERRNO = /^E[A-Z0-9]+$/;
 
 /** The SQLSTATE of an error; connection-level failures without one count as 08006 (connection_failure). */
 export function sqlstateOf(err: unknown): string {
+  // A connection failure turned into a user-facing error keeps the driver's code here (targets/postgres connectError).
+  const carried = (err as { sqlstate?: unknown } | null)?.sqlstate;
+  if (typeof carried === 'string' && SQLSTATE.test(carried)) return carried;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && ERRNO.test(code)) {
     // ECONNREFUSED and friends: the client could not establish a connection.
@@ -23,6 +26,18 @@ export function sqlstateOf(err: unknown): string {
 /** True when the error means the connection cannot be used again. */
 export function isConnectionLost(sqlstate: string): boolean {
   return sqlstate.startsWith('08') || sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P03';
+}
+
+/**
+ * True when `err` ended its own connection: a connection-class SQLSTATE that is not an
+ * ERROR-severity message from a server that goes on talking. A Citus coordinator reports a
+ * worker it cannot reach as `08006 connection to the remote node … failed` at ERROR severity
+ * over a connection that stays usable; a server shutting down says 57P01 at FATAL severity.
+ */
+export function connectionGone(err: unknown, sqlstate: string = sqlstateOf(err)): boolean {
+  if (!isConnectionLost(sqlstate)) return false;
+  const severity = (err as { severity?: unknown } | null)?.severity;
+  return severity !== 'ERROR' && severity !== 'WARNING' && severity !== 'NOTICE';
 }
 
 /** Names of the SQLSTATEs an outage shows (PostgreSQL's errcodes.txt); '' for others. */

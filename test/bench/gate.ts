@@ -29,7 +29,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/targets/postgres.js';
 import { DEFAULT_GATE, MIN_HISTORY, type GateOptions } from '../../src/check/gate.js';
-import { historyNeeded, studyGate, type StudyInput, type StudyRun } from '../../src/check/gate-study.js';
+import { historyNeeded, studyDuet, studyGate, type DuetRound, type StudyInput, type StudyRun } from '../../src/check/gate-study.js';
+import { DEFAULT_PAIRED } from '../../src/check/paired.js';
 import { clientTail } from '../../src/metrics/client-tail.js';
 import { median } from '../../src/check/gate.js';
 import type { Summary } from '../../src/results/run-record.js';
@@ -43,7 +44,7 @@ const OPEN_RATE = 300;
 const TRIGGER = 'trigger 3 ms/row';
 const RATE_DROP = 'rate −20%';
 
-type Kind = 'history' | 'unchanged' | 'trigger' | 'rate-drop' | 'open-loop' | 'calibration';
+type Kind = 'history' | 'unchanged' | 'twin' | 'trigger' | 'rate-drop' | 'open-loop' | 'calibration' | 'quiet-closed' | 'quiet-open';
 interface Line { kind: Kind; round: number; after: number; load1: number; summary: Summary; busyUs?: number }
 
 const load1 = (): number => os.loadavg()[0]!;
@@ -123,7 +124,8 @@ async function collect(out: string): Promise<Line[]> {
     }
     let unchanged = K;
     for (let round = 1; round <= M; round++) {
-      const kinds: Kind[] = ['unchanged', 'trigger', 'rate-drop', 'open-loop'];
+      // 'twin': a second unchanged run, the other side of check --ab's A/A pairs.
+      const kinds: Kind[] = ['unchanged', 'trigger', 'twin', 'rate-drop', 'open-loop'];
       const order = kinds.map((_, j) => kinds[(j + round) % kinds.length]!);
       for (const kind of order) {
         if (kind === 'trigger') await sql(ref, SLEEP_TRIGGER);
@@ -190,18 +192,57 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
   const oldShort = studyGate(input, 3, { test: 't', boundary: 0.99, minEffect: 0.05 });
   console.log(`the gate before (t-test on mean ± sd, 0.99, 5%): window ${k}: FA ${old.falseAlarms}/${old.m}; window 3: FA ${oldShort.falseAlarms}/${oldShort.m} (its minimum history was 3)`);
 
-  // The self-check on an unchanged box: invalid runs, and how much of each tail was the client's.
+  // Each false alarm: which run, which figure, at what load.
+  if (s.alarms.length > 0) {
+    console.log('');
+    console.log('false alarms (unchanged runs the default gate failed):');
+    for (const a of s.alarms) {
+      const l = unchangedLines[a.index]!;
+      const win = unchangedLines.slice(Math.max(0, a.index - k), a.index);
+      const p50 = median(win.map((w) => w.summary.ingest.response.p50Us));
+      console.log(`  round ${l.round}: ${a.figures.join(', ')}; p50 ${fmt(l.summary.ingest.response.p50Us / 1000, 2)} ms (window median ${fmt(p50 / 1000, 2)} ms), rate ${fmt(l.summary.ingest.achievedRateHz)} rows/s, load ${fmt(l.load1, 1)}`);
+    }
+  }
+
+  // check --ab on the same rounds: the unchanged run against its twin (A/A) or a regression's run.
+  const twins = new Map(lines.filter((l) => l.kind === 'twin').map((l) => [l.round, l.summary]));
+  if (twins.size > 0) {
+    const rounds: DuetRound[] = [];
+    for (const u of lines.filter((l) => l.kind === 'unchanged')) {
+      const twin = twins.get(u.round);
+      if (twin === undefined) continue;
+      const reg = (kind: Kind): unknown => lines.find((l) => l.kind === kind && l.round === u.round)?.summary;
+      rounds.push({ unchanged: u.summary, twin, regressions: { [TRIGGER]: reg('trigger'), [RATE_DROP]: reg('rate-drop') } });
+    }
+    console.log('');
+    for (const per of [6, 10]) {
+      if (rounds.length < per) continue;
+      const d = studyDuet(rounds, per, DEFAULT_PAIRED);
+      console.log(`check --ab on the study's rounds (${per} rounds per check, ${d.checks} checks of consecutive rounds: they overlap, not independent): ` +
+        `false alarms ${d.falseAlarms}/${d.checks}; detections ${names.map((n) => `${n} ${d.detections[n]}/${d.checks}`).join(', ')}`);
+    }
+  }
+  selfCheckTable(lines);
+}
+
+/** The self-check on unchanged runs: invalid runs, and how much of each response percentile was the client's. */
+function selfCheckTable(lines: readonly Line[]): void {
   console.log('');
-  for (const kind of ['history', 'unchanged', 'open-loop'] as const) {
+  const loads = lines.map((l) => l.load1);
+  if (lines.some((l) => l.kind.startsWith('quiet'))) console.log(`1-min load average over the quiet runs: median ${fmt(median(loads), 2)}, range ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)}`);
+  for (const kind of ['history', 'unchanged', 'twin', 'open-loop', 'quiet-closed', 'quiet-open'] as const) {
     const ls = lines.filter((l) => l.kind === kind);
     if (ls.length === 0) continue;
     const invalid = ls.filter((l) => !l.summary.valid);
+    const open = kind === 'open-loop' || kind === 'quiet-open';
     const shares = ls.map((l) => clientTail(l.summary.ingest));
+    const p50 = shares.map((x) => x.p50.clientShare);
     const p99 = shares.map((x) => x.p99.clientShare);
     const marked = shares.filter((x) => x.p99.clientSet).length;
-    console.log(`self-check, ${kind} (${kind === 'open-loop' ? `${OPEN_RATE} rows/s` : 'closed loop'}): invalid ${invalid.length}/${ls.length}` +
-      `; the client's share of response p99: median ${fmt(median(p99) * 100)}%, max ${fmt(Math.max(...p99) * 100)}%; p99 marked client-set (gated on service time instead): ${marked}/${ls.length}`);
-    if (kind === 'open-loop') {
+    console.log(`self-check, ${kind} (${open ? `${OPEN_RATE} rows/s` : 'closed loop'}): invalid ${invalid.length}/${ls.length}` +
+      (open ? `; the client's share of response p50: median ${fmt(median(p50) * 100)}%, max ${fmt(Math.max(...p50) * 100)}%` +
+        `; of p99: median ${fmt(median(p99) * 100)}%, max ${fmt(Math.max(...p99) * 100)}%; p99 held on service time: ${marked}/${ls.length}` : ''));
+    if (open) {
       // The timer-lateness rule alone, before and after issue 23, from the same runs' figures.
       const late = ls.filter((l) => (l.summary.ingest.timerLag?.p99Us ?? 0) > 5000);
       const clientMedian = ls.filter((l) => (l.summary.ingest.timerLag?.p99Us ?? 0) > 5000 && (clientTail(l.summary.ingest).p50.clientSet || clientTail(l.summary.ingest).p50.clientUs > 5000));
@@ -213,7 +254,38 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
   }
 }
 
+/**
+ * BENCH_GATE_QUIET=N: only the self-check's false-invalid rate, N rounds of one
+ * closed-loop and one open-loop (300 rows/s) unchanged run. Meant to run under
+ * /work/bin/quiet (nobody else measuring or testing): what the self-check does
+ * when the box is not the problem.
+ */
+async function collectQuiet(out: string, n: number): Promise<Line[]> {
+  const ref = await startReferee();
+  const lines: Line[] = [];
+  try {
+    console.log(`quiet self-check: ${n} rounds of a closed-loop and an open-loop (${OPEN_RATE} rows/s) run of ${SECONDS} s (+${WARMUP} s warm-up); summaries in ${out}`);
+    await oneRun(ref);
+    for (let round = 1; round <= n; round++) {
+      for (const kind of ['quiet-closed', 'quiet-open'] as const) {
+        const l: Line = { kind, round, after: -1, load1: load1(), summary: await oneRun(ref, kind === 'quiet-open' ? ['--rate', String(OPEN_RATE)] : []) };
+        lines.push(l);
+        await appendFile(out, JSON.stringify(l) + '\n');
+      }
+    }
+  } finally {
+    await ref.close();
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
+  const quiet = Number(process.env['BENCH_GATE_QUIET'] ?? 0);
+  if (quiet > 0) {
+    const dir = process.env['BENCH_GATE_OUT'] ?? (await mkdtemp(path.join(os.tmpdir(), 'rtbench-gate-quiet-')));
+    selfCheckTable(await collectQuiet(path.join(dir, 'runs.jsonl'), quiet));
+    return;
+  }
   const analyseFile = process.env['BENCH_GATE_ANALYSE'];
   let lines: Line[];
   if (analyseFile) {
@@ -221,6 +293,10 @@ async function main(): Promise<void> {
   } else {
     const dir = process.env['BENCH_GATE_OUT'] ?? (await mkdtemp(path.join(os.tmpdir(), 'rtbench-gate-')));
     lines = await collect(path.join(dir, 'runs.jsonl'));
+  }
+  if (lines.some((l) => l.kind === 'quiet-open')) {
+    selfCheckTable(lines);
+    return;
   }
   analyse(lines, DEFAULT_GATE);
 }

@@ -86,8 +86,18 @@ describe('rtbench compare and check on two real runs', { skip }, () => {
     const p99 = c.rows.find((x) => x.figure === 'ingest.response.p99');
     assert.ok(p99 && p99.noise && ['faster', 'slower', 'within noise'].includes(p99.noise.verdict), JSON.stringify(p99));
     const rate = c.rows.find((x) => x.figure === 'ingest.achievedRateHz');
-    assert.ok(rate && rate.b > rate.a * 1.5, `B ran at about twice A's rate: ${JSON.stringify(rate)}`);
-    assert.equal(rate.noise?.verdict, 'faster', 'twice the rate is more than noise');
+    assert.ok(rate, JSON.stringify(c.rows.map((x) => x.figure)));
+    // The verdict on the rates holds only when both runs kept their schedules (300 and 600 rows/s): on a loaded
+    // 2-core box a 4 s run can fall far behind (B once achieved 39.5 of its 600 rows/s here, at load 8). Then it is
+    // a skip with the rates, not a failure: the self-check marked that run invalid for it.
+    await t.test('the run at twice the rate is judged faster', async (st) => {
+      if (rate.a < 300 * 0.99 || rate.b < 600 * 0.99) {
+        st.skip(`not judged: achieved ${rate.a} and ${rate.b} rows/s of 300 and 600 (a run fell behind its schedule on this machine)`);
+        return;
+      }
+      assert.ok(rate.b > rate.a * 1.5, `B ran at about twice A's rate: ${JSON.stringify(rate)}`);
+      assert.equal(rate.noise?.verdict, 'faster', 'twice the rate is more than noise');
+    });
     const leftovers = (await fs.readdir(area.base)).filter((f) => f.includes('.tmp-'));
     assert.deepEqual(leftovers, [], 'atomic write leaves no temp file');
   });

@@ -146,10 +146,19 @@ describe('rtbench run with a rollup', { skip }, () => {
         assert.ok(f && f.count > 0, `${probe} ${w}: ${JSON.stringify(f)} (skipped: ${p.skipped.join('; ')})`);
       }
     }
-    const speedup = p.rollupSpeedup?.['1h'];
-    assert.ok(typeof speedup === 'number' && speedup > 1, `rollup speedup 1h ${speedup}`);
-    const ci = p.rollupSpeedupCi95?.['1h'];
-    assert.ok(ci && ci[0] <= speedup && speedup <= ci[1], `interval ${JSON.stringify(ci)} holds ${speedup}`);
+    // The speedup is a ratio of two cells' p50s: judged only when both cells have their minimum samples (on a
+    // loaded 2-core box a viewer's refresh can take longer than its 1 s cadence); otherwise a skip with the n.
+    await t.test('rollup speedup over 1h: the rollup is faster than raw', async (st) => {
+      const short = ['raw-minutes', 'rollup-minutes'].map((x) => [x, p.byProbe[x]?.['1h']?.count ?? 0] as const).filter(([, n]) => n < 10);
+      if (short.length > 0) {
+        st.skip(`not judged: ${short.map(([x, n]) => `${x} @ 1h n=${n} < 10`).join(', ')} (too few samples on this machine)`);
+        return;
+      }
+      const speedup = p.rollupSpeedup?.['1h'];
+      assert.ok(typeof speedup === 'number' && speedup > 1, `rollup speedup 1h ${speedup}`);
+      const ci = p.rollupSpeedupCi95?.['1h'];
+      assert.ok(ci && ci[0] <= speedup && speedup <= ci[1], `interval ${JSON.stringify(ci)} holds ${speedup}`);
+    });
     const hllErr = p.hllRelativeError?.['1h'];
     assert.ok(hllErr !== undefined && Math.abs(hllErr) <= 0.069, `HLL relative error 1h ${hllErr}`);
     assert.ok((p.sizes?.rawTableBytes ?? 0) > 0, `sizes ${JSON.stringify(p.sizes)}`);
@@ -203,7 +212,9 @@ describe('rtbench run with a rollup', { skip }, () => {
   /** closed-minute as rt_nohll: HLL column and distinct-hll skipped, the rest runs. */
   async function expectHllSkipped(t: TestContext, db: string, extra: readonly string[]): Promise<void> {
     const ran = await runDash(await noHllDb(db), [
-      '--rollup', 'closed-minute', '--rollup-interval', '5s', '--duration', '8', '--warmup', '1', '--rate', '100', ...extra,
+      // No idle baseline and no serial-vs-parallel timing: this case is about the HLL column and probe, and those
+      // phases took most of its ~45 s on the CI machine.
+      '--rollup', 'closed-minute', '--rollup-interval', '5s', '--duration', '8', '--warmup', '1', '--rate', '100', '--no-idle-baseline', '--no-parallel', ...extra,
     ], 110_000);
     expectRanThrough(t, ran);
     const text = `${ran.r.stdout}\n${ran.r.stderr}`;

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIMITS, selfCheck, type SelfCheckInput } from '../../src/metrics/self-check.js';
+import { DEFAULT_LIMITS, loopDelayNotes, selfCheck, type SelfCheckInput } from '../../src/metrics/self-check.js';
 
 function input(over: Partial<SelfCheckInput> = {}): SelfCheckInput {
   return {
@@ -90,6 +90,23 @@ describe('selfCheck', () => {
     assert.match(reasons[0]!, /^client-limited: worker 0 event-loop delay p99 60\.0 ms over the measure phase \(limit 50 ms\)/);
     assert.match(reasons[1]!, /^client-limited: worker 2 event-loop delay p99 55\.0 ms/);
     assert.deepEqual(selfCheck(input({ loopDelayP99Us: [49_000, 1000, 2000] })), [], 'every worker under the limit');
+  });
+
+  test('a late event loop makes the run invalid only when it set the median; a tail it may have set is a note saying by how much', () => {
+    // Closed loop, response p50 20 ms, p99 120 ms: worker 0's loop was late 60 ms at its p99 but only 2 ms at its p50
+    // (12 ms between its 10 ms sampling timer's callbacks): the tail is partly the client's, the median is the server's.
+    const tailOnly = input({ targetRowsHz: null, loopDelayP99Us: [70_000], loopDelayP50Us: [12_000], responseP50Us: 20_000, responseP99Us: 120_000 });
+    assert.deepEqual(selfCheck(tailOnly), []);
+    const notes = loopDelayNotes(tailOnly);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /late by 60\.0 ms at its p99 and 2\.0 ms at its p50: up to 50% of the response p99 and 10% of the p50/);
+    // Late by 8 ms at its p50 against a 20 ms median: 40% > 25%, the client set the median: invalid.
+    const median = selfCheck({ ...tailOnly, loopDelayP50Us: [18_000] });
+    assert.equal(median.length, 1);
+    assert.match(median[0]!, /event-loop delay p99 70\.0 ms .* its p50 8\.0 ms is 40% of the response p50: the client set the median/);
+    assert.deepEqual(loopDelayNotes({ ...tailOnly, loopDelayP50Us: [18_000] }), [], 'an invalid run gets the reason, not the note');
+    // Under the p99 limit: nothing to judge.
+    assert.deepEqual(loopDelayNotes({ ...tailOnly, loopDelayP99Us: [40_000] }), []);
   });
 
   test('client CPU over 90% of the cores is client-limited', () => {

@@ -168,6 +168,14 @@ async function historyCheck(args: Record<string, unknown>, env: NodeJS.ProcessEn
 }
 
 export async function checkCommand(args: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (args['ab'] === true) {
+    const { abCommand } = await import('./ab.js');
+    return abCommand(args, parseMinEffect, (md) => publish(md, env));
+  }
+  for (const flag of ['a', 'b', 'rounds', 'confidence']) {
+    if (args[flag] !== undefined) throw new UsageError(`--${flag} belongs to check --ab`);
+  }
+  if (args['run'] === undefined) throw new UsageError('check: name the result dir to check (or give --ab --a BASE --b CANDIDATE)');
   if (args['history'] !== undefined) return historyCheck(args, env);
   const runDir = String(args['run']);
   const exprs = asList(args['threshold']);
