@@ -2,7 +2,7 @@
  * capacity.json: the answer of a capacity search, built from its trials and
  * the search's end. Pure.
  */
-import type { Bracket, RateState, SearchEnd, TrialVerdict } from './search.js';
+import type { Bracket, RateState, Resolution, SearchEnd, TrialVerdict } from './search.js';
 import type { SloVerdict } from './verdict.js';
 
 export const CAPACITY_FORMAT_VERSION = 2;
@@ -132,6 +132,11 @@ export interface CapacityResult {
   readonly rates: ReadonlyArray<RateState & { readonly disturbed: readonly string[] }>;
   readonly binding: BindingLimit | null;
   readonly conditioning: Conditioning | null;
+  /** How finely the trials near the limit told rates apart, and whether that, not --precision, ended the bisection. */
+  readonly resolution: (Omit<Resolution, 'gap'> & {
+    /** hi / lo − 1 below which rates cannot be told apart; null when the figure does not rise with the rate (nothing can). */
+    readonly gap: number | null; readonly limitedSearch: boolean; readonly line: string;
+  }) | null;
   readonly harnessBound: { readonly value: boolean; readonly reason: string | null; readonly advice: string | null; readonly atHz: number | null };
   /** Verdicts that contradict the bracket (a pass above a decided fail). */
   readonly noise: readonly string[];
@@ -259,6 +264,22 @@ export function conditioning(trials: readonly CapacityTrial[], binding: BindingL
   return { figure: binding.figure, elasticity, lowHz, highHz, lowValue, highValue, limit: binding.limit, flat, line };
 }
 
+/** The resolution as capacity.json keeps it: with whether it, not --precision, closed the gaps, and one line. */
+export function resolutionResult(r: Resolution | null, precision: number): CapacityResult['resolution'] {
+  if (!r) return null;
+  const limitedSearch = r.gap > precision;
+  const how = `the figure nearest its limit scatters ±${pct(Math.expm1(r.scatter))} between trials around its fit and moves with the rate at an elasticity of ` +
+    `${r.elasticity.toFixed(2)} (${r.trials} trials at ${r.rates} rates near the limit)`;
+  const line = !Number.isFinite(r.gap)
+    ? `the figure nearest its limit does not rise with the rate (elasticity ${r.elasticity.toFixed(2)} over ${r.trials} trials at ${r.rates} rates): ` +
+      'the trials cannot tell rates apart by it, so the search did not bisect further and another search may find a different bracket'
+    : limitedSearch
+      ? `${how}: verdicts at rates less than ${pct(r.gap)} apart can flip from trial to trial, so the search stopped bisecting at that gap, not at --precision ${pct(precision)}, ` +
+        `and another search may find its bracket anywhere within about ×${(1 + r.gap).toFixed(1)} of this one`
+      : `the trials tell rates ${pct(r.gap)} apart (${how}); bisected to --precision ${pct(precision)}`;
+  return { ...r, gap: Number.isFinite(r.gap) ? r.gap : null, limitedSearch, line };
+}
+
 /** What to do when the client, not the database, stopped the search. */
 export const HARNESS_ADVICE = 'add --workers (threads), use --mode multi (rows per statement), or split the load with --instance i/N on more hosts';
 
@@ -276,15 +297,17 @@ export function resultFigures(end: SearchEnd | 'interrupted', b: Bracket): Pick<
 }
 
 /** The headline line. */
-export function headline(r: Pick<CapacityResult, 'end' | 'capacityHz' | 'bracket' | 'band' | 'binding' | 'harnessBound' | 'trials' | 'confidence' | 'conditioning' | 'search'>): string {
+export function headline(r: Pick<CapacityResult, 'end' | 'capacityHz' | 'bracket' | 'band' | 'binding' | 'harnessBound' | 'trials' | 'confidence' | 'conditioning' | 'search'> & { readonly resolution?: CapacityResult['resolution'] }): string {
   const [p, f] = r.bracket;
   const conf = `${Math.round(r.confidence * 100)}%`;
-  const band = r.band ? `; noise band ${n(r.band[0])}–${n(r.band[1])} rows/s (trials there disagreed or could not decide)` : '';
+  const band = r.band
+    ? `; noise band ${r.band[0] === r.band[1] ? `at ${n(r.band[0])}` : `${n(r.band[0])}–${n(r.band[1])}`} rows/s (trials there disagreed or could not decide)` : '';
   const bind = r.binding ? `; binding: ${r.binding.line}${r.binding.cause ? ` (cause: ${r.binding.cause})` : ''}` : '';
   const cond = r.conditioning?.flat && r.conditioning.line ? `. Note: ${r.conditioning.line}` : '';
+  const res = r.resolution?.limitedSearch ? `; ${r.resolution.line}` : '';
   switch (r.end) {
     case 'found':
-      return `capacity ${n(r.capacityHz!)} rows/s, bracket [${n(p!)}, ${n(f!)}] (each end decided at ${conf})${band}${bind}${cond}`;
+      return `capacity ${n(r.capacityHz!)} rows/s, bracket [${n(p!)}, ${n(f!)}] (each end decided at ${conf})${band}${res}${bind}${cond}`;
     case 'max-passed':
       return `capacity ≥ ${n(r.capacityHz!)} rows/s (lower bound: --max ${n(r.search.maxHz)} passed; raise --max to search further)${band}`;
     case 'no-pass': {

@@ -11,19 +11,32 @@
  * still missing leaves the failing share above x (F / max(D, P + F) > x),
  * and **passes** once even the worst case cannot (F + missing) / max(D, P + F)
  * ≤ x, with P and F the passing and failing trial time. With the defaults
- * (3 full trials, x = 0.5) two agreeing full trials decide a rate and one
- * disturbed trial among three neither makes nor breaks it. Inconclusive
- * trials count to neither; a rate that stays undecided after its budget of
- * trials is **noise**: the capacity lies within rates the trials could not
- * tell apart, and the result says so instead of bisecting inside it.
+ * (a goal of 2 full trials, x = 0.5) one full pass decides a pass and a fail
+ * takes two: the noise between trials here is one-sided (a checkpoint, an
+ * autovacuum or a pause of the box makes a trial slower, never faster), so
+ * one disturbed trial does not break a rate, and a fail then a pass make a
+ * pass whose trials disagreed (the noise band). Inconclusive trials count
+ * to neither; a rate that stays undecided after its budget of trials is
+ * **noise**: the capacity lies within rates the trials could not tell apart,
+ * and the result says so instead of bisecting inside it.
  *
  * 1. Short trials: grow from `startHz` (× growth) until a rate fails or
  *    `maxHz` passes (shrink ÷ growth to `minHz` when the first fails); bisect
  *    between the highest pass and the lowest fail (or the noise band's edges)
- *    until each gap is within `precision`.
+ *    until each gap is within `precision` or the trials' resolution (below).
  * 2. Full trials: the two ends of the bracket are measured at full length
  *    until each is decided; an end that flips moves the bracket and the
  *    search bisects again, now with full trials.
+ *
+ * **Resolution.** Bisection stops where the trials can no longer tell two
+ * rates apart: from the trials near the limit (the figure nearest its limit
+ * between half and twice that limit), the elasticity e of that figure against
+ * the rate (least squares on logs) and its scatter s around the fit (trials at
+ * one rate included, so noise between trials counts) give the smallest gap
+ * whose two ends differ by two scatters: exp(2·s / e) − 1. A gap narrower
+ * than that, or than `precision`, is closed: bisecting inside the noise only
+ * buys trials whose verdicts are coin flips. A figure that does not rise with
+ * the rate (e < 0.1) resolves nothing: the gaps close at once.
  *
  * `harness` (the client could not drive the trial) is never a pass; two in a
  * row at one rate (with no other verdict between) make that rate the client's
@@ -39,8 +52,19 @@ export type TrialVerdict = 'pass' | 'fail' | 'inconclusive' | 'harness';
 export interface TrialOutcome {
   readonly rateHz: number;
   readonly verdict: TrialVerdict;
-  /** The trial's planned duration (its duration class), ms. */
+  /** The trial's planned duration, ms. */
   readonly plannedMs: number;
+  /**
+   * Its class: far from the bracket or at its ends (as the search asked). Absent: by its length
+   * (full at --trial-duration or longer), for trials kept before classes were recorded.
+   */
+  readonly phase?: 'short' | 'full';
+  /**
+   * How close the trial came to its limits: the largest figure / limit over
+   * its upper-limit SLOs (1 is at the limit). Null or absent when none had a
+   * value. The search reads the rate's resolution from it.
+   */
+  readonly worst?: number | null;
 }
 
 export interface SearchOptions {
@@ -68,7 +92,7 @@ export interface SearchOptions {
 export const DEFAULT_SEARCH: Omit<SearchOptions, 'startHz' | 'maxHz' | 'minHz' | 'shortMs' | 'fullMs'> = {
   growth: 2,
   precision: 0.1,
-  goalTrials: 3,
+  goalTrials: 2,
   exceedRatio: 0.5,
   maxTrials: 30,
 };
@@ -95,6 +119,8 @@ export interface RateState {
   readonly status: RateStatus;
   /** The duration class the status was taken at, ms. */
   readonly classMs: number;
+  /** Taken at the full class (the bracket's ends). */
+  readonly full: boolean;
   readonly passMs: number;
   readonly failMs: number;
   readonly trials: number;
@@ -123,10 +149,56 @@ export interface Bracket {
   /** True once any full-length trial ran (the final phase). */
   readonly finalPhase: boolean;
   readonly states: readonly RateState[];
+  /** How finely the trials can tell rates apart; null with too few trials near the limit. */
+  readonly resolution: Resolution | null;
+}
+
+/** How finely the trials near the limit can tell two rates apart. */
+export interface Resolution {
+  /** d log(figure / limit) / d log(rate), least squares over the trials near the limit. */
+  readonly elasticity: number;
+  /** Scatter of log(figure / limit) around the fit (residual standard deviation). */
+  readonly scatter: number;
+  /** Trials and distinct rates the fit used. */
+  readonly trials: number;
+  readonly rates: number;
+  /** hi / lo − 1 below which a gap cannot be resolved: exp(2·scatter / elasticity) − 1; Infinity when the figure does not rise with the rate. */
+  readonly gap: number;
+}
+
+/** A figure nearer its limit than this (either way) tells where the limit is; farther, a knee or a floor would bend the fit. */
+const NEAR_LIMIT = [0.5, 2] as const;
+/** Below this elasticity the figure does not rise with the rate: rates cannot be told apart by it. */
+const FLAT_ELASTICITY = 0.1;
+
+/**
+ * The resolution of the trials so far: from trials whose worst figure is
+ * within [0.5, 2] × its limit (not harness), at least 4 of them at 3 or more
+ * rates (two degrees of freedom for the scatter).
+ */
+export function resolutionOf(trials: readonly TrialOutcome[]): Resolution | null {
+  const pts = trials
+    .filter((t) => t.verdict !== 'harness' && typeof t.worst === 'number' && t.worst >= NEAR_LIMIT[0] && t.worst <= NEAR_LIMIT[1])
+    .map((t) => ({ x: Math.log(t.rateHz), y: Math.log(t.worst!) }));
+  const rates = new Set(pts.map((p) => p.x)).size;
+  if (pts.length < 4 || rates < 3) return null;
+  const mx = pts.reduce((a, p) => a + p.x, 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
+  const sxx = pts.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  const e = pts.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+  const rss = pts.reduce((a, p) => a + (p.y - (my + e * (p.x - mx))) ** 2, 0);
+  const scatter = Math.sqrt(rss / (pts.length - 2));
+  const gap = e < FLAT_ELASTICITY ? Number.POSITIVE_INFINITY : Math.exp((2 * scatter) / e) - 1;
+  return { elasticity: e, scatter, trials: pts.length, rates, gap };
+}
+
+/** The gap below which bisection stops: the precision asked for, or the trials' resolution when coarser. */
+export function effectivePrecision(b: Pick<Bracket, 'resolution'>, o: Pick<SearchOptions, 'precision'>): number {
+  return Math.max(o.precision, b.resolution?.gap ?? 0);
 }
 
 export type SearchNext =
-  | { readonly action: 'run'; readonly rateHz: number; readonly plannedMs: number; readonly why: string }
+  | { readonly action: 'run'; readonly rateHz: number; readonly plannedMs: number; readonly phase: 'short' | 'full'; readonly why: string }
   | { readonly action: 'done'; readonly end: SearchEnd; readonly bracket: Bracket };
 
 /** A rate a user reads: whole rows/s, three significant digits above 1,000. */
@@ -138,15 +210,25 @@ export function roundRate(hz: number): number {
 
 const fmt = (hz: number): string => Math.round(hz).toLocaleString('en-US');
 
-/** Trials a rate may take in one class before it is called noise. */
-function budget(classMs: number, o: SearchOptions): number {
-  return classMs >= o.fullMs ? o.goalTrials + 1 : 1;
+/** A trial of the full class (at the bracket's ends). */
+export function isFull(t: TrialOutcome, o: Pick<SearchOptions, 'fullMs'>): boolean {
+  return t.phase !== undefined ? t.phase === 'full' : t.plannedMs >= o.fullMs;
 }
 
-/** The status of one rate's trials at duration class `classMs` (trials of at least that planned length count). */
-export function rateState(rateHz: number, trials: readonly TrialOutcome[], classMs: number, o: SearchOptions): RateState {
+/** Trials a rate may take in one class before it is called noise. */
+function budget(full: boolean, o: SearchOptions): number {
+  return full ? o.goalTrials + 1 : 1;
+}
+
+/**
+ * The status of one rate's trials in a class: `full` (only full trials count), or short (every trial counts).
+ * A number is a duration class: full at --trial-duration or longer.
+ */
+export function rateState(rateHz: number, trials: readonly TrialOutcome[], cls: boolean | number, o: SearchOptions): RateState {
+  const full = typeof cls === 'number' ? cls >= o.fullMs : cls;
+  const classMs = full ? o.fullMs : o.shortMs;
   const at = trials.filter((t) => t.rateHz === rateHz);
-  const counted = at.filter((t) => t.plannedMs >= classMs);
+  const counted = full ? at.filter((t) => isFull(t, o)) : at;
   let passMs = 0;
   let failMs = 0;
   let inconclusive = 0;
@@ -158,15 +240,15 @@ export function rateState(rateHz: number, trials: readonly TrialOutcome[], class
   const harness = at.filter((t) => t.verdict === 'harness').length;
   const lastTwo = at.slice(-2);
   const ceiling = lastTwo.length === 2 && lastTwo.every((t) => t.verdict === 'harness');
-  const goalMs = classMs >= o.fullMs ? o.goalTrials * classMs : classMs;
+  const goalMs = full ? o.goalTrials * classMs : classMs;
   const denom = Math.max(goalMs, passMs + failMs);
   const optimistic = failMs / denom;
   const pessimistic = (failMs + Math.max(0, goalMs - passMs - failMs)) / denom;
   const decided = counted.filter((t) => t.verdict === 'pass' || t.verdict === 'fail').length;
   let status: RateStatus = optimistic > o.exceedRatio ? 'fail' : pessimistic <= o.exceedRatio ? 'pass' : 'undecided';
   // Out of budget, or inconclusive twice at full length (once at short): the trials cannot tell this rate apart.
-  if (status === 'undecided' && (decided + inconclusive >= budget(classMs, o) || inconclusive >= (classMs >= o.fullMs ? 2 : 1))) status = 'noise';
-  return { rateHz, status, classMs, passMs, failMs, trials: at.length, inconclusive, harness, ceiling, mixed: passMs > 0 && failMs > 0 };
+  if (status === 'undecided' && (decided + inconclusive >= budget(full, o) || inconclusive >= (full ? 2 : 1))) status = 'noise';
+  return { rateHz, status, classMs, full, passMs, failMs, trials: at.length, inconclusive, harness, ceiling, mixed: passMs > 0 && failMs > 0 };
 }
 
 /**
@@ -174,11 +256,10 @@ export function rateState(rateHz: number, trials: readonly TrialOutcome[], class
  * rate with full trials is judged at full length, others at short length.
  */
 export function bracketOf(trials: readonly TrialOutcome[], o: SearchOptions): Bracket {
-  const finalPhase = trials.some((t) => t.plannedMs >= o.fullMs);
+  const finalPhase = trials.some((t) => isFull(t, o));
   const rates = [...new Set(trials.map((t) => t.rateHz))].sort((a, b) => a - b);
   const states = rates.map((r) => {
-    const full = trials.some((t) => t.rateHz === r && t.plannedMs >= o.fullMs);
-    return rateState(r, trials, full ? o.fullMs : o.shortMs, o);
+    return rateState(r, trials, trials.some((t) => t.rateHz === r && isFull(t, o)), o);
   });
   const ceilings = states.filter((s) => s.ceiling).map((s) => s.rateHz);
   const ceilingHz = ceilings.length > 0 ? Math.min(...ceilings) : null;
@@ -201,7 +282,7 @@ export function bracketOf(trials: readonly TrialOutcome[], o: SearchOptions): Br
     .filter((s) => s.rateHz > (passHz ?? 0) && s.rateHz < top && (s.status === 'noise' || s.mixed || (s.status === 'pass' && lowestFail !== null && s.rateHz > lowestFail)))
     .map((s) => s.rateHz);
   const band = bandRates.length > 0 ? [bandRates[0]!, bandRates[bandRates.length - 1]!] as const : null;
-  return { passHz, failHz, ceilingHz, band, bandRates, noise, finalPhase, states };
+  return { passHz, failHz, ceilingHz, band, bandRates, noise, finalPhase, states, resolution: resolutionOf(trials) };
 }
 
 /** The next trial, or the end. */
@@ -209,20 +290,20 @@ export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): Se
   const b = bracketOf(trials, o);
   if (trials.length >= o.maxTrials) return { action: 'done', end: 'trial-limit', bracket: b };
   const state = (r: number): RateState | undefined => b.states.find((s) => s.rateHz === r);
-  const durationMs = b.finalPhase ? o.fullMs : o.shortMs;
-  const run = (rateHz: number, why: string, plannedMs = durationMs): SearchNext => ({ action: 'run', rateHz, plannedMs, why });
+  const run = (rateHz: number, why: string, full = b.finalPhase): SearchNext =>
+    ({ action: 'run', rateHz, plannedMs: full ? o.fullMs : o.shortMs, phase: full ? 'full' : 'short', why });
 
   // A rate the client could not drive once is tried again (twice in a row makes it a ceiling).
   const last = trials.at(-1);
   if (last?.verdict === 'harness' && !state(last.rateHz)!.ceiling) {
-    return run(last.rateHz, 'again: the client could not drive it (harness); twice in a row makes it the client\'s ceiling', last.plannedMs);
+    return run(last.rateHz, 'again: the client could not drive it (harness); twice in a row makes it the client\'s ceiling', isFull(last, o));
   }
   // Undecided rates that matter (the bracket's ends, or any rate in the final phase) get another trial of their class.
   const undecided = b.states.filter((s) => s.status === 'undecided' && !s.ceiling);
   const relevant = undecided.find((s) => s.rateHz === b.passHz || s.rateHz === b.failHz) ??
     undecided.find((s) => (b.passHz === null || s.rateHz > b.passHz) && (b.failHz === null || s.rateHz < b.failHz));
   if (relevant) {
-    return run(relevant.rateHz, `again: its trials so far (${fmt(relevant.passMs / 1000)} s pass, ${fmt(relevant.failMs / 1000)} s fail) do not decide it`, relevant.classMs);
+    return run(relevant.rateHz, `again: its trials so far (${fmt(relevant.passMs / 1000)} s pass, ${fmt(relevant.failMs / 1000)} s fail) do not decide it`, relevant.full);
   }
 
   // The search cannot look above the client's ceiling; a decided fail above it is kept in the bracket.
@@ -256,7 +337,8 @@ export function nextTrial(trials: readonly TrialOutcome[], o: SearchOptions): Se
     const above = roundRate(Math.min(o.maxHz, b.band[1] * o.growth));
     if (above > b.band[1] && !b.states.some((s) => s.rateHz === above)) return run(above, `grow past the noise band [${fmt(b.band[0])}, ${fmt(b.band[1])}]`);
   }
-  const open = gaps.filter(([lo, hi]) => hi / lo - 1 > o.precision + 1e-9).sort((x, y) => y[1] / y[0] - x[1] / x[0]);
+  const precision = effectivePrecision(b, o);
+  const open = gaps.filter(([lo, hi]) => hi / lo - 1 > precision + 1e-9).sort((x, y) => y[1] / y[0] - x[1] / x[0]);
   for (const [lo, hi] of open) {
     const mid = roundRate((lo + hi) / 2);
     if (mid > lo && mid < hi && !b.states.some((s) => s.rateHz === mid)) {
@@ -272,8 +354,8 @@ function confirmEnds(b: Bracket, o: SearchOptions, ends: ReadonlyArray<number | 
   for (const r of ends) {
     if (r === null) continue;
     const s = b.states.find((x) => x.rateHz === r)!;
-    if (s.classMs < o.fullMs) {
-      return { action: 'run', rateHz: r, plannedMs: o.fullMs, why: `full-length trial at the bracket's ${r === b.passHz ? 'pass' : 'fail'} end` };
+    if (!s.full) {
+      return { action: 'run', rateHz: r, plannedMs: o.fullMs, phase: 'full', why: `full-length trial at the bracket's ${r === b.passHz ? 'pass' : 'fail'} end` };
     }
   }
   return null;
@@ -285,13 +367,15 @@ export function estimateTrialsLeft(trials: readonly TrialOutcome[], o: SearchOpt
   const confirm = (r: number | null): number => {
     if (r === null) return 0;
     const s = b.states.find((x) => x.rateHz === r);
-    return s && s.classMs >= o.fullMs && s.status !== 'undecided' ? 0 : 2;
+    return s && s.full && s.status !== 'undecided' ? 0 : 2;
   };
   const upper = b.ceilingHz !== null && (b.failHz === null || b.ceilingHz < b.failHz) ? b.ceilingHz : b.failHz;
   if (b.passHz === null || upper === null) return 3 + confirm(b.passHz) + 2;
   const lo = b.passHz;
   const hi = b.band ? b.band[0] : upper;
-  const bisect = (l: number, h: number): number => Math.max(0, Math.ceil(Math.log2(Math.log(h / l) / Math.log(1 + o.precision))));
+  const precision = effectivePrecision(b, o);
+  const bisect = (l: number, h: number): number =>
+    (h / l - 1 <= precision ? 0 : Math.max(0, Math.ceil(Math.log2(Math.log(h / l) / Math.log(1 + precision)))));
   const steps = bisect(lo, hi) + (b.band ? bisect(b.band[1], upper) : 0);
   return Math.min(o.maxTrials - trials.length, steps + confirm(b.passHz) + confirm(b.failHz));
 }

@@ -250,6 +250,25 @@ export function judgeTrial(
   return { verdict, slos, misses, undecided, harnessReasons, alpha };
 }
 
+/**
+ * How close a trial came to its limits: the largest figure / limit over its
+ * measured upper-limit SLOs (`<=`, `<`; 1 is at the limit), null when none
+ * had a value. The search reads its resolution from it.
+ */
+export function worstRatio(specs: readonly SloSpec[], slos: readonly SloVerdict[]): number | null {
+  let worst: number | null = null;
+  for (const spec of specs) {
+    const upper = spec.kind === 'quantile' ? !spec.below : spec.slo.threshold.op === '<=' || spec.slo.threshold.op === '<';
+    if (!upper) continue;
+    for (const v of slos.filter((x) => x.slo === spec.slo.source && x.verdict !== 'unmeasured')) {
+      if (v.value === null || v.limit === null || v.limit <= 0) continue;
+      const r = v.value / v.limit;
+      if (worst === null || r > worst) worst = r;
+    }
+  }
+  return worst;
+}
+
 /** Resolve one figure of a summary for a table (null when absent). */
 export function figureValue(summary: unknown, path: string): number | null {
   const r = resolveFigure(summary, path);

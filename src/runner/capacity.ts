@@ -15,10 +15,10 @@ import { siteSlice } from '../config/types.js';
 import type { RunRecord, ServerSummary } from '../results/run-record.js';
 import { bracketOf, estimateTrialsLeft, nextTrial, type SearchEnd, type SearchOptions, type TrialOutcome } from '../capacity/search.js';
 import type { Slo } from '../capacity/slo.js';
-import { judgeTrial, sloSpecs, type QuantileSpec, type SloSpec } from '../capacity/verdict.js';
+import { judgeTrial, sloSpecs, worstRatio, type QuantileSpec, type SloSpec } from '../capacity/verdict.js';
 import { samplesForPass } from '../capacity/binomial.js';
 import {
-  bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resultFigures,
+  bindingLimit, CAPACITY_FORMAT_VERSION, conditioning, harnessAdvice, headline, resolutionResult, resultFigures,
   type CapacityResult, type CapacityTrial, type TrialServer,
 } from '../capacity/result.js';
 import { isConnectionLost } from '../targets/sqlstate.js';
@@ -26,7 +26,7 @@ import { maskUrl } from '../targets/url.js';
 import type { RunObserver } from './observer.js';
 import type { RunSession } from './session.js';
 import { standardStepObservers } from './step-observers.js';
-import { histogramSource, looksOf, TrialMonitor } from './trial-monitor.js';
+import { histogramSource, lookCount, TrialMonitor } from './trial-monitor.js';
 import { removeTrialRows, retrying, serverNow, stateOf, withReconnect, type RetryCounts } from './trial-rows.js';
 
 /** The capacity search's own settings (parsed from the command line by the CLI). */
@@ -120,14 +120,16 @@ export function disturbances(server: TrialServer | null): string[] {
   return out;
 }
 
-const outcomeOf = (t: CapacityTrial): TrialOutcome => ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs });
+/** A kept trial as the search sees it (its worst figure / limit from its SLOs' values, so resumed trials have it too). */
+const outcomeOf = (specs: readonly SloSpec[]) => (t: CapacityTrial): TrialOutcome =>
+  ({ rateHz: t.rateHz, verdict: t.verdict, plannedMs: t.plannedMs, phase: t.phase, worst: worstRatio(specs, t.slos) });
 
 /** The result of the trials so far (`end` null while running). */
 function buildResult(o: CapacityOptions, x: {
   startedAt: string; started: number; trials: readonly CapacityTrial[]; end: SearchEnd | 'interrupted' | null; retries: RetryCounts; status: CapacityResult['status'];
 }): CapacityResult {
   const info = o.session.info;
-  const b = bracketOf(x.trials.map(outcomeOf), o.search);
+  const b = bracketOf(x.trials.map(outcomeOf(sloSpecs(o.slos))), o.search);
   const figures = resultFigures(x.end ?? 'interrupted', b);
   const binding = bindingLimit(x.trials, b.failHz);
   const harnessTrial = b.ceilingHz === null ? undefined : x.trials.filter((t) => t.rateHz === b.ceilingHz && t.verdict === 'harness').at(-1);
@@ -141,6 +143,7 @@ function buildResult(o: CapacityOptions, x: {
     lowerBound: x.end === null ? false : figures.lowerBound,
     binding,
     conditioning: conditioning(x.trials, binding, b.passHz),
+    resolution: resolutionResult(b.resolution, o.search.precision),
     harnessBound: {
       value: b.ceilingHz !== null && (x.end === 'harness-bound' || (b.failHz === null && b.passHz !== null)),
       reason, advice: b.ceilingHz === null ? null : harnessAdvice(reason), atHz: b.ceilingHz,
@@ -183,7 +186,7 @@ function buildResult(o: CapacityOptions, x: {
 
 /** The planned length of a trial, its longest extension and the level of each of its tests. */
 export function trialPlan(
-  next: { readonly rateHz: number; readonly plannedMs: number }, o: Pick<CapacitySettings, 'confidence' | 'stepMaxMs' | 'search'>,
+  next: { readonly rateHz: number; readonly plannedMs: number; readonly phase?: 'short' | 'full' }, o: Pick<CapacitySettings, 'confidence' | 'stepMaxMs' | 'search'>,
   specs: readonly SloSpec[], opsPerHz: number,
 ): { targetMs: number; stepMaxMs: number; alpha: number; short: boolean; opsPerS: number } {
   // Long enough that a clean rate can pass: every ingest quantile SLO gets the samples a pass needs
@@ -192,14 +195,17 @@ export function trialPlan(
   const neededMs = Math.max(0, ...specs.filter((x): x is QuantileSpec => x.kind === 'quantile' && x.histograms.every((h) => h.startsWith('ingest-')))
     .map((x) => (samplesForPass(x.allowed, (1 - o.confidence) / 3) / opsPerS) * 1000 * 1.1));
   const targetMs = Math.min(Math.max(next.plannedMs, Math.ceil(neededMs / 1000) * 1000), 4 * o.search.fullMs);
-  const short = next.plannedMs < o.search.fullMs;
-  const stepMaxMs = short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
-  return { targetMs, stepMaxMs, alpha: (1 - o.confidence) / looksOf(targetMs, stepMaxMs).length, short, opsPerS };
+  const short = next.phase !== undefined ? next.phase === 'short' : next.plannedMs < o.search.fullMs;
+  // Extensions only where the search allows them (--step-max above --trial-duration): by default not where the panels
+  // are judged, since they read the rows the trial inserts and a longer trial is a harder one.
+  const extend = o.stepMaxMs > o.search.fullMs;
+  const stepMaxMs = !extend ? targetMs : short ? 2 * targetMs : Math.max(o.stepMaxMs, 2 * targetMs);
+  return { targetMs, stepMaxMs, alpha: (1 - o.confidence) / lookCount(targetMs, stepMaxMs), short, opsPerS };
 }
 
 /** Run one trial at `next` (retried when it cannot start), judge it, remove its rows: its record for capacity.json. */
 async function runTrial(
-  o: CapacityOptions, next: { readonly rateHz: number; readonly plannedMs: number; readonly why: string }, index: number,
+  o: CapacityOptions, next: { readonly rateHz: number; readonly plannedMs: number; readonly phase?: 'short' | 'full'; readonly why: string }, index: number,
   specs: readonly SloSpec[], retries: RetryCounts,
 ): Promise<CapacityTrial> {
   const info = o.session.info;
@@ -283,7 +289,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   // Written before the first trial too, so a search killed during it can be resumed.
   await o.events?.onProgress?.(buildResult(o, { startedAt, started, trials, end: null, retries, status: 'running' }));
   for (;;) {
-    const next = nextTrial(trials.map(outcomeOf), o.search);
+    const next = nextTrial(trials.map(outcomeOf(specs)), o.search);
     if (next.action === 'done') {
       end = next.end;
       break;
@@ -295,7 +301,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     const index = trials.length;
     o.events?.onTrialStart?.({
       number: index + 1, rateHz: next.rateHz, plannedMs: next.plannedMs, why: next.why,
-      left: estimateTrialsLeft(trials.map(outcomeOf), o.search), elapsedMs: Date.now() - started, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
+      left: estimateTrialsLeft(trials.map(outcomeOf(specs)), o.search), elapsedMs: Date.now() - started, meanTrialMs: sessionTrials > 0 ? sessionMs / sessionTrials : null,
     });
     const retriesBefore = total();
     const trial = await runTrial(o, next, index, specs, retries);

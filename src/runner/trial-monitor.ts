@@ -5,10 +5,15 @@
  * - A certain fail at any time after the first measure second: an error, or an ingest quantile SLO already
  *   missed by at least the count that fails at the longest the trial may run
  *   (curtailment: the verdict of the full plan, known early).
+ * - At half the planned length, a look that can only fail it (an interim
+ *   look): where the figures worsen as a trial goes on (the panels read the
+ *   rows the trial inserts), an early pass would not hold at the planned
+ *   length, an early fail does.
  * - At the planned length, and at twice and four times it up to --step-max
  *   (the looks): every SLO it can see live (ingest, panels) tested at
- *   α / looks (Bonferroni over the looks, so extending a trial never raises
- *   the false-verdict rate); the trial ends once they are all decided.
+ *   α / looks, the interim look counted (Bonferroni over the looks, so
+ *   extending a trial never raises the false-verdict rate); the trial ends
+ *   once they are all decided.
  * - An inconclusive trial extends up to --step-max and ends there.
  * Freshness and the audit are judged at the trial's end from its record.
  */
@@ -24,6 +29,11 @@ export function looksOf(plannedMs: number, stepMaxMs: number): number[] {
   for (let t = plannedMs; t < stepMaxMs; t *= 2) out.push(t);
   out.push(stepMaxMs);
   return out;
+}
+
+/** Every look a trial may take, the fail-only interim look at half its plan included: the count its confidence is split over. */
+export function lookCount(plannedMs: number, stepMaxMs: number): number {
+  return looksOf(plannedMs, stepMaxMs).length + 1;
 }
 
 /** A SampleSource over named histograms. */
@@ -67,8 +77,9 @@ export class TrialMonitor implements RunObserver {
   readonly name = 'trial-monitor';
   /** Why the trial ended when it did (null: it ran its schedule). */
   stopReason: string | null = null;
-  /** Looks taken. */
+  /** Looks taken (the interim look not counted). */
   looksTaken = 0;
+  private interimTaken = false;
   private readonly looks: number[];
   private measureStartMs: number | null = null;
   private readonly ingest: Record<string, Histogram> = {};
@@ -116,15 +127,19 @@ export class TrialMonitor implements RunObserver {
       }
     }
     const next = this.looks[this.looksTaken];
-    if (next === undefined || elapsedMs + 1 < next) return;
-    this.looksTaken++;
+    const interim = !this.interimTaken && elapsedMs + 1 >= this.o.plannedMs / 2 && (next === undefined || elapsedMs + 1 < next);
+    if (!interim && (next === undefined || elapsedMs + 1 < next)) return;
+    if (interim) this.interimTaken = true;
+    else this.looksTaken++;
     const live = this.o.specs.filter((s): s is QuantileSpec => s.kind === 'quantile' && s.histograms.every((p) => p.startsWith('ingest-') || p.startsWith('panel-response-')));
     const panels = this.o.livePanels();
     const all = histogramSource({ ...this.ingest, ...panels });
     const j = judgeTrial(live, { valid: true, invalidReasons: [], ingest: { errors: 0, errorsBySqlstate: {} } }, all, this.o.alpha, { short: this.o.short === true });
     // Panels not started yet count as undecided.
     const missingPanels = live.some((s) => matchNames(all.names, s.histograms).length === 0);
-    if (j.verdict === 'fail') this.decide(`decided at ${(elapsedMs / 1000).toFixed(0)} s (look ${this.looksTaken}): ${j.misses.join('; ')}`);
+    const look = interim ? 'interim look, which can only fail it' : `look ${this.looksTaken}`;
+    if (j.verdict === 'fail') this.decide(`decided at ${(elapsedMs / 1000).toFixed(0)} s (${look}): ${j.misses.join('; ')}`);
+    else if (interim) return;
     else if (j.verdict === 'pass' && !missingPanels) this.decide(`decided at ${(elapsedMs / 1000).toFixed(0)} s (look ${this.looksTaken}): every SLO seen live passed`);
   }
 }

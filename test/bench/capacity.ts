@@ -60,7 +60,16 @@ async function main(): Promise<void> {
       `capacity ${c.lowerBound ? '≥ ' : ''}${n0(c.capacityHz)} rows/s, bracket [${n0(c.bracket[0])}, ${n0(c.bracket[1])}], ` +
       `noise band ${c.band ? `${n0(c.band[0])}–${n0(c.band[1])}` : 'none'}`);
     console.log(`  binding: ${c.binding?.line ?? '—'}${c.binding?.cause ? `; cause: ${c.binding.cause}` : ''}`);
+    if (c.resolution) console.log(`  resolution: ${c.resolution.line}`);
     if (c.conditioning?.line) console.log(`  conditioning: ${c.conditioning.line}`);
+    // The trials, one line each: rate, class, length run, verdict, the figure nearest its limit.
+    for (const t of c.trials) {
+      const worst = t.slos.filter((s) => s.value !== null && s.limit !== null && s.limit > 0 && s.verdict !== 'unmeasured')
+        .sort((a, b) => b.value! / b.limit! - a.value! / a.limit!)[0];
+      console.log(`    ${String(t.index + 1).padStart(2)} ${n0(t.rateHz).padStart(6)} ${t.phase.padEnd(5)} ${(t.measuredMs / 1000).toFixed(0).padStart(3)} s ${t.verdict.padEnd(12)} ` +
+        `${worst ? `${worst.figure} ${(worst.value! / worst.limit!).toFixed(2)} × limit (n ${worst.n ?? '—'}, above ${worst.k ?? '—'})` : ''}` +
+        `${t.disturbed.length > 0 ? ` [${t.disturbed.join(', ')}]` : ''} ${(t.wallMs / 1000).toFixed(0)} s wall`);
+    }
   }
   // The spread: pairwise overlap of [pass, fail] (an open upper end overlaps everything above its pass).
   const spans = results.map(({ c }) => [c.bracket[0] ?? 0, c.bracket[1] ?? Number.POSITIVE_INFINITY] as const);

@@ -52,12 +52,20 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
 
   const common = ['--workers', '1', '--connections', String(CONNECTIONS), '--step-warmup', '1s', '--short-duration', '3s', '--trial-duration', '4s', '--step-max', '8s', '--progress', '0'];
 
-  test('the bracket contains connections / service time', { timeout: 300_000 }, async () => {
+  test('the bracket contains connections / service time', { timeout: 300_000 }, async (t) => {
     const resultsDir = path.join(area.base, 'found');
     const r = await runCli(['capacity', '--url', cluster.url, ...common, '--start', '100', '--max', '2000', '--late-threshold-ms', '50',
       '--slo', 'ingest.response.p99 <= 100ms', '--results-dir', resultsDir], { timeoutMs: 280_000 });
-    assert.equal(r.code, 0, out(r));
     const { dir, c, entries } = await readCapacity(resultsDir);
+    if (c.end === 'harness-bound' && r.code === 4) {
+      // A box so loaded that the client cannot drive the rates near the capacity (seen here with five engineers' tests
+      // at load 17): the search must say so as a lower bound naming the client, and the arithmetic cannot be checked.
+      assert.match(c.headline, /lower bound: the client could not drive/);
+      assert.ok(c.harnessBound.value && c.harnessBound.reason !== null);
+      t.skip(`the client could not drive the rates near the capacity on this loaded box: ${c.headline.slice(0, 200)}`);
+      return;
+    }
+    assert.equal(r.code, 0, out(r));
     assert.equal(c.end, 'found', out(r));
     const [passHz, failHz] = c.bracket;
     assert.ok(passHz !== null && failHz !== null);
@@ -75,11 +83,11 @@ describe('rtbench capacity on a server of known capacity', { skip }, () => {
     const predictedHz = CONNECTIONS / serviceS;
     assert.ok(passHz <= ceilingHz * 1.01, `pass ${passHz} ≤ connections / sleep = ${ceilingHz} rows/s: ${c.headline}`);
     assert.ok(failHz >= predictedHz * 0.85, `fail ${failHz} ≥ predicted ${predictedHz.toFixed(0)} × 0.85: ${c.headline}`);
-    // Both ends decided at full length: two agreeing full trials each (or more when one disagreed).
-    for (const end of [passHz, failHz]) {
-      const full = c.trials.filter((s) => s.rateHz === end && s.phase === 'full');
-      assert.ok(full.length >= 2, `${end}: ${full.length} full trials`);
-    }
+    // Both ends decided at full length (the default goal of 2 full trials): the pass end by at least one full pass and
+    // no full fail, the fail end by at least two full fails and no full pass.
+    const fullAt = (hz: number, v: string): number => c.trials.filter((s) => s.rateHz === hz && s.phase === 'full' && s.verdict === v).length;
+    assert.ok(fullAt(passHz, 'pass') >= 1 && fullAt(passHz, 'fail') === 0, `${passHz}: full passes ${fullAt(passHz, 'pass')}, fails ${fullAt(passHz, 'fail')}`);
+    assert.ok(fullAt(failHz, 'fail') >= 2 && fullAt(failHz, 'pass') === 0, `${failHz}: full fails ${fullAt(failHz, 'fail')}, passes ${fullAt(failHz, 'pass')}`);
     // Every trial is kept with its duration, n, samples beyond the limit and verdict.
     for (const t of c.trials) {
       const slo = t.slos.find((x) => x.slo === 'ingest.response.p99 <= 100ms');

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSlos } from '../../src/capacity/slo.js';
 import { judgeTrial, sloSpecs } from '../../src/capacity/verdict.js';
-import { histogramSource, looksOf, TrialMonitor } from '../../src/runner/trial-monitor.js';
+import { histogramSource, lookCount, looksOf, TrialMonitor } from '../../src/runner/trial-monitor.js';
 import { encodeHistogram, newHistogram, type Histogram } from '../../src/metrics/histogram.js';
 import type { IntervalRow } from '../../src/metrics/aggregate.js';
 import type { StepInfo } from '../../src/runner/observer.js';
@@ -140,6 +140,18 @@ describe('the sequential stop of a trial', () => {
     const r = drive(() => [1000, 2]);
     assert.equal(r.stoppedAt, 10);
     assert.match(r.reason!, /every SLO seen live passed/);
+  });
+
+  test('a fail clear by half the plan stops at the interim look; a pass never does (the panels worsen as a trial inserts rows)', () => {
+    // 3% of samples above the limit where 1% is allowed: not yet a certain fail for a 40 s trial, but decided at 5 s.
+    const r = drive(() => [1000, 30]);
+    assert.equal(r.stoppedAt, 5);
+    assert.match(r.reason!, /interim look, which can only fail it/);
+    assert.equal(r.looks, 0, 'the interim look is not one of the pass looks');
+    // Without extensions (--step-max = the plan) the same holds; a clean stream waits for the plan.
+    assert.equal(drive(() => [1000, 30], 20_000, 20_000).stoppedAt, 10);
+    assert.equal(drive(() => [1000, 0], 20_000, 20_000).stoppedAt, 20);
+    assert.equal(lookCount(20_000, 20_000), 2, 'the confidence is split over the interim look and the plan');
   });
 
   test('inconclusive at the plan: the trial extends to the next look', () => {

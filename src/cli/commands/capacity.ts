@@ -37,7 +37,7 @@ import { openTarget, parseTargetSpec, runTargetSpec, type OpenTarget, type Targe
 import { parseCitusWorkers, resolveConfig } from './run.js';
 import { progressPrinter } from '../../report/phase-progress.js';
 
-const CAPACITY_FLAGS = ['betweenTrials', 'slo', 'start', 'max', 'min', 'growth', 'precision', 'trialDuration', 'shortDuration', 'stepMax', 'stepWarmup', 'maxTrials', 'confidence', 'exceedRatio', 'resume'] as const;
+const CAPACITY_FLAGS = ['betweenTrials', 'slo', 'start', 'max', 'min', 'growth', 'precision', 'trialDuration', 'shortDuration', 'stepMax', 'stepWarmup', 'maxTrials', 'confidence', 'goalTrials', 'exceedRatio', 'resume'] as const;
 
 /** compare-targets and sweep without --capacity: a capacity flag is a mistake, named in one line. */
 export function refuseCapacityFlags(args: Record<string, unknown>): void {
@@ -59,21 +59,31 @@ function positive(problems: string[], flag: string, v: unknown, dflt: number, op
 }
 
 /**
- * Default trial lengths from the scenario and the SLOs: a short trial is 5 s
- * (the ingest decides in it: thousands of samples a second), at least one
- * rollup interval when a rollup runs; a full trial is
- * at least 15 s, long enough for every panel cell's SLO to be passable at the
+ * Default trial lengths from the scenario and the SLOs: a full trial is at
+ * least 15 s, long enough for every panel cell's SLO to be passable at the
  * confidence (samples per cell = viewers / refresh), and for freshness at
- * least two rollup intervals. Inconclusive trials extend up to --step-max
- * (default twice the full length).
+ * least two rollup intervals. Where panels are judged, every trial is that
+ * long and none extends: the panels read the rows the trial inserts (at
+ * 1,000 rows/s a 20 s trial adds 20% to quick.json's 100,000-row history),
+ * so a longer trial is a harder one, and a short trial far from the bracket
+ * would pass what the full trial at the same rate fails for its length alone
+ * (seen with quick.json: 750 rows/s passed a 20 s trial, then failed two
+ * trials extended to 40 s). Otherwise a short trial is 5 s (the ingest decides
+ * in it: thousands of samples a second), at least one rollup interval when a
+ * rollup runs, and inconclusive trials extend up to --step-max (twice the
+ * full length).
  */
-export function defaultTrialLengths(config: RunConfig, slos: readonly Slo[], confidence: number): { shortMs: number; fullMs: number; stepMaxMs: number } {
+export function defaultTrialLengths(config: RunConfig, slos: readonly Slo[], confidence: number): {
+  shortMs: number; fullMs: number; stepMaxMs: number; panels: boolean;
+} {
   const d = config.dashboard;
   let fullMs = 15_000;
+  let panels = false;
   const alpha = (1 - confidence) / 2;
   for (const spec of sloSpecs(slos)) {
     if (spec.kind !== 'quantile') continue;
     if (spec.histograms.some((h) => h.startsWith('panel-response-')) && d.viewers > 0) {
+      panels = true;
       // Per cell: viewers / refresh samples a second; pooled: at least a dozen cells.
       const perS = (d.viewers / (d.refreshMs / 1000)) * (spec.pooled ? 12 : 1);
       fullMs = Math.max(fullMs, (samplesForPass(spec.allowed, alpha) / perS) * 1000 + d.refreshMs);
@@ -81,10 +91,11 @@ export function defaultTrialLengths(config: RunConfig, slos: readonly Slo[], con
     if (spec.histograms.includes('freshness')) fullMs = Math.max(fullMs, 2 * d.rollupIntervalMs);
   }
   fullMs = Math.ceil(fullMs / 5000) * 5000;
-  // A short trial sees at least one rollup run: the panels and the inserts compete with it, and a trial without one
+  if (panels) return { shortMs: fullMs, fullMs, stepMaxMs: fullMs, panels };
+  // A short trial sees at least one rollup run: the inserts compete with it, and a trial without one
   // passes rates a full-length trial then fails (seen with quick.json: 5 s trials passed 2,250 rows/s, 20 s ones failed 2,000).
   const shortMs = Math.min(fullMs, Math.max(5000, d.rollup === 'none' ? 0 : d.rollupIntervalMs));
-  return { shortMs, fullMs, stepMaxMs: 2 * fullMs };
+  return { shortMs, fullMs, stepMaxMs: 2 * fullMs, panels };
 }
 
 /** Parse the capacity flags against the resolved config; every problem at once. */
@@ -104,7 +115,8 @@ export function capacitySettings(args: Record<string, unknown>, config: RunConfi
   const confidencePct = positive(problems, '--confidence', pctArg(args['confidence']), 95);
   const exceedPct = positive(problems, '--exceed-ratio', pctArg(args['exceedRatio']), DEFAULT_SEARCH.exceedRatio * 100);
   const growth = positive(problems, '--growth', args['growth'], DEFAULT_SEARCH.growth, { min: 1 });
-  const maxTrials = positive(problems, '--max-trials', args['maxTrials'], DEFAULT_SEARCH.maxTrials, { integer: true, min: 1 });
+  const maxTrials = positive(problems, '--max-trials', args['maxTrials'], DEFAULT_SEARCH.maxTrials, { integer: true });
+  const goalTrials = positive(problems, '--goal-trials', args['goalTrials'], DEFAULT_SEARCH.goalTrials, { integer: true });
   if (minHz > startHz) problems.push(`--min ${minHz} is above --start ${startHz}`);
   if (startHz > maxHz) problems.push(`--start ${startHz} is above --max ${maxHz}`);
   if (precisionPct >= 100) problems.push(`--precision: a percentage below 100, got ${JSON.stringify(args['precision'])}`);
@@ -122,8 +134,9 @@ export function capacitySettings(args: Record<string, unknown>, config: RunConfi
     return ms;
   };
   const fullMs = duration('--trial-duration', args['trialDuration'], dflt.fullMs, 1000);
-  const shortMs = duration('--short-duration', args['shortDuration'], Math.min(dflt.shortMs, fullMs), 1000);
-  const stepMaxMs = duration('--step-max', args['stepMax'], Math.max(dflt.stepMaxMs, 2 * fullMs), 1000);
+  const shortMs = duration('--short-duration', args['shortDuration'], dflt.panels ? fullMs : Math.min(dflt.shortMs, fullMs), 1000);
+  // Set --trial-duration: short trials stay the full length where panels are judged; --step-max follows it.
+  const stepMaxMs = duration('--step-max', args['stepMax'], dflt.panels ? fullMs : Math.max(dflt.stepMaxMs, 2 * fullMs), 1000);
   const warmupMs = args['stepWarmup'] === undefined ? Math.min(config.warmupMs, 2000) : duration('--step-warmup', args['stepWarmup'], 2000, 0);
   if (shortMs > fullMs) problems.push(`--short-duration ${shortMs / 1000}s is longer than --trial-duration ${fullMs / 1000}s`);
   if (stepMaxMs < fullMs) problems.push(`--step-max ${stepMaxMs / 1000}s is shorter than --trial-duration ${fullMs / 1000}s`);
@@ -135,7 +148,7 @@ export function capacitySettings(args: Record<string, unknown>, config: RunConfi
     slos, sloSources, confidence, stepMaxMs, warmupMs,
     search: {
       startHz, maxHz, minHz, growth, precision: precisionPct / 100, shortMs, fullMs,
-      goalTrials: DEFAULT_SEARCH.goalTrials, exceedRatio: exceedPct / 100, maxTrials,
+      goalTrials, exceedRatio: exceedPct / 100, maxTrials,
     },
   };
 }
@@ -225,7 +238,9 @@ export async function capacityOn(
         o.guard.loadStarted = true;
         if (target.spec.kind === 'url') log(`rtbench: target ${target.label}: ${server.version.split(' on ')[0] ?? server.version}`);
         log(`rtbench: capacity ${o.capacityId}${o.resume ? ` (resumed with ${o.resume.trials.length} kept trials)` : ''}: SLOs ${settings.sloSources.join(', ')} at ${Math.round(settings.confidence * 100)}% confidence; ` +
-          `trials ${settings.warmupMs / 1000} s warm-up + ${s.shortMs / 1000} s far from the bracket, ${s.fullMs / 1000} s at its ends (up to ${settings.stepMaxMs / 1000} s when inconclusive), ` +
+          `trials ${settings.warmupMs / 1000} s warm-up + ${s.shortMs / 1000} s far from the bracket, ${s.fullMs / 1000} s at its ends ` +
+          `(${settings.stepMaxMs > s.fullMs ? `up to ${settings.stepMaxMs / 1000} s when inconclusive` : 'never extended: the panels read the rows a trial inserts, so a longer trial is a harder one'}; ` +
+          `a fail may end a trial at half its length), ` +
           `from ${s.startHz} rows/s (×${s.growth}, precision ${(s.precision * 100).toFixed(0)}%, max ${s.maxHz})`);
       },
     },
