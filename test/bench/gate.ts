@@ -256,8 +256,8 @@ function selfCheckTable(lines: readonly Line[]): void {
 
 /**
  * BENCH_GATE_QUIET=N: only the self-check's false-invalid rate, N rounds of one
- * closed-loop and one open-loop (300 rows/s) unchanged run. Meant to run under
- * /work/bin/quiet (nobody else measuring or testing): what the self-check does
+ * closed-loop and one open-loop (300 rows/s) unchanged run. Meant to run with
+ * nothing else on the machine (nobody else measuring or testing): what the self-check does
  * when the box is not the problem.
  */
 async function collectQuiet(out: string, n: number): Promise<Line[]> {
