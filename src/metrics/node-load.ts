@@ -218,3 +218,15 @@ export function nodeNotes(nodes: readonly NodeFiguresOfLoad[]): string[] {
   }
   return notes;
 }
+
+/** A step's summary with its ingest per node (errors only on the nodes whose shards failed) and their notes. */
+export function withNodeFigures<S extends { readonly ingest: object; readonly notes: readonly string[] }>(
+  summary: S, byNode: NodeLoad, placement: SitePlacement,
+  config: { readonly instance: { readonly count: number } | null; readonly rateHz: number | 'max'; readonly batch: number; readonly warmupMs: number; readonly durationMs: number },
+): S {
+  const share = config.instance ? config.instance.count : 1;
+  // With several rows per statement an operation touches several nodes: no per-node target then.
+  const targetOpsHz = config.rateHz === 'max' || config.batch !== 1 ? null : config.rateHz / share;
+  const nodes = byNode.summarize(placement, targetOpsHz, config.warmupMs + config.durationMs);
+  return { ...summary, ingest: { ...summary.ingest, byNode: nodes }, notes: [...summary.notes, ...nodeNotes(nodes)] };
+}

@@ -20,7 +20,7 @@ import type { Histogram } from '../metrics/histogram.js';
 import { connect, countRows, countRowsWithRetry, describeServer, ensureSchema } from '../targets/postgres.js';
 import { DashboardSession } from './dashboard.js';
 import { activeWorkers, citusInfo, distributeTables, ensureHllOnAllNodes, isCitus, sitePlacement } from '../targets/citus.js';
-import { nodeNotes, type NodeLoad, type SitePlacement } from '../metrics/node-load.js';
+import { withNodeFigures, type SitePlacement } from '../metrics/node-load.js';
 import { maskUrl } from '../targets/url.js';
 import { Rendezvous, localEpochMs, type AgreedStart } from '../targets/rendezvous.js';
 import type { RunObserver, SessionInfo, StepContribution, StepInfo, StepPhase, StepTiming } from './observer.js';
@@ -115,6 +115,20 @@ function stepOutputs(agg: Aggregator, contributions: readonly StepContribution[]
     Object.assign(files, c.files ?? {});
   }
   return { histograms, files };
+}
+
+/**
+ * Tells the observers the measure and drain phases once each, at the first report of each: the pool's timer at
+ * the phase's instant, or (a timer the event loop held back) the first interval that shows it. A measure phase
+ * reported after the drain is not told.
+ */
+export function phaseTeller(tell: (phase: 'measure' | 'drain', atMs: number) => void): (phase: 'measure' | 'drain', atMs: number) => void {
+  const told = new Set<'measure' | 'drain'>();
+  return (phase, atMs) => {
+    if (told.has(phase) || (phase === 'measure' && told.has('drain'))) return;
+    told.add(phase);
+    tell(phase, atMs);
+  };
 }
 
 export class RunSession {
@@ -266,11 +280,10 @@ export class RunSession {
     const intervals: IntervalRow[] = [];
     const meter = new ClientMeter();
     let sawOutage = false;
-    let sawMeasure = false;
-    let sawDrain = false;
     const tell = (f: (o: RunObserver) => void): void => {
       for (const o of observers) f(o);
     };
+    const tellPhase = phaseTeller((phase, atMs) => tell((o) => o.phase?.(phase, atMs, step)));
     const pool = new LoadPool({
       config,
       url,
@@ -301,23 +314,11 @@ export class RunSession {
       // The measure window's boundaries at their instants (timers on the origin), not at the end of its
       // first interval: the sampler's start snapshot and the measure rows then cover the same time, and
       // the viewers run from the window's start to its end, not through the drain.
-      onPhase: (phase, atMs) => {
-        if (phase === 'measure') {
-          if (sawMeasure) return;
-          sawMeasure = true;
-        } else {
-          if (sawDrain) return;
-          sawDrain = true;
-        }
-        tell((o) => o.phase?.(phase, atMs, step));
-      },
+      onPhase: tellPhase,
       onInterval: (row) => {
         meter.interval(row);
-        if (row.phase === 'measure' && !sawMeasure && !sawDrain) {
-          // A timer the event loop held back: the first measure interval says it all the same.
-          sawMeasure = true;
-          tell((o) => o.phase?.('measure', row.startMs, step));
-        }
+        // A timer the event loop held back: the first measure interval says it all the same.
+        if (row.phase === 'measure') tellPhase('measure', row.startMs);
         if (row.errors > 0 && !sawOutage && row.connectionsUp < config.workers * config.connections) {
           sawOutage = true;
           notice(`database errors at ${(row.endMs / 1000).toFixed(0)} s: connections are being re-established, the run goes on`);
@@ -343,10 +344,7 @@ export class RunSession {
       notice(`rendezvous: this instance started its schedule ${load.lateStartMs.toFixed(1)} ms after the common start (its operations due before were late)`);
     }
     const lastRow = intervals[intervals.length - 1];
-    if (!sawDrain) {
-      sawDrain = true;
-      tell((o) => o.phase?.('drain', lastRow?.endMs ?? 0, step));
-    }
+    tellPhase('drain', lastRow?.endMs ?? 0);
     const rssEndBytes = process.memoryUsage().rss;
     const interrupted = stepOpts.signal?.aborted ?? false;
     const endedEarly = !interrupted && (stepOpts.until?.aborted ?? false);
@@ -392,7 +390,7 @@ export class RunSession {
       dashboardFailure: contributions.find((c) => c.dashboardFailure)?.dashboardFailure ?? null,
       contributions,
     });
-    const summary = this.withNodes(built, load, config);
+    const summary = this.placement && load.byNode ? withNodeFigures(built, load.byNode, this.placement, config) : built;
 
     const { histograms, files } = stepOutputs(load.aggregator, contributions);
     const record: RunRecord = {
@@ -406,17 +404,6 @@ export class RunSession {
     };
     for (const o of observers) await o.stepRecord?.(record, step);
     return record;
-  }
-
-  /** On Citus: the step's ingest per node (errors only on the nodes whose shards failed) and its notes. */
-  private withNodes(summary: RunRecord['summary'], load: { byNode: NodeLoad | null }, config: RunConfig): RunRecord['summary'] {
-    if (!this.placement || !load.byNode) return summary;
-    const share = config.instance ? config.instance.count : 1;
-    // With several rows per statement an operation touches several nodes: no per-node target then.
-    const targetOpsHz = config.rateHz === 'max' || config.batch !== 1 ? null : config.rateHz / share;
-    const stepEndMs = config.warmupMs + config.durationMs;
-    const byNode = load.byNode.summarize(this.placement, targetOpsHz, stepEndMs);
-    return { ...summary, ingest: { ...summary.ingest, byNode }, notes: [...summary.notes, ...nodeNotes(byNode)] };
   }
 
   private async runInfo(
