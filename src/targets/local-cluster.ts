@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { findPgBinDir, freePort, isClusterRunning, logSince, pkgLibDir, postmasterIsZombie, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
+import { findPgBinDir, freePort, isClusterRunning, liveProcessesIn, logSince, pkgLibDir, postmasterIsZombie, run, runAsIds, serverCanReach, type Ids } from './pg-process.js';
 import { maskSecrets } from './url.js';
 import { armWatchdog, markLongLived, removeOrphanClusters, type Watchdog } from './watchdog.js';
 import { quoteIdent } from '../sql-quote.js';
@@ -192,13 +192,37 @@ async function restartServer(pgBinDir: string, dataDir: string, logFile: string,
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) throw new Error(`${dataDir} holds no cluster to start (removed by stop()?)`);
   const deadline = Date.now() + RESTART_RETRY_MS;
   for (let attempt = 1; ; attempt++) {
-    if ((await isClusterRunning(dataDir, pgBinDir)) && !(await postmasterIsZombie(dataDir))) return;
+    const zombie = await postmasterIsZombie(dataDir);
+    if (!zombie && (await isClusterRunning(dataDir, pgBinDir))) return;
     if (attempt === 1) log(`starting PostgreSQL again in ${dataDir}`);
+    // A postmaster's zombie keeps its pid "alive" for the new postmaster's lock-file check until init
+    // reaps it, which some inits never do. Once no live process works in the data directory (the
+    // orphaned backends have exited, so nothing holds the shared memory), the lock file is stale.
+    if (zombie && (await liveProcessesIn(dataDir)) === 0) {
+      await setAsideStaleLocks(dataDir);
+      log('the old postmaster is a zombie and nothing else runs in the data directory: its lock files set aside');
+    }
     const failure = await pgCtlStart(pgBinDir, dataDir, logFile, ids);
     if (failure === undefined) return;
     if (Date.now() > deadline || !/still in use|could not bind|address already in use|lock file .* already exists/i.test(failure.logged)) throw failure.error;
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Rename the lock files of a dead postmaster: `postmaster.pid` and, when it names them (lines 4 and
+ * 5: port and socket directory), the socket's lock if that still holds the same pid.
+ */
+async function setAsideStaleLocks(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  const lines = (await fs.readFile(pidFile, 'utf8').catch(() => '')).split('\n');
+  const [pid, , , port, socketDir] = lines;
+  if (pid && port && socketDir && /^\d+$/.test(port)) {
+    const socketLock = path.join(socketDir, `.s.PGSQL.${port}.lock`);
+    const holder = (await fs.readFile(socketLock, 'utf8').catch(() => '')).split('\n')[0];
+    if (holder === pid) await fs.rename(socketLock, `${socketLock}.stale`).catch(() => undefined);
+  }
+  await fs.rename(pidFile, `${pidFile}.stale`).catch(() => undefined);
 }
 
 /** One `pg_ctl start -w`; undefined on success, else the error and what the server logged meanwhile. */

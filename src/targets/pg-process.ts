@@ -168,3 +168,33 @@ export async function postmasterIsZombie(dataDir: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * How many live server processes (named postgres) have `dataDir` as their working directory (a
+ * postmaster and its backends do), or null when that cannot be told (no /proc, or a server process
+ * we may not look into).
+ */
+export async function liveProcessesIn(dataDir: string): Promise<number | null> {
+  let want: string;
+  let pids: string[];
+  try {
+    want = await fs.realpath(dataDir);
+    pids = (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      // Only servers matter (and some processes, such as init, may not be looked into).
+      const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('postgres')) continue;
+      if ((await fs.readlink(`/proc/${pid}/cwd`)) === want) n++;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // ENOENT: gone meanwhile, or a zombie (which has no cwd and holds nothing).
+      if (code !== 'ENOENT' && code !== 'ESRCH') return null;
+    }
+  }
+  return n;
+}

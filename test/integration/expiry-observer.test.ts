@@ -86,17 +86,19 @@ describe('expiry during the measure phase', { skip }, () => {
   test('delete: runs on its schedule, removes the rows past the retention (all of the run\'s sites), reports WAL, the audit floor and a note', async () => {
     const url = await setUp(cluster, 'exp_delete', 'none');
     const { out, rowsRemoved, notes, floor } = await observe(url, configOf({ expire: 'delete', retention: '1d', expireEvery: '1s' }));
-    assert.ok(out.runs.length >= 1 && out.runs.length <= 4, `${out.runs.length} expiries in a 4 s measure phase every 1 s`);
+    // What the observer saw, for any assertion below that fails.
+    const seen = `\nruns: ${JSON.stringify(out.runs)}\nerrors: ${out.errors.join('; ')}\nnotes: ${notes.join('\n')}`;
+    assert.ok(out.runs.length >= 1 && out.runs.length <= 4, `${out.runs.length} expiries in a 4 s measure phase every 1 s${seen}`);
     const first = out.runs[0]!;
-    assert.ok(first.rawRowsRemoved > 9_000 && first.rawRowsRemoved < 11_000, `${first.rawRowsRemoved} of 20,000 rows over 2 days are older than 1 day`);
-    assert.equal(first.rawRowsRemovedOfSites, first.rawRowsRemoved);
-    assert.ok(first.walBytes > 0 && first.durationMs > 0);
-    assert.equal(rowsRemoved, out.totals.rawRowsRemoved);
-    assert.ok(floor !== null && Math.abs(floor - (Date.now() - DAY_MS)) < 60_000, 'the audit starts after the last cutoff');
-    assert.ok(out.ingestResponse.duringExpiry.count + out.ingestResponse.rest.count === 4 * 50, 'every measure interval on one side');
+    assert.ok(first.rawRowsRemoved > 9_000 && first.rawRowsRemoved < 11_000, `${first.rawRowsRemoved} of 20,000 rows over 2 days are older than 1 day${seen}`);
+    assert.equal(first.rawRowsRemovedOfSites, first.rawRowsRemoved, seen);
+    assert.ok(first.walBytes > 0 && first.durationMs > 0, seen);
+    assert.equal(rowsRemoved, out.totals.rawRowsRemoved, seen);
+    assert.ok(floor !== null && Math.abs(floor - (Date.now() - DAY_MS)) < 60_000, `the audit starts after the last cutoff: ${floor}${seen}`);
+    assert.ok(out.ingestResponse.duringExpiry.count + out.ingestResponse.rest.count === 4 * 50, `every measure interval on one side${seen}`);
     assert.ok(notes.some((n) => /^expiry \(delete, retention 24 h, every 1 s\): \d runs/.test(n)), notes.join('\n'));
-    assert.ok(notes.some((n) => /left out of the audit by design/.test(n)));
-    assert.ok(Object.keys(out.dashboard).includes('rollup-minutes@1h'));
+    assert.ok(notes.some((n) => /left out of the audit by design/.test(n)), seen);
+    assert.ok(Object.keys(out.dashboard).includes('rollup-minutes@1h'), seen);
   });
 
   test('drop-partitions: whole hourly partitions past the retention go, their rows counted exactly', async () => {
@@ -110,7 +112,11 @@ describe('expiry during the measure phase', { skip }, () => {
     assert.ok(first.partitionsDropped >= 23 && first.partitionsDropped <= 26, `${first.partitionsDropped} partitions dropped`);
     // A row may have crossed the hour boundary between the count above and the expiry: allow for the hour's rows at the edge.
     assert.ok(Math.abs(first.rawRowsRemoved - before) <= 450, `${first.rawRowsRemoved} vs ${before}`);
-    assert.equal(out.runs.slice(1).reduce((a, r) => a + r.partitionsDropped, 0), 0, 'nothing more to drop within the same hour');
+    // Within one hour nothing more is due; a test that straddles the turn of the hour may see one more partition go.
+    const HOUR_MS = 3_600_000;
+    const turns = Math.floor(out.runs[out.runs.length - 1]!.endEpochMs / HOUR_MS) - Math.floor(first.startEpochMs / HOUR_MS);
+    const later = out.runs.slice(1).reduce((a, r) => a + r.partitionsDropped, 0);
+    assert.ok(later <= turns, `${later} more partitions dropped by later runs, ${turns} turns of the hour meanwhile`);
     assert.equal(rowsRemoved, out.totals.rawRowsRemoved);
     assert.ok(first.rawExpiredBefore !== null && new Date(first.rawExpiredBefore).getUTCMinutes() === 0, 'the floor is a partition boundary');
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { liveProcessesIn } from '../../src/targets/pg-process.js';
 import { persistentDbStatus, startPersistentDb, stopPersistentDb } from '../../src/targets/db-state.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
 
@@ -117,9 +118,13 @@ describe('local cluster', { skip }, () => {
       await first.stop({ keep: true });
     }
     assert.ok(existsSync(path.join(dataDir, 'PG_VERSION')));
+    // What start() asks before it sets a dead postmaster's lock files aside: no server works in the directory.
+    assert.equal(await liveProcessesIn(dataDir), 0);
     const second = await startTestCluster({ dataDir, database: 'odd "name"' });
     try {
       assert.deepEqual(await query(second.url, 'SELECT v FROM kept'), [{ v: 7 }]);
+      const live = await liveProcessesIn(dataDir);
+      assert.ok(live !== null && live >= 3, `postmaster and its helpers work in the data directory: ${live}`);
     } finally {
       await second.stop();
     }
