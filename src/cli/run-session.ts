@@ -12,10 +12,13 @@ import { completeRunDir } from '../results/write.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runIngest } from '../runner/ingest.js';
-import { serverSamplerFor, type LiveServerSecond } from '../telemetry/index.js';
+import { serverSamplerFor } from '../telemetry/index.js';
 import type { OpenTarget } from './target-session.js';
 import { progressPrinter } from '../report/phase-progress.js';
 import type { OnProgress } from '../schedule/progress.js';
+import { PageEventFile } from '../results/page-events.js';
+import type { PageSink } from '../report/page-model.js';
+import { LiveObserver, liveProgress, teeSink } from '../ui/live-observer.js';
 
 export type Log = (line: string) => void;
 
@@ -108,30 +111,35 @@ export async function executeRun(
   config: RunConfig,
   target: OpenTarget,
   opts: {
-    log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[]; onProgress?: OnProgress;
-    /** The server sampler's seconds as they complete (the live page). */
-    onServerSecond?: (s: LiveServerSecond) => void;
+    log: Log; guard: SignalGuard; resultsDir: string; runId?: string; observers?: readonly RunObserver[];
+    /** The live page (--ui): its hub, this run's step number on it and its side label. */
+    page?: { readonly hub: PageSink; readonly step: number; readonly side?: string };
   },
 ): Promise<{ record: RunRecord; dir: string }> {
   const { log } = opts;
   const runId = opts.runId ?? newRunId(config.name);
   const stream = new ResultStream({ resultsDir: opts.resultsDir, onFailure: () => opts.guard.abort.abort() });
+  // The page's events go into the run dir whether or not --ui is given (rtbench ui DIR follows them), and to the live page.
+  const pageFile = new PageEventFile({ dir: () => stream.dir, onFailure: (m) => log(`rtbench: ${m}`) });
+  const sink = teeSink(pageFile, opts.page?.hub);
+  const live = new LiveObserver(sink, opts.page?.step ?? 0, opts.page?.side ?? '');
   // A long phase (idle baseline, serial vs parallel, audit, plans): a line every 3 s with the time left and one
   // with its cost at the end; --progress 0 turns these off with the per-second lines.
   const printer = config.progressS > 0 ? progressPrinter((l) => log(`rtbench: ${l}`)) : undefined;
   // The live page gets the same events (it has its own --ui, not --progress).
-  const extra = opts.onProgress;
-  const onProgress: OnProgress | undefined = printer && extra ? (e) => (printer(e), extra(e)) : printer ?? extra;
+  const extra = liveProgress(sink);
+  const onProgress: OnProgress = printer ? (e) => (printer(e), extra(e)) : extra;
   const record = await runIngest({
     config,
     url: target.url,
     targetKind: target.recordKind,
     runId,
     signal: opts.guard.abort.signal,
-    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config, { ...(onProgress ? { onProgress } : {}), ...(opts.onServerSecond ? { onSecond: opts.onServerSecond } : {}) }), ...(opts.observers ?? [])],
+    // The page file last: it closes once the others have published their last events.
+    observers: [progressObserver(config, log), stream, ...serverSamplerFor(config, { onProgress, onSecond: live.serverSecond }), live, ...(opts.observers ?? []), pageFile],
     events: {
       onNotice: (l) => log(`rtbench: ${l}`),
-      ...(onProgress ? { onProgress } : {}),
+      onProgress,
       // Printed once connected, so a connection failure stays a single line.
       onReady: (server) => {
         opts.guard.loadStarted = true;
@@ -140,7 +148,7 @@ export async function executeRun(
       },
     },
   });
-  await stream.close();
+  await Promise.all([stream.close(), pageFile.close()]);
   const dir = stream.dir;
   if (stream.failure) throw new EnvironmentError(stream.failure);
   if (dir === null) throw new Error('the results stream never started');

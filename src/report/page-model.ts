@@ -211,6 +211,11 @@ export type PageEvent =
   | { readonly type: 'progress'; readonly phase: string; readonly done: number; readonly total: number | null; readonly unit: string; readonly etaMs: number | null; readonly end: boolean }
   | { readonly type: 'final'; readonly model: PageModel };
 
+/** Where page events go: the live page's hub, the result dir's page-events.jsonl, or both. */
+export interface PageSink {
+  publish(ev: PageEvent): void;
+}
+
 /** An empty model to start a live page with. */
 export function emptyModel(kind: PageModel['kind'], title: string, lines: string[] = []): PageModel {
   return {

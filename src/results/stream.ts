@@ -58,7 +58,7 @@ function describeCode(code: string): string {
  * Write all of `text`: a file system that fills up may take part of a write without an error
  * (a short write); the rest is written again, which then fails with the error (ENOSPC).
  */
-async function writeAll(fh: FileHandle, text: string): Promise<void> {
+export async function writeAll(fh: FileHandle, text: string): Promise<void> {
   const buf = Buffer.from(text, 'utf8');
   for (let off = 0; off < buf.length;) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off);

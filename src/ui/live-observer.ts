@@ -9,9 +9,8 @@
 import type { LiveDashboard, RunObserver, SessionInfo, StepInfo, StepPhase } from '../runner/observer.js';
 import type { IntervalRow } from '../metrics/aggregate.js';
 import { pageInterval } from '../report/run-page.js';
-import type { PagePanelCell } from '../report/page-model.js';
+import type { PagePanelCell, PageSink } from '../report/page-model.js';
 import type { LiveServerSecond } from '../telemetry/index.js';
-import type { PageHub } from './page-hub.js';
 import type { OnProgress } from '../schedule/progress.js';
 
 const PANEL_PREFIX = 'panel-response-';
@@ -27,7 +26,7 @@ export class LiveObserver implements RunObserver {
    * `stepNumber`: the page's number of this step (a run: 0; a search: its trial count so far, both targets'); `side`: 'a'/'b' or '';
    * `trial`: a capacity trial's number within its target's search.
    */
-  constructor(private readonly hub: PageHub, private readonly stepNumber: number, private readonly side = '', private readonly trial?: number) {}
+  constructor(private readonly hub: PageSink, private readonly stepNumber: number, private readonly side = '', private readonly trial?: number) {}
 
   stepStart(step: StepInfo, session?: SessionInfo): void {
     this.live = session?.live ?? null;
@@ -83,6 +82,12 @@ export class LiveObserver implements RunObserver {
 }
 
 /** Phase progress (preload, the probes' idle baseline, serial vs parallel…) as page events: the live page's status line. */
-export function liveProgress(hub: PageHub): OnProgress {
+export function liveProgress(hub: PageSink): OnProgress {
   return (e) => hub.publish({ type: 'progress', phase: e.phase, done: e.done, total: e.total, unit: e.unit, etaMs: e.etaMs, end: e.kind === 'end' });
+}
+
+/** Publish to every sink given (none: events are dropped). */
+export function teeSink(...sinks: ReadonlyArray<PageSink | null | undefined>): PageSink {
+  const all = sinks.filter((s): s is PageSink => s !== null && s !== undefined);
+  return { publish: (ev) => { for (const s of all) s.publish(ev); } };
 }

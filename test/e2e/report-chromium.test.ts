@@ -7,6 +7,12 @@
  * tables, with nothing on the console (a CSP violation or a script error
  * would show there). Set RTBENCH_SCREENSHOTS=<dir> to keep the screenshots
  * (docs/img/live-run.png, docs/img/report-run.png are made this way).
+ *
+ * `rtbench ui DIR` on a run still being written (no --ui): the run streams its
+ * page events into its dir (page-events.jsonl), and the page served from the
+ * dir shows what --ui would have while the run goes: the panels × windows,
+ * the server's waits and freshness gain points before the run ends; when it
+ * ends, the page becomes its report.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -160,5 +166,60 @@ describe('the live page and report.html in headless Chromium', { skip }, () => {
     ui.signal('SIGINT');
     const uiEnd = await ui.done;
     assert.equal(uiEnd.code, 0, uiEnd.stderr);
+  });
+
+  test('rtbench ui DIR on a running run (no --ui): the panels, the server\'s waits and freshness reach the followed page while the run goes', { timeout: 300_000 }, async () => {
+    const resultsDir = path.join(base, 'results-follow');
+    const run = startCli(
+      ['run', '--url', cluster!.url, '--duration', '14', '--warmup', '1', '--rate', '200', '--progress', '0',
+        '--rollup', 'incremental', '--rollup-interval', '1s', '--preload-rows', '2000', '--viewers', '1', '--refresh', '1s', '--min-samples', '3', '--results-dir', resultsDir],
+      { timeoutMs: 240_000 },
+    );
+    let ended = false;
+    void run.done.finally(() => (ended = true));
+    // The run dir and its page events appear when the load starts.
+    let dir: string | undefined;
+    for (let i = 0; i < 1200 && !dir && !ended; i++) {
+      const [id] = await fs.readdir(resultsDir).catch(() => [] as string[]);
+      if (id && await fs.stat(path.join(resultsDir, id, 'page-events.jsonl')).then(() => true, () => false)) dir = path.join(resultsDir, id);
+      else await sleep(100);
+    }
+    assert.ok(dir, `the run dir with page-events.jsonl\n${run.stderr()}`);
+    const ui = startCli(['ui', dir, '--ui', '0'], { timeoutMs: 240_000 });
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 300 && !url; i++) {
+        url = /live page (http:\/\/127\.0\.0\.1:\d+\/)(?:\s|$)/.exec(ui.stderr())?.[1];
+        if (!url) await sleep(100);
+      }
+      assert.ok(url, `rtbench ui printed its URL\n${ui.stderr()}`);
+      const page = await browser!.browser.newPage({ viewport: { width: 1280, height: 1800 } });
+      const errors = watchErrors(page);
+      await page.goto(url);
+      // What only --ui had before: the panels × windows, the server's seconds, freshness; then the same charts gain points.
+      await page.waitForSelector('#t-panels tbody tr', { timeout: 60_000 });
+      await untilPoints(page, 'server-waits', 2, 60_000);
+      await untilPoints(page, 'freshness-over-time', 1, 60_000);
+      const waits = await points(page, 'server-waits');
+      const rate = await points(page, 'rate');
+      await untilPoints(page, 'server-waits', waits + 2, 30_000);
+      await untilPoints(page, 'rate', rate + 2, 30_000);
+      const runJson = JSON.parse(await fs.readFile(path.join(dir, 'run.json'), 'utf8')) as { status: string };
+      assert.ok(!ended && runJson.status === 'running', `the charts grew while the run went (server-waits ${waits} → ${await points(page, 'server-waits')}, rate ${rate} → ${await points(page, 'rate')})`);
+      assert.match(await page.textContent('#status') ?? '', /left in this run|phase/, 'the phase and the time left');
+
+      const res = await run.done;
+      assert.ok(res.code === 0 || res.code === 3, `rtbench run exited ${res.code}\n${res.stdout}\n${res.stderr}`);
+      // The dir's report.html appears: the followed page becomes the report.
+      await untilFinished(page, 30_000);
+      await untilPoints(page, 'dist-ingest', 1, 30_000);
+      assert.deepEqual(errors, [], 'no console error');
+      await page.close();
+    } finally {
+      ui.signal('SIGINT');
+      await ui.done.catch(() => undefined);
+      if (!ended) run.signal('SIGINT');
+      await run.done.catch(() => undefined);
+    }
   });
 });

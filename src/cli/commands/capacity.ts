@@ -23,7 +23,8 @@ import { capacityHtml, capacityPairHtml } from '../../report/capacity-report.js'
 import { stepData, type PageStepData } from '../../report/run-page.js';
 import { capacityPageModel, sideOf, trialOf } from '../../report/capacity-page.js';
 import { emptyModel } from '../../report/page-model.js';
-import { LiveObserver } from '../../ui/live-observer.js';
+import { LiveObserver, teeSink } from '../../ui/live-observer.js';
+import { PageEventFile } from '../../results/page-events.js';
 import { openUi, type UiSession } from '../ui-session.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import { completeRunDir, readRunDir } from '../../results/write.js';
@@ -257,17 +258,20 @@ export async function capacityOn(
       observers: (i) => {
         // Each trial streams its intervals into its own dir as it runs (crash safety), then completes it.
         const stream = new ResultStream({ resultsDir: dir, onFailure: () => o.guard.abort.abort() });
-        const page = live ? new LiveObserver(live.session.hub, live.nextStep.n++, live.side, i) : null;
+        // The trial's page events go into its dir (rtbench ui DIR follows them) and to the live page.
+        const pageFile = new PageEventFile({ dir: () => stream.dir, onFailure: (m) => log(`rtbench: ${m}`) });
+        const page = new LiveObserver(teeSink(pageFile, live?.session.hub), live ? live.nextStep.n++ : 0, live?.side ?? '', i);
         return [
           progressObserver({ ...config, warmupMs: settings.warmupMs }, log, `trial ${i + 1}: `),
           stream,
           // The server's view of each trial; the panels' plans are not re-explained at every trial.
-          ...serverSamplerFor(config, { plans: false, ...(page ? { onSecond: page.serverSecond } : {}) }),
-          ...(page ? [page] : []),
+          ...serverSamplerFor(config, { plans: false, onSecond: page.serverSecond }),
+          page,
+          pageFile,
           {
             name: 'trial-writer',
             stepRecord: async (record) => {
-              await stream.close();
+              await Promise.all([stream.close(), pageFile.close()]);
               if (stream.failure) throw new EnvironmentError(stream.failure);
               if (stream.dir === null) throw new Error('the results stream never started');
               const status = o.guard.abort.signal.aborted ? 'interrupted' : 'finished';

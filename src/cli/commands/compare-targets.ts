@@ -17,7 +17,6 @@ import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
 import type { RunRecord } from '../../results/run-record.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { emptyModel } from '../../report/page-model.js';
-import { LiveObserver } from '../../ui/live-observer.js';
 import { openUi } from '../ui-session.js';
 import { openTarget, parseTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
 import { loadRun } from './compare.js';
@@ -51,9 +50,8 @@ export async function compareTargetsCommand(args: Record<string, unknown>): Prom
         guard.track(target);
         log(`rtbench: compare-targets ${side} = ${target.label}`);
         ui?.hub.publish({ type: 'notice', text: `${side} = ${target.label}` });
-        const live = ui ? new LiveObserver(ui.hub, records.length, side) : null;
         const { record, dir } = await executeRun(config, target, {
-          log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}`, observers: live ? [live] : [], ...(live ? { onServerSecond: live.serverSecond } : {}),
+          log, guard, resultsDir: tmp, runId: `${side}-${newRunId(config.name)}`, ...(ui ? { page: { hub: ui.hub, step: records.length, side } } : {}),
         });
         records.push(record);
         dirs.push(dir);

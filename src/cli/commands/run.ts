@@ -19,7 +19,6 @@ import { SignalGuard, executeRun, runExitCode } from '../run-session.js';
 import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js';
 import { emptyModel } from '../../report/page-model.js';
 import { runPageModel } from '../../report/run-page.js';
-import { LiveObserver, liveProgress } from '../../ui/live-observer.js';
 import { openUi } from '../ui-session.js';
 import { FaultObserver } from '../../runner/fault-observer.js';
 import { localServerAt, parseFault, type LocalServer } from '../../targets/faults.js';
@@ -74,8 +73,7 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     guard.track(target, config.keep);
     if (guard.abort.signal.aborted) return ExitCode.interrupted;
     ui?.hub.publish({ type: 'notice', text: `target ${target.label}` });
-    const live = ui ? new LiveObserver(ui.hub, 0) : null;
-    const observers: RunObserver[] = live ? [live] : [];
+    const observers: RunObserver[] = [];
     if (faultPlan) {
       const servers = target.servers;
       observers.push(new FaultObserver({ ...faultPlan, servers: async (session) => servers ?? (await serverBehindUrl(session.url)) }));
@@ -84,8 +82,7 @@ export async function runCommand(args: Record<string, unknown>): Promise<number>
     }
     const { record, dir } = await executeRun(config, target, {
       log, guard, resultsDir: config.resultsDir, observers,
-      ...(ui ? { onProgress: liveProgress(ui.hub) } : {}),
-      ...(live ? { onServerSecond: live.serverSecond } : {}),
+      ...(ui ? { page: { hub: ui.hub, step: 0 } } : {}),
     });
     ui?.hub.publish({ type: 'final', model: runPageModel(record) });
     process.stdout.write(summaryTable(record.summary) + '\n');

@@ -22,7 +22,6 @@ import { openTarget, runTargetSpec, type OpenTarget } from '../target-session.js
 import { parseCitusWorkers, resolveConfig } from './run.js';
 import { capacityOn, capacitySettings, refuseCapacityFlags } from './capacity.js';
 import { emptyModel } from '../../report/page-model.js';
-import { LiveObserver } from '../../ui/live-observer.js';
 import { openUi } from '../ui-session.js';
 import { EXIT_THRESHOLD_FAILED } from './check.js';
 import { stringify } from 'csv-stringify/sync';
@@ -133,8 +132,7 @@ export async function sweepCommand(args: Record<string, unknown>): Promise<numbe
       const config: RunConfig = { ...configs[i]!, reset: throwaway || configs[i]!.reset };
       log(`rtbench: sweep ${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})`);
       ui?.hub.publish({ type: 'notice', text: `${plan.parameter} = ${value} (${i + 1} of ${plan.values.length})` });
-      const live = ui ? new LiveObserver(ui.hub, i, value) : null;
-      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, observers: live ? [live] : [], ...(live ? { onServerSecond: live.serverSecond } : {}) });
+      const { record } = await executeRun(config, target, { log, guard, resultsDir: tmp, ...(ui ? { page: { hub: ui.hub, step: i, side: value } } : {}) });
       rows.push(sweepRow(value, record.run.runId, record.summary));
       if (plan.parameter === 'preload-rows') scalePoints.push(scalePoint(config.dashboard.preloadRows, record.run.runId, record.summary, record.histograms));
       if (guard.abort.signal.aborted) break;
