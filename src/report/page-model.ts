@@ -195,6 +195,8 @@ export interface PageModel {
   freshness: PageFreshPoint[];
   /** A long set-up phase under way (preload, probes' idle baseline…): how far, the time left in ms; null when none. */
   progress?: { phase: string; done: number; total: number | null; unit: string; etaMs: number | null } | null;
+  /** Set when the time series were thinned (thin.ts): seconds per point of the intervals, the server's seconds and freshness (0: not thinned). */
+  thinned?: { intervalS: number; serverS: number; freshnessS: number } | null;
 }
 
 /** What the live server streams; `final` replaces the model with the finished run's. */
@@ -209,7 +211,9 @@ export type PageEvent =
   | { readonly type: 'panels'; readonly step: number; readonly cells: PagePanelCell[] }
   | { readonly type: 'freshness'; readonly points: PageFreshPoint[] }
   | { readonly type: 'progress'; readonly phase: string; readonly done: number; readonly total: number | null; readonly unit: string; readonly etaMs: number | null; readonly end: boolean }
-  | { readonly type: 'final'; readonly model: PageModel };
+  | { readonly type: 'final'; readonly model: PageModel }
+  /** A late browser's start: the model so far (thinned), then the events after it. */
+  | { readonly type: 'history'; readonly model: PageModel };
 
 /** Where page events go: the live page's hub, the result dir's page-events.jsonl, or both. */
 export interface PageSink {

@@ -8,10 +8,12 @@
  * names.
  */
 import type { PageBand, PageChart, PageEvent, PageInterval, PageMark, PageModel, PageSeries, PageServerSecond } from './page-model.js';
+import { thinModel } from './thin.js';
 
 /** Apply one streamed event to the model (mutates it; returns the model to use from now on). */
 export function applyEvent(model: PageModel, ev: PageEvent): PageModel {
   switch (ev.type) {
+    case 'history':
     case 'final': {
       // A model from an older report lacks the newer lists.
       const m = ev.model;
@@ -218,19 +220,22 @@ export function timeCharts(model: PageModel): PageChart[] {
   const info = model.steps.find((s) => s.index === cur);
   const suffix = model.kind === 'capacity' && !model.finished && info ? ` — now: trial ${(info.trial ?? info.index) + 1}${info.side ? ` (${info.side})` : ''} at ${formatValue('rows/s', info.rateHz)}` : '';
   const x = { label: tl.label, unit: 's' as const };
+  // A thinned model (a long run): say what one point is.
+  const per = model.thinned && model.thinned.intervalS > 0 ? `1 point = ${formatValue('n', model.thinned.intervalS)} s` : '';
+  const perNote = per ? ` Thinned: ${per} (rates averaged by time, counts summed, percentiles the worst of the merged intervals; failed intervals and outages all kept).` : '';
   const rate: PageSeries[] = [{ name: 'achieved rows/s', values: col((r) => r.achievedHz) }];
   if (rows.some((r) => r.targetHz !== null)) rate.push({ name: 'target rows/s', values: col((r) => r.targetHz), dashed: true, color: '#555' });
   const states = [...new Set(rows.flatMap((r) => Object.keys(r.errorsBySqlstate ?? {})))].sort();
   const common = { time: true, x, xs, bands, marks, xRange: tl.range };
   return [
     {
-      ...common, id: 'rate', title: `Achieved vs target rate${suffix}`,
-      caption: 'Rows acknowledged per second in each interval, at the interval end; shaded: warm-ups (grey), outages (red); red ticks under the axis: intervals with failed operations.',
+      ...common, id: 'rate', title: `Achieved vs target rate${per ? ` (${per}, averaged by time)` : ''}${suffix}`,
+      caption: `Rows acknowledged per second in each interval, at the interval end; shaded: warm-ups (grey), outages (red); red ticks under the axis: intervals with failed operations.${perNote}`,
       y: { label: 'rows/s', unit: 'rows/s' }, series: rate,
     },
     {
-      ...common, id: 'latency-over-time', title: `Response, service and lag percentiles over time${suffix}`,
-      caption: 'Per-interval percentiles from the merged interval histograms (log scale; intervals without operations are gaps).',
+      ...common, id: 'latency-over-time', title: `Response, service and lag percentiles over time${per ? ` (${per}, the worst p99 of each)` : ''}${suffix}`,
+      caption: `Per-interval percentiles from the merged interval histograms (log scale; intervals without operations are gaps).${perNote}`,
       y: { label: 'latency', unit: 'us', log: true },
       series: [
         { name: 'response p50', values: lat((r) => r.p50Us) },
@@ -240,8 +245,8 @@ export function timeCharts(model: PageModel): PageChart[] {
       ],
     },
     {
-      ...common, id: 'problems-over-time', title: `Late, dropped and failed operations over time${suffix}`,
-      caption: 'Operations started later than the lateness threshold, dropped by the schedule, or answered with an error (in all, and by SQLSTATE), per interval; the time the target could not serve, ms.',
+      ...common, id: 'problems-over-time', title: `Late, dropped and failed operations over time${per ? ` (${per}, summed)` : ''}${suffix}`,
+      caption: `Operations started later than the lateness threshold, dropped by the schedule, or answered with an error (in all, and by SQLSTATE), per interval; the time the target could not serve, ms.${perNote}`,
       y: { label: 'operations per interval', unit: 'n' }, y2: { label: 'unavailable, ms', unit: 'n' },
       series: [
         { name: 'late', values: col((r) => r.late) },
@@ -263,13 +268,14 @@ export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
   const { slots, xs } = stepSlots(rows, tl);
   const col = (f: (r: PageServerSecond) => number | null): Array<number | null> => slots.map((r) => (r === null ? null : f(r)));
   const common = { time: true, x: { label: tl.label, unit: 's' as const }, xs, bands: tl.bands, marks: tl.marks, xRange: tl.range };
+  const per = model.thinned && model.thinned.serverS > 0 ? ` (1 point = ${formatValue('n', model.thinned.serverS)} s, the mean)` : '';
   const total = new Map<string, number>();
   for (const r of rows) for (const [k, v] of Object.entries(r.waits)) total.set(k, (total.get(k) ?? 0) + v);
   const shown = [...total.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k]) => k);
   const charts: PageChart[] = [];
   if (shown.length > 0) {
     charts.push({
-      ...common, id: 'server-waits', title: 'Active sessions by role and wait class',
+      ...common, id: 'server-waits', title: `Active sessions by role and wait class${per}`,
       caption: 'Mean active sessions per second in pg_stat_activity samples, by role and wait class (CPU: active, waiting on nothing instrumented); read it under the response-time chart: a Lock line rising with the ingest p99 names the cause.',
       y: { label: 'active sessions', unit: 'sessions' },
       series: shown.map((k) => ({ name: k, values: col((r) => r.waits[k] ?? 0) })),
@@ -277,7 +283,7 @@ export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
   }
   if (rows.some((r) => r.serverCores !== null || r.clientCores !== null)) {
     charts.push({
-      ...common, id: 'server-cpu', title: 'CPU of server and client on this host',
+      ...common, id: 'server-cpu', title: `CPU of server and client on this host${per}`,
       caption: 'Cores used per second by the server\'s processes and by the client (its main thread apart), and the share of time runnable tasks waited for a CPU (/proc/pressure/cpu).',
       y: { label: 'cores', unit: 'cores' },
       series: [
@@ -290,7 +296,7 @@ export function serverTimeCharts(model: PageModel, tl: Timeline): PageChart[] {
   }
   if (rows.some((r) => r.walMBps !== null)) {
     charts.push({
-      ...common, id: 'server-wal', title: 'WAL written per second',
+      ...common, id: 'server-wal', title: `WAL written per second${per}`,
       caption: 'The WAL insert position moved per second (the whole server), in MB/s.',
       y: { label: 'MB/s', unit: 'MB/s' },
       series: [{ name: 'WAL MB/s', values: col((r) => r.walMBps) }],
@@ -309,11 +315,12 @@ export function freshnessCharts(model: PageModel, tl: Timeline): PageChart[] {
     for (const p of pts) if (p.kind === kind) m.set(p.x, Math.max(m.get(p.x) ?? 0, p.us));
     return xs.map((x) => m.get(x) ?? null);
   };
+  const per = model.thinned && model.thinned.freshnessS > 0 ? `; 1 point = ${formatValue('n', model.thinned.freshnessS)} s, the worst of each` : '';
   const seen = pts.filter((p) => p.kind === 'seen').length;
   const censored = pts.filter((p) => p.kind === 'censored').length;
   return [{
     time: true, x: { label: tl.label, unit: 's' }, xs, bands: tl.bands, marks: tl.marks, xRange: tl.range,
-    id: 'freshness-over-time', title: `Freshness: commit to visible in the rollup (${seen} markers seen${censored > 0 ? `, ${censored} never seen` : ''})`,
+    id: 'freshness-over-time', title: `Freshness: commit to visible in the rollup (${per ? 'thinned' : `${seen} markers seen`}${censored > 0 ? `, ${censored} never seen` : ''}${per})`,
     caption: 'Each freshness marker at the time the rollup first counted it (its commit-to-visible time); red: markers never seen by the end of the step, at their age then (a lower bound); live, grey: the age of the oldest marker not seen yet, each second (a rollup that stalls shows as a rising trail).',
     y: { label: 'freshness', unit: 'us', log: true },
     series: [
@@ -447,7 +454,9 @@ export function pageMain(uPlotCtor: unknown, initial: PageModel, eventsUrl: stri
     ctx.font = `${Math.round(11 * dpr())}px sans-serif`;
     for (const b of c.bands ?? []) {
       const x0 = Math.max(left, u.valToPos(b.from, 'x', true));
-      const x1 = Math.min(left + bw, u.valToPos(b.to, 'x', true));
+      let x1 = Math.min(left + bw, u.valToPos(b.to, 'x', true));
+      // An outage of 1 s in a day is narrower than a pixel: still 2 px wide.
+      if (b.kind === 'outage' && x0 <= left + bw && x1 - x0 < 2 * dpr()) x1 = x0 + 2 * dpr();
       if (!(x1 > x0)) continue;
       if (b.kind === 'step') {
         // A step's start: a thin line, its name at the top.
@@ -538,6 +547,8 @@ export function pageMain(uPlotCtor: unknown, initial: PageModel, eventsUrl: stri
   };
 
   const render = (): void => {
+    // Open for hours: the model thinned as report.html's is, when a series doubles the bound.
+    if (model.intervals.length > 4000 || model.server.length > 4000 || model.freshness.length > 4000) model = thinModel(model);
     doc.getElementById('title').textContent = model.title;
     doc.getElementById('lines').innerHTML = model.lines.map((l) => `<div>${escapeText(l)}</div>`).join('');
     const verdict = doc.getElementById('verdict');

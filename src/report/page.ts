@@ -11,9 +11,10 @@ import {
 } from './page-script.js';
 import { REPORT_CSS } from './html-parts.js';
 import { uplotAsset } from './uplot-asset.js';
+import { thinModel } from './thin.js';
 
 /** The functions the page defines, by their source (each self-contained; see page-script.ts). */
-const PAGE_FUNCTIONS = [applyEvent, formatValue, escapeText, currentStep, timeline, stepSlots, timeCharts, serverTimeCharts, freshnessCharts, capacityCharts, trialsTableHtml, panelsTableHtml, statusLine, pageMain];
+const PAGE_FUNCTIONS = [thinModel, applyEvent, formatValue, escapeText, currentStep, timeline, stepSlots, timeCharts, serverTimeCharts, freshnessCharts, capacityCharts, trialsTableHtml, panelsTableHtml, statusLine, pageMain];
 
 const PAGE_CSS = `
 #charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; }
@@ -32,7 +33,7 @@ export interface PageOptions {
   readonly eventsUrl?: string;
 }
 
-/** The whole page for a model. */
+/** The whole page for a model (its time series thinned to about 2,000 points each: thin.ts). */
 export function pageHtml(model: PageModel, opts: PageOptions = {}): string {
   const { js, css } = uplotAsset();
   const live = opts.eventsUrl !== undefined;
@@ -63,7 +64,7 @@ export function pageHtml(model: PageModel, opts: PageOptions = {}): string {
 <div class="tables" id="tables">${model.tablesHtml}</div>
 <details id="config"${model.configText === '' ? ' hidden' : ''}><summary>Configuration (run.json)</summary><pre id="config-text">${escapeText(model.configText)}</pre></details>
 <script>${js.replace(/<\/script/gi, '<\\/script')}</script>
-<script type="application/json" id="rtbench-model">${scriptJson(model)}</script>
+<script type="application/json" id="rtbench-model">${scriptJson(thinModel(model))}</script>
 <script>
 ${code}
 pageMain(uPlot, JSON.parse(document.getElementById('rtbench-model').textContent), ${live ? scriptJson(opts.eventsUrl) : 'null'});

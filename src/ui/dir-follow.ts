@@ -80,7 +80,7 @@ export async function readEventLines(file: string, offset: number): Promise<{ ev
       if (line === '') continue;
       try {
         const ev = JSON.parse(line) as PageEvent;
-        if (ev && typeof ev === 'object' && typeof ev.type === 'string' && ev.type !== 'final') events.push(ev);
+        if (ev && typeof ev === 'object' && typeof ev.type === 'string' && ev.type !== 'final' && ev.type !== 'history') events.push(ev);
       } catch {
         // Not an event (a torn line after a crash, followed by a restart's): skipped.
       }

@@ -25,6 +25,8 @@ import type { LocalCluster } from '../../src/targets/local-cluster.js';
 import { CHROMIUM, drawnCharts, launchBrowser, tableRows, untilCharts, untilFinished, untilPoints, watchErrors } from '../helpers/browser.js';
 import { sleep, startCli } from '../helpers/cli.js';
 import { pgAvailable, startTestCluster } from '../helpers/cluster.js';
+import { day } from '../helpers/day-model.js';
+import { pageHtml } from '../../src/report/page.js';
 
 const skip = !CHROMIUM
   ? 'headless Chromium not installed (Debian: apt-get install -y chromium)'
@@ -221,5 +223,31 @@ describe('the live page and report.html in headless Chromium', { skip }, () => {
       if (!ended) run.signal('SIGINT');
       await run.done.catch(() => undefined);
     }
+  });
+
+  test('a day-long run\'s report.html: thinned to ~1 MB, every time chart drawn offline, the 1 s outage and the failed intervals marked', { timeout: 120_000 }, async () => {
+    const file = path.join(base, 'day-report.html');
+    const html = pageHtml(day());
+    await fs.writeFile(file, html);
+    assert.ok(Buffer.byteLength(html) < 1_500_000, `${Buffer.byteLength(html)} bytes`);
+    const ctx = await browser!.browser.newContext({ viewport: { width: 1280, height: 2400 }, offline: true });
+    const page = await ctx.newPage();
+    const errors = watchErrors(page);
+    await page.goto(pathToFileURL(file).href);
+    await untilCharts(page, 30_000);
+    const charts = await drawnCharts(page);
+    for (const id of ['rate', 'latency-over-time', 'problems-over-time', 'server-waits', 'server-cpu', 'freshness-over-time']) {
+      const c = charts.find((x) => x.id === id);
+      assert.ok(c && c.points >= 1000 && c.points <= 2100 && c.painted > 2000, `${id}: ${JSON.stringify(c)}`);
+    }
+    const spec = await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const e = (globalThis as any).__rtbench.charts.get('latency-over-time');
+      return { title: e.spec.title as string, outages: (e.spec.bands ?? []).filter((b: { kind: string }) => b.kind === 'outage').length as number, marks: (e.spec.marks ?? []).length as number };
+    });
+    assert.match(spec.title, /1 point = \d+ s, the worst p99 of each/);
+    assert.deepEqual([spec.outages, spec.marks], [1, 2], 'the outage band and both failed intervals');
+    assert.deepEqual(errors, []);
+    await ctx.close();
   });
 });

@@ -37,9 +37,12 @@ test('the hub replays the history to a late client, then streams; Last-Event-ID 
   hub.publish(interval(0, 2));
   let late = '';
   hub.attach({ write: (s: string) => (late += s), end: () => undefined });
-  assert.equal(late.match(/^data: /gm)?.length, 2, 'the history first');
+  assert.equal(late.match(/^data: /gm)?.length, 1, 'the history first, as one event');
+  const history = JSON.parse(/^data: (.*)$/m.exec(late)![1]!) as PageEvent;
+  assert.ok(history.type === 'history' && history.model.intervals.length === 2, 'the model so far');
+  assert.match(late, /^id: 2$/m, 'numbered as the last event it holds');
   hub.publish(interval(0, 3));
-  assert.equal(late.match(/^data: /gm)?.length, 3, 'then the stream');
+  assert.equal(late.match(/^data: /gm)?.length, 2, 'then the stream');
   let resumed = '';
   hub.attach({ write: (s: string) => (resumed += s), end: () => undefined }, 2);
   assert.deepEqual([...resumed.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]), ['3'], 'only what it missed');
@@ -47,6 +50,24 @@ test('the hub replays the history to a late client, then streams; Last-Event-ID 
   hub.close();
   hub.attach({ write: () => undefined, end: () => (ended = true) });
   assert.ok(ended, 'a closed hub ends a new stream after the replay');
+});
+
+test('a late browser of a day-long run gets the history thinned to ~2,000 points; a reconnect older than the kept events gets it too', () => {
+  const hub = new PageHub(emptyModel('run', 't'));
+  for (let t = 1; t <= 86_400; t++) hub.publish(interval(0, t));
+  let late = '';
+  hub.attach({ write: (s: string) => (late += s), end: () => undefined });
+  const frames = [...late.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as PageEvent);
+  assert.equal(frames.length, 1);
+  const h = frames[0]!;
+  assert.ok(h.type === 'history' && h.model.intervals.length <= 2000 && h.model.intervals.length >= 1900, 'thinned');
+  assert.ok(Buffer.byteLength(late) < 1_000_000, `${Buffer.byteLength(late)} bytes`);
+  let resumed = '';
+  hub.attach({ write: (s: string) => (resumed += s), end: () => undefined }, 10);
+  assert.match(resumed, /"type":"history"/, 'event 10 is no longer kept: the history');
+  let recent = '';
+  hub.attach({ write: (s: string) => (recent += s), end: () => undefined }, 86_398);
+  assert.deepEqual([...recent.matchAll(/^id: (\d+)$/gm)].map((m) => m[1]), ['86399', '86400'], 'a recent one: only what it missed');
 });
 
 test('the page server: loopback without a token; beyond loopback the token is required; read-only', async () => {
