@@ -45,10 +45,10 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-/** An event renumbered as step `step` of the follower's page (a dir's file numbers its own steps). */
-export function withStep(ev: PageEvent, step: number): PageEvent {
+/** An event renumbered as step `step` of the follower's page (a dir's file numbers its own steps); `side`: a two-target search's 'a' or 'b'. */
+export function withStep(ev: PageEvent, step: number, side?: string): PageEvent {
   switch (ev.type) {
-    case 'step': return { ...ev, step: { ...ev.step, index: step } };
+    case 'step': return { ...ev, step: { ...ev.step, index: step, ...(side !== undefined ? { side } : {}) } };
     case 'phase': case 'panels': return { ...ev, step };
     case 'interval': return { ...ev, row: { ...ev.row, step } };
     case 'server': return { ...ev, row: { ...ev.row, step } };
@@ -108,24 +108,42 @@ interface Followed {
  */
 export class DirFollower {
   private readonly followed = new Map<string, Followed>();
-  private capacityText = '';
-  private trialsSent = 0;
+  /** Per capacity.json: its text last read and the trials sent. */
+  private readonly searches = new Map<string, { text: string; trials: number }>();
   done = false;
 
   constructor(private readonly dir: string, private readonly hub: PageSink) {}
 
-  /** The dirs that stream intervals: DIR itself, else its step dirs in name order. */
-  private async streamDirs(): Promise<string[]> {
-    if (await readText(path.join(this.dir, 'timeseries.csv')) !== null) return [this.dir];
-    const entries = await readdir(this.dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(this.dir, e.name)).sort();
+  /**
+   * The dirs that stream intervals, with their side: DIR itself, else its step dirs in name order; a
+   * two-target search's side dirs (a/, b/: a capacity.json, no timeseries.csv) with their own step dirs.
+   * And the capacity.json files to follow, with their side.
+   */
+  private async layout(): Promise<{ steps: Array<{ dir: string; side: string }>; searches: Array<{ dir: string; side: string }> }> {
+    if (await readText(path.join(this.dir, 'timeseries.csv')) !== null) return { steps: [{ dir: this.dir, side: '' }], searches: [] };
+    const subdirs = async (d: string): Promise<string[]> => (await readdir(d, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(d, e.name)).sort();
+    const steps: Array<{ dir: string; side: string }> = [];
+    const searches = [{ dir: this.dir, side: '' }];
+    for (const d of await subdirs(this.dir)) {
+      const isSide = await readText(path.join(d, 'capacity.json')) !== null && await readText(path.join(d, 'timeseries.csv')) === null;
+      if (!isSide) {
+        steps.push({ dir: d, side: '' });
+        continue;
+      }
+      const side = path.basename(d);
+      searches.push({ dir: d, side });
+      for (const t of await subdirs(d)) steps.push({ dir: t, side });
+    }
+    return { steps, searches };
   }
 
   /** One look at the dir: publish what is new. */
   async poll(): Promise<void> {
     if (this.done) return;
-    for (const d of await this.streamDirs()) await this.pollStep(d);
-    await this.pollCapacity();
+    const { steps, searches } = await this.layout();
+    for (const s of steps) await this.pollStep(s.dir, s.side);
+    for (const s of searches) await this.pollCapacity(s.dir, s.side);
     const run = JSON.parse(await readText(path.join(this.dir, 'run.json')) ?? '{}') as { status?: string };
     const report = await readText(path.join(this.dir, 'report.html'));
     if (report !== null && run.status !== 'running') {
@@ -135,7 +153,7 @@ export class DirFollower {
     }
   }
 
-  private async pollStep(d: string): Promise<void> {
+  private async pollStep(d: string, side: string): Promise<void> {
     let f = this.followed.get(d);
     if (f?.mode !== 'csv') {
       const read = await readEventLines(path.join(d, PAGE_EVENTS_FILE), f?.taken ?? 0);
@@ -143,7 +161,7 @@ export class DirFollower {
         if (!f) this.followed.set(d, f = { step: this.followed.size, mode: 'events', taken: 0 });
         f.mode = 'events';
         f.taken = read.offset;
-        for (const ev of read.events) this.hub.publish(withStep(ev, f.step));
+        for (const ev of read.events) this.hub.publish(withStep(ev, f.step, side || undefined));
         return;
       }
       // The stream creates timeseries.csv just before page-events.jsonl: wait for a row before taking the csv.
@@ -165,7 +183,7 @@ export class DirFollower {
       const c = run.config ?? {};
       this.hub.publish({
         type: 'step',
-        step: { index: f.step, runId: maskSecrets(path.basename(d)), side: '', rateHz: typeof c.rateHz === 'number' ? c.rateHz : null,
+        step: { index: f.step, runId: maskSecrets(path.basename(d)), side, rateHz: typeof c.rateHz === 'number' ? c.rateHz : null,
           warmupS: typeof c.warmupMs === 'number' ? c.warmupMs / 1000 : 0, durationS: typeof c.durationMs === 'number' ? c.durationMs / 1000 : 0 },
       });
     }
@@ -174,20 +192,21 @@ export class DirFollower {
   }
 
   /** A capacity search's capacity.json (rewritten after each trial): the new trials and the bracket. */
-  private async pollCapacity(): Promise<void> {
-    const text = await readText(path.join(this.dir, 'capacity.json'));
-    if (text === null || text === this.capacityText) return;
+  private async pollCapacity(dir: string, side: string): Promise<void> {
+    const text = await readText(path.join(dir, 'capacity.json'));
+    const seen = this.searches.get(dir) ?? { text: '', trials: 0 };
+    if (text === null || text === seen.text) return;
     let r: CapacityResult;
     try {
       r = JSON.parse(text) as CapacityResult;
     } catch {
       return;
     }
+    // Not a search's (a two-target search's own capacity-compare, a partial write of an older rtbench).
     if (!Array.isArray(r.trials)) return;
-    this.capacityText = text;
-    for (const t of r.trials.slice(this.trialsSent)) this.hub.publish({ type: 'trial', trial: trialOf(t, '') });
-    this.trialsSent = r.trials.length;
-    this.hub.publish({ type: 'side', side: sideOf(r, '', r.target ? `${r.target.kind} ${r.target.url}` : path.basename(this.dir)) });
+    for (const t of r.trials.slice(seen.trials)) this.hub.publish({ type: 'trial', trial: trialOf(t, side) });
+    this.searches.set(dir, { text, trials: r.trials.length });
+    this.hub.publish({ type: 'side', side: sideOf(r, side, r.target ? `${r.target.kind} ${r.target.url}` : path.basename(dir)) });
   }
 }
 

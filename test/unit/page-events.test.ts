@@ -130,3 +130,22 @@ test('a capacity search\'s dir: each step dir in name order, and the trials and 
   assert.deepEqual(m.capacity?.trials.map((t) => t.rateHz), [100, 200], 'each trial once');
   assert.deepEqual(m.capacity?.sides.map((s) => s.bracket), [[200, null]]);
 });
+
+test('a two-target search\'s dir: each side\'s trials numbered after the other\'s, with their side; each side\'s capacity.json', async () => {
+  const trial = (index: number, rateHz: number) => ({
+    index, rateHz, achievedHz: rateHz, ingest: { p50Us: 500, p99Us: 900 }, verdict: 'pass', why: 'all SLOs met', misses: [], harnessReasons: [], undecided: [], slos: [],
+  });
+  for (const side of ['a', 'b']) {
+    await mkdir(join(dir, side, 'trial-01-100hz'), { recursive: true });
+    const stepEv = { type: 'step', step: { index: 0, runId: 'trial-01-100hz', side: '', rateHz: 100, warmupS: 1, durationS: 5, trial: 0 } };
+    await writeFile(join(dir, side, 'trial-01-100hz', PAGE_EVENTS_FILE), `${JSON.stringify(stepEv)}\n${JSON.stringify(interval(0, 1))}\n`);
+    await writeFile(join(dir, side, 'capacity.json'), JSON.stringify({ trials: [trial(0, 100)], bracket: [100, null], capacityHz: null, headline: 'searching', target: { kind: 'postgres', url: `postgres://h/${side}` } }));
+  }
+  let m = emptyModel('capacity', 'c');
+  const f = new DirFollower(dir, { publish: (ev) => void (m = applyEvent(m, ev)) });
+  await f.poll();
+  assert.deepEqual(m.steps.map((s) => [s.index, s.side]), [[0, 'a'], [1, 'b']]);
+  assert.deepEqual(m.intervals.map((r) => r.step), [0, 1]);
+  assert.deepEqual(m.capacity?.trials.map((t) => t.side), ['a', 'b']);
+  assert.deepEqual(m.capacity?.sides.map((s) => s.side).sort(), ['a', 'b']);
+});

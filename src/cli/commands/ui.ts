@@ -20,7 +20,9 @@ export async function uiCommand(dir: string, listen: unknown): Promise<number> {
   const running = await readFile(path.join(dir, 'run.json'), 'utf8').then((t) => (JSON.parse(t) as { status?: string }).status === 'running').catch(() => false);
   const finished = report !== null && !running ? modelFromReport(report) : null;
   if (report !== null && !running && !finished) throw new UsageError(`${dir}: its report.html is from an older rtbench (no page model); open it directly`);
-  const capacity = await readFile(path.join(dir, 'capacity.json'), 'utf8').then(() => true).catch(() => false);
+  // A search's dir, or a two-target search's (its sides a/ and b/ each a search's dir).
+  const has = (file: string): Promise<boolean> => readFile(file, 'utf8').then(() => true, () => false);
+  const capacity = (await has(path.join(dir, 'capacity.json'))) || (await has(path.join(dir, 'a', 'capacity.json')));
   const initial = finished ?? emptyModel(capacity ? 'capacity' : 'run', `rtbench ${maskSecrets(path.basename(path.resolve(dir)))} (following)`);
   const ui = await openUi(listen ?? '0', initial, log);
   if (!ui) return 0;
