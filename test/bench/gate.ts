@@ -24,7 +24,7 @@
  * Environment: BENCH_GATE_K (10), BENCH_GATE_M (20), BENCH_GATE_SECONDS (4),
  * BENCH_GATE_WARMUP (1).
  */
-import { appendFile, mkdtemp, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/targets/postgres.js';
@@ -283,6 +283,7 @@ async function main(): Promise<void> {
   const quiet = Number(process.env['BENCH_GATE_QUIET'] ?? 0);
   if (quiet > 0) {
     const dir = process.env['BENCH_GATE_OUT'] ?? (await mkdtemp(path.join(os.tmpdir(), 'rtbench-gate-quiet-')));
+    await mkdir(dir, { recursive: true });
     selfCheckTable(await collectQuiet(path.join(dir, 'runs.jsonl'), quiet));
     return;
   }
@@ -292,6 +293,7 @@ async function main(): Promise<void> {
     lines = (await readFile(analyseFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
   } else {
     const dir = process.env['BENCH_GATE_OUT'] ?? (await mkdtemp(path.join(os.tmpdir(), 'rtbench-gate-')));
+    await mkdir(dir, { recursive: true });
     lines = await collect(path.join(dir, 'runs.jsonl'));
   }
   if (lines.some((l) => l.kind === 'quiet-open')) {

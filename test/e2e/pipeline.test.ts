@@ -139,8 +139,9 @@ describe('--pipeline against a real server', { skip }, () => {
     // The stall is the server's: statements waited for a connection; the harness's own timers stayed on time.
     assert.ok(s.ingest.connectionWait!.maxUs >= 100_000, `connection wait max ${s.ingest.connectionWait!.maxUs} µs`);
     assert.ok(s.ingest.response.maxUs >= 300_000, `the stall is in the response time: max ${s.ingest.response.maxUs} µs`);
-    // (Not "the run is valid": on a loaded test machine the scheduler alone can push timer lateness past 5 ms.)
-    assert.ok(s.ingest.timerLag!.maxUs < s.ingest.connectionWait!.maxUs / 2,
-      `the ${s.ingest.connectionWait!.maxUs} µs stall is connection wait, not timer lateness (max ${s.ingest.timerLag!.maxUs} µs)`);
+    // (Not "the run is valid": on a loaded test machine the scheduler alone can push timer lateness past 5 ms.
+    // Nor the timer's max: one pause of the loaded box is one sample; its p99 over 5,000 statements is the timer's.)
+    assert.ok(s.ingest.timerLag!.p99Us < s.ingest.connectionWait!.maxUs / 2,
+      `the ${s.ingest.connectionWait!.maxUs} µs stall is connection wait, not timer lateness (p99 ${s.ingest.timerLag!.p99Us} µs, max ${s.ingest.timerLag!.maxUs} µs)`);
   });
 });
