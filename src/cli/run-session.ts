@@ -120,7 +120,7 @@ export async function executeRun(
   const runId = opts.runId ?? newRunId(config.name);
   const stream = new ResultStream({ resultsDir: opts.resultsDir, onFailure: () => opts.guard.abort.abort() });
   // The page's events go into the run dir whether or not --ui is given (rtbench ui DIR follows them), and to the live page.
-  const pageFile = new PageEventFile({ dir: () => stream.dir, onFailure: (m) => log(`rtbench: ${m}`) });
+  const pageFile = new PageEventFile({ dir: () => stream.dir });
   const sink = teeSink(pageFile, opts.page?.hub);
   const live = new LiveObserver(sink, opts.page?.step ?? 0, opts.page?.side ?? '');
   // A long phase (idle baseline, serial vs parallel, audit, plans): a line every 3 s with the time left and one
@@ -151,6 +151,8 @@ export async function executeRun(
   await Promise.all([stream.close(), pageFile.close()]);
   const dir = stream.dir;
   if (stream.failure) throw new EnvironmentError(stream.failure);
+  // Said once, at the end, and only when the run's own files were written (else their failure says it all).
+  if (pageFile.failure) log(`rtbench: ${pageFile.failure}`);
   if (dir === null) throw new Error('the results stream never started');
   const status = opts.guard.abort.signal.aborted ? 'interrupted' : 'finished';
   try {

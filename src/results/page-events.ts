@@ -11,8 +11,8 @@
  * every `panelsEveryMs` (the latest is always written at the step's end): the
  * page shows only the latest, so the file need not carry every second of them.
  * Events published before the dir exists (the set-up phases' progress) are
- * written once it does. A failed write is reported once through `onFailure`
- * and ends the file; the run goes on (its other files are the record).
+ * written once it does. A failed write ends the file (`failure` says why,
+ * `onFailure` is told once); the run goes on (its other files are the record).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -149,3 +149,14 @@ test('a two-target search\'s dir: each side\'s trials numbered after the other\'
   assert.deepEqual(m.capacity?.trials.map((t) => t.side), ['a', 'b']);
   assert.deepEqual(m.capacity?.sides.map((s) => s.side).sort(), ['a', 'b']);
 });
+
+test('a page-events.jsonl that cannot be written is said once and ends the file; the caller goes on', async () => {
+  const told: string[] = [];
+  const file = new PageEventFile({ dir: () => join(dir, 'gone'), onFailure: (m) => told.push(m) });
+  await file.stepStart();
+  file.publish(interval(0, 1));
+  await file.close();
+  assert.equal(told.length, 1);
+  assert.match(file.failure ?? '', /page-events\.jsonl: not written further \(ENOENT\)/);
+  assert.equal(file.events, 0);
+});

@@ -259,7 +259,7 @@ export async function capacityOn(
         // Each trial streams its intervals into its own dir as it runs (crash safety), then completes it.
         const stream = new ResultStream({ resultsDir: dir, onFailure: () => o.guard.abort.abort() });
         // The trial's page events go into its dir (rtbench ui DIR follows them) and to the live page.
-        const pageFile = new PageEventFile({ dir: () => stream.dir, onFailure: (m) => log(`rtbench: ${m}`) });
+        const pageFile = new PageEventFile({ dir: () => stream.dir });
         const page = new LiveObserver(teeSink(pageFile, live?.session.hub), live ? live.nextStep.n++ : 0, live?.side ?? '', i);
         return [
           progressObserver({ ...config, warmupMs: settings.warmupMs }, log, `trial ${i + 1}: `),
@@ -273,6 +273,7 @@ export async function capacityOn(
             stepRecord: async (record) => {
               await Promise.all([stream.close(), pageFile.close()]);
               if (stream.failure) throw new EnvironmentError(stream.failure);
+              if (pageFile.failure) log(`rtbench: trial ${i + 1}: ${pageFile.failure}`);
               if (stream.dir === null) throw new Error('the results stream never started');
               const status = o.guard.abort.signal.aborted ? 'interrupted' : 'finished';
               await completeRunDir(stream.dir, record, status, { owner: stream.startInfo?.owner, recovery: stream.startInfo?.recovery });
