@@ -22,7 +22,8 @@
  * without running anything. Figures only, no asserts.
  *
  * Environment: BENCH_GATE_K (10), BENCH_GATE_M (20), BENCH_GATE_SECONDS (4),
- * BENCH_GATE_WARMUP (1), BENCH_GATE_WARMUP_RUNS (6: discarded runs that warm the server first).
+ * BENCH_GATE_WARMUP (1), BENCH_GATE_WARMUP_RUNS (3: at least this many discarded runs
+ * warm the server first, and more until the last three agree within 15%).
  */
 import { appendFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,7 +41,7 @@ const K = Number(process.env['BENCH_GATE_K'] ?? 10);
 const M = Number(process.env['BENCH_GATE_M'] ?? 20);
 const SECONDS = Number(process.env['BENCH_GATE_SECONDS'] ?? 4);
 const WARMUP = Number(process.env['BENCH_GATE_WARMUP'] ?? 1);
-const WARMUP_RUNS = Number(process.env['BENCH_GATE_WARMUP_RUNS'] ?? 6);
+const WARMUP_RUNS = Number(process.env['BENCH_GATE_WARMUP_RUNS'] ?? 3);
 const OPEN_RATE = 300;
 const TRIGGER = 'trigger 3 ms/row';
 const RATE_DROP = 'rate −20%';
@@ -103,10 +104,16 @@ async function collect(out: string): Promise<Line[]> {
   };
   try {
     console.log(`server: ${ref.cluster.pgBinDir}, ${os.cpus().length} cores; runs of ${SECONDS} s (+${WARMUP} s warm-up), closed loop (the default); K=${K}, M=${M}; summaries in ${out}`);
-    // Runs to warm the server (caches, and the WAL segments a new server creates before it can recycle them);
-    // not part of the study. A study of 13:06 UTC with one warm-up run had its first 12 unchanged runs at
-    // 5,300–6,400 rows/s and every later one at 7,600–10,800: a window of cold runs then hid a 20% drop.
-    for (let w = 0; w < WARMUP_RUNS; w++) await oneRun(ref);
+    // Runs to warm the server and let the box settle; not part of the study. Two studies of 13:06 and 13:20
+    // UTC (one, then six warm-up runs) had their first 12–18 runs at 3,800–6,400 rows/s and every later
+    // unchanged run at 7,600–10,800: a window of such runs hid a 20% drop and threw the calibration off.
+    // So the warm-up goes on until the last three runs agree within 15% (at most 30 runs), and says so.
+    const warm: number[] = [];
+    const spread = (xs: number[]): number => (Math.max(...xs) - Math.min(...xs)) / median(xs);
+    while (warm.length < WARMUP_RUNS || (spread(warm.slice(-3)) > 0.15 && warm.length < 30)) {
+      warm.push((await oneRun(ref)).ingest.achievedRateHz);
+    }
+    console.log(`  warm-up: ${warm.length} runs (${warm.map((r) => fmt(r)).join(', ')} rows/s); the last three ${fmt(spread(warm.slice(-3)) * 100)}% apart${spread(warm.slice(-3)) > 0.15 ? ': NOT settled after 30 runs' : ''}`);
     for (let i = 0; i < K; i++) {
       await keep({ kind: 'history', round: 0, after: i, load1: load1(), summary: await oneRun(ref) });
     }
