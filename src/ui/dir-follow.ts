@@ -99,6 +99,11 @@ interface Followed {
   taken: number;
 }
 
+/** Whether `file` exists: a stat, not a read (the layout is looked at every second, a day's timeseries.csv is megabytes). */
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
+}
+
 /**
  * Follows a result dir into a hub: each step dir's page-events.jsonl (every
  * event the live page got: intervals, panels, freshness, the server's
@@ -120,13 +125,13 @@ export class DirFollower {
    * And the capacity.json files to follow, with their side.
    */
   private async layout(): Promise<{ steps: Array<{ dir: string; side: string }>; searches: Array<{ dir: string; side: string }> }> {
-    if (await readText(path.join(this.dir, 'timeseries.csv')) !== null) return { steps: [{ dir: this.dir, side: '' }], searches: [] };
+    if (await exists(path.join(this.dir, 'timeseries.csv'))) return { steps: [{ dir: this.dir, side: '' }], searches: [] };
     const subdirs = async (d: string): Promise<string[]> => (await readdir(d, { withFileTypes: true }))
       .filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(d, e.name)).sort();
     const steps: Array<{ dir: string; side: string }> = [];
     const searches = [{ dir: this.dir, side: '' }];
     for (const d of await subdirs(this.dir)) {
-      const isSide = await readText(path.join(d, 'capacity.json')) !== null && await readText(path.join(d, 'timeseries.csv')) === null;
+      const isSide = (await exists(path.join(d, 'capacity.json'))) && !(await exists(path.join(d, 'timeseries.csv')));
       if (!isSide) {
         steps.push({ dir: d, side: '' });
         continue;
