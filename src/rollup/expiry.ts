@@ -53,7 +53,11 @@ export interface ExpiryEvent {
   readonly rawRowsRemovedOfSites: number;
   readonly partitionsDropped: number;
   readonly rollupRowsRemoved: number;
-  /** pg_current_wal_lsn() difference over the timed part, bytes (the server's whole WAL: other writers' too; on Citus the coordinator's only). */
+  /**
+   * pg_current_wal_insert_lsn() difference over the timed part, bytes (the server's whole WAL: other writers' too; on Citus the
+   * coordinator's only). The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit off the
+   * expiry's WAL can sit in the WAL buffers past the second reading, and the write position then showed 0 bytes.
+   */
   readonly walBytes: number;
 }
 
@@ -70,7 +74,7 @@ export interface ExpireOnceOptions {
 }
 
 const walLsn = async (client: SqlClient): Promise<string> =>
-  (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn ?? '0/0';
+  (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]?.lsn ?? '0/0';
 
 /**
  * One expiry, timed. The rows to go are counted first (outside the timed
