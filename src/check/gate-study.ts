@@ -10,10 +10,11 @@
  * - history needed: the smallest window meeting both targets;
  * - invalid: runs the self-check marked invalid (CI exits 3 on those).
  */
-import { abFails, abRows } from './ab.js';
+import { abFails, abRows, type AbRow } from './ab.js';
 import { defaultFigures } from './figures.js';
 import { gateFigure, type GateOptions, type GateVerdict } from './gate.js';
 import type { PairedOptions } from './paired.js';
+import { Prng } from '../workload/prng.js';
 
 /** What the study needs of a run's summary.json: the figures and the self-check verdict. */
 export interface StudyRun {
@@ -184,4 +185,72 @@ export function studyDuet(rounds: readonly DuetRound[], perCheck: number, o: Pai
     }
   }
   return { perCheck, checks, falseAlarms, detections };
+}
+
+export interface DuetResampled {
+  readonly perCheck: number;
+  /** Random subsets drawn (each `perCheck` distinct rounds of the study, in their order). */
+  readonly draws: number;
+  /** Share of A/A subsets (unchanged against its twin) that failed. */
+  readonly falseAlarmShare: number;
+  /** Per regression: share of subsets (unchanged as a, the regression as b) that failed. */
+  readonly detectionShare: Readonly<Record<string, number>>;
+  /** Per default figure (by name): whether it is gated, and the same shares for that figure alone. */
+  readonly figures: ReadonlyArray<{ readonly name: string; readonly gated: boolean; readonly falseAlarmShare: number; readonly detectionShare: Readonly<Record<string, number>> }>;
+}
+
+/**
+ * `check --ab` on random subsets of the study's rounds: each draw takes
+ * `perCheck` distinct rounds (a check's worth) at random and judges them as
+ * one A/B check, so the shares estimate what one check of `perCheck` rounds
+ * does on this box, from every way the study's rounds could have fallen into
+ * a check, not only the few non-overlapping windows M rounds hold. It takes
+ * the rounds as exchangeable: drift over the study is not in a round's ratio
+ * (both sides of a round ran minutes apart at most), which is the duet's point.
+ * Seeded: the same rounds and seed give the same shares.
+ */
+export function studyDuetResampled(rounds: readonly DuetRound[], perCheck: number, o: PairedOptions, draws: number, seed: number): DuetResampled {
+  const prng = new Prng(seed);
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.regressions)))];
+  const detected: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const judged: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  let falseAlarms = 0;
+  const idx = rounds.map((_, i) => i);
+  const figs = new Map<string, { gated: boolean; fa: number; det: Record<string, number> }>();
+  const tally = (rows: readonly AbRow[], kind: string | null): void => {
+    for (const r of rows) {
+      let f = figs.get(r.name);
+      if (!f) figs.set(r.name, (f = { gated: r.gated, fa: 0, det: Object.fromEntries(names.map((n) => [n, 0])) }));
+      if (r.result.verdict !== 'regression') continue;
+      if (kind === null) f.fa++;
+      else f.det[kind]!++;
+    }
+  };
+  for (let d = 0; d < draws; d++) {
+    // A partial Fisher–Yates shuffle: the first perCheck are a uniform subset.
+    for (let i = 0; i < perCheck; i++) {
+      const j = i + prng.below(idx.length - i);
+      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+    }
+    const w = idx.slice(0, perCheck).sort((x, y) => x - y).map((i) => rounds[i]!);
+    const aa = abRows(w.map((r, j) => ({ a: r.unchanged, b: r.twin, first: j % 2 === 0 ? 'a' as const : 'b' as const })), o);
+    tally(aa, null);
+    if (aa.some(abFails)) falseAlarms++;
+    for (const n of names) {
+      const pairs = w.filter((r) => r.regressions[n] !== undefined).map((r, j) => ({ a: r.unchanged, b: r.regressions[n], first: j % 2 === 0 ? 'a' as const : 'b' as const }));
+      if (pairs.length < perCheck) continue;
+      judged[n]!++;
+      const rows = abRows(pairs, o);
+      tally(rows, n);
+      if (rows.some(abFails)) detected[n]!++;
+    }
+  }
+  return {
+    perCheck, draws, falseAlarmShare: draws > 0 ? falseAlarms / draws : 0,
+    detectionShare: Object.fromEntries(names.map((n) => [n, judged[n]! > 0 ? detected[n]! / judged[n]! : 0])),
+    figures: [...figs.entries()].map(([name, f]) => ({
+      name, gated: f.gated, falseAlarmShare: draws > 0 ? f.fa / draws : 0,
+      detectionShare: Object.fromEntries(names.map((n) => [n, judged[n]! > 0 ? f.det[n]! / judged[n]! : 0])),
+    })),
+  };
 }

@@ -100,6 +100,8 @@ async function main(argv: string[]): Promise<number> {
         .option('ab', { type: 'boolean', describe: 'duet: run the scenario (run options) on --a and --b in alternating rounds and judge b against a from the paired ratios' })
         .option('a', { type: 'string', describe: '--ab: the base target: a URL, local, or local-citus:N' })
         .option('b', { type: 'string', describe: '--ab: the candidate target' })
+        .option('a-runs', { type: 'string', describe: '--ab: judge runs already made: the dir (a --results-dir) of the base\'s runs, one per round' })
+        .option('b-runs', { type: 'string', describe: "--ab: the dir of the candidate's runs, made in alternating rounds with --a-runs" })
         .option('rounds', { type: 'string', describe: '--ab: rounds, each one run on each side [default: 10]' })
         .option('confidence', { type: 'string', describe: "--ab: two-sided confidence of the sign test's interval [default: 0.95]" })
         .option('baseline', { type: 'string', describe: 'baseline result dir or summary.json (needed for % limits); with no threshold: the default figures' })

@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/targets/postgres.js';
 import { DEFAULT_GATE, MIN_HISTORY, type GateOptions } from '../../src/check/gate.js';
-import { historyNeeded, studyDuet, studyGate, type DuetRound, type StudyInput, type StudyRun } from '../../src/check/gate-study.js';
+import { historyNeeded, studyDuet, studyDuetResampled, studyGate, type DuetRound, type StudyInput, type StudyRun } from '../../src/check/gate-study.js';
 import { DEFAULT_PAIRED } from '../../src/check/paired.js';
 import { clientTail } from '../../src/metrics/client-tail.js';
 import { median } from '../../src/check/gate.js';
@@ -43,6 +43,8 @@ const SECONDS = Number(process.env['BENCH_GATE_SECONDS'] ?? 4);
 const WARMUP = Number(process.env['BENCH_GATE_WARMUP'] ?? 1);
 const WARMUP_RUNS = Number(process.env['BENCH_GATE_WARMUP_RUNS'] ?? 3);
 const OPEN_RATE = 300;
+/** Random subsets of the rounds judged as one check --ab each. */
+const DUET_DRAWS = 1000;
 const TRIGGER = 'trigger 3 ms/row';
 const RATE_DROP = 'rate −20%';
 
@@ -228,11 +230,20 @@ function analyse(lines: readonly Line[], o: GateOptions): void {
       rounds.push({ unchanged: u.summary, twin, regressions: { [TRIGGER]: reg('trigger'), [RATE_DROP]: reg('rate-drop') } });
     }
     console.log('');
-    for (const per of [6, 10]) {
+    console.log(`check --ab (the pull-request gate) on the study's ${rounds.length} rounds, ${DUET_DRAWS} random subsets of a check's rounds each (seed 1; "in 20" = the share × 20):`);
+    console.log('');
+    console.log(`| check --ab | false alarms | detections (${TRIGGER}) | detections (${RATE_DROP}) | consecutive windows (overlapping): false alarms, detections |`);
+    console.log('|---|---:|---:|---:|---|');
+    for (const per of [10, 6]) {
       if (rounds.length < per) continue;
+      const r = studyDuetResampled(rounds, per, DEFAULT_PAIRED, DUET_DRAWS, 1);
       const d = studyDuet(rounds, per, DEFAULT_PAIRED);
-      console.log(`check --ab on the study's rounds (${per} rounds per check, ${d.checks} checks of consecutive rounds: they overlap, not independent): ` +
-        `false alarms ${d.falseAlarms}/${d.checks}; detections ${names.map((n) => `${n} ${d.detections[n]}/${d.checks}`).join(', ')}`);
+      const in20 = (share: number): string => `${fmt(share * 100, 1)}% (${fmt(share * 20, 1)} in 20)`;
+      console.log(`| ${per} rounds${per === 10 ? ' (default)' : ''} | ${in20(r.falseAlarmShare)} | ${names.map((n) => in20(r.detectionShare[n] ?? 0)).join(' | ')} | ` +
+        `${d.falseAlarms}/${d.checks}, ${names.map((n) => `${d.detections[n]}/${d.checks}`).join(', ')} |`);
+      if (per === 10) {
+        for (const f of r.figures) console.log(`| \`${f.name}\` (${f.gated ? 'gated' : 'watched'}) | ${in20(f.falseAlarmShare)} | ${names.map((n) => in20(f.detectionShare[n] ?? 0)).join(' | ')} | |`);
+      }
     }
   }
   selfCheckTable(lines);

@@ -46,6 +46,19 @@ describe('check --ab: base and candidate in alternating rounds', { skip }, () =>
       '--seed', '7', '--progress', '0', '--name', name, '--results-dir', path.join(area.base, name)], { env: { TMPDIR: area.tmpDir, GITHUB_STEP_SUMMARY: undefined }, timeoutMs: 240_000 });
   }
 
+  /** The runs of a finished `check --ab` split into two dirs, judged again as runs already made (--a-runs/--b-runs). */
+  async function again(name: string): Promise<CliResult> {
+    const [dir] = await fs.readdir(path.join(area.base, name));
+    const from = path.join(area.base, name, dir!);
+    for (const side of ['a', 'b']) {
+      await fs.mkdir(path.join(area.base, `${name}-${side}`));
+      for (const run of (await fs.readdir(from)).filter((f) => f.startsWith(side) && f !== 'ab.json')) {
+        await fs.cp(path.join(from, run), path.join(area.base, `${name}-${side}`, run), { recursive: true });
+      }
+    }
+    return runCli(['check', '--ab', '--a-runs', path.join(area.base, `${name}-a`), '--b-runs', path.join(area.base, `${name}-b`)], { env: { TMPDIR: area.tmpDir, GITHUB_STEP_SUMMARY: undefined } });
+  }
+
   test('two equal servers pass (exit 0); every round is kept', { timeout: 300_000 }, async (t) => {
     const r = await ab('equal');
     t.diagnostic(r.stdout);
@@ -56,6 +69,12 @@ describe('check --ab: base and candidate in alternating rounds', { skip }, () =>
     const doc = JSON.parse(await fs.readFile(path.join(area.base, 'equal', dir!, 'ab.json'), 'utf8')) as { rounds: Array<{ first: string }> };
     assert.deepEqual(doc.rounds.map((x) => x.first), ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b'], 'the order alternates');
     assert.equal((await fs.readdir(path.join(area.base, 'equal', dir!))).filter((f) => f !== 'ab.json').length, 16, 'one result dir per run');
+    // The same runs as runs already made: the same pairs, the same verdict.
+    const made = await again('equal');
+    assert.equal(made.code, 0, out(made));
+    assert.match(made.stdout, /\| `ingest.response.p50` \| smaller \| 8 \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ … [^|]+ \| PASS \|/);
+    const p50 = (text: string): string | undefined => text.split('\n').find((l) => l.startsWith('| `ingest.response.p50`'));
+    assert.equal(p50(made.stdout), p50(r.stdout), 'the same row from the runs on disk');
   });
 
   test('the candidate slowed by a 3 ms trigger is detected (exit 99)', { timeout: 300_000 }, async (t) => {
@@ -69,6 +88,9 @@ describe('check --ab: base and candidate in alternating rounds', { skip }, () =>
     assert.match(r.stdout, /^### rtbench check --ab: FAIL/);
     assert.match(r.stdout, /\| `ingest.response.p50` \| smaller \| 8 \| .*\| \*\*FAIL\*\* \|/);
     assert.match(r.stderr, /regressed in b against a: .*ingest\.response\.p50/);
+    const made = await again('slow');
+    assert.equal(made.code, 99, out(made));
+    assert.match(made.stdout, /\| `ingest.response.p50` \| smaller \| 8 \| .*\| \*\*FAIL\*\* \|/);
   });
 
   test('bad input is one line and exit 2', async () => {
@@ -77,5 +99,12 @@ describe('check --ab: base and candidate in alternating rounds', { skip }, () =>
     assert.match(r.stderr, /--rounds: a whole number from 6/);
     assert.match(r.stderr, /--ab needs --a BASE and --b CANDIDATE/);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+    const half = await runCli(['check', '--ab', '--a-runs', area.base, '--a', 'local'], { env: { TMPDIR: area.tmpDir } });
+    assert.equal(half.code, 2, out(half));
+    assert.match(half.stderr, /--a-runs and --b-runs go together/);
+    assert.match(half.stderr, /give no --a or --b target with them/);
+    const missing = await runCli(['check', '--ab', '--a-runs', path.join(area.base, 'nope'), '--b-runs', path.join(area.base, 'nope')], { env: { TMPDIR: area.tmpDir } });
+    assert.equal(missing.code, 2, out(missing));
+    assert.match(missing.stderr, /--a-runs .*nope: cannot read it \(ENOENT\)/);
   });
 });

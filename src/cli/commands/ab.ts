@@ -5,15 +5,20 @@
  * so drift over the job falls on both sides alike; the default figures are
  * paired by round and judged from the paired ratios (src/check/ab.ts). Every
  * run's result dir and ab.json land atomically under results/<ab-id>/.
+ * `--a-runs DIR --b-runs DIR` instead judges runs the job made itself in
+ * alternating rounds (two builds of a tool, two servers it set up): the same
+ * pairing and verdict, nothing measured or written.
  * Exit 0 pass, 99 a gated figure regressed, 2 bad input, 130 interrupted.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
-import { abFails, abMarkdown, abRows, type AbRound } from '../../check/ab.js';
+import { abFails, abMarkdown, abRows, type AbRound, type AbRow } from '../../check/ab.js';
+import { pairMadeRuns, type MadeRun } from '../../check/ab-rounds.js';
 import { DEFAULT_PAIRED, minPairs } from '../../check/paired.js';
 import { checkWritableDir, writeFileAtomic } from '../../results/atomic.js';
-import { once } from '../args.js';
+import { errCode, once } from '../args.js';
+import { readRunDirForTool } from '../run-dir.js';
 import { SignalGuard, executeRun, newRunId } from '../run-session.js';
 import { openTarget, parseTargetSpec, type OpenTarget, type TargetSpec } from '../target-session.js';
 import { resolveConfig } from './run.js';
@@ -40,13 +45,58 @@ export function abOptions(args: Record<string, unknown>, parseMinEffect: (v: str
     if (args[flag] !== undefined) problems.push(`--ab measures both sides itself: give no ${flag === 'run' ? 'result dir' : `--${flag}`} with it`);
   }
   if (args['url'] !== undefined) problems.push('--url: check --ab takes its targets from --a and --b');
-  if (args['a'] === undefined || args['b'] === undefined) problems.push('--ab needs --a BASE and --b CANDIDATE (a URL, local, or local-citus:N)');
+  const made = args['aRuns'] !== undefined || args['bRuns'] !== undefined;
+  if (made) {
+    if (args['aRuns'] === undefined || args['bRuns'] === undefined) problems.push('--a-runs and --b-runs go together: the dirs holding the base\'s and the candidate\'s runs');
+    if (args['a'] !== undefined || args['b'] !== undefined) problems.push('--a-runs/--b-runs judge runs already made: give no --a or --b target with them');
+    if (roundsArg !== undefined) problems.push('--rounds: with --a-runs/--b-runs the rounds are the runs in the dirs');
+  } else if (args['a'] === undefined || args['b'] === undefined) problems.push('--ab needs --a BASE and --b CANDIDATE (a URL, local, or local-citus:N), or --a-runs DIR --b-runs DIR');
   if (problems.length > 0) throw new UsageError(problems);
   return { rounds, confidence, minEffect };
 }
 
+/** Every run dir directly under `dir` (a --results-dir), read for the duet. */
+async function madeRuns(dir: string, flag: string): Promise<MadeRun[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  } catch (err) {
+    throw new UsageError(`${flag} ${dir}: cannot read it (${errCode(err)})`);
+  }
+  const out: MadeRun[] = [];
+  for (const name of names) {
+    const d = path.join(dir, name);
+    const { run, summary } = await readRunDirForTool(d);
+    out.push({ dir: d, startMs: Date.parse(run.startedAt), endMs: Date.parse(run.finishedAt), summary, valid: summary.valid, invalidReasons: summary.invalidReasons });
+  }
+  return out;
+}
+
+/** `check --ab --a-runs DIR --b-runs DIR`: the duet's verdict on runs made by the job itself, in alternating rounds. */
+async function abMadeCommand(args: Record<string, unknown>, o: { confidence: number; minEffect: number }, publish: (md: string) => Promise<void>): Promise<number> {
+  const aDir = String(once(args['aRuns'], '--a-runs'));
+  const bDir = String(once(args['bRuns'], '--b-runs'));
+  const { rounds, invalid, problems } = pairMadeRuns(await madeRuns(aDir, '--a-runs'), await madeRuns(bDir, '--b-runs'));
+  if (rounds.length < minPairs(o.confidence)) problems.push(`${rounds.length} rounds: the duet needs at least ${minPairs(o.confidence)} (the fewest pairs for a ${o.confidence * 100}% interval)`);
+  if (problems.length > 0) throw new UsageError(problems);
+  const options = { confidence: o.confidence, minEffect: o.minEffect };
+  const rows = abRows(rounds, options);
+  await publish(abMarkdown({ rows, labelA: aDir, labelB: bDir, rounds: rounds.length, options, invalid, runs: rounds.length * 2 }));
+  return verdictExit(rows);
+}
+
+function verdictExit(rows: readonly AbRow[]): number {
+  const failed = rows.filter(abFails);
+  if (failed.length > 0) {
+    process.stderr.write(`rtbench: check --ab: ${failed.length} figure${failed.length === 1 ? '' : 's'} regressed in b against a: ${failed.map((r) => r.name).join(', ')}\n`);
+    return 99;
+  }
+  return ExitCode.ok;
+}
+
 export async function abCommand(args: Record<string, unknown>, parseMinEffect: (v: string | undefined) => number, publish: (md: string) => Promise<void>): Promise<number> {
   const o = abOptions(args, parseMinEffect);
+  if (args['aRuns'] !== undefined) return abMadeCommand(args, o, publish);
   const specs: Record<'a' | 'b', TargetSpec> = { a: parseTargetSpec(String(args['a']), '--a'), b: parseTargetSpec(String(args['b']), '--b') };
   const config = await resolveConfig(args);
   await checkWritableDir(config.resultsDir);
@@ -93,12 +143,7 @@ export async function abCommand(args: Record<string, unknown>, parseMinEffect: (
     await rename(tmp, finalDir);
     await publish(abMarkdown({ rows, labelA, labelB, rounds: rounds.length, options, invalid, runs: rounds.length * 2 }));
     process.stdout.write(`results: ${path.relative(process.cwd(), finalDir) || finalDir}\n`);
-    const failed = rows.filter(abFails);
-    if (failed.length > 0) {
-      process.stderr.write(`rtbench: check --ab: ${failed.length} figure${failed.length === 1 ? '' : 's'} regressed in b against a: ${failed.map((r) => r.name).join(', ')}\n`);
-      return 99;
-    }
-    return ExitCode.ok;
+    return verdictExit(rows);
   } finally {
     for (const t of Object.values(targets)) if (t) await guard.release(t);
     await rm(tmp, { recursive: true, force: true });

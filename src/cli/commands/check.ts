@@ -172,8 +172,8 @@ export async function checkCommand(args: Record<string, unknown>, env: NodeJS.Pr
     const { abCommand } = await import('./ab.js');
     return abCommand(args, parseMinEffect, (md) => publish(md, env));
   }
-  for (const flag of ['a', 'b', 'rounds', 'confidence']) {
-    if (args[flag] !== undefined) throw new UsageError(`--${flag} belongs to check --ab`);
+  for (const flag of ['a', 'b', 'rounds', 'confidence', 'aRuns', 'bRuns']) {
+    if (args[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} belongs to check --ab`);
   }
   if (args['run'] === undefined) throw new UsageError('check: name the result dir to check (or give --ab --a BASE --b CANDIDATE)');
   if (args['history'] !== undefined) return historyCheck(args, env);
