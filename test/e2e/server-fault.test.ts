@@ -73,13 +73,19 @@ describe('--fault restart@10s with the rollup, a viewer and the sampler', { skip
     const f = s.fault?.[0];
     assert.ok(f && f.kind === 'restart' && f.exitCode === 0 && f.startMs !== null && f.startEpochMs !== null, JSON.stringify(s.fault));
     assert.ok(Math.abs(f.startMs - 10_000) < 1_000, `fault ran at ${f.startMs} ms`);
+    // One restart is usually one outage, but may be more: a fast shutdown ends the backends one by one, and a
+    // statement on a backend not yet ended succeeds between two failures (seen on a clean-clone CI run: 08006 at
+    // 10.144 s, a success at 10.153 s, then 57P01 from 10.155 s to 10.686 s). Each outage is within the restart.
     const outages = s.availability?.outages ?? [];
-    assert.equal(outages.length, 1, JSON.stringify(s.availability));
-    const o = outages[0]!;
-    assert.ok(o.endMs !== null && o.endMs > o.startMs, JSON.stringify(o));
-    assert.ok(o.causes.some((c) => /^(57P0[13]|08)/.test(c)), o.causes.join(', '));
+    assert.ok(outages.length >= 1 && outages.length <= 4, JSON.stringify(s.availability));
     const origin = f.startEpochMs - f.startMs;
     const shutdown = await loggedAt(path.join(cluster.rootDir, 'server.log'), 'received fast shutdown request');
+    for (const o of outages) {
+      assert.ok(o.endMs !== null && o.endMs > o.startMs, JSON.stringify(o));
+      assert.ok(o.causes.some((c) => /^(57P0[13]|08)/.test(c)), o.causes.join(', '));
+      assert.ok(origin + o.startMs - shutdown >= -500 && origin + o.endMs - shutdown < 10_000, `an outage ${JSON.stringify(o)} outside the restart (shutdown logged at ${shutdown - origin} ms)`);
+    }
+    const o = outages[0]!;
     assert.ok(Math.abs(origin + o.startMs - shutdown) <= 500, `outage starts ${(origin + o.startMs - shutdown).toFixed(0)} ms from the logged shutdown`);
     assert.ok(s.availability!.unavailableMs > 0 && s.availability!.unavailableMs < 10_000, String(s.availability!.unavailableMs));
     assert.match(s.notes.join('\n'), /the server was unavailable \d+\.\d–\d+\.\d s: /);
